@@ -1,0 +1,1 @@
+"""The `interchange` command line: one entry point, subcommands grouped by user."""

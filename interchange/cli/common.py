@@ -1,0 +1,99 @@
+"""Option groups and helpers shared by subcommands (flag, then environment, then default)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from interchange.settings import Settings
+
+EXAMPLE_HEADER = "Example:"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its name, user group, one-line help, example and registration."""
+
+    name: str
+    group: str
+    help: str
+    example: str
+
+
+def add_kafka_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Kafka")
+    group.add_argument(
+        "--bootstrap",
+        metavar="HOST:PORT[,...]",
+        help="Kafka bootstrap servers (env INTERCHANGE_BOOTSTRAP); "
+        "default: start the embedded broker for this command",
+    )
+    group.add_argument(
+        "--topic-prefix",
+        metavar="PREFIX",
+        help="prefix of every topic name (env INTERCHANGE_TOPIC_PREFIX; default 'interchange.')",
+    )
+
+
+def add_keys_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keys-dir",
+        type=Path,
+        metavar="DIR",
+        help="key material directory (env INTERCHANGE_KEYS_DIR; default keys/)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Environment first, then whichever flags this subcommand defines and the user gave."""
+    base = Settings.from_env()
+    names = ("bootstrap", "topic_prefix", "keys_dir", "out_dir")
+    return base.replace(**{n: getattr(args, n, None) for n in names})
+
+
+@contextlib.contextmanager
+def kafka_settings(settings: Settings, *, quiet: bool = False) -> Iterator[Settings]:
+    """Yield settings with a bootstrap address, starting the embedded broker if none was given."""
+    if settings.bootstrap is not None:
+        yield settings
+        return
+    from interchange.broker import EmbeddedBroker
+
+    with EmbeddedBroker(log_path=settings.out_dir / "broker.log") as broker:
+        if not quiet:
+            print(f"embedded broker on {broker.bootstrap} (in memory; log {broker.log_path})",
+                  file=sys.stderr)
+        yield settings.replace(bootstrap=broker.bootstrap)
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM so long-running loops can finish cleanly."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signal_name = ""
+
+    def install(self) -> StopFlag:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        self._event.set()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()

@@ -1,0 +1,75 @@
+"""Entry point: `interchange <command>`. Each command module registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from interchange import __version__
+from interchange.cli import ops
+from interchange.cli.common import EXAMPLE_HEADER, Command
+from interchange.errors import InterchangeError
+
+Registrar = Callable[[argparse.ArgumentParser], None]
+
+# (command, registrar), in the order shown; grouped by user in --help.
+COMMANDS: list[tuple[Command, Registrar]] = [
+    (ops.BROKER, ops.register_broker),
+    (ops.TOPICS, ops.register_topics),
+]
+
+GROUP_TITLES = {
+    "main": "The main job",
+    "operators": "Running the axis",
+    "integrators": "For integrators (agency connectors)",
+    "load": "For load testers",
+    "auditors": "For auditors",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    lines = []
+    for group, title in GROUP_TITLES.items():
+        members = [c for c, _ in COMMANDS if c.group == group]
+        if members:
+            lines.append(f"{title}:")
+            lines += [f"  {c.name:<12} {c.help}" for c in members]
+    parser = argparse.ArgumentParser(
+        prog="interchange",
+        description="Simulator of a national e-document interchange axis on Kafka.",
+        epilog="\n".join(lines) + "\n\nRun 'interchange COMMAND --help' for a command's options "
+        "and an example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"interchange {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command, register in COMMANDS:
+        child = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help[0].upper() + command.help[1:] + ".",
+            epilog=f"{EXAMPLE_HEADER}\n  {command.example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        register(child)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except InterchangeError as exc:
+        print(f"interchange {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

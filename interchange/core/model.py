@@ -1,0 +1,210 @@
+"""The domain vocabulary: tiers, codes and the frozen records that travel on the axis.
+
+Every stage speaks these types; the codec maps them to and from Avro. Enum
+*values* are the wire symbols (Avro enum symbols or status code strings), so a
+value never needs a translation table. Times are integers: microseconds since
+the Unix epoch (UTC), because that is what Kafka timestamps, HDR histograms and
+other-language connectors handle without ambiguity.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Tier(enum.StrEnum):
+    """Government tier of an agency; the order is top-down."""
+
+    CENTRAL = "central"
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class Priority(enum.IntEnum):
+    """Độ khẩn. The integer is the edXML code and the Avro enum index."""
+
+    NORMAL = 0
+    URGENT = 1  # Khẩn
+    VERY_URGENT = 2  # Thượng khẩn
+    EXPRESS = 3  # Hỏa tốc
+    EXPRESS_TIMED = 4  # Hỏa tốc hẹn giờ
+
+
+class Secrecy(enum.StrEnum):
+    """Secrecy level. Anything but NONE must never travel over the axis."""
+
+    NONE = "NONE"
+    CONFIDENTIAL = "CONFIDENTIAL"  # Mật
+    SECRET = "SECRET"  # Tối mật
+    TOP_SECRET = "TOP_SECRET"  # Tuyệt mật
+
+    @property
+    def classified(self) -> bool:
+        return self is not Secrecy.NONE
+
+
+class BusinessType(enum.IntEnum):
+    """edXML business type; the integer is the code and the Avro enum index."""
+
+    NEW = 0
+    REVOKE = 1
+    UPDATE = 2
+    REPLACE = 3
+
+
+class DocumentType(enum.StrEnum):
+    """Kind of administrative document (loại văn bản)."""
+
+    DECISION = "DECISION"
+    DIRECTIVE = "DIRECTIVE"
+    OFFICIAL_LETTER = "OFFICIAL_LETTER"
+    REPORT = "REPORT"
+    PLAN = "PLAN"
+    NOTICE = "NOTICE"
+    RESOLUTION = "RESOLUTION"
+    SUBMISSION = "SUBMISSION"  # tờ trình
+
+
+class StatusCode(enum.StrEnum):
+    """Status messages that flow back to the sender (edXML codes)."""
+
+    ARRIVED = "01"
+    REJECTED = "02"
+    ACCEPTED = "03"
+    ASSIGNED = "04"
+    IN_PROGRESS = "05"
+    COMPLETED = "06"
+    RECALL_REQUESTED = "13"
+    RECALL_AGREED = "15"
+    RECALL_REFUSED = "16"
+
+
+class ReasonCode(enum.StrEnum):
+    """Why a submission (or one recipient of it) was not delivered.
+
+    Shared by verification, the router, the audit and the connector contract;
+    the value is the wire symbol in rejection records.
+    """
+
+    MALFORMED = "MALFORMED"  # bytes are not a strict, canonical envelope/document
+    BAD_SIGNATURE = "BAD_SIGNATURE"  # signature does not verify over the content bytes
+    UNKNOWN_SENDER = "UNKNOWN_SENDER"  # sender id is not in the directory
+    UNKNOWN_CERTIFICATE = "UNKNOWN_CERTIFICATE"  # cert id not known to the trust store
+    UNTRUSTED_CERTIFICATE = "UNTRUSTED_CERTIFICATE"  # does not chain to the trusted root
+    REVOKED = "REVOKED"  # certificate revoked at or before the send time
+    EXPIRED = "EXPIRED"  # send time after the certificate's not-after
+    NOT_YET_VALID = "NOT_YET_VALID"  # send time before the certificate's not-before
+    SENDER_MISMATCH = "SENDER_MISMATCH"  # certificate belongs to another agency
+    ALGORITHM_MISMATCH = "ALGORITHM_MISMATCH"  # signature not of the certificate's key type
+    REPLAY = "REPLAY"  # document id already seen
+    UNKNOWN_RECIPIENT = "UNKNOWN_RECIPIENT"  # a recipient id is not in the directory
+    CLASSIFIED = "CLASSIFIED"  # excluded: secrecy level above NONE (metadata only)
+    NOT_CONNECTED = "NOT_CONNECTED"  # recipient exists but is not on the axis (goes on paper)
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """One agency of the directory. `parent` is None for central bodies and provinces."""
+
+    id: str
+    name: str
+    tier: Tier
+    parent: str | None
+    connected: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRef:
+    """An agency as named inside a document (edXML From/To)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    name: str
+    position: str
+    competence: str  # e.g. "TM." (on behalf of), "KT." (acting for), "" (in own right)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    media_type: str
+    sha256: bytes  # 32 bytes, over `content`
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The signed content: everything the issuing agency vouches for."""
+
+    id: str  # "{sender id},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"
+    sender: AgencyRef
+    recipients: tuple[AgencyRef, ...]
+    code_number: str
+    code_notation: str
+    promulgation_place: str
+    promulgation_date: str  # ISO yyyy-MM-dd
+    document_type: DocumentType
+    subject: str
+    signer: Signer
+    priority: Priority
+    secrecy: Secrecy
+    business_type: BusinessType
+    response_for: str | None
+    due_date: str | None  # ISO yyyy-MM-dd
+    attachments: tuple[Attachment, ...]
+    send_time_us: int  # intended send time; latency is measured from it
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One trace entry appended by a node that handled the envelope."""
+
+    node: str
+    time_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What travels on Kafka. Only `content` is signed; `trace` is appended to en route."""
+
+    content: bytes  # canonical Avro encoding of a Document
+    signature: bytes
+    cert_id: str  # lowercase hex SHA-256 of the signer certificate's DER
+    trace: tuple[Hop, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMessage:
+    """Status of a delivered document, sent by the recipient back to the sender."""
+
+    document_id: str
+    sender: str  # the original sender (the status travels to it)
+    recipient: str  # the agency reporting the status
+    code: StatusCode
+    time_us: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """The only trace a rejected, excluded or undeliverable document leaves.
+
+    Never carries content, subject or attachments: `content_sha256` lets an
+    auditor match it to a submission without revealing anything.
+    """
+
+    document_id: str  # "" when the bytes could not be decoded far enough
+    sender: str  # "" when unknown
+    reason: ReasonCode
+    detail: str
+    content_sha256: bytes  # SHA-256 of the submitted envelope's content bytes (or raw value)
+    secrecy: Secrecy
+    recipient: str | None  # set when the outcome concerns one recipient (NOT_CONNECTED)
+    time_us: int  # when the router decided
+    send_time_us: int  # the document's intended send time, 0 when unknown

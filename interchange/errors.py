@@ -1,0 +1,55 @@
+"""The exception hierarchy. Library exceptions never reach users; they are wrapped.
+
+    InterchangeError
+    ├── ConfigError          bad settings, flags or environment
+    ├── BrokerError          the embedded broker cannot start or stop
+    ├── TopicError           topics cannot be created or checked
+    ├── DecodeError          untrusted bytes are not a strict, canonical record (has .reason)
+    ├── EncodeError          a value does not fit its schema
+    ├── PkiError             key material is missing, unreadable or inconsistent
+    ├── DirectoryError       an agency directory cannot be built or loaded
+    └── ArchiveError         an archive is unreadable (tampering is an audit finding, not this)
+"""
+
+from __future__ import annotations
+
+
+class InterchangeError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(InterchangeError):
+    pass
+
+
+class BrokerError(InterchangeError):
+    pass
+
+
+class TopicError(InterchangeError):
+    pass
+
+
+class DecodeError(InterchangeError):
+    """Raised for any defect in untrusted input; `reason` is a short machine-readable word."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class EncodeError(InterchangeError):
+    pass
+
+
+class PkiError(InterchangeError):
+    pass
+
+
+class DirectoryError(InterchangeError):
+    pass
+
+
+class ArchiveError(InterchangeError):
+    pass

@@ -1,0 +1,114 @@
+"""The one settings object, and the one place that reads the environment.
+
+Precedence: command-line flag, then environment variable, then default.
+Unknown keys are an error, whether passed in code or as `INTERCHANGE_*`
+variables, so a typo never silently runs with a default.
+
+Kafka client defaults that matter on both the embedded Tansu broker and
+Apache Kafka live in `client_defaults()` (see ../docs/TOPICS.md):
+
+* `fetch_max_wait_ms=10`: Tansu holds every fetch for the full wait even when
+  data is ready (BROKER.md quirk 3); 10 ms keeps p99 latency honest and costs
+  Apache Kafka only some extra fetch requests on an idle topic.
+* `max_poll_interval_ms=10000`, `heartbeat_interval_ms=1000`: kafka-python
+  uses the poll interval as the rebalance timeout and Tansu completes a group
+  join only after that timeout (quirk 1); our loops poll far more often than
+  every 10 s, so Apache Kafka loses nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from interchange.errors import ConfigError
+
+ENV_PREFIX = "INTERCHANGE_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Immutable run-wide configuration shared by every command."""
+
+    bootstrap: str | None = None  # None: start the embedded broker
+    topic_prefix: str = "interchange."
+    submission_partitions: int = 8
+    delivery_partitions: int = 4
+    rejection_partitions: int = 4
+    status_partitions: int = 4
+    replication_factor: int = 1
+    keys_dir: Path = Path("keys")
+    out_dir: Path = Path("runs")
+    client_id: str = "interchange"
+    fetch_max_wait_ms: int = 10
+    max_poll_interval_ms: int = 10_000
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    linger_ms: int = 5
+    compression_type: str | None = None
+    request_timeout_ms: int = 30_000
+
+    def __post_init__(self) -> None:
+        for name in (
+            "submission_partitions",
+            "delivery_partitions",
+            "rejection_partitions",
+            "status_partitions",
+            "replication_factor",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.compression_type not in (None, "gzip", "lz4", "zstd", "snappy"):
+            raise ConfigError(f"unknown compression_type {self.compression_type!r}")
+        if self.bootstrap is not None and not self.bootstrap.strip():
+            raise ConfigError("bootstrap must be host:port[,host:port...] when given")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`; None values mean "not given" and are skipped."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(given) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **given)
+
+    def client_defaults(self) -> dict[str, Any]:
+        """Settings common to every kafka-python client this project creates."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "client_id": self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `INTERCHANGE_*` variables (the only reader of the environment)."""
+        env = os.environ if environ is None else environ
+        by_name = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in env.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            name = key[len(ENV_PREFIX) :].lower()
+            if name not in by_name:
+                raise ConfigError(
+                    f"unknown environment variable {key}; known: "
+                    + ", ".join(ENV_PREFIX + n.upper() for n in sorted(by_name))
+                )
+            values[name] = _parse(name, by_name[name].type, raw)
+        return cls(**values)
+
+
+def _parse(name: str, type_name: object, raw: str) -> Any:
+    text = str(type_name)
+    try:
+        if text.startswith("int"):
+            return int(raw)
+        if "Path" in text:
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from exc
+    return raw or None

@@ -1,0 +1,50 @@
+"""Shared fixtures: one real broker per session, uuid-named topics and groups.
+
+The broker is the embedded Tansu unless INTERCHANGE_BOOTSTRAP names an external
+cluster (for example the docker-compose one), so the same suite runs on both.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from interchange.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("INTERCHANGE_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    from interchange.broker import EmbeddedBroker
+
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with EmbeddedBroker(log_path=log) as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Factory of uuid-suffixed names for topics, groups and prefixes."""
+
+    def make(stem: str) -> str:
+        return f"{stem}-{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+@pytest.fixture
+def settings(bootstrap: str, unique: Callable[[str], str], tmp_path: Path) -> Settings:
+    """Settings on the session broker with a fresh topic prefix, so tests never share topics."""
+    return Settings(
+        bootstrap=bootstrap,
+        topic_prefix=unique("t") + ".",
+        keys_dir=tmp_path / "keys",
+        out_dir=tmp_path / "out",
+    )
