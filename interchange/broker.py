@@ -11,6 +11,7 @@ import contextlib
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -119,7 +120,7 @@ class EmbeddedBroker:
             raise BrokerError(f"port {self.port} on {self.host} is already in use")
         url = f"tcp://{self.host}:{self.port}"
         if self.log_path is None:
-            self.log_path = Path(f"/tmp/interchange-broker-{self.port}.log")
+            self.log_path = Path(tempfile.gettempdir()) / f"interchange-broker-{self.port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
@@ -133,7 +134,8 @@ class EmbeddedBroker:
         return self
 
     def _wait_ready(self) -> None:
-        assert self._process is not None and self.port is not None
+        assert self._process is not None
+        assert self.port is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

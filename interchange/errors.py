@@ -1,14 +1,14 @@
 """The exception hierarchy. Library exceptions never reach users; they are wrapped.
 
-    InterchangeError
-    ├── ConfigError          bad settings, flags or environment
-    ├── BrokerError          the embedded broker cannot start or stop
-    ├── TopicError           topics cannot be created or checked
-    ├── DecodeError          untrusted bytes are not a strict, canonical record (has .reason)
-    ├── EncodeError          a value does not fit its schema
-    ├── PkiError             key material is missing, unreadable or inconsistent
-    ├── DirectoryError       an agency directory cannot be built or loaded
-    └── ArchiveError         an archive is unreadable (tampering is an audit finding, not this)
+InterchangeError
+├── ConfigError          bad settings, flags or environment
+├── BrokerError          the embedded broker cannot start or stop
+├── TopicError           topics cannot be created or checked
+├── DecodeError          untrusted bytes are not a strict, canonical record (has .reason)
+├── EncodeError          a value does not fit its schema
+├── PkiError             key material is missing, unreadable or inconsistent
+├── DirectoryError       an agency directory cannot be built or loaded
+└── ArchiveError         an archive is unreadable (tampering is an audit finding, not this)
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def unique() -> Callable[[str], str]:
 @pytest.fixture
 def settings(bootstrap: str, unique: Callable[[str], str], tmp_path: Path) -> Settings:
     """Settings on the session broker with a fresh topic prefix, so tests never share topics."""
-    return Settings(
+    # from_env keeps an external cluster's INTERCHANGE_REPLICATION_FACTOR and tuning.
+    return Settings.from_env().replace(
         bootstrap=bootstrap,
         topic_prefix=unique("t") + ".",
         keys_dir=tmp_path / "keys",

@@ -68,8 +68,10 @@ def kafka_settings(settings: Settings, *, quiet: bool = False) -> Iterator[Setti
 
     with EmbeddedBroker(log_path=settings.out_dir / "broker.log") as broker:
         if not quiet:
-            print(f"embedded broker on {broker.bootstrap} (in memory; log {broker.log_path})",
-                  file=sys.stderr)
+            print(
+                f"embedded broker on {broker.bootstrap} (in memory; log {broker.log_path})",
+                file=sys.stderr,
+            )
         yield settings.replace(bootstrap=broker.bootstrap)
 
 

@@ -68,12 +68,17 @@ def run_topics(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.action == "describe":
         for spec in topic_specs(settings):
-            print(f"{spec.name}\t{spec.partitions} partitions\tkey: {spec.key}\t"
-                  f"value: {spec.value}\twriter: {spec.writer}\treader: {spec.reader}")
+            print(
+                f"{spec.name}\t{spec.partitions} partitions\tkey: {spec.key}\t"
+                f"value: {spec.value}\twriter: {spec.writer}\treader: {spec.reader}"
+            )
         return 0
     if settings.bootstrap is None:
-        print("topics create needs --bootstrap (the embedded broker forgets topics when it "
-              "stops); commands that need topics create them themselves", file=sys.stderr)
+        print(
+            "topics create needs --bootstrap (the embedded broker forgets topics when it "
+            "stops); commands that need topics create them themselves",
+            file=sys.stderr,
+        )
         return 2
     with kafka_settings(settings) as live:
         created = create_topics(live)

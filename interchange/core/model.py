@@ -37,8 +37,8 @@ class Secrecy(enum.StrEnum):
 
     NONE = "NONE"
     CONFIDENTIAL = "CONFIDENTIAL"  # Mật
-    SECRET = "SECRET"  # Tối mật
-    TOP_SECRET = "TOP_SECRET"  # Tuyệt mật
+    SECRET = "SECRET"  # noqa: S105 - Tối mật, a secrecy level, not a password
+    TOP_SECRET = "TOP_SECRET"  # noqa: S105 - Tuyệt mật
 
     @property
     def classified(self) -> bool:

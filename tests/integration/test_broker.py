@@ -42,7 +42,8 @@ def test_round_trip_with_kafka_python(tmp_path: Path) -> None:
 def test_stop_frees_port_and_leaves_no_process(tmp_path: Path) -> None:
     broker = EmbeddedBroker(log_path=tmp_path / "b.log").start()
     pid, port = broker.pid, broker.port
-    assert pid is not None and port is not None
+    assert pid is not None
+    assert port is not None
     assert kafka_answers("127.0.0.1", port)
     broker.stop()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -56,7 +57,8 @@ def test_two_brokers_at_once(tmp_path: Path) -> None:
         EmbeddedBroker(log_path=tmp_path / "b.log") as b,
     ):
         assert a.port != b.port
-        assert a.port is not None and b.port is not None
+        assert a.port is not None
+        assert b.port is not None
         assert kafka_answers("127.0.0.1", a.port)
         assert kafka_answers("127.0.0.1", b.port)
 

@@ -10,8 +10,12 @@ from interchange.settings import Settings
 
 def test_environment_is_parsed_with_types() -> None:
     s = Settings.from_env(
-        {"INTERCHANGE_BOOTSTRAP": "h:1", "INTERCHANGE_DELIVERY_PARTITIONS": "6",
-         "INTERCHANGE_KEYS_DIR": "/k", "PATH": "/bin"}
+        {
+            "INTERCHANGE_BOOTSTRAP": "h:1",
+            "INTERCHANGE_DELIVERY_PARTITIONS": "6",
+            "INTERCHANGE_KEYS_DIR": "/k",
+            "PATH": "/bin",
+        }
     )
     assert (s.bootstrap, s.delivery_partitions, s.keys_dir) == ("h:1", 6, Path("/k"))
 
