@@ -1,0 +1,368 @@
+"""A strict, bounded reader of schemaless Avro binary for untrusted bytes.
+
+fastavro's reader trusts its input: a hostile length makes it allocate
+gigabytes, and truncated or garbled input surfaces as IndexError, EOFError,
+UnicodeDecodeError, OverflowError or MemoryError. This reader walks a schema
+parsed by `fastavro.parse_schema`, compiled once into closures, and checks
+every length against a cap and the remaining input *before* slicing. It
+yields the same plain values as fastavro (dicts, lists, enum symbols) and
+raises only `DecodeError`, whose `reason` is a `DecodeReason`.
+
+It also refuses what a canonical writer never produces (overlong varints,
+negative-count or multiple array blocks, booleans other than 0/1); the codec
+additionally re-encodes with fastavro and compares the bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from interchange.errors import DecodeError
+
+
+class DecodeReason(enum.StrEnum):
+    """Machine-readable `DecodeError.reason` values (see docs/SCHEMAS.md)."""
+
+    NOT_BYTES = "NOT_BYTES"  # input is not bytes-like
+    TOO_LARGE = "TOO_LARGE"  # input above the size cap, checked before decoding
+    TRUNCATED = "TRUNCATED"  # input ends inside a value, or a length exceeds what is left
+    TRAILING_BYTES = "TRAILING_BYTES"  # bytes left after the top-level record
+    BAD_VARINT = "BAD_VARINT"  # longer than 10 bytes, or out of the int/long range
+    NON_CANONICAL = "NON_CANONICAL"  # valid Avro, but not the one canonical encoding
+    BAD_LENGTH = "BAD_LENGTH"  # negative string/bytes length
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"  # a string, bytes or array above its cap
+    BAD_BOOLEAN = "BAD_BOOLEAN"  # boolean byte other than 0 or 1
+    BAD_ENUM = "BAD_ENUM"  # enum index out of range
+    BAD_UNION = "BAD_UNION"  # union branch index out of range
+    BAD_UTF8 = "BAD_UTF8"  # string is not valid UTF-8
+    BAD_DATE = "BAD_DATE"  # a date field is not a valid ISO yyyy-MM-dd
+    BAD_DIGEST = "BAD_DIGEST"  # attachment sha256 does not match its content
+    BAD_VALUE = "BAD_VALUE"  # another semantic check failed (e.g. cert_id format)
+    INTERNAL = "INTERNAL"  # an unexpected exception, wrapped; a bug if it ever shows
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps applied while reading. `fields` overrides per "Record.field" (unqualified names)."""
+
+    max_input: int
+    max_string: int = 64 * 1024
+    max_bytes: int = 64 * 1024
+    max_items: int = 1_000
+    fields: Mapping[str, int] = field(default_factory=dict)
+
+
+Reader = Callable[[bytes, int], tuple[Any, int]]
+
+_MAX_VARINT_BYTES = 10
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+_FLOAT = struct.Struct("<f")
+_DOUBLE = struct.Struct("<d")
+
+
+def _fail(reason: DecodeReason, detail: str) -> DecodeError:
+    return DecodeError(reason, detail)
+
+
+def _read_varint(buf: bytes, pos: int, lo: int, hi: int) -> tuple[int, int]:
+    """Read one zigzag varint and check it is minimal and within [lo, hi]."""
+    if pos >= len(buf):
+        raise _fail(DecodeReason.TRUNCATED, f"varint at {pos}")
+    b = buf[pos]
+    if b < 0x80:  # fast path: one byte
+        return (b >> 1) ^ -(b & 1), pos + 1
+    start = pos
+    acc = 0
+    shift = 0
+    while True:
+        if pos >= len(buf):
+            raise _fail(DecodeReason.TRUNCATED, f"varint at {start}")
+        b = buf[pos]
+        pos += 1
+        acc |= (b & 0x7F) << shift
+        if not b & 0x80:
+            break
+        shift += 7
+        if pos - start >= _MAX_VARINT_BYTES:
+            raise _fail(DecodeReason.BAD_VARINT, f"varint at {start} longer than 10 bytes")
+    if b == 0:
+        raise _fail(DecodeReason.NON_CANONICAL, f"overlong varint at {start}")
+    if acc >> 64:
+        raise _fail(DecodeReason.BAD_VARINT, f"varint at {start} exceeds 64 bits")
+    value = (acc >> 1) ^ -(acc & 1)
+    if not lo <= value <= hi:
+        raise _fail(DecodeReason.BAD_VARINT, f"varint at {start} out of range")
+    return value, pos
+
+
+def _read_int(buf: bytes, pos: int) -> tuple[int, int]:
+    return _read_varint(buf, pos, _INT_MIN, _INT_MAX)
+
+
+def _read_long(buf: bytes, pos: int) -> tuple[int, int]:
+    return _read_varint(buf, pos, _LONG_MIN, _LONG_MAX)
+
+
+def _read_null(buf: bytes, pos: int) -> tuple[Any, int]:
+    return None, pos
+
+
+def _read_boolean(buf: bytes, pos: int) -> tuple[Any, int]:
+    if pos >= len(buf):
+        raise _fail(DecodeReason.TRUNCATED, f"boolean at {pos}")
+    b = buf[pos]
+    if b > 1:
+        raise _fail(DecodeReason.BAD_BOOLEAN, f"boolean byte {b} at {pos}")
+    return b == 1, pos + 1
+
+
+def _fixed_width(size: int, unpack: Callable[[bytes], tuple[Any, ...]] | None) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        end = pos + size
+        if end > len(buf):
+            raise _fail(DecodeReason.TRUNCATED, f"{size}-byte value at {pos}")
+        raw = buf[pos:end]
+        return (unpack(raw)[0] if unpack else raw), end
+
+    return read
+
+
+def _length(buf: bytes, pos: int, cap: int, what: str) -> tuple[int, int]:
+    """Read a string/bytes length; check sign, cap and remaining input before any slice."""
+    n, pos = _read_long(buf, pos)
+    if n < 0:
+        raise _fail(DecodeReason.BAD_LENGTH, f"{what}: negative length {n}")
+    if n > cap:
+        raise _fail(DecodeReason.LIMIT_EXCEEDED, f"{what}: length {n} above cap {cap}")
+    if pos + n > len(buf):
+        raise _fail(DecodeReason.TRUNCATED, f"{what}: length {n} beyond end of input")
+    return n, pos
+
+
+def _bytes_reader(cap: int, what: str) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = _length(buf, pos, cap, what)
+        return buf[pos : pos + n], pos + n
+
+    return read
+
+
+def _string_reader(cap: int, what: str) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = _length(buf, pos, cap, what)
+        try:
+            text = buf[pos : pos + n].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail(DecodeReason.BAD_UTF8, f"{what}: {exc.reason}") from exc
+        return text, pos + n
+
+    return read
+
+
+def _enum_reader(symbols: list[str], what: str) -> Reader:
+    count = len(symbols)
+
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        i, pos = _read_int(buf, pos)
+        if not 0 <= i < count:
+            raise _fail(DecodeReason.BAD_ENUM, f"{what}: index {i} not in 0..{count - 1}")
+        return symbols[i], pos
+
+    return read
+
+
+def _union_reader(branches: list[Reader], what: str) -> Reader:
+    count = len(branches)
+
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        i, pos = _read_int(buf, pos)
+        if not 0 <= i < count:
+            raise _fail(DecodeReason.BAD_UNION, f"{what}: branch {i} not in 0..{count - 1}")
+        return branches[i](buf, pos)
+
+    return read
+
+
+def _block_count(buf: bytes, pos: int, cap: int, min_size: int, what: str) -> tuple[int, int]:
+    """Read the single block count a canonical writer emits, bounded before allocating."""
+    n, pos = _read_long(buf, pos)
+    if n < 0:
+        raise _fail(DecodeReason.NON_CANONICAL, f"{what}: negative block count {n}")
+    if n > cap:
+        raise _fail(DecodeReason.LIMIT_EXCEEDED, f"{what}: {n} items above cap {cap}")
+    if n * min_size > len(buf) - pos:
+        raise _fail(DecodeReason.TRUNCATED, f"{what}: {n} items cannot fit the input")
+    return n, pos
+
+
+def _end_of_blocks(buf: bytes, pos: int, what: str) -> int:
+    n, pos = _read_long(buf, pos)
+    if n != 0:
+        raise _fail(DecodeReason.NON_CANONICAL, f"{what}: more than one block")
+    return pos
+
+
+def _array_reader(item: Reader, cap: int, min_size: int, what: str) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = _block_count(buf, pos, cap, min_size, what)
+        if n == 0:
+            return [], pos
+        items = []
+        for _ in range(n):
+            value, pos = item(buf, pos)
+            items.append(value)
+        return items, _end_of_blocks(buf, pos, what)
+
+    return read
+
+
+def _map_reader(key: Reader, value: Reader, cap: int, min_size: int, what: str) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = _block_count(buf, pos, cap, min_size, what)
+        if n == 0:
+            return {}, pos
+        out = {}
+        for _ in range(n):
+            k, pos = key(buf, pos)
+            if k in out:
+                raise _fail(DecodeReason.NON_CANONICAL, f"{what}: duplicate key")
+            out[k], pos = value(buf, pos)
+        return out, _end_of_blocks(buf, pos, what)
+
+    return read
+
+
+def _record_reader(fields: list[tuple[str, Reader]]) -> Reader:
+    def read(buf: bytes, pos: int) -> tuple[Any, int]:
+        out = {}
+        for name, reader in fields:
+            out[name], pos = reader(buf, pos)
+        return out, pos
+
+    return read
+
+
+class _Compiler:
+    """Turns a parsed schema into nested closures, once."""
+
+    def __init__(self, named: Mapping[str, Any], limits: Limits) -> None:
+        self._named = named
+        self._limits = limits
+        self._readers: dict[str, Reader] = {}
+
+    def min_size(self, schema: Any) -> int:
+        """Smallest possible encoding, used to bound item counts by the remaining input."""
+        if isinstance(schema, str):
+            sizes = {"null": 0, "float": 4, "double": 8}
+            if schema in self._named:
+                return self.min_size(self._named[schema])
+            return sizes.get(schema, 1)
+        if isinstance(schema, list):
+            return 1
+        kind = schema["type"]
+        if kind == "record":
+            return sum(self.min_size(f["type"]) for f in schema["fields"])
+        if kind == "fixed":
+            return int(schema["size"])
+        return self.min_size(kind) if kind in ("null", "float", "double") else 1
+
+    def compile(self, schema: Any, where: str) -> Reader:  # noqa: PLR0911 (one arm per type)
+        cap = self._limits.fields.get(where)
+        if isinstance(schema, list):
+            return _union_reader([self.compile(s, where) for s in schema], where)
+        if isinstance(schema, str):
+            if schema in self._named:
+                return self._named_reader(schema)
+            return self._primitive(schema, cap, where)
+        kind = schema["type"]
+        if kind == "record":
+            return self._named_reader(schema["name"], schema)
+        if kind == "enum":
+            return _enum_reader(list(schema["symbols"]), where)
+        if kind == "fixed":
+            return _fixed_width(int(schema["size"]), None)
+        if kind == "array":
+            item = schema["items"]
+            return _array_reader(
+                self.compile(item, where + "[]"),
+                self._limits.max_items if cap is None else cap,
+                self.min_size(item),
+                where,
+            )
+        if kind == "map":
+            value = schema["values"]
+            return _map_reader(
+                _string_reader(self._limits.max_string, where + "{}"),
+                self.compile(value, where + "{}"),
+                self._limits.max_items if cap is None else cap,
+                1 + self.min_size(value),
+                where,
+            )
+        return self._primitive(kind, cap, where)
+
+    def _named_reader(self, name: str, schema: Any = None) -> Reader:
+        if name in self._readers:
+            return self._readers[name]
+        schema = self._named[name] if schema is None else schema
+        if schema["type"] != "record":
+            reader = self.compile({k: v for k, v in schema.items() if k != "name"}, name)
+            self._readers[name] = reader
+            return reader
+        # Register an indirection first so a recursive record compiles.
+        cell: list[Reader] = []
+
+        def forward(buf: bytes, pos: int) -> tuple[Any, int]:
+            return cell[0](buf, pos)
+
+        self._readers[name] = forward
+        short = name.rsplit(".", 1)[-1]
+        fields = [
+            (f["name"], self.compile(f["type"], f"{short}.{f['name']}")) for f in schema["fields"]
+        ]
+        cell.append(_record_reader(fields))
+        self._readers[name] = cell[0]
+        return cell[0]
+
+    def _primitive(self, kind: str, cap: int | None, where: str) -> Reader:
+        limits = self._limits
+        readers: dict[str, Callable[[], Reader]] = {
+            "null": lambda: _read_null,
+            "boolean": lambda: _read_boolean,
+            "int": lambda: _read_int,
+            "long": lambda: _read_long,
+            "float": lambda: _fixed_width(4, _FLOAT.unpack),
+            "double": lambda: _fixed_width(8, _DOUBLE.unpack),
+            "string": lambda: _string_reader(limits.max_string if cap is None else cap, where),
+            "bytes": lambda: _bytes_reader(limits.max_bytes if cap is None else cap, where),
+        }
+        if kind not in readers:
+            raise ValueError(f"unsupported Avro type {kind!r} at {where}")
+        return readers[kind]()
+
+
+class StrictReader:
+    """Reads one top-level value of a parsed schema from untrusted bytes, or raises DecodeError."""
+
+    def __init__(self, parsed_schema: Mapping[str, Any], limits: Limits) -> None:
+        self.limits = limits
+        named = parsed_schema.get("__named_schemas", {})
+        self._root = _Compiler(named, limits).compile(dict(parsed_schema), "")
+
+    def read(self, data: object) -> Any:
+        """Decode `data`: every length is checked before use; all input must be consumed."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise _fail(DecodeReason.NOT_BYTES, type(data).__name__)
+        buf = bytes(data)
+        if len(buf) > self.limits.max_input:
+            raise _fail(
+                DecodeReason.TOO_LARGE, f"{len(buf)} bytes above cap {self.limits.max_input}"
+            )
+        value, pos = self._root(buf, 0)
+        if pos != len(buf):
+            raise _fail(DecodeReason.TRAILING_BYTES, f"{len(buf) - pos} bytes after the record")
+        return value

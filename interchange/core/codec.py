@@ -1,0 +1,353 @@
+"""The strict Avro codec for every record that travels on the axis (docs/SCHEMAS.md).
+
+Schemas come from `schemas/*.avsc` and are parsed once at import. Encoding is
+fastavro's schemaless binary writer; its output for a Document is canonical
+and is exactly what gets signed. Decoding treats input as hostile: a size cap,
+then `StrictReader` (bounded lengths, no trailing bytes), then a re-encode that
+must reproduce the input byte for byte, then semantic checks. Every failure is
+one `DecodeError` whose reason is a `DecodeReason`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastavro import schemaless_writer
+
+from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
+from interchange.core.model import (
+    AgencyRef,
+    Attachment,
+    BusinessType,
+    Document,
+    DocumentType,
+    Envelope,
+    Hop,
+    Priority,
+    ReasonCode,
+    Rejection,
+    Secrecy,
+    Signer,
+    StatusCode,
+    StatusMessage,
+)
+from interchange.core.schemas import load_schema
+from interchange.errors import DecodeError, EncodeError
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_ENVELOPE_BYTES",
+    "DecodeReason",
+    "content_sha256",
+    "decode_document",
+    "decode_envelope",
+    "decode_rejection",
+    "decode_status",
+    "encode_document",
+    "encode_envelope",
+    "encode_rejection",
+    "encode_status",
+    "make_document_id",
+]
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_ENVELOPE_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
+MAX_RECORD_BYTES = 64 * 1024  # status and rejection records
+MAX_SIGNATURE_BYTES = 4096  # RSA-4096 needs 512; room for any algorithm we support
+
+DOCUMENT_SCHEMA = load_schema("document")
+ENVELOPE_SCHEMA = load_schema("envelope")
+STATUS_SCHEMA = load_schema("status")
+REJECTION_SCHEMA = load_schema("rejection")
+
+_DOCUMENT_READER = StrictReader(
+    DOCUMENT_SCHEMA,
+    Limits(
+        max_input=MAX_DOCUMENT_BYTES,
+        fields={
+            "Document.recipients": 1_000,
+            "Document.attachments": 100,
+            "Attachment.content": MAX_DOCUMENT_BYTES,
+        },
+    ),
+)
+_ENVELOPE_READER = StrictReader(
+    ENVELOPE_SCHEMA,
+    Limits(
+        max_input=MAX_ENVELOPE_BYTES,
+        fields={
+            "Envelope.content": MAX_DOCUMENT_BYTES,
+            "Envelope.signature": MAX_SIGNATURE_BYTES,
+            "Envelope.trace": 1_000,
+        },
+    ),
+)
+_STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+_REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_CERT_ID = re.compile(r"[0-9a-f]{64}\Z")
+
+# Avro symbol <-> model enum. Priority and BusinessType use the member name
+# (their index is the edXML code); status codes are prefixed with "S" because
+# Avro symbols cannot start with a digit.
+_PRIORITY = {p.name: p for p in Priority}
+_BUSINESS = {b.name: b for b in BusinessType}
+_STATUS_TO_AVRO = {c: f"S{c.value}" for c in StatusCode}
+_STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
+_DOCTYPE = {d.value: d for d in DocumentType}
+_SECRECY = {s.value: s for s in Secrecy}
+_REASON = {r.value: r for r in ReasonCode}
+
+
+def content_sha256(content: bytes) -> bytes:
+    """SHA-256 digest (32 bytes) of `content`, as carried in attachments and rejections."""
+    return hashlib.sha256(content).digest()
+
+
+def make_document_id(
+    sender_id: str, promulgation_date_iso: str, code_number: str, code_notation: str
+) -> str:
+    """The edXML document id: "{sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"."""
+    if not _valid_date(promulgation_date_iso):
+        raise EncodeError(f"promulgation date {promulgation_date_iso!r} is not yyyy-MM-dd")
+    return f"{sender_id},{promulgation_date_iso.replace('-', '/')},{code_number}/{code_notation}"
+
+
+def _valid_date(text: str) -> bool:
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
+    out = io.BytesIO()
+    try:
+        schemaless_writer(out, schema, value)
+    except Exception as exc:  # fastavro raises ValueError, TypeError, OverflowError, ...
+        raise EncodeError(f"{what} does not fit its schema: {exc}") from exc
+    return out.getvalue()
+
+
+# ---- Document --------------------------------------------------------------
+
+
+def _agency_to_avro(a: AgencyRef) -> dict[str, Any]:
+    return {"id": a.id, "name": a.name}
+
+
+def _document_to_avro(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "sender": _agency_to_avro(doc.sender),
+        "recipients": [_agency_to_avro(r) for r in doc.recipients],
+        "code_number": doc.code_number,
+        "code_notation": doc.code_notation,
+        "promulgation_place": doc.promulgation_place,
+        "promulgation_date": doc.promulgation_date,
+        "document_type": str(doc.document_type),
+        "subject": doc.subject,
+        "signer": {
+            "name": doc.signer.name,
+            "position": doc.signer.position,
+            "competence": doc.signer.competence,
+        },
+        "priority": Priority(doc.priority).name,
+        "secrecy": str(doc.secrecy),
+        "business_type": BusinessType(doc.business_type).name,
+        "response_for": doc.response_for,
+        "due_date": doc.due_date,
+        "attachments": [
+            {"name": a.name, "media_type": a.media_type, "sha256": a.sha256, "content": a.content}
+            for a in doc.attachments
+        ],
+        "send_time_us": doc.send_time_us,
+    }
+
+
+def encode_document(doc: Document) -> bytes:
+    """Canonical encoding of `doc`: these bytes are what is signed.
+
+    Semantic defects (a bad date, a wrong attachment digest) are encoded as
+    given, so a fault plan can produce them; the strict decoder rejects them.
+    """
+    try:
+        value = _document_to_avro(doc)
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise EncodeError(f"not a valid Document: {exc}") from exc
+    data = _write(DOCUMENT_SCHEMA, value, "document")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise EncodeError(f"document encodes to {len(data)} bytes, above {MAX_DOCUMENT_BYTES}")
+    return data
+
+
+def _document_from_avro(v: dict[str, Any]) -> Document:
+    for name in ("promulgation_date", "due_date"):
+        if v[name] is not None and not _valid_date(v[name]):
+            raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
+    attachments = []
+    for i, a in enumerate(v["attachments"]):
+        if content_sha256(a["content"]) != a["sha256"]:
+            raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
+        attachments.append(Attachment(a["name"], a["media_type"], a["sha256"], a["content"]))
+    s = v["signer"]
+    return Document(
+        id=v["id"],
+        sender=AgencyRef(v["sender"]["id"], v["sender"]["name"]),
+        recipients=tuple(AgencyRef(r["id"], r["name"]) for r in v["recipients"]),
+        code_number=v["code_number"],
+        code_notation=v["code_notation"],
+        promulgation_place=v["promulgation_place"],
+        promulgation_date=v["promulgation_date"],
+        document_type=_DOCTYPE[v["document_type"]],
+        subject=v["subject"],
+        signer=Signer(s["name"], s["position"], s["competence"]),
+        priority=_PRIORITY[v["priority"]],
+        secrecy=_SECRECY[v["secrecy"]],
+        business_type=_BUSINESS[v["business_type"]],
+        response_for=v["response_for"],
+        due_date=v["due_date"],
+        attachments=tuple(attachments),
+        send_time_us=v["send_time_us"],
+    )
+
+
+T = TypeVar("T")
+
+
+def _strict_decode(
+    data: object,
+    reader: StrictReader,
+    build: Callable[[dict[str, Any]], T],
+    encode: Callable[[T], bytes],
+) -> T:
+    """Read, map, then prove canonical form by re-encoding; only DecodeError escapes."""
+    try:
+        value = reader.read(data)
+        result = build(value)
+        if encode(result) != data:
+            raise DecodeError(DecodeReason.NON_CANONICAL, "re-encoding differs from the input")
+    except DecodeError:
+        raise
+    except Exception as exc:  # untrusted input: nothing else may escape
+        raise DecodeError(DecodeReason.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
+    return result
+
+
+def decode_document(data: bytes) -> Document:
+    """Strictly decode signed content bytes; raises DecodeError only."""
+    return _strict_decode(data, _DOCUMENT_READER, _document_from_avro, encode_document)
+
+
+# ---- Envelope --------------------------------------------------------------
+
+
+def encode_envelope(env: Envelope) -> bytes:
+    """Encode an envelope; `content` is embedded as given (never re-encoded)."""
+    try:
+        value = {
+            "content": env.content,
+            "signature": env.signature,
+            "cert_id": env.cert_id,
+            "trace": [{"node": h.node, "time_us": h.time_us} for h in env.trace],
+        }
+    except (AttributeError, TypeError) as exc:
+        raise EncodeError(f"not a valid Envelope: {exc}") from exc
+    return _write(ENVELOPE_SCHEMA, value, "envelope")
+
+
+def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
+    if not _CERT_ID.match(v["cert_id"]):
+        raise DecodeError(DecodeReason.BAD_VALUE, "cert_id is not 64 lowercase hex digits")
+    return Envelope(
+        content=v["content"],
+        signature=v["signature"],
+        cert_id=v["cert_id"],
+        trace=tuple(Hop(h["node"], h["time_us"]) for h in v["trace"]),
+    )
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Strictly decode an envelope; `content` stays bytes (decode it with decode_document)."""
+    return _strict_decode(data, _ENVELOPE_READER, _envelope_from_avro, encode_envelope)
+
+
+# ---- StatusMessage ---------------------------------------------------------
+
+
+def encode_status(msg: StatusMessage) -> bytes:
+    try:
+        value = {
+            "document_id": msg.document_id,
+            "sender": msg.sender,
+            "recipient": msg.recipient,
+            "code": _STATUS_TO_AVRO[StatusCode(msg.code)],
+            "time_us": msg.time_us,
+            "detail": msg.detail,
+        }
+    except (AttributeError, ValueError, TypeError, KeyError) as exc:
+        raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
+    return _write(STATUS_SCHEMA, value, "status")
+
+
+def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
+    return StatusMessage(
+        document_id=v["document_id"],
+        sender=v["sender"],
+        recipient=v["recipient"],
+        code=_STATUS_FROM_AVRO[v["code"]],
+        time_us=v["time_us"],
+        detail=v["detail"],
+    )
+
+
+def decode_status(data: bytes) -> StatusMessage:
+    return _strict_decode(data, _STATUS_READER, _status_from_avro, encode_status)
+
+
+# ---- Rejection -------------------------------------------------------------
+
+
+def encode_rejection(rej: Rejection) -> bytes:
+    try:
+        value = {
+            "document_id": rej.document_id,
+            "sender": rej.sender,
+            "reason": str(ReasonCode(rej.reason)),
+            "detail": rej.detail,
+            "content_sha256": rej.content_sha256,
+            "secrecy": str(Secrecy(rej.secrecy)),
+            "recipient": rej.recipient,
+            "time_us": rej.time_us,
+            "send_time_us": rej.send_time_us,
+        }
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise EncodeError(f"not a valid Rejection: {exc}") from exc
+    return _write(REJECTION_SCHEMA, value, "rejection")
+
+
+def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
+    return Rejection(
+        document_id=v["document_id"],
+        sender=v["sender"],
+        reason=_REASON[v["reason"]],
+        detail=v["detail"],
+        content_sha256=v["content_sha256"],
+        secrecy=_SECRECY[v["secrecy"]],
+        recipient=v["recipient"],
+        time_us=v["time_us"],
+        send_time_us=v["send_time_us"],
+    )
+
+
+def decode_rejection(data: bytes) -> Rejection:
+    return _strict_decode(data, _REJECTION_READER, _rejection_from_avro, encode_rejection)
