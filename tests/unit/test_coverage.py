@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from interchange.core.coverage import (
+    DEFAULT_TARGETS,
+    Sla,
+    compute_coverage,
+    load_targets,
+)
+from interchange.core.metrics import RunMetrics
+from interchange.core.model import Priority, ReasonCode, Tier
+from interchange.core.targets import meets, targets_from_dict
+from interchange.errors import ConfigError
+
+C, P, D, M = Tier.CENTRAL, Tier.PROVINCE, Tier.DISTRICT, Tier.COMMUNE
+S = 1_000_000  # one second in µs
+
+
+def province_run() -> RunMetrics:
+    """10 addressed to provinces: 2 classified, 1 rejected, 1 not connected, 6 delivered."""
+    m = RunMetrics()
+    m.record_addressed(C, P, Priority.NORMAL, 6)
+    m.record_addressed(C, P, Priority.EXPRESS, 4)
+    m.record_excluded(C, P, Priority.NORMAL, 2)
+    m.record_rejected(C, P, Priority.EXPRESS, ReasonCode.REVOKED)
+    m.record_not_connected(C, P, Priority.EXPRESS)
+    for lat in (1 * S, 2 * S, 3 * S, 70 * S):  # NORMAL, SLA 60 s: 3 within
+        m.record_delivery(C, P, Priority.NORMAL, lat, before_router_us=1000, after_router_us=2000)
+    for lat in (4 * S, 6 * S):  # EXPRESS, SLA 5 s: 1 within
+        m.record_delivery(C, P, Priority.EXPRESS, lat)
+    return m
+
+
+def test_exact_numbers_for_one_tier() -> None:
+    m = province_run()
+    m.record_delivery(C, P, Priority.EXPRESS, 5 * S)  # exactly at the SLA counts as within
+    m.record_addressed(C, P, Priority.EXPRESS, 1)
+    # now: 11 addressed, 2 classified, 1 rejected, 1 not connected, 7 delivered, 5 within
+    r = compute_coverage(m).tier(P)
+    assert (r.addressed, r.excluded_classified, r.rejected_total, r.not_connected) == (11, 2, 1, 1)
+    assert (r.delivered, r.within_sla, r.eligible, r.unaccounted) == (7, 5, 9, 0)
+    assert r.rejected == {ReasonCode.REVOKED: 1}
+    assert (r.electronic.numerator, r.electronic.denominator) == (7, 9)
+    assert r.electronic.value == pytest.approx(7 / 9)
+    assert r.timely.value == pytest.approx(5 / 9)
+    assert r.signature.value == 1.0
+    assert r.signature.passed is True
+    assert r.electronic.passed is False  # 77.8% < 90%
+    assert [(x.priority, x.delivered, x.within_sla) for x in r.by_priority] == [
+        (Priority.NORMAL, 4, 3),
+        (Priority.EXPRESS, 3, 2),
+    ]
+    assert r.latency.count == 7
+    assert r.latency.max_us == pytest.approx(70 * S, rel=1e-3)
+    assert r.latency.p50_us == pytest.approx(4 * S, rel=1e-3)
+    assert r.before_router.count == 4
+
+
+def test_brief_example_75_percent() -> None:
+    m = RunMetrics()
+    m.record_addressed(P, D, Priority.NORMAL, 10)
+    m.record_excluded(P, D, Priority.NORMAL, 2)
+    m.record_rejected(P, D, Priority.NORMAL, ReasonCode.BAD_SIGNATURE)
+    m.record_not_connected(P, D, Priority.NORMAL)
+    for lat in (1, 2, 3, 4, 5, 100):
+        m.record_delivery(P, D, Priority.NORMAL, lat * S)
+    r = compute_coverage(m).tier(D)
+    assert r.electronic.value == 0.75  # 6 / 8
+    assert r.timely.value == 5 / 8
+    assert r.electronic.passed is False  # district 2025 target 80%
+    assert r.electronic.verdict == "FAIL"
+    assert r.timely.passed is False
+
+
+def test_exactly_at_target_passes_and_just_below_fails() -> None:
+    m = RunMetrics()
+    m.record_addressed(P, M, Priority.NORMAL, 5)
+    for _ in range(3):
+        m.record_delivery(P, M, Priority.NORMAL, S)
+    r = compute_coverage(m).tier(M)
+    assert r.electronic.value == 0.6 and r.electronic.passed is True  # commune target 60%
+    m.record_addressed(P, M, Priority.NORMAL, 1)  # 3/6 = 50%
+    assert compute_coverage(m).tier(M).electronic.passed is False
+    assert meets(9, 10, 0.9) and meets(29, 100, 0.29) and not meets(28, 100, 0.29)
+
+
+def test_signature_coverage_fails_on_one_invalid_signature() -> None:
+    m = RunMetrics()
+    m.record_addressed(C, C, Priority.URGENT, 2)
+    m.record_delivery(C, C, Priority.URGENT, S, reverified=True)
+    m.record_delivery(C, C, Priority.URGENT, S, reverified=False)
+    r = compute_coverage(m).tier(C)
+    assert (r.signature.value, r.signature.passed) == (0.5, False)
+    assert (r.signature_reverified, r.signature_invalid) == (2, 1)
+    assert compute_coverage(m).passed is False
+
+
+def test_empty_tier_is_not_applicable_not_failed() -> None:
+    report = compute_coverage(RunMetrics())
+    assert [t.tier for t in report.tiers] == list(Tier)
+    for t in report.tiers:
+        assert t.electronic.value is None and t.electronic.passed is None
+        assert t.electronic.verdict == "n/a"
+        assert t.passed
+    assert report.passed
+
+
+def test_latency_check_against_p99_target() -> None:
+    m = RunMetrics()
+    m.record_addressed(C, D, Priority.NORMAL, 100)
+    for i in range(100):
+        m.record_delivery(C, D, Priority.NORMAL, (120 if i == 99 else 1) * S)
+    r = compute_coverage(m).tier(D)
+    assert r.latency_check.passed is True  # p99 is 1 s (99 of 100) <= 60 s
+    m.record_delivery(C, D, Priority.NORMAL, 120 * S)
+    assert compute_coverage(m).tier(D).latency_check.passed is False
+
+
+def test_total_row_and_outcomes_by_reason() -> None:
+    m = province_run()
+    m.record_addressed(P, M, Priority.NORMAL, 2)
+    m.record_rejected(P, M, Priority.NORMAL, ReasonCode.REVOKED)
+    m.record_not_connected(P, M, Priority.NORMAL)
+    report = compute_coverage(m)
+    assert report.total.addressed == 12
+    assert report.total.electronic.passed is None  # the total has no target
+    assert report.rejected_by_reason == {
+        ReasonCode.REVOKED: 2,
+        ReasonCode.CLASSIFIED: 2,
+        ReasonCode.NOT_CONNECTED: 2,
+    }
+
+
+def test_custom_sla_changes_timely_only() -> None:
+    m = province_run()
+    loose = Sla.parse("normal=100, express=10")
+    r = compute_coverage(m, sla=loose).tier(P)
+    assert r.within_sla == 6
+    assert Sla.parse("").seconds == Sla().seconds
+    with pytest.raises(ConfigError):
+        Sla.parse("slow=5")
+    with pytest.raises(ConfigError):
+        Sla.parse("normal=-1")
+
+
+def test_builtin_targets() -> None:
+    t2025, t2030 = load_targets("2025"), load_targets("2030")
+    assert t2025 is DEFAULT_TARGETS
+    assert [t2025.electronic[t] for t in Tier] == [0.9, 0.9, 0.8, 0.6]
+    assert [t2030.electronic[t] for t in Tier] == [1.0, 1.0, 0.9, 0.7]
+    assert t2030.timely == t2030.electronic and t2030.signature == 1.0
+
+
+def test_targets_file_round_trip_and_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps({"electronic": {"province": 0.95, "commune": 0.5}}))
+    t = load_targets(path)
+    assert t.name == "strict"
+    assert t.electronic == {P: 0.95, M: 0.5} and t.timely == t.electronic
+    assert t.latency_p99_s == {}
+    assert targets_from_dict(load_targets("2030").to_dict()) == load_targets("2030")
+    m = RunMetrics()
+    m.record_addressed(C, D, Priority.NORMAL, 1)
+    assert compute_coverage(m, t).tier(D).electronic.passed is None  # no district target
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{nope", "targets file"),
+        ("[]", "JSON object"),
+        ('{"timely": {}}', "'electronic' is required"),
+        ('{"electronic": {"village": 0.5}}', "unknown tier"),
+        ('{"electronic": {"province": 90}}', "within 0..1"),
+        ('{"electronic": {"province": true}}', "within 0..1"),
+        ('{"electronic": {}, "extra": 1}', "unknown key"),
+        ('{"electronic": {}, "latency_p99_s": {"province": -1}}', "latency_p99_s"),
+    ],
+)
+def test_bad_targets_file_is_a_config_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_targets(path)
+
+
+def test_unknown_targets_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="2025, 2030"):
+        load_targets("2099")
