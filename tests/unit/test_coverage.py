@@ -82,10 +82,13 @@ def test_exactly_at_target_passes_and_just_below_fails() -> None:
     for _ in range(3):
         m.record_delivery(P, M, Priority.NORMAL, S)
     r = compute_coverage(m).tier(M)
-    assert r.electronic.value == 0.6 and r.electronic.passed is True  # commune target 60%
+    assert r.electronic.value == 0.6
+    assert r.electronic.passed is True
     m.record_addressed(P, M, Priority.NORMAL, 1)  # 3/6 = 50%
     assert compute_coverage(m).tier(M).electronic.passed is False
-    assert meets(9, 10, 0.9) and meets(29, 100, 0.29) and not meets(28, 100, 0.29)
+    assert meets(9, 10, 0.9)
+    assert meets(29, 100, 0.29)
+    assert not meets(28, 100, 0.29)
 
 
 def test_signature_coverage_fails_on_one_invalid_signature() -> None:
@@ -103,7 +106,8 @@ def test_empty_tier_is_not_applicable_not_failed() -> None:
     report = compute_coverage(RunMetrics())
     assert [t.tier for t in report.tiers] == list(Tier)
     for t in report.tiers:
-        assert t.electronic.value is None and t.electronic.passed is None
+        assert t.electronic.value is None
+        assert t.electronic.passed is None
         assert t.electronic.verdict == "n/a"
         assert t.passed
     assert report.passed
@@ -152,7 +156,8 @@ def test_builtin_targets() -> None:
     assert t2025 is DEFAULT_TARGETS
     assert [t2025.electronic[t] for t in Tier] == [0.9, 0.9, 0.8, 0.6]
     assert [t2030.electronic[t] for t in Tier] == [1.0, 1.0, 0.9, 0.7]
-    assert t2030.timely == t2030.electronic and t2030.signature == 1.0
+    assert t2030.timely == t2030.electronic
+    assert t2030.signature == 1.0
 
 
 def test_targets_file_round_trip_and_defaults(tmp_path: Path) -> None:
@@ -160,7 +165,8 @@ def test_targets_file_round_trip_and_defaults(tmp_path: Path) -> None:
     path.write_text(json.dumps({"electronic": {"province": 0.95, "commune": 0.5}}))
     t = load_targets(path)
     assert t.name == "strict"
-    assert t.electronic == {P: 0.95, M: 0.5} and t.timely == t.electronic
+    assert t.electronic == {P: 0.95, M: 0.5}
+    assert t.timely == t.electronic
     assert t.latency_p99_s == {}
     assert targets_from_dict(load_targets("2030").to_dict()) == load_targets("2030")
     m = RunMetrics()
