@@ -55,8 +55,19 @@ class TopicLayout:
         return f"{self.prefix}status"
 
     @property
+    def router_state(self) -> str:
+        """Changelog of the router's replay guard (document ids it accepted)."""
+        return f"{self.prefix}router-state"
+
+    @property
     def all(self) -> tuple[str, ...]:
-        return (self.submissions, *self.deliveries, self.rejections, self.status)
+        return (
+            self.submissions,
+            *self.deliveries,
+            self.rejections,
+            self.status,
+            self.router_state,
+        )
 
     def tier_of_delivery(self, topic: str) -> Tier:
         for tier in Tier:
@@ -109,6 +120,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "StatusMessage",
             "recipients, `interchange inbox`",
             "senders, `interchange send`, report, audit",
+        ),
+        TopicSpec(
+            layout.router_state,
+            settings.submission_partitions,  # partition p holds the state of submissions p
+            "document id",
+            "8-byte big-endian submissions offset (see docs/ROUTER.md)",
+            "router (transactional, with its outputs)",
+            "router, on partition assignment (replay guard restore)",
         ),
     ]
     return specs
