@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from interchange.core.histogram import LatencyHistogram
+from interchange.core.histogram import CURVE_PERCENTILES, LatencyHistogram
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Priority, ReasonCode, Tier
 from interchange.core.targets import (
@@ -86,15 +86,9 @@ class LatencySummary:
 
     @classmethod
     def of(cls, hist: LatencyHistogram) -> LatencySummary:
-        return cls(
-            hist.count,
-            hist.percentile(50.0),
-            hist.percentile(90.0),
-            hist.percentile(99.0),
-            hist.percentile(99.9),
-            hist.max,
-            hist.curve(),
-        )
+        v = hist.percentiles((50.0, 90.0, 99.0, 99.9, *CURVE_PERCENTILES))
+        curve = tuple((p, v[p]) for p in CURVE_PERCENTILES) if hist.count else ()
+        return cls(hist.count, v[50.0], v[90.0], v[99.0], v[99.9], hist.max, curve)
 
 
 @dataclass(frozen=True, slots=True)

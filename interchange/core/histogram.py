@@ -99,13 +99,21 @@ class LatencyHistogram:
             return self.max
         return int(self._h.get_value_at_percentile(pct))
 
+    def percentiles(self, pcts: Iterable[float]) -> dict[float, int]:
+        """Values (µs) at several percentiles in one pass over the counts."""
+        wanted = tuple(pcts)
+        if not self.count:
+            return dict.fromkeys(wanted, 0)
+        found = self._h.get_percentile_to_value_dict([p for p in wanted if p < 100.0])
+        return {p: self.max if p >= 100.0 else int(found[p]) for p in wanted}
+
     def curve(
         self, percentiles: Iterable[float] = CURVE_PERCENTILES
     ) -> tuple[tuple[float, int], ...]:
         """(percentile, value µs) points for a percentile-distribution plot; empty when no data."""
         if not self.count:
             return ()
-        return tuple((p, self.percentile(p)) for p in percentiles)
+        return tuple(self.percentiles(percentiles).items())
 
     def count_at_or_below(self, limit_us: int) -> int:
         """How many values are <= `limit_us`, at histogram resolution.
@@ -118,13 +126,10 @@ class LatencyHistogram:
             return 0
         if limit_us >= self.max:
             return self.count
+        # Counts are stored by bucket in value order: sum every bucket up to the limit's own.
         h = self._h
-        total = 0
-        for step in h.get_recorded_iterator():
-            if h.get_lowest_equivalent_value(step.value_iterated_to) > limit_us:
-                break
-            total += step.count_added_in_this_iter_step
-        return int(total)
+        last = h.get_counts_array_index(limit_us)
+        return int(sum(h.counts[: last + 1]))
 
     def encode(self) -> str:
         """HdrHistogram V2 compressed, base64 text (readable by any HDR library)."""

@@ -178,3 +178,17 @@ def test_read_stats_errors_and_missing_ok(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match="not JSON"):
         read_stats([bad])
+
+
+def test_count_at_or_below_is_within_one_bucket_of_exact() -> None:
+    import random
+
+    rng = random.Random(7)
+    values = [rng.randrange(0, 120 * 1_000_000) for _ in range(2000)]
+    h = LatencyHistogram()
+    for v in values:
+        h.record(v)
+    for limit in (5 * 1_000_000, 10 * 1_000_000, 60 * 1_000_000, 1234):
+        exact = sum(v <= limit for v in values)
+        loose = sum(v <= limit * (1 + 1 / 1024) for v in values)
+        assert exact <= h.count_at_or_below(limit) <= loose
