@@ -1,0 +1,439 @@
+"""The CA side of the simulated PKI: init, enroll, rotate, revoke, fault material.
+
+Every writer holds the keys directory's lock, writes a private key before its
+certificate and a CRL entry before the certificate it revokes, so a reader that
+sees a certificate always finds its key and, for fault material, its revocation.
+Times are microseconds since the epoch (UTC), stored in certificates to the second.
+"""
+
+from __future__ import annotations
+
+import enum
+import multiprocessing
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from interchange.core import certificates as certs
+from interchange.core.keyfiles import IndexRow, Layout, append_index, read_index, write_file
+from interchange.core.model import Agency, Tier
+from interchange.core.signing import (
+    DEFAULT_ALGORITHM,
+    Algorithm,
+    PrivateKey,
+    generate_key,
+    load_private_key,
+    private_key_pem,
+)
+from interchange.errors import PkiError
+
+DAY_US = 86_400 * 1_000_000
+DEFAULT_VALIDITY_DAYS = 730
+BACKDATE_US = DAY_US  # certificates start a day early: tolerates skew and slightly old send times
+ROOT_VALIDITY_DAYS = 20 * 365
+FAULT_MARGIN_US = 30 * DAY_US  # fault certificates are wrong for send times within +-30 days
+_COST_MS = {  # measured per certificate, one core: decides whether a process pool pays off
+    Algorithm.ED25519: 0.3,
+    Algorithm.ECDSA_P256: 0.3,
+    Algorithm.RSA_2048: 30.0,
+    Algorithm.RSA_3072: 200.0,
+}
+
+
+class CertFault(enum.StrEnum):
+    """Deliberately bad credentials for fault injection; each maps to one ReasonCode."""
+
+    REVOKED = "revoked"  # issued, then revoked as of its not-before
+    EXPIRED = "expired"  # validity ended 30 days before issuance
+    NOT_YET_VALID = "not-yet-valid"  # validity starts 30 days after issuance
+    UNTRUSTED = "untrusted"  # issued by a rogue CA (same name as the root, other key)
+
+
+@dataclass(frozen=True, slots=True)
+class AlgorithmPolicy:
+    """Which algorithm each agency's key uses: by agency id, else by tier, else the default."""
+
+    default: Algorithm = DEFAULT_ALGORITHM
+    overrides: Mapping[str, Algorithm] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> AlgorithmPolicy:
+        """Parse `central=rsa-2048,province=ecdsa-p256,default=ed25519` (tier/agency id/default)."""
+        default = DEFAULT_ALGORITHM
+        overrides: dict[str, Algorithm] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, sep, value = item.partition("=")
+            if not sep or value.strip() not in Algorithm._value2member_map_:
+                raise PkiError(
+                    f"bad algorithm policy item {item!r}: want NAME=ALG with ALG one of "
+                    + ", ".join(a.value for a in Algorithm)
+                )
+            if name.strip() == "default":
+                default = Algorithm(value.strip())
+            else:
+                overrides[name.strip()] = Algorithm(value.strip())
+        return cls(default, overrides)
+
+    def algorithm_for(self, agency_id: str, tier: Tier) -> Algorithm:
+        return self.overrides.get(agency_id) or self.overrides.get(tier.value) or self.default
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    root_cert_id: str
+    certificates: int
+    by_algorithm: Mapping[Algorithm, int]
+    seconds: float
+    workers: int
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _check_agency_id(agency_id: str) -> None:
+    if not agency_id or len(agency_id) > 64 or not agency_id.isprintable() or "," in agency_id:
+        raise PkiError(f"agency id {agency_id!r} cannot go into a certificate subject")
+
+
+def _load_ca(layout: Layout) -> tuple[PrivateKey, x509.Certificate]:
+    if not layout.root_cert.exists():
+        raise PkiError(f"{layout.root} has no root CA; run 'interchange keys init' first")
+    key = load_private_key(layout.root_key.read_bytes(), str(layout.root_key))
+    return key, x509.load_pem_x509_certificate(layout.root_cert.read_bytes())
+
+
+def _make(
+    ca_key: PrivateKey,
+    ca_name: x509.Name,
+    agency: tuple[str, Tier, Algorithm],
+    times: tuple[int, int, int],
+    *,
+    fault: str | None = None,
+    enrolled: bool = False,
+) -> tuple[PrivateKey, x509.Certificate, IndexRow]:
+    agency_id, tier, algorithm = agency
+    not_before_us, not_after_us, issued_us = times
+    key = generate_key(algorithm)
+    serial = x509.random_serial_number()
+    cert = certs.issue(
+        ca_key,
+        ca_name,
+        key.public_key(),
+        agency_id=agency_id,
+        tier=tier,
+        serial=serial,
+        not_before_us=not_before_us,
+        not_after_us=not_after_us,
+    )
+    info = certs.describe(cert)
+    row = IndexRow(
+        info.cert_id,
+        agency_id,
+        tier,
+        algorithm,
+        serial,
+        info.not_before_us,
+        info.not_after_us,
+        issued_us,
+        fault,
+        enrolled,
+    )
+    return key, cert, row
+
+
+def _store_key(layout: Layout, row: IndexRow, key: PrivateKey, *, fresh: bool = False) -> None:
+    write_file(layout.key(row.cert_id), private_key_pem(key), private=True, fresh=fresh)
+
+
+def _store_cert(
+    layout: Layout, row: IndexRow, cert: x509.Certificate, *, fresh: bool = False
+) -> None:
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    write_file(layout.cert(row.cert_id), pem, fresh=fresh)
+
+
+def _issue_batch(
+    root: str,
+    ca_key_pem: bytes,
+    jobs: list[tuple[str, Tier, Algorithm]],
+    times: tuple[int, int, int],
+) -> list[IndexRow]:
+    """Worker: issue and store one batch of agency certificates (runs in a pool process)."""
+    layout = Layout(Path(root))
+    ca_key = load_private_key(ca_key_pem)
+    ca_name = certs.root_name()
+    rows = []
+    for job in jobs:
+        key, cert, row = _make(ca_key, ca_name, job, times)
+        _store_key(layout, row, key, fresh=True)
+        _store_cert(layout, row, cert, fresh=True)
+        rows.append(row)
+    return rows
+
+
+def init_pki(
+    keys_dir: Path,
+    agencies: Iterable[Agency],
+    *,
+    policy: AlgorithmPolicy | None = None,
+    now: int | None = None,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+    root_algorithm: Algorithm = Algorithm.ED25519,
+    workers: int | None = None,
+    force: bool = False,
+) -> InitReport:
+    """Create the root CA, an empty CRL and one key + certificate per agency.
+
+    `now` (us) defaults to the current time; certificates are valid from a day
+    before it for `validity_days`. Batches run in a process pool when the
+    estimated work exceeds half a second (RSA keys dominate). Existing material
+    is an error unless `force`, which deletes it first (README/.gitignore stay).
+    """
+    started = time.perf_counter()
+    layout = Layout(Path(keys_dir))
+    policy = policy or AlgorithmPolicy()
+    t0 = now_us() if now is None else now
+    todo = []
+    for agency in agencies:
+        _check_agency_id(agency.id)
+        todo.append((agency.id, agency.tier, policy.algorithm_for(agency.id, agency.tier)))
+    if len({a for a, _, _ in todo}) != len(todo):
+        raise PkiError("duplicate agency ids")
+    with layout.locked():
+        if layout.root_cert.exists() or layout.index.exists():
+            if not force:
+                raise PkiError(f"{layout.root} already holds a PKI; use --force to replace it")
+            for d in (layout.ca_dir, layout.certs_dir, layout.private_dir):
+                shutil.rmtree(d, ignore_errors=True)
+            layout.index.unlink(missing_ok=True)
+        layout.make_dirs()
+        ca_key = generate_key(root_algorithm)
+        root = certs.build_root(
+            ca_key,
+            serial=x509.random_serial_number(),
+            not_before_us=t0 - 2 * 365 * DAY_US,
+            not_after_us=t0 + ROOT_VALIDITY_DAYS * DAY_US,
+            name=certs.root_name(),
+        )
+        write_file(layout.root_key, private_key_pem(ca_key), private=True)
+        write_file(layout.root_cert, root.public_bytes(serialization.Encoding.PEM))
+        _write_crl(layout, ca_key, {}, t0)
+        times = (t0 - BACKDATE_US, t0 + validity_days * DAY_US, t0)
+        rows, used = _issue_all(layout, private_key_pem(ca_key), todo, times, workers)
+        append_index(layout, rows)
+    return InitReport(
+        root_cert_id=certs.cert_id_of(root),
+        certificates=len(rows),
+        by_algorithm=dict(Counter(r.algorithm for r in rows)),
+        seconds=time.perf_counter() - started,
+        workers=used,
+    )
+
+
+def _issue_all(
+    layout: Layout,
+    ca_pem: bytes,
+    todo: list[tuple[str, Tier, Algorithm]],
+    times: tuple[int, int, int],
+    workers: int | None,
+) -> tuple[list[IndexRow], int]:
+    cost_s = sum(_COST_MS[alg] for _, _, alg in todo) / 1000
+    n = workers or os.cpu_count() or 1
+    if n <= 1 or cost_s < 0.5:
+        return _issue_batch(str(layout.root), ca_pem, todo, times), 1
+    # Interleave so RSA-heavy tiers spread over all batches; ~4 batches per worker.
+    batches = [todo[i :: n * 4] for i in range(n * 4)]
+    # fork is cheap and needs no importable __main__; a threaded parent must not fork.
+    single = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if single else "spawn")
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+        futures = [
+            pool.submit(_issue_batch, str(layout.root), ca_pem, b, times) for b in batches if b
+        ]
+        rows = [row for f in futures for row in f.result()]
+    return rows, n
+
+
+def _write_crl(layout: Layout, ca_key: PrivateKey, revoked: Mapping[int, int], at_us: int) -> None:
+    crl = certs.build_crl(
+        ca_key,
+        certs.root_name(),
+        revoked.items(),
+        this_update_us=at_us,
+        next_update_us=at_us + ROOT_VALIDITY_DAYS * DAY_US,
+    )
+    write_file(layout.crl, crl.public_bytes(serialization.Encoding.PEM))
+
+
+def _revoked_now(layout: Layout) -> dict[int, int]:
+    crl = x509.load_pem_x509_crl(layout.crl.read_bytes())
+    return certs.crl_entries(crl)
+
+
+def issue_one(
+    keys_dir: Path,
+    agency_id: str,
+    tier: Tier,
+    algorithm: Algorithm = DEFAULT_ALGORITHM,
+    *,
+    now: int | None = None,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+    enrolled: bool = False,
+) -> IndexRow:
+    """Issue one more regular certificate + key for an agency (rotation and enrolment)."""
+    _check_agency_id(agency_id)
+    layout = Layout(Path(keys_dir))
+    t0 = now_us() if now is None else now
+    with layout.locked():
+        ca_key, root = _load_ca(layout)
+        key, cert, row = _make(
+            ca_key,
+            root.subject,
+            (agency_id, tier, algorithm),
+            (t0 - BACKDATE_US, t0 + validity_days * DAY_US, t0),
+            enrolled=enrolled,
+        )
+        _store_key(layout, row, key)
+        _store_cert(layout, row, cert)
+        append_index(layout, [row])
+    return row
+
+
+def enroll(
+    keys_dir: Path,
+    agency_id: str,
+    tier: Tier,
+    algorithm: Algorithm = DEFAULT_ALGORITHM,
+    *,
+    now: int | None = None,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+) -> IndexRow:
+    """Issue a certificate for an external connector of `agency_id`; key in private/ (0600)."""
+    return issue_one(
+        keys_dir, agency_id, tier, algorithm, now=now, validity_days=validity_days, enrolled=True
+    )
+
+
+def rotate(
+    keys_dir: Path,
+    agency_id: str,
+    algorithm: Algorithm | None = None,
+    *,
+    now: int | None = None,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+) -> IndexRow:
+    """Add a new certificate for a known agency; older ones stay valid until revoked or expired."""
+    rows = [r for r in read_index(Layout(Path(keys_dir))) if r.agency_id == agency_id]
+    regular = [r for r in rows if r.fault is None]
+    if not regular:
+        raise PkiError(f"agency {agency_id} has no certificate to rotate")
+    latest = max(regular, key=lambda r: r.issued_us)
+    return issue_one(
+        keys_dir,
+        agency_id,
+        latest.tier,
+        algorithm or latest.algorithm,
+        now=now,
+        validity_days=validity_days,
+    )
+
+
+def revoke(
+    keys_dir: Path,
+    *,
+    cert_id: str | None = None,
+    agency_id: str | None = None,
+    at: int | None = None,
+) -> list[str]:
+    """Revoke one certificate, or every regular one of an agency, as of `at` (us; default now).
+
+    Documents sent at or after `at` are then REVOKED; earlier ones still verify.
+    Returns the cert ids newly added to the CRL.
+    """
+    if (cert_id is None) == (agency_id is None):
+        raise PkiError("revoke needs exactly one of cert_id or agency_id")
+    layout = Layout(Path(keys_dir))
+    at_us = now_us() if at is None else at
+    with layout.locked():
+        ca_key, _ = _load_ca(layout)
+        if cert_id is not None:
+            path = layout.cert(cert_id)
+            if not path.exists():
+                raise PkiError(f"no certificate {cert_id} in {layout.certs_dir}")
+            targets = {cert_id: x509.load_pem_x509_certificate(path.read_bytes()).serial_number}
+        else:
+            targets = {
+                r.cert_id: r.serial
+                for r in read_index(layout)
+                if r.agency_id == agency_id and r.fault is None
+            }
+            if not targets:
+                raise PkiError(f"agency {agency_id} has no certificate")
+        revoked = _revoked_now(layout)
+        new = {cid: serial for cid, serial in targets.items() if serial not in revoked}
+        revoked.update(dict.fromkeys(new.values(), at_us))
+        if new:
+            _write_crl(layout, ca_key, revoked, max(at_us, now_us()))
+    return sorted(new)
+
+
+def issue_fault(
+    keys_dir: Path,
+    agency_id: str,
+    tier: Tier,
+    fault: CertFault,
+    algorithm: Algorithm = DEFAULT_ALGORITHM,
+    *,
+    now: int | None = None,
+) -> IndexRow:
+    """Issue (and persist) one fault certificate for `agency_id`; see CertFault."""
+    _check_agency_id(agency_id)
+    layout = Layout(Path(keys_dir))
+    t0 = now_us() if now is None else now
+    normal = (t0 - BACKDATE_US, t0 + DEFAULT_VALIDITY_DAYS * DAY_US)
+    validity = {
+        CertFault.EXPIRED: (t0 - 400 * DAY_US, t0 - FAULT_MARGIN_US),
+        CertFault.NOT_YET_VALID: (t0 + FAULT_MARGIN_US, t0 + 400 * DAY_US),
+    }.get(fault, normal)
+    with layout.locked():
+        ca_key, root = _load_ca(layout)
+        if fault is CertFault.UNTRUSTED:
+            ca_key = _rogue_key(layout, t0)
+        key, cert, row = _make(
+            ca_key, root.subject, (agency_id, tier, algorithm), (*validity, t0), fault=fault.value
+        )
+        _store_key(layout, row, key)
+        if fault is CertFault.REVOKED:
+            revoked = _revoked_now(layout)
+            revoked[row.serial] = row.not_before_us
+            _write_crl(layout, ca_key, revoked, t0)
+        _store_cert(layout, row, cert)
+        append_index(layout, [row])
+    return row
+
+
+def _rogue_key(layout: Layout, t0: int) -> PrivateKey:
+    """A CA key nobody trusts, with the root's very name: only the signature tells them apart."""
+    if layout.rogue_key.exists():
+        return load_private_key(layout.rogue_key.read_bytes(), str(layout.rogue_key))
+    key = generate_key(Algorithm.ED25519)
+    cert = certs.build_root(
+        key,
+        serial=x509.random_serial_number(),
+        not_before_us=t0 - 2 * 365 * DAY_US,
+        not_after_us=t0 + ROOT_VALIDITY_DAYS * DAY_US,
+        name=certs.root_name(),
+    )
+    write_file(layout.rogue_key, private_key_pem(key), private=True)
+    write_file(layout.rogue_cert, cert.public_bytes(serialization.Encoding.PEM))
+    return key

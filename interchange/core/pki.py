@@ -1,0 +1,153 @@
+"""The simulated national PKI: the private side (KeyStore) and the public API in one place.
+
+    init_pki / enroll / rotate / revoke / issue_fault   CA operations   (issuance.py)
+    KeyStore.open(dir).credential(agency) -> Credential  private side   (here)
+    TrustStore.open(dir).verify(...) -> ReasonCode|None   public side    (truststore.py)
+    Algorithm, Credential, sign/verify primitives                        (signing.py)
+
+Key generation is eager (`init_pki` uses a process pool: ~11,000 Ed25519
+agencies in seconds); fault material is created lazily on the first
+`fault_credential` call for an (agency, fault) pair and persisted, so every
+process sees the same certificate. See docs/PKI.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from cryptography import x509
+
+from interchange.core import certificates as certs
+from interchange.core.issuance import (
+    AlgorithmPolicy,
+    CertFault,
+    InitReport,
+    enroll,
+    init_pki,
+    issue_fault,
+    revoke,
+    rotate,
+)
+from interchange.core.keyfiles import IndexRow, Layout, read_file, read_index
+from interchange.core.signing import Algorithm, Credential, load_private_key
+from interchange.core.truststore import TrustStore
+from interchange.errors import PkiError
+
+__all__ = [
+    "Algorithm",
+    "AlgorithmPolicy",
+    "CertFault",
+    "Credential",
+    "InitReport",
+    "KeyStore",
+    "PkiError",
+    "TrustStore",
+    "enroll",
+    "init_pki",
+    "issue_fault",
+    "revoke",
+    "rotate",
+]
+
+
+class KeyStore:
+    """Private keys of every agency in a keys directory, loaded on first use and cached."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._rows: dict[str, list[IndexRow]] = {}
+        self._revoked: dict[int, int] = {}
+        self._cache: dict[tuple[str, str], Credential] = {}
+        self.reload()
+
+    @classmethod
+    def open(cls, keys_dir: Path) -> KeyStore:
+        layout = Layout(Path(keys_dir))
+        if not layout.root_cert.exists():
+            raise PkiError(f"{layout.root} has no PKI; run 'interchange keys init' first")
+        return cls(layout)
+
+    @property
+    def keys_dir(self) -> Path:
+        return self._layout.root
+
+    def reload(self) -> None:
+        """Re-read the index and the CRL (after enrolments, rotations, revocations)."""
+        rows: dict[str, list[IndexRow]] = defaultdict(list)
+        for row in read_index(self._layout):
+            rows[row.agency_id].append(row)
+        self._rows = dict(rows)
+        crl = x509.load_pem_x509_crl(read_file(self._layout.crl))
+        self._revoked = certs.crl_entries(crl)
+
+    def agency_ids(self) -> list[str]:
+        return sorted(a for a, rows in self._rows.items() if any(r.fault is None for r in rows))
+
+    def rows(self, agency_id: str | None = None) -> list[IndexRow]:
+        """Index rows (every issued certificate), optionally of one agency, in issue order."""
+        if agency_id is not None:
+            return list(self._rows.get(agency_id, []))
+        return [r for rows in self._rows.values() for r in rows]
+
+    def revoked_at(self, row: IndexRow) -> int | None:
+        return self._revoked.get(row.serial)
+
+    def valid_rows(self, agency_id: str, at: int | None = None) -> list[IndexRow]:
+        """Regular certificates of the agency valid and unrevoked at `at` (us), newest first."""
+        t = time.time_ns() // 1000 if at is None else at
+        if agency_id not in self._rows:
+            self.reload()  # maybe enrolled since we opened
+        good = [
+            r
+            for r in self._rows.get(agency_id, [])
+            if r.fault is None
+            and r.not_before_us <= t <= r.not_after_us
+            and not (self._revoked.get(r.serial, t + 1) <= t)
+        ]
+        return sorted(good, key=lambda r: r.issued_us, reverse=True)
+
+    def credential(self, agency_id: str, at: int | None = None) -> Credential:
+        """The newest credential of the agency valid and not revoked at `at` (default now)."""
+        good = self.valid_rows(agency_id, at)
+        if not good:
+            raise PkiError(
+                f"agency {agency_id} has no valid, unrevoked certificate in {self._layout.root}"
+            )
+        return self._credential(good[0])
+
+    def credentials(self, agency_id: str, at: int | None = None) -> list[Credential]:
+        """Every valid credential of the agency (several during a rotation), newest first."""
+        return [self._credential(r) for r in self.valid_rows(agency_id, at)]
+
+    def fault_credential(self, agency_id: str, fault: CertFault) -> Credential:
+        """A credential whose certificate fails verification with `fault`'s reason.
+
+        Created and persisted on first request for the pair, reused afterwards
+        (also by other processes opening the same keys directory).
+        """
+        existing = [r for r in self._rows.get(agency_id, []) if r.fault == fault.value]
+        if not existing:
+            self.reload()
+            existing = [r for r in self._rows.get(agency_id, []) if r.fault == fault.value]
+        if existing:
+            return self._credential(existing[-1])
+        regular = [r for r in self._rows.get(agency_id, []) if r.fault is None]
+        if not regular:
+            raise PkiError(f"agency {agency_id} is unknown to {self._layout.root}")
+        row = issue_fault(
+            self._layout.root, agency_id, regular[-1].tier, fault, regular[-1].algorithm
+        )
+        self._rows[agency_id].append(row)
+        return self._credential(row)
+
+    def _credential(self, row: IndexRow) -> Credential:
+        cached = self._cache.get((row.agency_id, row.cert_id))
+        if cached is not None:
+            return cached
+        path = self._layout.key(row.cert_id)
+        key = load_private_key(read_file(path), str(path))
+        cred = Credential(row.agency_id, row.cert_id, row.algorithm, key)
+        self._cache[(row.agency_id, row.cert_id)] = cred
+        return cred

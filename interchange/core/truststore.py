@@ -1,0 +1,157 @@
+"""The public side of the PKI: verify a signature as the router, recipients and audit do.
+
+Reads only the root certificate, the CRL and certs/; never a private key.
+Certificates are parsed, chain-checked and bound to a verifier on first use
+and cached by cert id, so a verify after the first costs one dict lookup, a few
+integer comparisons and the raw signature check. An unknown cert id is looked
+up on disk at once (a new enrolment or fault certificate is visible to the next
+document); the CRL is re-read when its file changes, checked at most once per
+`crl_check_interval_s` and whenever a new certificate is loaded.
+
+Verification order (first failure wins), see docs/PKI.md:
+UNKNOWN_CERTIFICATE, UNTRUSTED_CERTIFICATE, NOT_YET_VALID, EXPIRED, REVOKED,
+SENDER_MISMATCH, ALGORITHM_MISMATCH, BAD_SIGNATURE.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from interchange.core import certificates as certs
+from interchange.core.keyfiles import CERT_ID, Layout, read_file
+from interchange.core.model import ReasonCode
+from interchange.core.signing import Verifier, plausible, verifier
+from interchange.errors import PkiError
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    info: certs.CertInfo
+    trusted: bool  # signed by the root and inside the profile
+    check: Verifier
+
+
+def _never(_content: bytes, _signature: bytes) -> bool:
+    return False
+
+
+class TrustStore:
+    """Trust anchor + certificates by id + CRL; `verify` is the one check every reader uses."""
+
+    def __init__(self, layout: Layout, root: x509.Certificate, crl_check_interval_s: float) -> None:
+        self._layout = layout
+        self._root = root
+        self._entries: dict[str, _Entry] = {}
+        self._revoked: dict[int, int] = {}
+        self._crl_stamp: tuple[int, int, int] | None = None
+        self._interval = crl_check_interval_s
+        self._next_crl_check = 0.0
+
+    @classmethod
+    def open(cls, keys_dir: Path, *, crl_check_interval_s: float = 1.0) -> TrustStore:
+        """Load the trust anchor and the CRL (certificates load lazily, by id)."""
+        layout = Layout(Path(keys_dir))
+        if not layout.root_cert.exists():
+            raise PkiError(f"{layout.root} has no root CA; run 'interchange keys init' first")
+        try:
+            root = x509.load_pem_x509_certificate(read_file(layout.root_cert))
+        except ValueError as exc:
+            raise PkiError(f"{layout.root_cert}: not a certificate ({exc})") from exc
+        store = cls(layout, root, crl_check_interval_s)
+        store._check_crl()
+        return store
+
+    @property
+    def root_cert_id(self) -> str:
+        return certs.cert_id_of(self._root)
+
+    def verify(  # noqa: PLR0911 - one return per reason code, in the documented order
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+    ) -> ReasonCode | None:
+        """None if `signature` by cert `cert_id` of `sender_id` is valid at `send_time_us`."""
+        if time.monotonic() >= self._next_crl_check:
+            self._check_crl()
+        entry = self._entries.get(cert_id) or self._load(cert_id)
+        if entry is None:
+            return ReasonCode.UNKNOWN_CERTIFICATE
+        info = entry.info
+        if not entry.trusted or info.algorithm is None:
+            return ReasonCode.UNTRUSTED_CERTIFICATE
+        if send_time_us < info.not_before_us:
+            return ReasonCode.NOT_YET_VALID
+        if send_time_us > info.not_after_us:
+            return ReasonCode.EXPIRED
+        revoked_at = self._revoked.get(info.serial)
+        if revoked_at is not None and revoked_at <= send_time_us:
+            return ReasonCode.REVOKED
+        if info.agency_id != sender_id:
+            return ReasonCode.SENDER_MISMATCH
+        if not plausible(info.algorithm, signature):
+            return ReasonCode.ALGORITHM_MISMATCH
+        if not entry.check(content, signature):
+            return ReasonCode.BAD_SIGNATURE
+        return None
+
+    def certificate(self, cert_id: str) -> certs.CertInfo | None:
+        """The profile fields of a known certificate (loading it if needed)."""
+        entry = self._entries.get(cert_id) or self._load(cert_id)
+        return entry.info if entry else None
+
+    def revoked_at(self, serial: int) -> int | None:
+        return self._revoked.get(serial)
+
+    def cert_ids(self) -> list[str]:
+        """Every certificate id present in certs/ (sorted)."""
+        names = os.listdir(self._layout.certs_dir) if self._layout.certs_dir.exists() else []
+        return sorted(n[:-4] for n in names if n.endswith(".pem") and CERT_ID.fullmatch(n[:-4]))
+
+    def refresh(self) -> None:
+        """Re-read the CRL if it changed (new certificates are found on first use anyway)."""
+        self._check_crl()
+
+    def _load(self, cert_id: str) -> _Entry | None:
+        if not CERT_ID.fullmatch(cert_id):
+            return None
+        try:
+            pem = self._layout.cert(cert_id).read_bytes()
+        except OSError:
+            return None
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise PkiError(f"{self._layout.cert(cert_id)}: not a certificate ({exc})") from exc
+        info = certs.describe(cert)
+        if info.cert_id != cert_id:
+            raise PkiError(f"{self._layout.cert(cert_id)}: content does not hash to its name")
+        public = cert.public_key()
+        trusted = info.algorithm is not None and certs.issued_by(cert, self._root)
+        check = verifier(public) if trusted else _never  # type: ignore[arg-type]
+        entry = _Entry(info, trusted, check)
+        self._entries[cert_id] = entry
+        # A fault certificate's revocation is written before the certificate: pick it up now.
+        self._check_crl()
+        return entry
+
+    def _check_crl(self) -> None:
+        self._next_crl_check = time.monotonic() + self._interval
+        try:
+            st = self._layout.crl.stat()
+        except OSError as exc:
+            raise PkiError(f"cannot read the CRL {self._layout.crl}: {exc.strerror}") from exc
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp == self._crl_stamp:
+            return
+        try:
+            crl = x509.load_pem_x509_crl(read_file(self._layout.crl))
+        except ValueError as exc:
+            raise PkiError(f"{self._layout.crl}: not a CRL ({exc})") from exc
+        public = self._root.public_key()
+        if crl.issuer != self._root.subject or not crl.is_signature_valid(public):  # type: ignore[arg-type]
+            raise PkiError(f"{self._layout.crl}: not signed by the root CA")
+        self._revoked = certs.crl_entries(crl)
+        self._crl_stamp = stamp
