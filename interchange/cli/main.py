@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from interchange import __version__
 from interchange.cli import ops
+from interchange.cli import keys as keys_cli
 from interchange.cli.common import EXAMPLE_HEADER, Command
 from interchange.errors import InterchangeError
 
@@ -17,6 +18,7 @@ Registrar = Callable[[argparse.ArgumentParser], None]
 COMMANDS: list[tuple[Command, Registrar]] = [
     (ops.BROKER, ops.register_broker),
     (ops.TOPICS, ops.register_topics),
+    (keys_cli.KEYS, keys_cli.register_keys),
 ]
 
 GROUP_TITLES = {
