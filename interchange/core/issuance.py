@@ -24,23 +24,33 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from interchange.core import certificates as certs
+from interchange.core.ca import (
+    BACKDATE_US,
+    DAY_US,
+    DEFAULT_VALIDITY_DAYS,
+    FAULT_MARGIN_US,
+    ROOT_VALIDITY_DAYS,
+    check_agency_id,
+    load_ca,
+    make_cert,
+    now_us,
+    revoked_entries,
+    rogue_key,
+    store_cert,
+    store_key,
+    write_crl,
+)
 from interchange.core.keyfiles import IndexRow, Layout, append_index, read_index, write_file
 from interchange.core.model import Agency, Tier
 from interchange.core.signing import (
     DEFAULT_ALGORITHM,
     Algorithm,
-    PrivateKey,
     generate_key,
     load_private_key,
     private_key_pem,
 )
 from interchange.errors import PkiError
 
-DAY_US = 86_400 * 1_000_000
-DEFAULT_VALIDITY_DAYS = 730
-BACKDATE_US = DAY_US  # certificates start a day early: tolerates skew and slightly old send times
-ROOT_VALIDITY_DAYS = 20 * 365
-FAULT_MARGIN_US = 30 * DAY_US  # fault certificates are wrong for send times within +-30 days
 _COST_MS = {  # measured per certificate, one core: decides whether a process pool pays off
     Algorithm.ED25519: 0.3,
     Algorithm.ECDSA_P256: 0.3,
@@ -96,72 +106,6 @@ class InitReport:
     workers: int
 
 
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
-def _check_agency_id(agency_id: str) -> None:
-    if not agency_id or len(agency_id) > 64 or not agency_id.isprintable() or "," in agency_id:
-        raise PkiError(f"agency id {agency_id!r} cannot go into a certificate subject")
-
-
-def _load_ca(layout: Layout) -> tuple[PrivateKey, x509.Certificate]:
-    if not layout.root_cert.exists():
-        raise PkiError(f"{layout.root} has no root CA; run 'interchange keys init' first")
-    key = load_private_key(layout.root_key.read_bytes(), str(layout.root_key))
-    return key, x509.load_pem_x509_certificate(layout.root_cert.read_bytes())
-
-
-def _make(
-    ca_key: PrivateKey,
-    ca_name: x509.Name,
-    agency: tuple[str, Tier, Algorithm],
-    times: tuple[int, int, int],
-    *,
-    fault: str | None = None,
-    enrolled: bool = False,
-) -> tuple[PrivateKey, x509.Certificate, IndexRow]:
-    agency_id, tier, algorithm = agency
-    not_before_us, not_after_us, issued_us = times
-    key = generate_key(algorithm)
-    serial = x509.random_serial_number()
-    cert = certs.issue(
-        ca_key,
-        ca_name,
-        key.public_key(),
-        agency_id=agency_id,
-        tier=tier,
-        serial=serial,
-        not_before_us=not_before_us,
-        not_after_us=not_after_us,
-    )
-    info = certs.describe(cert)
-    row = IndexRow(
-        info.cert_id,
-        agency_id,
-        tier,
-        algorithm,
-        serial,
-        info.not_before_us,
-        info.not_after_us,
-        issued_us,
-        fault,
-        enrolled,
-    )
-    return key, cert, row
-
-
-def _store_key(layout: Layout, row: IndexRow, key: PrivateKey, *, fresh: bool = False) -> None:
-    write_file(layout.key(row.cert_id), private_key_pem(key), private=True, fresh=fresh)
-
-
-def _store_cert(
-    layout: Layout, row: IndexRow, cert: x509.Certificate, *, fresh: bool = False
-) -> None:
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    write_file(layout.cert(row.cert_id), pem, fresh=fresh)
-
-
 def _issue_batch(
     root: str,
     ca_key_pem: bytes,
@@ -174,9 +118,9 @@ def _issue_batch(
     ca_name = certs.root_name()
     rows = []
     for job in jobs:
-        key, cert, row = _make(ca_key, ca_name, job, times)
-        _store_key(layout, row, key, fresh=True)
-        _store_cert(layout, row, cert, fresh=True)
+        key, cert, row = make_cert(ca_key, ca_name, job, times)
+        store_key(layout, row, key, fresh=True)
+        store_cert(layout, row, cert, fresh=True)
         rows.append(row)
     return rows
 
@@ -205,7 +149,7 @@ def init_pki(
     t0 = now_us() if now is None else now
     todo = []
     for agency in agencies:
-        _check_agency_id(agency.id)
+        check_agency_id(agency.id)
         todo.append((agency.id, agency.tier, policy.algorithm_for(agency.id, agency.tier)))
     if len({a for a, _, _ in todo}) != len(todo):
         raise PkiError("duplicate agency ids")
@@ -227,7 +171,7 @@ def init_pki(
         )
         write_file(layout.root_key, private_key_pem(ca_key), private=True)
         write_file(layout.root_cert, root.public_bytes(serialization.Encoding.PEM))
-        _write_crl(layout, ca_key, {}, t0)
+        write_crl(layout, ca_key, {}, t0)
         times = (t0 - BACKDATE_US, t0 + validity_days * DAY_US, t0)
         rows, used = _issue_all(layout, private_key_pem(ca_key), todo, times, workers)
         append_index(layout, rows)
@@ -264,22 +208,6 @@ def _issue_all(
     return rows, n
 
 
-def _write_crl(layout: Layout, ca_key: PrivateKey, revoked: Mapping[int, int], at_us: int) -> None:
-    crl = certs.build_crl(
-        ca_key,
-        certs.root_name(),
-        revoked.items(),
-        this_update_us=at_us,
-        next_update_us=at_us + ROOT_VALIDITY_DAYS * DAY_US,
-    )
-    write_file(layout.crl, crl.public_bytes(serialization.Encoding.PEM))
-
-
-def _revoked_now(layout: Layout) -> dict[int, int]:
-    crl = x509.load_pem_x509_crl(layout.crl.read_bytes())
-    return certs.crl_entries(crl)
-
-
 def issue_one(
     keys_dir: Path,
     agency_id: str,
@@ -291,20 +219,20 @@ def issue_one(
     enrolled: bool = False,
 ) -> IndexRow:
     """Issue one more regular certificate + key for an agency (rotation and enrolment)."""
-    _check_agency_id(agency_id)
+    check_agency_id(agency_id)
     layout = Layout(Path(keys_dir))
     t0 = now_us() if now is None else now
     with layout.locked():
-        ca_key, root = _load_ca(layout)
-        key, cert, row = _make(
+        ca_key, root = load_ca(layout)
+        key, cert, row = make_cert(
             ca_key,
             root.subject,
             (agency_id, tier, algorithm),
             (t0 - BACKDATE_US, t0 + validity_days * DAY_US, t0),
             enrolled=enrolled,
         )
-        _store_key(layout, row, key)
-        _store_cert(layout, row, cert)
+        store_key(layout, row, key)
+        store_cert(layout, row, cert)
         append_index(layout, [row])
     return row
 
@@ -365,7 +293,7 @@ def revoke(
     layout = Layout(Path(keys_dir))
     at_us = now_us() if at is None else at
     with layout.locked():
-        ca_key, _ = _load_ca(layout)
+        ca_key, _ = load_ca(layout)
         if cert_id is not None:
             path = layout.cert(cert_id)
             if not path.exists():
@@ -379,11 +307,11 @@ def revoke(
             }
             if not targets:
                 raise PkiError(f"agency {agency_id} has no certificate")
-        revoked = _revoked_now(layout)
+        revoked = revoked_entries(layout)
         new = {cid: serial for cid, serial in targets.items() if serial not in revoked}
         revoked.update(dict.fromkeys(new.values(), at_us))
         if new:
-            _write_crl(layout, ca_key, revoked, max(at_us, now_us()))
+            write_crl(layout, ca_key, revoked, max(at_us, now_us()))
     return sorted(new)
 
 
@@ -397,7 +325,7 @@ def issue_fault(
     now: int | None = None,
 ) -> IndexRow:
     """Issue (and persist) one fault certificate for `agency_id`; see CertFault."""
-    _check_agency_id(agency_id)
+    check_agency_id(agency_id)
     layout = Layout(Path(keys_dir))
     t0 = now_us() if now is None else now
     normal = (t0 - BACKDATE_US, t0 + DEFAULT_VALIDITY_DAYS * DAY_US)
@@ -406,34 +334,17 @@ def issue_fault(
         CertFault.NOT_YET_VALID: (t0 + FAULT_MARGIN_US, t0 + 400 * DAY_US),
     }.get(fault, normal)
     with layout.locked():
-        ca_key, root = _load_ca(layout)
+        ca_key, root = load_ca(layout)
         if fault is CertFault.UNTRUSTED:
-            ca_key = _rogue_key(layout, t0)
-        key, cert, row = _make(
+            ca_key = rogue_key(layout, t0)
+        key, cert, row = make_cert(
             ca_key, root.subject, (agency_id, tier, algorithm), (*validity, t0), fault=fault.value
         )
-        _store_key(layout, row, key)
+        store_key(layout, row, key)
         if fault is CertFault.REVOKED:
-            revoked = _revoked_now(layout)
+            revoked = revoked_entries(layout)
             revoked[row.serial] = row.not_before_us
-            _write_crl(layout, ca_key, revoked, t0)
-        _store_cert(layout, row, cert)
+            write_crl(layout, ca_key, revoked, t0)
+        store_cert(layout, row, cert)
         append_index(layout, [row])
     return row
-
-
-def _rogue_key(layout: Layout, t0: int) -> PrivateKey:
-    """A CA key nobody trusts, with the root's very name: only the signature tells them apart."""
-    if layout.rogue_key.exists():
-        return load_private_key(layout.rogue_key.read_bytes(), str(layout.rogue_key))
-    key = generate_key(Algorithm.ED25519)
-    cert = certs.build_root(
-        key,
-        serial=x509.random_serial_number(),
-        not_before_us=t0 - 2 * 365 * DAY_US,
-        not_after_us=t0 + ROOT_VALIDITY_DAYS * DAY_US,
-        name=certs.root_name(),
-    )
-    write_file(layout.rogue_key, private_key_pem(key), private=True)
-    write_file(layout.rogue_cert, cert.public_bytes(serialization.Encoding.PEM))
-    return key
