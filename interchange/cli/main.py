@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from interchange import __version__
-from interchange.cli import ops
+from interchange.cli import ops, route
 from interchange.cli import keys as keys_cli
 from interchange.cli.common import EXAMPLE_HEADER, Command
 from interchange.errors import InterchangeError
@@ -19,6 +19,7 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (ops.BROKER, ops.register_broker),
     (ops.TOPICS, ops.register_topics),
     (keys_cli.KEYS, keys_cli.register_keys),
+    (route.ROUTE, route.register_route),
 ]
 
 GROUP_TITLES = {

@@ -1,0 +1,472 @@
+"""The router stage: consume submissions, decide each (core.policy), produce exactly once.
+
+One Kafka transaction per polled batch holds the batch's outputs (deliveries,
+rejections), the replay-guard changelog entries and the consumed offsets; a
+reader with read_committed sees a batch entirely or not at all. Design, Tansu
+caveats and metric names: docs/ROUTER.md.
+
+Logging: a decision is logged by document id, sender and reason only; a classified
+document's subject and content never reach this module (policy does not pass them).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from interchange.core import codec
+from interchange.core.metrics import write_stats
+from interchange.core.model import ReasonCode, Rejection, Secrecy
+from interchange.core.policy import (
+    DEFAULT_REPLAY_CAPACITY,
+    Decision,
+    Delivered,
+    Directory,
+    ReplayGuard,
+    Verifier,
+    decide,
+)
+from interchange.errors import InterchangeError, TopicError
+from interchange.pipeline.clients import consumer_config, producer_config
+from interchange.pipeline.router_metrics import RouterMetrics
+from interchange.pipeline.topics import create_topics, layout_of
+from interchange.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 30.0
+OFFSET_BYTES = 8
+
+
+class RouterError(InterchangeError):
+    """The router cannot continue (fenced by another instance with the same id)."""
+
+
+class Stop(Protocol):
+    def __bool__(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    router_id: str
+    group: str = "interchange-router"
+    batch_size: int = 500
+    replay_capacity: int = DEFAULT_REPLAY_CAPACITY
+    max_records: int | None = None  # exit after deciding this many records
+    idle_exit_s: float | None = None  # exit after this long without records
+    restore_idle_s: float = 0.5  # changelog read is complete after this long without data
+    poll_timeout_ms: int = 200
+    summary_interval_s: float = 5.0
+    report_interval_s: float = 1.0
+    stats_file: Path | None = None
+    metrics_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+
+
+@dataclass
+class _Guard:
+    guard: ReplayGuard
+    next_offset: int  # the guard is valid for the submission at this offset
+
+
+class _TimedVerifier:
+    """Measures each verification for the verify-time histogram."""
+
+    def __init__(self, trust: Verifier, observe: Callable[[float], None]) -> None:
+        self._trust = trust
+        self._observe = observe
+
+    def verify(
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+    ) -> ReasonCode | None:
+        started = time.perf_counter()
+        try:
+            return self._trust.verify(content, signature, cert_id, sender_id, send_time_us)
+        finally:
+            self._observe(time.perf_counter() - started)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Router:
+    """A router instance. `run(stop)` connects (with backoff), then loops until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        trust: Verifier,
+        config: RouterConfig,
+        *,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.layout = layout_of(settings)
+        self.directory = directory
+        self.metrics = RouterMetrics(config.router_id, directory)
+        self._trust = _TimedVerifier(trust, self.metrics.observe_verify)
+        self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.node = f"router:{config.router_id}"
+        self.transactional_id = f"{settings.topic_prefix}router-{config.router_id}"
+        self._guards: dict[int, _Guard] = {}
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._restorer: Any = None
+        self._txn_seq = 0
+        self.decided = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _connect(self, stop: Stop) -> bool:
+        """Create the clients, retrying with exponential backoff; False if stopped first."""
+        from kafka.errors import KafkaError
+
+        delay = 0.5
+        while not stop:
+            try:
+                self._open_clients()
+                return True
+            except (KafkaError, TopicError) as exc:
+                self._close_clients()
+                self._echo(
+                    f"router {self.config.router_id}: Kafka at {self.settings.bootstrap} "
+                    f"unreachable ({type(exc).__name__}); retrying in {delay:.1f} s"
+                )
+                stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+        return False
+
+    def _open_clients(self) -> None:
+        from kafka import KafkaConsumer, KafkaProducer
+
+        create_topics(self.settings)
+        pconf = producer_config(self.settings, transactional_id=self.transactional_id)
+        pconf["max_block_ms"] = 15_000
+        self._producer = KafkaProducer(**pconf)
+        self._producer.init_transactions()
+        cconf = consumer_config(self.settings, group_id=self.config.group)
+        self._consumer = KafkaConsumer(**cconf)
+        self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
+        rconf = consumer_config(self.settings, group_id=None)
+        self._restorer = KafkaConsumer(**rconf)
+
+    def _close_clients(self) -> None:
+        for name in ("_consumer", "_restorer", "_producer"):
+            client = getattr(self, name)
+            setattr(self, name, None)
+            if client is not None:
+                try:
+                    client.close(timeout=5) if name == "_producer" else client.close()
+                except Exception as exc:  # closing must never mask the real error
+                    log.debug("closing %s: %s", name, exc)
+
+    def run(self, stop: Stop) -> int:
+        """Route until `stop`, `max_records` or `idle_exit_s`; return records decided."""
+        from kafka.errors import KafkaError, ProducerFencedError
+
+        last_record = last_report = last_summary = time.monotonic()
+        backoff = 0.5
+        try:
+            if not self._connect(stop):
+                return self.decided
+            while not stop and not self._done():
+                try:
+                    batch = self._consumer.poll(
+                        timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_size
+                    )
+                    if batch:
+                        self._process(batch)
+                        last_record = time.monotonic()
+                    backoff = 0.5
+                except ProducerFencedError as exc:
+                    raise RouterError(
+                        f"another router uses transactional id {self.transactional_id}: {exc}"
+                    ) from exc
+                except KafkaError as exc:
+                    self._echo(
+                        f"router {self.config.router_id}: Kafka error {type(exc).__name__}: "
+                        f"{exc}; reconnecting in {backoff:.1f} s"
+                    )
+                    self._close_clients()
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    if not self._connect(stop):
+                        break
+                mono = time.monotonic()
+                if mono - last_report >= self.config.report_interval_s:
+                    last_report = mono
+                    self._report()
+                if mono - last_summary >= self.config.summary_interval_s:
+                    last_summary = mono
+                    self._echo(self.metrics.summary_line())
+                idle = self.config.idle_exit_s
+                if idle is not None and mono - last_record >= idle:
+                    break
+        finally:
+            self._close_clients()
+            self._report()
+        return self.decided
+
+    def _done(self) -> bool:
+        return self.config.max_records is not None and self.decided >= self.config.max_records
+
+    def _report(self) -> None:
+        if self.config.stats_file is not None:
+            write_stats(self.config.stats_file, self.metrics.run)
+        if self.config.metrics_file is not None:
+            self.metrics.write_textfile(self.config.metrics_file)
+
+    # -- one batch = one transaction ---------------------------------------------------
+
+    def _process(self, batch: dict[Any, list[Any]]) -> None:
+        from kafka.errors import KafkaError, ProducerFencedError
+        from kafka.structs import OffsetAndMetadata
+
+        self._ensure_guards(batch)
+        self._txn_seq += 1
+        txn = f"{self.config.router_id}:{self._txn_seq}".encode()
+        outputs: list[Output] = []
+        decisions: list[Decision] = []
+        remembered: dict[int, list[str]] = {}
+        for tp, records in batch.items():
+            guard = self._guards[tp.partition].guard
+            for record in records:
+                decision = decide(
+                    record.value,
+                    directory=self.directory,
+                    trust=self._trust,
+                    replay_window=guard,
+                    now_us=now_us(),
+                    router_node=self.node,
+                )
+                decisions.append(decision)
+                outputs += self._outputs(decision, record.value, txn)
+                for document_id in guard.pending():
+                    remembered.setdefault(tp.partition, []).append(document_id)
+                    outputs.append(self._changelog(tp.partition, document_id, record.offset))
+        offsets = {tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batch.items()}
+        try:
+            self._producer.begin_transaction()
+            for out in outputs:
+                self._producer.send(
+                    out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition
+                )
+            self._producer.send_offsets_to_transaction(offsets, self._consumer.group_metadata())
+            self._producer.commit_transaction()
+        except ProducerFencedError:
+            raise
+        except KafkaError:
+            self.metrics.transaction(committed=False, records=len(decisions))
+            self._rewind(batch, remembered)
+            try:
+                self._producer.abort_transaction()
+            except KafkaError as exc:
+                log.debug("abort after a failed transaction: %s", exc)
+            raise
+        for tp, records in batch.items():
+            self._guards[tp.partition].next_offset = records[-1].offset + 1
+        for decision in decisions:
+            self.metrics.record(decision)
+            _log_decision(decision)
+        self.decided += len(decisions)
+        self.metrics.transaction(committed=True, records=len(decisions))
+        self._update_lag()
+
+    def _rewind(self, batch: dict[Any, list[Any]], remembered: dict[int, list[str]]) -> None:
+        """Undo a failed batch: forget its ids, re-read its records."""
+        for partition, ids in remembered.items():
+            self._guards[partition].guard.discard_pending(ids)
+        if self._consumer is not None:
+            for tp, records in batch.items():
+                self._consumer.seek(tp, records[0].offset)
+
+    def _outputs(self, decision: Decision, raw: bytes | None, txn: bytes) -> list[Output]:
+        try:
+            return _encode(decision, self.layout, self.config.router_id.encode(), txn)
+        except Exception as exc:  # a poison record never stops the router
+            log.warning(
+                "cannot encode the outcome of a record (%s); rejecting it as malformed",
+                type(exc).__name__,
+            )
+            rejection = Rejection(
+                "",
+                "",
+                ReasonCode.MALFORMED,
+                "unencodable outcome",
+                codec.content_sha256(raw or b""),
+                Secrecy.NONE,
+                None,
+                now_us(),
+                0,
+            )
+            return [Output(self.layout.rejections, b"", codec.encode_rejection(rejection))]
+
+    def _changelog(self, partition: int, document_id: str, offset: int) -> Output:
+        return Output(
+            self.layout.router_state,
+            document_id.encode(),
+            offset.to_bytes(OFFSET_BYTES, "big"),
+            partition=partition,
+        )
+
+    # -- replay guard restore ----------------------------------------------------------
+
+    def _ensure_guards(self, batch: dict[Any, list[Any]]) -> None:
+        """Restore the guard of every partition whose guard does not continue at this batch."""
+        stale = {
+            tp.partition: records[0].offset
+            for tp, records in batch.items()
+            if (g := self._guards.get(tp.partition)) is None or g.next_offset != records[0].offset
+        }
+        if not stale:
+            return
+        started = time.monotonic()
+        ids = self._read_changelog(stale)
+        for partition, below in stale.items():
+            guard = ReplayGuard.restore(ids.get(partition, []), self.config.replay_capacity)
+            self._guards[partition] = _Guard(guard, below)
+        log.info(
+            "router %s restored replay state of partitions %s (%d ids) in %.2f s",
+            self.config.router_id,
+            sorted(stale),
+            sum(map(len, ids.values())),
+            time.monotonic() - started,
+        )
+
+    def _read_changelog(self, below: dict[int, int]) -> dict[int, list[str]]:
+        """Ids accepted at submission offsets below the committed position, per partition.
+
+        Entries at or after that offset belong to a transaction that never committed
+        (Tansu shows aborted records to read_committed readers): they are skipped, as
+        those submissions are decided again.
+        """
+        from kafka.structs import TopicPartition
+
+        tps = [TopicPartition(self.layout.router_state, p) for p in below]
+        self._restorer.assign(tps)
+        self._restorer.seek_to_beginning(*tps)
+        ids: dict[int, list[str]] = {p: [] for p in below}
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < self.config.restore_idle_s:
+            got = self._restorer.poll(timeout_ms=100, max_records=10_000)
+            for tp, records in got.items():
+                for record in records:
+                    value = record.value or b""
+                    if (
+                        len(value) == OFFSET_BYTES
+                        and int.from_bytes(value, "big") < below[tp.partition]
+                    ):
+                        ids[tp.partition].append(record.key.decode("utf-8", "replace"))
+                quiet_since = time.monotonic()
+        self._restorer.unsubscribe()
+        return ids
+
+    def _assigned(self, partitions: list[int]) -> None:
+        for p in list(self._guards):
+            if p not in partitions:
+                del self._guards[p]
+        self.metrics.partitions.set(len(partitions))
+        log.info(
+            "router %s assigned submission partitions %s", self.config.router_id, sorted(partitions)
+        )
+
+    def _update_lag(self) -> None:
+        consumer = self._consumer
+        total = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            guard = self._guards.get(tp.partition)
+            if high is not None and guard is not None:
+                total += max(0, high - guard.next_offset)
+        self.metrics.lag.set(total)
+
+
+class _Listener:
+    """Rebalance callbacks (run inside poll, between transactions)."""
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        log.info(
+            "router %s: partitions revoked %s",
+            self._router.config.router_id,
+            sorted(tp.partition for tp in revoked),
+        )
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._router._assigned([tp.partition for tp in assigned])
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        self.on_partitions_revoked(lost)
+
+
+def _encode(decision: Decision, layout: Any, router: bytes, txn: bytes) -> list[Output]:
+    if isinstance(decision, Delivered):
+        headers = [
+            ("document-id", decision.document_id.encode()),
+            ("sender", decision.sender.encode()),
+            ("router", router),
+            ("router-txn", txn),
+        ]
+        value = codec.encode_envelope(decision.envelope)
+        outs = [
+            Output(layout.delivery(d.tier), d.recipient.encode(), value, headers)
+            for d in decision.deliveries
+        ]
+        outs += [_rejection_output(r, layout, router, txn) for r in decision.not_connected]
+        return outs
+    return [_rejection_output(decision.rejection, layout, router, txn)]
+
+
+def _rejection_output(rejection: Rejection, layout: Any, router: bytes, txn: bytes) -> Output:
+    headers = [
+        ("document-id", rejection.document_id.encode()),
+        ("reason", rejection.reason.value.encode()),
+        ("router", router),
+        ("router-txn", txn),
+    ]
+    return Output(
+        layout.rejections, rejection.sender.encode(), codec.encode_rejection(rejection), headers
+    )
+
+
+def _log_decision(decision: Decision) -> None:
+    """Debug log by id and reason only; never subject or content, whatever the level."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    if isinstance(decision, Delivered):
+        log.debug(
+            "delivered %s from %s to %d recipient(s), %d not connected",
+            decision.document_id,
+            decision.sender,
+            len(decision.deliveries),
+            len(decision.not_connected),
+        )
+    else:
+        r = decision.rejection
+        log.debug(
+            "%s %s from %s (secrecy %s)",
+            r.reason.value,
+            r.document_id or "-",
+            r.sender or "-",
+            r.secrecy.value,
+        )

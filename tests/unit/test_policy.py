@@ -1,0 +1,253 @@
+"""The router's pure decision: every reason code, classified metadata only, never raises."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from router_helpers import (
+    CENTRAL,
+    COMMUNE,
+    OFFLINE_COMMUNE,
+    PROVINCE,
+    SECRET_CONTENT,
+    SECRET_SUBJECT,
+    Case,
+    cases,
+    document,
+    make_pki,
+    sign,
+)
+
+from interchange.core import codec
+from interchange.core.directory import Directory, build_directory
+from interchange.core.model import Hop, ReasonCode, Secrecy, Tier
+from interchange.core.pki import KeyStore, TrustStore
+from interchange.core.policy import (
+    Decision,
+    Delivered,
+    Excluded,
+    Rejected,
+    ReplayGuard,
+    decide,
+)
+
+NOW = 1_800_000_000_000_000
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return build_directory("tiny")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory, directory: Directory) -> tuple[KeyStore, Path]:
+    keys_dir = tmp_path_factory.mktemp("keys")
+    return make_pki(keys_dir, directory), keys_dir
+
+
+@pytest.fixture(scope="module")
+def trust(pki: tuple[KeyStore, Path]) -> TrustStore:
+    return TrustStore.open(pki[1])
+
+
+@pytest.fixture(scope="module")
+def all_cases(pki: tuple[KeyStore, Path]) -> list[Case]:
+    return cases(pki[0])
+
+
+def run(value: bytes, directory: Directory, trust: TrustStore, guard: ReplayGuard) -> Decision:
+    return decide(
+        value,
+        directory=directory,
+        trust=trust,
+        replay_window=guard,
+        now_us=NOW,
+        router_node="router:t",
+    )
+
+
+def test_every_case_reaches_its_outcome(
+    all_cases: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    guard = ReplayGuard()
+    seen_reasons = set()
+    for case in all_cases:
+        decision = run(case.value, directory, trust, guard)
+        if case.reason is None:
+            assert isinstance(decision, Delivered), case.name
+            assert tuple(d.recipient for d in decision.deliveries) == case.deliveries
+            assert tuple(r.recipient for r in decision.not_connected) == case.not_connected
+            assert all(r.reason is ReasonCode.NOT_CONNECTED for r in decision.not_connected)
+            seen_reasons |= {r.reason for r in decision.not_connected}
+        elif case.reason is ReasonCode.CLASSIFIED:
+            assert isinstance(decision, Excluded), case.name
+            seen_reasons.add(decision.rejection.reason)
+        else:
+            assert isinstance(decision, Rejected), case.name
+            assert decision.reason is case.reason, (case.name, decision.detail)
+            seen_reasons.add(decision.reason)
+    assert seen_reasons == set(ReasonCode)
+
+
+def test_delivery_appends_the_router_hop_and_keeps_content(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    doc = document(CENTRAL, [PROVINCE, COMMUNE, PROVINCE], 9001)
+    env = sign(pki[0], doc)
+    decision = run(codec.encode_envelope(env), directory, trust, ReplayGuard())
+    assert isinstance(decision, Delivered)
+    assert decision.envelope.content == env.content
+    assert decision.envelope.signature == env.signature
+    assert decision.envelope.trace == (*env.trace, Hop("router:t", NOW))
+    # a recipient listed twice gets one delivery
+    assert [(d.recipient, d.tier) for d in decision.deliveries] == [
+        (PROVINCE, Tier.PROVINCE),
+        (COMMUNE, Tier.COMMUNE),
+    ]
+
+
+def test_classified_carries_only_metadata(
+    all_cases: list[Case],
+    directory: Directory,
+    trust: TrustStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    case = next(c for c in all_cases if c.name == "classified")
+    caplog.set_level(logging.DEBUG)
+    decision = run(case.value, directory, trust, ReplayGuard())
+    assert isinstance(decision, Excluded)
+    rej = decision.rejection
+    doc = codec.decode_document(codec.decode_envelope(case.value).content)
+    assert (rej.reason, rej.secrecy, rej.document_id, rej.sender) == (
+        ReasonCode.CLASSIFIED,
+        Secrecy.SECRET,
+        doc.id,
+        CENTRAL,
+    )
+    assert rej.content_sha256 == codec.content_sha256(codec.decode_envelope(case.value).content)
+    encoded = codec.encode_rejection(rej)
+    for secret in (SECRET_SUBJECT.encode(), SECRET_CONTENT):
+        assert secret not in encoded
+        assert secret not in repr(decision).encode()
+        assert secret not in caplog.text.encode()
+
+
+def test_check_order_first_failure_wins(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    # classified AND unknown recipient AND offline recipient: CLASSIFIED comes first
+    doc = document(CENTRAL, ["000.00.00.H63", OFFLINE_COMMUNE], 9100, secrecy=Secrecy.SECRET)
+    assert isinstance(
+        run(codec.encode_envelope(sign(pki[0], doc)), directory, trust, ReplayGuard()), Excluded
+    )
+    # a bad signature on a classified replay: the signature reason comes before REPLAY
+    guard = ReplayGuard()
+    env = sign(pki[0], doc)
+    run(codec.encode_envelope(env), directory, trust, guard)
+    forged = replace(env, signature=bytes([env.signature[0] ^ 1]) + env.signature[1:])
+    got = run(codec.encode_envelope(forged), directory, trust, guard)
+    assert isinstance(got, Rejected) and got.reason is ReasonCode.BAD_SIGNATURE
+
+
+def test_forged_copy_does_not_poison_the_replay_guard(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    doc = document(CENTRAL, [PROVINCE], 9200)
+    env = sign(pki[0], doc)
+    forged = replace(env, signature=bytes([env.signature[0] ^ 1]) + env.signature[1:])
+    guard = ReplayGuard()
+    assert isinstance(run(codec.encode_envelope(forged), directory, trust, guard), Rejected)
+    assert isinstance(run(codec.encode_envelope(env), directory, trust, guard), Delivered)
+    again = run(codec.encode_envelope(env), directory, trust, guard)
+    assert isinstance(again, Rejected) and again.reason is ReasonCode.REPLAY
+
+
+def test_replay_guard_is_bounded_and_restorable() -> None:
+    guard = ReplayGuard(capacity=3)
+    for i in range(5):
+        guard.remember(f"id{i}")
+    assert len(guard) == 3
+    assert "id0" not in guard and "id1" not in guard
+    assert all(f"id{i}" in guard for i in (2, 3, 4))
+    assert guard.pending() == [f"id{i}" for i in range(5)]
+    assert guard.pending() == []
+    restored = ReplayGuard.restore([f"id{i}" for i in range(5)], capacity=3)
+    assert sorted(f"id{i}" for i in range(5) if f"id{i}" in restored) == ["id2", "id3", "id4"]
+    assert restored.pending() == []
+    guard.remember("x")
+    guard.discard_pending(["x"])
+    assert "x" not in guard
+    with pytest.raises(ValueError, match="capacity"):
+        ReplayGuard(0)
+
+
+def test_replay_outside_the_window_is_accepted(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    guard = ReplayGuard(capacity=2)
+    envs = [
+        codec.encode_envelope(sign(pki[0], document(CENTRAL, [PROVINCE], 9300 + i)))
+        for i in range(3)
+    ]
+    for value in envs:
+        assert isinstance(run(value, directory, trust, guard), Delivered)
+    # envs[0] fell out of the 2-id window (documented), envs[2] is still inside it
+    assert isinstance(run(envs[0], directory, trust, guard), Delivered)
+    got = run(envs[2], directory, trust, guard)
+    assert isinstance(got, Rejected) and got.reason is ReasonCode.REPLAY
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=2048))
+def test_random_bytes_never_raise(data: bytes, directory: Directory, trust: TrustStore) -> None:
+    decision = run(data, directory, trust, ReplayGuard())
+    assert isinstance(decision, Rejected)
+    assert decision.reason is ReasonCode.MALFORMED
+    assert decision.rejection.content_sha256 == codec.content_sha256(data)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+def test_mutated_envelopes_never_raise_nor_deliver_changed_content(
+    position: int, flip: int, all_cases: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    original = all_cases[0].value
+    i = position % len(original)
+    value = original[:i] + bytes([original[i] ^ flip]) + original[i + 1 :]
+    decision = run(value, directory, trust, ReplayGuard())
+    if isinstance(decision, Delivered):  # only the trace (outside the signature) may differ
+        assert decision.envelope.content == codec.decode_envelope(original).content
+
+
+def test_none_and_empty_values_are_malformed(directory: Directory, trust: TrustStore) -> None:
+    for value in (None, b""):
+        got = decide(
+            value, directory=directory, trust=trust, replay_window=ReplayGuard(), now_us=NOW
+        )
+        assert isinstance(got, Rejected) and got.reason is ReasonCode.MALFORMED
+
+
+def test_a_verifier_that_raises_yields_malformed_not_an_exception(
+    all_cases: list[Case], directory: Directory
+) -> None:
+    class Broken:
+        def verify(self, *args: object) -> ReasonCode | None:
+            raise RuntimeError("boom")
+
+    got = decide(
+        all_cases[0].value,
+        directory=directory,
+        trust=Broken(),
+        replay_window=ReplayGuard(),
+        now_us=NOW,
+    )
+    assert isinstance(got, Rejected) and got.reason is ReasonCode.MALFORMED
