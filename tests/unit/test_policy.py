@@ -151,7 +151,8 @@ def test_check_order_first_failure_wins(
     run(codec.encode_envelope(env), directory, trust, guard)
     forged = replace(env, signature=bytes([env.signature[0] ^ 1]) + env.signature[1:])
     got = run(codec.encode_envelope(forged), directory, trust, guard)
-    assert isinstance(got, Rejected) and got.reason is ReasonCode.BAD_SIGNATURE
+    assert isinstance(got, Rejected)
+    assert got.reason is ReasonCode.BAD_SIGNATURE
 
 
 def test_forged_copy_does_not_poison_the_replay_guard(
@@ -164,7 +165,8 @@ def test_forged_copy_does_not_poison_the_replay_guard(
     assert isinstance(run(codec.encode_envelope(forged), directory, trust, guard), Rejected)
     assert isinstance(run(codec.encode_envelope(env), directory, trust, guard), Delivered)
     again = run(codec.encode_envelope(env), directory, trust, guard)
-    assert isinstance(again, Rejected) and again.reason is ReasonCode.REPLAY
+    assert isinstance(again, Rejected)
+    assert again.reason is ReasonCode.REPLAY
 
 
 def test_replay_guard_is_bounded_and_restorable() -> None:
@@ -172,7 +174,8 @@ def test_replay_guard_is_bounded_and_restorable() -> None:
     for i in range(5):
         guard.remember(f"id{i}")
     assert len(guard) == 3
-    assert "id0" not in guard and "id1" not in guard
+    assert "id0" not in guard
+    assert "id1" not in guard
     assert all(f"id{i}" in guard for i in (2, 3, 4))
     assert guard.pending() == [f"id{i}" for i in range(5)]
     assert guard.pending() == []
@@ -199,7 +202,8 @@ def test_replay_outside_the_window_is_accepted(
     # envs[0] fell out of the 2-id window (documented), envs[2] is still inside it
     assert isinstance(run(envs[0], directory, trust, guard), Delivered)
     got = run(envs[2], directory, trust, guard)
-    assert isinstance(got, Rejected) and got.reason is ReasonCode.REPLAY
+    assert isinstance(got, Rejected)
+    assert got.reason is ReasonCode.REPLAY
 
 
 @settings(
@@ -233,7 +237,8 @@ def test_none_and_empty_values_are_malformed(directory: Directory, trust: TrustS
         got = decide(
             value, directory=directory, trust=trust, replay_window=ReplayGuard(), now_us=NOW
         )
-        assert isinstance(got, Rejected) and got.reason is ReasonCode.MALFORMED
+        assert isinstance(got, Rejected)
+        assert got.reason is ReasonCode.MALFORMED
 
 
 def test_a_verifier_that_raises_yields_malformed_not_an_exception(
@@ -250,4 +255,5 @@ def test_a_verifier_that_raises_yields_malformed_not_an_exception(
         replay_window=ReplayGuard(),
         now_us=NOW,
     )
-    assert isinstance(got, Rejected) and got.reason is ReasonCode.MALFORMED
+    assert isinstance(got, Rejected)
+    assert got.reason is ReasonCode.MALFORMED
