@@ -362,7 +362,10 @@ class StrictReader:
             raise _fail(
                 DecodeReason.TOO_LARGE, f"{len(buf)} bytes above cap {self.limits.max_input}"
             )
-        value, pos = self._root(buf, 0)
+        try:
+            value, pos = self._root(buf, 0)
+        except RecursionError as exc:  # only a recursive schema can nest this deep
+            raise _fail(DecodeReason.LIMIT_EXCEEDED, "nesting too deep") from exc
         if pos != len(buf):
             raise _fail(DecodeReason.TRAILING_BYTES, f"{len(buf) - pos} bytes after the record")
         return value
