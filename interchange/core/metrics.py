@@ -15,13 +15,12 @@ times a second): plain tuple keys, slotted counters, histograms created lazily.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interchange.core.atomic import atomic_write_text
 from interchange.core.histogram import LatencyHistogram
 from interchange.core.model import Priority, ReasonCode, Tier
 from interchange.errors import ConfigError
@@ -336,17 +335,8 @@ def write_stats(path: Path, metrics: RunMetrics) -> None:
 
     Readers polling the file never see a partial write.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(metrics.to_dict(), sort_keys=True, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(Path(path), text)
 
 
 def read_stats(paths: Iterable[Path], *, missing_ok: bool = False) -> RunMetrics:

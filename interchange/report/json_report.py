@@ -1,0 +1,122 @@
+"""Reports as JSON with stable, documented keys (docs/REPORT.md lists every one).
+
+Every report file has the same envelope, so tools can tell kinds and versions apart:
+
+    {"schema_version": 1, "kind": "coverage" | "audit" | "loadtest" | ...,
+     "meta": {...caller's run facts...}, <kind-specific payload keys>}
+
+Latencies are integer microseconds (keys end in `_us`), shares are fractions in [0, 1]
+or null when there was nothing to measure, verdicts are "PASS", "FAIL" or "n/a".
+Keys are never renamed within a schema_version; new keys may be added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from interchange.core.atomic import atomic_write_text
+from interchange.core.coverage import Check, CoverageReport, LatencySummary, TierCoverage
+from interchange.core.model import ReasonCode
+
+REPORT_SCHEMA_VERSION = 1
+
+
+def build_report(
+    kind: str, payload: Mapping[str, Any], meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The common envelope around a kind-specific payload."""
+    reserved = {"schema_version", "kind", "meta"} & set(payload)
+    if reserved:
+        raise ValueError(f"payload may not use reserved key(s) {sorted(reserved)}")
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "kind": kind,
+        "meta": dict(meta or {}),
+        **payload,
+    }
+
+
+def dumps(report: Mapping[str, Any]) -> str:
+    """Stable text: sorted keys, two-space indent, UTF-8 kept readable, trailing newline."""
+    return json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(path: Path, report: Mapping[str, Any]) -> Path:
+    """Write atomically and return the path."""
+    atomic_write_text(Path(path), dumps(report))
+    return Path(path)
+
+
+def coverage_payload(report: CoverageReport) -> dict[str, Any]:
+    """The coverage part of a report (also embedded by the audit report)."""
+    return {
+        "passed": report.passed,
+        "targets": report.targets.to_dict(),
+        "sla_s": report.sla.to_dict(),
+        "tiers": {t.label: tier_payload(t) for t in report.tiers},
+        "total": tier_payload(report.total),
+        "outcomes": {r.value: n for r, n in report.rejected_by_reason.items()}
+        | {"DELIVERED": report.total.delivered},
+        "schedule_lag": latency_payload(report.schedule_lag),
+    }
+
+
+def coverage_json(report: CoverageReport, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The complete coverage report document."""
+    return build_report("coverage", coverage_payload(report), meta)
+
+
+def tier_payload(t: TierCoverage) -> dict[str, Any]:
+    return {
+        "addressed": t.addressed,
+        "excluded_classified": t.excluded_classified,
+        "eligible": t.eligible,
+        "rejected": {r.value: t.rejected[r] for r in ReasonCode if r in t.rejected},
+        "rejected_total": t.rejected_total,
+        "not_connected": t.not_connected,
+        "delivered": t.delivered,
+        "within_sla": t.within_sla,
+        "unaccounted": t.unaccounted,
+        "duplicates": t.duplicates,
+        "signature_reverified": t.signature_reverified,
+        "signature_invalid": t.signature_invalid,
+        "checks": {c.name: check_payload(c) for c in t.checks},
+        "passed": t.passed,
+        "latency": latency_payload(t.latency),
+        "before_router": latency_payload(t.before_router),
+        "after_router": latency_payload(t.after_router),
+        "ack": latency_payload(t.ack),
+        "by_priority": {
+            p.priority.name: {
+                "sla_s": p.sla_s,
+                "delivered": p.delivered,
+                "within_sla": p.within_sla,
+                "p99_us": p.p99_us,
+            }
+            for p in t.by_priority
+        },
+    }
+
+
+def check_payload(c: Check) -> dict[str, Any]:
+    return {
+        "value": c.value,
+        "target": c.target,
+        "verdict": c.verdict,
+        "numerator": c.numerator,
+        "denominator": c.denominator,
+    }
+
+
+def latency_payload(s: LatencySummary) -> dict[str, Any]:
+    return {
+        "count": s.count,
+        "p50_us": s.p50_us,
+        "p90_us": s.p90_us,
+        "p99_us": s.p99_us,
+        "p999_us": s.p999_us,
+        "max_us": s.max_us,
+    }
