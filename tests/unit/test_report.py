@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from interchange.core.coverage import CoverageReport, compute_coverage
+from interchange.core.metrics import RunMetrics
+from interchange.core.model import Priority, ReasonCode, Tier
+from interchange.report.charts import render_svg
+from interchange.report.html import coverage_html, render_html, write_html
+from interchange.report.json_report import (
+    REPORT_SCHEMA_VERSION,
+    build_report,
+    coverage_json,
+    dumps,
+    write_json,
+)
+from interchange.report.model import (
+    BarChart,
+    BarSeries,
+    LineSeries,
+    PercentileChart,
+    Section,
+    Styled,
+    Table,
+    Tone,
+    fmt_us,
+)
+from interchange.report.terminal import print_coverage, render_terminal
+
+S = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def report() -> CoverageReport:
+    m = RunMetrics()
+    m.record_addressed(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, 10)
+    m.record_excluded(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, 2)
+    m.record_rejected(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, ReasonCode.REVOKED)
+    for lat in (1, 2, 3, 4, 5, 6, 7):
+        m.record_delivery(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, lat * S // 10)
+    m.record_addressed(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 4)
+    m.record_not_connected(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS)
+    m.record_delivery(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 9 * S)
+    return compute_coverage(m)
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.open: list[str] = []
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.refs += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href")]
+        if tag not in ("meta", "br", "img", "link", "input", "hr"):
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.refs += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href")]
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open, f"</{tag}> without an open tag"
+        assert self.open[-1] == tag, f"</{tag}> closes <{self.open[-1]}>"
+        self.open.pop()
+
+
+def test_html_is_well_formed_self_contained_and_has_charts(report: CoverageReport) -> None:
+    page = coverage_html(report, meta={"seed": 7})
+    parser = _Collect()
+    parser.feed(page)
+    parser.close()
+    assert parser.open == []
+    assert parser.tags.count("svg") == 3  # coverage, latency, outcomes
+    assert "script" not in parser.tags
+    assert "link" not in parser.tags
+    assert all(r.startswith("#") for r in parser.refs), parser.refs
+    assert not re.search(r"https?://", page)
+    assert "<style>" in page
+    for text in ("central", "province", "commune", "PASS", "FAIL", "REVOKED", "NOT_CONNECTED"):
+        assert text in page
+
+
+def test_html_escapes_text_and_renders_generic_sections(tmp_path: Path) -> None:
+    sections = [
+        Section(
+            "Load <test>",
+            "a & b",
+            charts=(BarChart("rate", ("w1", "w2"), (BarSeries("docs/s", (10.0, None)),)),),
+            tables=(Table("t", ("name", "value"), (("x", Styled("FAIL", Tone.FAIL)),)),),
+            status=Styled("PASS", Tone.PASS),
+        )
+    ]
+    page = render_html("Bench", sections, meta=[("rate", 100)])
+    assert "Load &lt;test&gt;" in page
+    assert "a &amp; b" in page
+    assert 'class="r t-fail"' in page
+    path = write_html(tmp_path / "r" / "bench.html", page)
+    assert path.read_text(encoding="utf-8") == page
+
+
+def test_svg_charts_have_no_external_references_and_handle_empty_data() -> None:
+    charts = [
+        PercentileChart("empty", (LineSeries("a", ()),)),
+        PercentileChart("one", (LineSeries("a", ((50.0, 1.0), (99.0, 5.0), (100.0, 9.0))),)),
+        BarChart("none", (), ()),
+        BarChart("pct", ("a",), (BarSeries("s", (0.5,)),), targets=(0.6,), percent=True),
+        BarChart("h", ("a", "b"), (BarSeries("s", (3.0, 4.0)),), horizontal=True),
+    ]
+    for chart in charts:
+        svg = render_svg(chart)
+        assert svg.startswith("<svg ")
+        assert svg.endswith("</svg>")
+        assert "http" not in svg
+
+
+def test_json_report_has_stable_documented_keys(report: CoverageReport, tmp_path: Path) -> None:
+    doc = coverage_json(report, {"seed": 7})
+    text = dumps(doc)
+    back = json.loads(text)
+    assert dumps(back) == text  # stable: same text after a round trip
+    assert back["schema_version"] == REPORT_SCHEMA_VERSION
+    assert back["kind"] == "coverage"
+    assert back["meta"] == {"seed": 7}
+    assert set(back) == {
+        "schema_version",
+        "kind",
+        "meta",
+        "passed",
+        "targets",
+        "sla_s",
+        "tiers",
+        "total",
+        "outcomes",
+        "schedule_lag",
+    }
+    assert list(back["tiers"]) == sorted(t.value for t in Tier)  # sort_keys
+    prov = back["tiers"]["province"]
+    assert set(prov) == {
+        "addressed",
+        "excluded_classified",
+        "eligible",
+        "rejected",
+        "rejected_total",
+        "not_connected",
+        "delivered",
+        "within_sla",
+        "unaccounted",
+        "duplicates",
+        "signature_reverified",
+        "signature_invalid",
+        "checks",
+        "passed",
+        "latency",
+        "before_router",
+        "after_router",
+        "ack",
+        "by_priority",
+    }
+    assert prov["checks"]["electronic"] == {
+        "value": 7 / 8,
+        "target": 0.9,
+        "verdict": "FAIL",
+        "numerator": 7,
+        "denominator": 8,
+    }
+    assert set(prov["latency"]) == {"count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}
+    assert back["tiers"]["district"]["checks"]["electronic"]["verdict"] == "n/a"
+    assert back["outcomes"] == {"DELIVERED": 8, "REVOKED": 1, "CLASSIFIED": 2, "NOT_CONNECTED": 1}
+    assert json.loads(write_json(tmp_path / "r.json", doc).read_text()) == back
+
+
+def test_build_report_refuses_reserved_keys() -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        build_report("x", {"kind": 1})
+
+
+def test_terminal_shows_tiers_verdicts_and_reasons(report: CoverageReport) -> None:
+    console = Console(record=True, width=160, color_system=None)
+    print_coverage(report, console)
+    out = console.export_text()
+    for text in ("central", "province", "district", "commune", "PASS", "FAIL", "n/a", "REVOKED"):
+        assert text in out
+    assert "87.5%" in out  # province electronic 7/8
+
+
+def test_terminal_colours_verdicts() -> None:
+    console = Console(record=True, width=100, force_terminal=True, color_system="standard")
+    table = Table("t", ("a", "b"), (("x", Styled("FAIL", Tone.FAIL)),))
+    render_terminal("T", [Section("S", tables=(table,))], console)
+    assert "\x1b[1;31mFAIL" in console.export_text(styles=True)
+
+
+@pytest.mark.parametrize(
+    ("us", "text"),
+    [(999, "999 µs"), (1_500, "1.5 ms"), (999_000, "999.0 ms"), (12_340_000, "12.34 s")],
+)
+def test_fmt_us(us: int, text: str) -> None:
+    assert fmt_us(us) == text
