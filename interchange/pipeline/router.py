@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from kafka import ConsumerRebalanceListener
 
 from interchange.core import codec
 from interchange.core.metrics import write_stats
@@ -48,7 +51,7 @@ class RouterError(InterchangeError):
 
 
 class Stop(Protocol):
-    def __bool__(self) -> bool: ...
+    """A `threading.Event` or `cli.common.StopFlag`; `wait(0)` reads it without blocking."""
 
     def wait(self, timeout: float | None = None) -> bool: ...
 
@@ -131,6 +134,7 @@ class Router:
         self._producer: Any = None
         self._restorer: Any = None
         self._txn_seq = 0
+        self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -140,7 +144,7 @@ class Router:
         from kafka.errors import KafkaError
 
         delay = 0.5
-        while not stop:
+        while not stop.wait(0):
             try:
                 self._open_clients()
                 return True
@@ -187,7 +191,7 @@ class Router:
         try:
             if not self._connect(stop):
                 return self.decided
-            while not stop and not self._done():
+            while not stop.wait(0) and not self._done():
                 try:
                     batch = self._consumer.poll(
                         timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_size
@@ -242,7 +246,7 @@ class Router:
 
         self._ensure_guards(batch)
         self._txn_seq += 1
-        txn = f"{self.config.router_id}:{self._txn_seq}".encode()
+        txn = f"{self.config.router_id}/{self.run_id}:{self._txn_seq}".encode()
         outputs: list[Output] = []
         decisions: list[Decision] = []
         remembered: dict[int, list[str]] = {}
@@ -399,7 +403,7 @@ class Router:
         self.metrics.lag.set(total)
 
 
-class _Listener:
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     """Rebalance callbacks (run inside poll, between transactions)."""
 
     def __init__(self, router: Router) -> None:
