@@ -1,0 +1,177 @@
+"""Fault kinds, the `--faults` parser, and sealing a planned document into envelope bytes.
+
+A fault is decided by the workload (`interchange.core.workload`), which also
+fixes every document-level consequence (an unknown sender id, another agency's
+key). Sealing here applies the byte-level part when the envelope is built:
+
+    TAMPERED_CONTENT    signed, then the subject is changed: still a canonical document
+    TAMPERED_SIGNATURE  one bit of the signature flipped (length and DER shape kept)
+    REVOKED_CERT        signed with a credential whose certificate is revoked
+    EXPIRED_CERT        signed with a credential whose certificate has expired
+    UNKNOWN_SENDER      the document names a sender outside the directory (any key signs)
+    SENDER_MISMATCH     signed with another agency's valid credential
+    MALFORMED           the envelope bytes truncated (even seq) or replaced by garbage (odd)
+    REPLAY              an earlier document re-sent with the same content and signature
+    UNKNOWN_RECIPIENT   one recipient id is outside the directory
+
+Each kind maps to exactly one router reason (`EXPECTED_REASON`), given the
+check order of docs/ARCHITECTURE.md; a faulty document is never classified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import random
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol
+
+from interchange.core import codec
+from interchange.core.issuance import CertFault
+from interchange.core.model import Document, Envelope, Hop, ReasonCode
+from interchange.errors import ConfigError
+
+if TYPE_CHECKING:
+    from interchange.core.workload import Planned
+
+
+class Fault(enum.StrEnum):
+    TAMPERED_CONTENT = "tampered_content"
+    TAMPERED_SIGNATURE = "tampered_signature"
+    REVOKED_CERT = "revoked_cert"
+    EXPIRED_CERT = "expired_cert"
+    UNKNOWN_SENDER = "unknown_sender"
+    SENDER_MISMATCH = "sender_mismatch"
+    MALFORMED = "malformed"
+    REPLAY = "replay"
+    UNKNOWN_RECIPIENT = "unknown_recipient"
+
+
+EXPECTED_REASON: Mapping[Fault, ReasonCode] = MappingProxyType(
+    {
+        Fault.TAMPERED_CONTENT: ReasonCode.BAD_SIGNATURE,
+        Fault.TAMPERED_SIGNATURE: ReasonCode.BAD_SIGNATURE,
+        Fault.REVOKED_CERT: ReasonCode.REVOKED,
+        Fault.EXPIRED_CERT: ReasonCode.EXPIRED,
+        Fault.UNKNOWN_SENDER: ReasonCode.UNKNOWN_SENDER,
+        Fault.SENDER_MISMATCH: ReasonCode.SENDER_MISMATCH,
+        Fault.MALFORMED: ReasonCode.MALFORMED,
+        Fault.REPLAY: ReasonCode.REPLAY,
+        Fault.UNKNOWN_RECIPIENT: ReasonCode.UNKNOWN_RECIPIENT,
+    }
+)
+
+# `--faults default`: about 1.2% of documents faulty, every kind present, so a run of a
+# few thousand documents exercises each rejection path (docs/WORKLOAD.md).
+DEFAULT_FAULTS: Mapping[Fault, float] = MappingProxyType(
+    {
+        Fault.TAMPERED_CONTENT: 0.002,
+        Fault.TAMPERED_SIGNATURE: 0.002,
+        Fault.REVOKED_CERT: 0.001,
+        Fault.EXPIRED_CERT: 0.001,
+        Fault.UNKNOWN_SENDER: 0.001,
+        Fault.SENDER_MISMATCH: 0.001,
+        Fault.MALFORMED: 0.001,
+        Fault.REPLAY: 0.002,
+        Fault.UNKNOWN_RECIPIENT: 0.001,
+    }
+)
+MAX_TOTAL_FAULT_RATE = 0.5
+
+
+def parse_faults(text: str) -> dict[Fault, float]:
+    """`none`, `default`, or `kind=rate,...`; `default,replay=0.01` overrides one kind."""
+    rates: dict[Fault, float] = {}
+    for raw in text.split(","):
+        item = raw.strip().lower()
+        if item in ("", "none"):
+            continue
+        if item == "default":
+            rates.update(DEFAULT_FAULTS)
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            fault = Fault(name.strip().replace("-", "_"))
+        except ValueError:
+            known = ", ".join(f.value for f in Fault)
+            raise ConfigError(f"unknown fault {name!r} in --faults; known: {known}") from None
+        try:
+            rate = float(value) if sep else float("nan")
+        except ValueError:
+            rate = float("nan")
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(f"--faults: {name}={value!r} needs a rate between 0 and 1")
+        rates[fault] = rate
+    check_fault_rates(rates)
+    return rates
+
+
+def check_fault_rates(rates: Mapping[Fault, float]) -> None:
+    if any(not 0.0 <= r <= 1.0 for r in rates.values()):
+        raise ConfigError("every fault rate must be between 0 and 1")
+    if sum(rates.values()) > MAX_TOTAL_FAULT_RATE:
+        raise ConfigError(f"fault rates add up to more than {MAX_TOTAL_FAULT_RATE}")
+
+
+def format_faults(rates: Mapping[Fault, float]) -> str:
+    return ",".join(f"{f.value}={r:g}" for f, r in rates.items() if r > 0) or "none"
+
+
+class SigningCredential(Protocol):
+    @property
+    def cert_id(self) -> str: ...
+
+    def sign(self, content: bytes) -> bytes: ...
+
+
+class CredentialSource(Protocol):
+    """What sealing needs from a key store (`interchange.core.pki.KeyStore` fits)."""
+
+    def credential(self, agency_id: str) -> SigningCredential: ...
+
+    def fault_credential(self, agency_id: str, fault: CertFault) -> SigningCredential: ...
+
+
+_CERT_FAULT = {Fault.REVOKED_CERT: CertFault.REVOKED, Fault.EXPIRED_CERT: CertFault.EXPIRED}
+
+
+def seal(planned: Planned, credentials: CredentialSource) -> Envelope:
+    """Sign the planned document with the planned key and apply the signature-level fault.
+
+    The trace is empty; `to_wire` appends the producer hop at the actual send time.
+    """
+    content = codec.encode_document(planned.document)
+    fault = planned.fault
+    if fault in _CERT_FAULT:
+        credential = credentials.fault_credential(planned.signer, _CERT_FAULT[fault])
+    else:
+        credential = credentials.credential(planned.signer)
+    signature = credential.sign(content)
+    if fault is Fault.TAMPERED_CONTENT:
+        content = codec.encode_document(tampered(planned.document))
+    elif fault is Fault.TAMPERED_SIGNATURE:
+        signature = signature[:-1] + bytes([signature[-1] ^ 0x01])
+    return Envelope(content, signature, credential.cert_id)
+
+
+def tampered(document: Document) -> Document:
+    """The document with a changed subject: decodes fine, no longer matches its signature."""
+    subject = document.subject
+    last = "X" if not subject.endswith("X") else "Y"
+    return dataclasses.replace(document, subject=subject[:-1] + last)
+
+
+def to_wire(envelope: Envelope, fault: Fault | None, hop: Hop, seq: int) -> bytes:
+    """Encode with `hop` appended to the trace; MALFORMED breaks the bytes deterministically."""
+    data = codec.encode_envelope(dataclasses.replace(envelope, trace=(*envelope.trace, hop)))
+    if fault is Fault.MALFORMED:
+        return malformed(data, seq)
+    return data
+
+
+def malformed(data: bytes, seq: int) -> bytes:
+    if seq % 2 == 0:
+        return data[: max(1, len(data) // 2)]
+    rng = random.Random(seq)  # noqa: S311 - garbage, not cryptography
+    return b"\xff\xfenot-an-envelope:" + rng.randbytes(48)
