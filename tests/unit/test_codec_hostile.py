@@ -7,6 +7,7 @@ UnicodeDecodeError, OverflowError or MemoryError on many of these.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import Counter
@@ -275,18 +276,16 @@ def test_corpus_names_are_unique() -> None:
 
 def _rich_document() -> bytes:
     content = bytes(range(256)) * 3
-    d = Document(
-        **{
-            **{f: getattr(BASE_DOCUMENT, f) for f in BASE_DOCUMENT.__slots__},  # type: ignore[attr-defined]
-            "recipients": tuple(AgencyRef(f"000.00.{i:02d}.H01", "Xã Tân Hòa") for i in range(5)),
-            "response_for": "000.00.00.H01,2023/12/01,9/UBND",
-            "attachments": (
-                Attachment(
-                    "a.bin", "application/octet-stream", hashlib.sha256(content).digest(), content
-                ),
+    d = dataclasses.replace(
+        BASE_DOCUMENT,
+        recipients=tuple(AgencyRef(f"000.00.{i:02d}.H01", "Xã Tân Hòa") for i in range(5)),
+        response_for="000.00.00.H01,2023/12/01,9/UBND",
+        attachments=(
+            Attachment(
+                "a.bin", "application/octet-stream", hashlib.sha256(content).digest(), content
             ),
-            "send_time_us": 1_700_000_000_123_456,
-        }
+        ),
+        send_time_us=1_700_000_000_123_456,
     )
     return encode_document(d)
 
@@ -316,7 +315,7 @@ def test_envelope_with_garbage_content_decodes_but_content_does_not() -> None:
 
 
 def test_booleans_must_be_0_or_1() -> None:
-    schema = fastavro.parse_schema(
+    schema: Any = fastavro.parse_schema(
         {"type": "record", "name": "B", "fields": [{"name": "b", "type": "boolean"}]}
     )
     reader = StrictReader(schema, Limits(max_input=16))
@@ -329,7 +328,7 @@ def test_booleans_must_be_0_or_1() -> None:
 
 
 def test_maps_are_bounded_and_keys_unique() -> None:
-    schema = fastavro.parse_schema(
+    schema: Any = fastavro.parse_schema(
         {
             "type": "record",
             "name": "M",
@@ -350,7 +349,7 @@ def test_maps_are_bounded_and_keys_unique() -> None:
 
 
 def test_deep_nesting_of_a_recursive_schema_is_bounded() -> None:
-    schema = fastavro.parse_schema(
+    schema: Any = fastavro.parse_schema(
         {"type": "record", "name": "Node", "fields": [{"name": "next", "type": ["null", "Node"]}]}
     )
     reader = StrictReader(schema, Limits(max_input=1 << 20))

@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ def _current(name: str) -> dict[str, Any]:
 
 
 def _named(schema: dict[str, Any]) -> dict[str, Any]:
-    named: dict[str, Any] = fastavro.parse_schema(schema)["__named_schemas"]
+    parsed: Any = fastavro.parse_schema(schema)
+    named: dict[str, Any] = parsed["__named_schemas"]
     return named
 
 
@@ -47,7 +49,7 @@ def _sample(schema: Any, named: dict[str, Any], rng: random.Random) -> Any:
     if isinstance(schema, str):
         if schema in named:
             return _sample(named[schema], named, rng)
-        primitives = {
+        primitives: dict[str, Callable[[], Any]] = {
             "null": lambda: None,
             "boolean": lambda: rng.random() < 0.5,
             "int": lambda: rng.randint(-(1 << 31), (1 << 31) - 1),
