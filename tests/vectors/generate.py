@@ -1,0 +1,267 @@
+"""Generate the interchange test vectors (deterministic: same code, same bytes).
+
+    python tests/vectors/generate.py          # rewrite the files next to this script
+    python tests/vectors/generate.py --check  # exit 1 if the committed files differ
+
+The signing key and the CA key are PUBLIC TEST KEYS derived from fixed seeds
+printed in vectors.json; never use them for anything else. Ed25519 signatures
+are deterministic (RFC 8032), so the certificates, CRL and signatures are too.
+See README.md in this directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from interchange.core import certificates as certs
+from interchange.core import codec
+from interchange.core.model import (
+    AgencyRef,
+    Attachment,
+    BusinessType,
+    Document,
+    DocumentType,
+    Envelope,
+    Hop,
+    Priority,
+    Secrecy,
+    Signer,
+    Tier,
+)
+
+HERE = Path(__file__).resolve().parent
+# RFC 8032 section 7.1, TEST 1 secret key: a well-known, public Ed25519 seed.
+SIGNER_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+CA_SEED = hashlib.sha256(b"interchange test vectors: root CA (public test key)").digest()
+SIGNER_ID = "000.00.00.G22"
+SIGNER_TIER = Tier.CENTRAL
+CA_SERIAL = 1
+SIGNER_SERIAL = 0x1F2E3D4C5B6A
+T_2025 = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z
+T_2035 = 2_051_222_400_000_000  # 2035-01-01T00:00:00Z
+T_2045 = 2_366_841_600_000_000  # 2045-01-01T00:00:00Z
+SEND_TIME_US = 1_756_800_000_000_000  # 2025-09-02T08:00:00Z
+
+VPCP = AgencyRef(SIGNER_ID, "Văn phòng Chính phủ")
+HAU_GIANG = AgencyRef("000.00.00.H29", "UBND tỉnh Hậu Giang")
+CAN_THO = AgencyRef("000.00.00.H13", "UBND thành phố Cần Thơ")
+FINANCE = AgencyRef("000.00.00.G05", "Bộ Tài chính")
+SIGNER = Signer("Nguyen Van A", "Chief of Office", "TM.")
+
+
+def _document(code_number: str, code_notation: str, **fields: Any) -> Document:
+    base = Document(
+        id=codec.make_document_id(SIGNER_ID, "2025-09-01", code_number, code_notation),
+        sender=VPCP,
+        recipients=(HAU_GIANG,),
+        code_number=code_number,
+        code_notation=code_notation,
+        promulgation_place="Ha Noi",
+        promulgation_date="2025-09-01",
+        document_type=DocumentType.OFFICIAL_LETTER,
+        subject="Plain official letter",
+        signer=SIGNER,
+        priority=Priority.NORMAL,
+        secrecy=Secrecy.NONE,
+        business_type=BusinessType.NEW,
+        response_for=None,
+        due_date=None,
+        attachments=(),
+        send_time_us=SEND_TIME_US,
+    )
+    return replace(base, **fields)
+
+
+def _attachment(name: str, media_type: str, content: bytes) -> Attachment:
+    return Attachment(name, media_type, hashlib.sha256(content).digest(), content)
+
+
+def documents() -> dict[str, Document]:
+    """The vector documents, by name."""
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+    return {
+        "plain": _document("101", "VPCP-HC"),
+        "multi-recipient": _document(
+            "102",
+            "VPCP-KGVX",
+            recipients=(HAU_GIANG, CAN_THO, FINANCE),
+            document_type=DocumentType.DIRECTIVE,
+            subject="Directive to three agencies",
+            priority=Priority.URGENT,
+            response_for="000.00.00.H29,2025/08/20,55/UBND-VP",
+            due_date="2025-09-30",
+            send_time_us=SEND_TIME_US + 1,
+        ),
+        "attachment": _document(
+            "103",
+            "VPCP-TH",
+            document_type=DocumentType.REPORT,
+            subject="Report with two attachments",
+            attachments=(
+                _attachment("report.pdf", "application/pdf", pdf),
+                _attachment("data.csv", "text/csv", b"tier,count\ncentral,30\n"),
+            ),
+            send_time_us=SEND_TIME_US + 2,
+        ),
+        "unicode-vietnamese": _document(
+            "7816",
+            "VPCP-TTĐT",
+            promulgation_place="Hà Nội",
+            document_type=DocumentType.DECISION,
+            subject="Về việc triển khai Cổng Dịch vụ công quốc gia, giai đoạn 2025–2030",
+            signer=Signer("Trần Văn Sơn", "Bộ trưởng, Chủ nhiệm Văn phòng Chính phủ", "KT."),
+            priority=Priority.EXPRESS,
+            business_type=BusinessType.UPDATE,
+            send_time_us=SEND_TIME_US + 3,
+        ),
+    }
+
+
+def _keys() -> tuple[ed25519.Ed25519PrivateKey, ed25519.Ed25519PrivateKey]:
+    ca = ed25519.Ed25519PrivateKey.from_private_bytes(CA_SEED)
+    signer = ed25519.Ed25519PrivateKey.from_private_bytes(SIGNER_SEED)
+    return ca, signer
+
+
+def _pem(obj: Any) -> bytes:
+    return bytes(obj.public_bytes(serialization.Encoding.PEM))
+
+
+def _raw_public(key: ed25519.Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    """The document as plain JSON (Avro field names and symbols; bytes as hex)."""
+    return {
+        "id": doc.id,
+        "sender": {"id": doc.sender.id, "name": doc.sender.name},
+        "recipients": [{"id": r.id, "name": r.name} for r in doc.recipients],
+        "code_number": doc.code_number,
+        "code_notation": doc.code_notation,
+        "promulgation_place": doc.promulgation_place,
+        "promulgation_date": doc.promulgation_date,
+        "document_type": doc.document_type.value,
+        "subject": doc.subject,
+        "signer": {
+            "name": doc.signer.name,
+            "position": doc.signer.position,
+            "competence": doc.signer.competence,
+        },
+        "priority": doc.priority.name,
+        "secrecy": doc.secrecy.value,
+        "business_type": doc.business_type.name,
+        "response_for": doc.response_for,
+        "due_date": doc.due_date,
+        "attachments": [
+            {
+                "name": a.name,
+                "media_type": a.media_type,
+                "sha256_hex": a.sha256.hex(),
+                "content_hex": a.content.hex(),
+            }
+            for a in doc.attachments
+        ],
+        "send_time_us": doc.send_time_us,
+    }
+
+
+def build() -> dict[str, bytes]:
+    """Every vector file, by name, as bytes."""
+    ca_key, signer_key = _keys()
+    ca_name = certs.root_name("Interchange TEST VECTOR Root CA")
+    root = certs.build_root(
+        ca_key, serial=CA_SERIAL, not_before_us=T_2025, not_after_us=T_2045, name=ca_name
+    )
+    cert = certs.issue(
+        ca_key,
+        ca_name,
+        signer_key.public_key(),
+        agency_id=SIGNER_ID,
+        tier=SIGNER_TIER,
+        serial=SIGNER_SERIAL,
+        not_before_us=T_2025,
+        not_after_us=T_2035,
+    )
+    crl = certs.build_crl(ca_key, ca_name, [], this_update_us=T_2025, next_update_us=T_2045)
+    cert_id = certs.cert_id_of(cert)
+    vectors = []
+    for name, doc in documents().items():
+        content = codec.encode_document(doc)
+        signature = signer_key.sign(content)
+        trace = (Hop(f"producer:{SIGNER_ID}", doc.send_time_us + 1500),)
+        envelope = codec.encode_envelope(Envelope(content, signature, cert_id, trace))
+        vectors.append(
+            {
+                "name": name,
+                "document": document_json(doc),
+                "document_hex": content.hex(),
+                "document_sha256": hashlib.sha256(content).hexdigest(),
+                "signature_hex": signature.hex(),
+                "envelope_trace": [{"node": h.node, "time_us": h.time_us} for h in trace],
+                "envelope_hex": envelope.hex(),
+            }
+        )
+    manifest = {
+        "about": "interchange test vectors; regenerate with tests/vectors/generate.py. "
+        "PUBLIC TEST KEYS: never use them outside tests.",
+        "algorithm": "ed25519 (RFC 8032, pure) over the exact document bytes",
+        "ca": {
+            "seed_hex": CA_SEED.hex(),
+            "public_key_hex": _raw_public(ca_key),
+            "cert_file": "ca.pem",
+            "crl_file": "crl.pem",
+            "cert_id": certs.cert_id_of(root),
+        },
+        "signer": {
+            "agency_id": SIGNER_ID,
+            "tier": SIGNER_TIER.value,
+            "seed_hex": SIGNER_SEED.hex(),
+            "public_key_hex": _raw_public(signer_key),
+            "cert_file": "cert.pem",
+            "cert_id": cert_id,
+            "serial": SIGNER_SERIAL,
+            "not_before_us": T_2025,
+            "not_after_us": T_2035,
+        },
+        "documents": vectors,
+    }
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    return {
+        "vectors.json": text.encode(),
+        "ca.pem": _pem(root),
+        "cert.pem": _pem(cert),
+        "crl.pem": _pem(crl),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, data in build().items():
+        path = HERE / name
+        if args.check:
+            if not path.exists() or path.read_bytes() != data:
+                stale.append(name)
+        else:
+            path.write_bytes(data)
+    if stale:
+        print("stale vector files: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
