@@ -192,3 +192,27 @@ def test_count_at_or_below_is_within_one_bucket_of_exact() -> None:
         exact = sum(v <= limit for v in values)
         loose = sum(v <= limit * (1 + 1 / 1024) for v in values)
         assert exact <= h.count_at_or_below(limit) <= loose
+
+
+def test_random_event_streams_round_trip_and_merge_in_any_split() -> None:
+    import random
+
+    rng = random.Random(11)
+    whole, parts = RunMetrics(), [RunMetrics() for _ in range(3)]
+    for i in range(300):
+        s, r, p = rng.choice(list(Tier)), rng.choice(list(Tier)), rng.choice(list(Priority))
+        part = rng.choice(parts)
+        kind = rng.randrange(4)
+        for target in (whole, part):
+            if kind == 0:
+                target.record_addressed(s, r, p, 2)
+            elif kind == 1:
+                target.record_rejected(s, r, p, ReasonCode.REPLAY)
+            elif kind == 2:
+                target.record_ack(s, r, 7_000)
+            else:
+                target.record_delivery(s, r, p, 1_000 + i * 17, after_router_us=5)
+    merged = RunMetrics()
+    for part in reversed(parts):
+        merged.merge(RunMetrics.from_dict(json.loads(json.dumps(part.to_dict()))))
+    assert merged == whole

@@ -205,3 +205,12 @@ def test_terminal_colours_verdicts() -> None:
 )
 def test_fmt_us(us: int, text: str) -> None:
     assert fmt_us(us) == text
+
+
+def test_write_coverage_files(report: CoverageReport, tmp_path: Path) -> None:
+    from interchange.report.bundle import write_coverage_files
+
+    paths = write_coverage_files(report, tmp_path / "run", meta={"seed": 1})
+    assert json.loads(paths.json.read_text())["meta"] == {"seed": 1}
+    assert "<svg" in paths.html.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["report.html", "report.json"]
