@@ -133,6 +133,8 @@ _FAMILIES = (
 class RunMetrics:
     """All counters and histograms of a run (or of one process of it).
 
+    Not thread-safe: give each thread its own RunMetrics and `merge` them when writing.
+
     Histogram families (values in µs):
       delivery       end to end, intended send time -> recipient, per (sender, recipient, priority)
       before_router  intended send time -> router decision hop, per (sender, recipient)

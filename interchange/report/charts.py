@@ -30,6 +30,7 @@ _RC: Any = {  # Any: matplotlib types rcParams keys as a Literal union
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#e3e3e3",
     "grid.linewidth": 0.6,
     "axes.edgecolor": "#888",
