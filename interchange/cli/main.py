@@ -7,8 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from interchange import __version__
-from interchange.cli import ops, route
+from interchange.cli import directory as directory_cli
 from interchange.cli import keys as keys_cli
+from interchange.cli import ops, route
+from interchange.cli import produce as produce_cli
 from interchange.cli.common import EXAMPLE_HEADER, Command
 from interchange.errors import InterchangeError
 
@@ -20,6 +22,8 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (ops.TOPICS, ops.register_topics),
     (keys_cli.KEYS, keys_cli.register_keys),
     (route.ROUTE, route.register_route),
+    (directory_cli.DIRECTORY, directory_cli.register_directory),
+    (produce_cli.PRODUCE, produce_cli.register_produce),
 ]
 
 GROUP_TITLES = {

@@ -1,0 +1,226 @@
+"""Agency producers: publish the planned stream as signed envelopes to the submissions topic.
+
+Open loop: each document is sent at its intended send time (`Planned.send_at_us`),
+never later on purpose and never "caught up" silently. When the process falls
+behind, every record's lag (actual - intended) goes into the `schedule_lag`
+histogram and the manifest, and latency downstream is still measured from the
+intended time, so back-pressure shows up as latency instead of vanishing.
+
+Records are keyed by the sender id (utf-8) with the idempotent producer from
+`pipeline.clients`; a `producer:<sender>` hop with the actual send time is
+appended to the trace just before sending. Several processes split the stream
+by sender hash (`shard_of`), so each sender's documents, replays included, stay
+in one process and in order on one partition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from interchange.core.directory import Directory
+from interchange.core.faults import CredentialSource, Fault, seal, to_wire
+from interchange.core.histogram import LatencyHistogram
+from interchange.core.manifest import lag_summary
+from interchange.core.metrics import RunMetrics, write_stats
+from interchange.core.model import Envelope, Hop
+from interchange.core.tally import Tally
+from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate
+from interchange.errors import InterchangeError
+from interchange.pipeline.clients import make_producer
+from interchange.pipeline.topics import layout_of
+from interchange.settings import Settings
+
+MANIFEST_FORMAT = "interchange-manifest/1"
+REPLAY_CACHE = 4096  # sealed envelopes kept for byte-identical replays (pool is 256)
+STATS_INTERVAL_S = 1.0
+START_LEAD_US = 100_000  # first send 0.1 s after connecting, so it is not late by design
+
+
+class ProducerError(InterchangeError):
+    pass
+
+
+class Stop(Protocol):
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerConfig:
+    seed: int
+    start_us: int | None = None  # run start, shared by every process of a run; None: at connect
+    shard: int = 0
+    shards: int = 1
+    stats_file: Path | None = None
+    flush_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    sent: int
+    acked: int
+    failed: int
+    elapsed_s: float
+    lag_us: int  # of the last record
+
+
+@dataclass
+class ProduceResult:
+    """What one producer process did; `to_manifest` is the JSON written for report and audit."""
+
+    sent: Tally = field(default_factory=Tally)
+    acked: int = 0
+    failed: int = 0
+    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
+    first_error: str = ""
+    stopped_early: bool = False
+    end_us: int = 0
+
+
+class AgencyProducer:
+    """Publishes one shard of a planned stream; connects in `run`, not in the constructor."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        spec: WorkloadSpec,
+        credentials: CredentialSource,
+        config: ProducerConfig,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.spec = spec
+        self.credentials = credentials
+        self.config = config
+        self.topic = layout_of(settings).submissions
+        self.metrics = RunMetrics()
+        self.result = ProduceResult()
+        self._sealed: OrderedDict[int, Envelope] = OrderedDict()
+        self.start_us = config.start_us or 0
+
+    def plan(self) -> Iterator[Planned]:
+        stream = generate(self.directory, self.spec, self.config.seed, start_us=self.start_us)
+        return for_shard(stream, self.config.shard, self.config.shards)
+
+    def run(
+        self, stop: Stop, on_progress: Callable[[Progress], None] | None = None
+    ) -> ProduceResult:
+        """Send the shard on schedule until it ends or `stop` is set; flush before returning."""
+        from kafka.errors import KafkaError
+
+        try:
+            producer = make_producer(self.settings)
+        except KafkaError as exc:
+            raise ProducerError(
+                f"cannot connect to Kafka at {self.settings.bootstrap}: {exc}"
+            ) from exc
+        if self.config.start_us is None:
+            producer.partitions_for(self.topic)  # fetch metadata before the clock starts
+            self.start_us = time.time_ns() // 1000 + START_LEAD_US
+        started = time.monotonic()
+        last_report = 0.0
+        lag_us = 0
+        try:
+            for planned in self.plan():
+                if not self._wait_until(planned.send_at_us, stop):
+                    self.result.stopped_early = True
+                    break
+                lag_us = self._send(producer, planned)
+                now = time.monotonic()
+                if now - last_report >= STATS_INTERVAL_S:
+                    last_report = now
+                    self._write_stats()
+                    if on_progress is not None:
+                        on_progress(self._progress(started, lag_us))
+        finally:
+            try:
+                producer.flush(timeout=self.config.flush_timeout_s)
+            except KafkaError as exc:
+                self._failed(exc)
+            producer.close(timeout=self.config.flush_timeout_s)
+            self.result.end_us = time.time_ns() // 1000
+            self._write_stats()
+        if on_progress is not None:
+            on_progress(self._progress(started, lag_us))
+        return self.result
+
+    def _wait_until(self, send_at_us: int, stop: Stop) -> bool:
+        """Sleep until the intended time; False if stopped meanwhile."""
+        delay = (send_at_us - time.time_ns() // 1000) / 1e6
+        if delay > 0.0005:
+            return not stop.wait(delay)
+        return not stop.wait(0)
+
+    def _send(self, producer: Any, planned: Planned) -> int:
+        envelope = self._envelope(planned)
+        actual = time.time_ns() // 1000
+        data = to_wire(
+            envelope, planned.fault, Hop(f"producer:{planned.sender}", actual), planned.seq
+        )
+        lag = actual - planned.send_at_us
+        future = producer.send(self.topic, key=planned.key, value=data, timestamp_ms=actual // 1000)
+        future.add_callback(self._acked)
+        future.add_errback(self._failed)
+        self.result.lag.record(lag)
+        tier = planned.sender_tier
+        self.metrics.record_schedule_lag(tier, lag)
+        if planned.fault is not Fault.MALFORMED:  # the router can attribute it to tiers
+            for expected in planned.expected:
+                self.metrics.record_addressed(tier, expected.tier, planned.document.priority)
+        self.result.sent.add(planned, len(envelope.content))
+        return lag
+
+    def _envelope(self, planned: Planned) -> Envelope:
+        if planned.replay_of is not None:
+            original = self._sealed.get(planned.replay_of)
+            if original is not None:
+                return original
+        envelope = seal(planned, self.credentials)
+        if planned.fault is None and not planned.document.secrecy.classified:
+            self._sealed[planned.seq] = envelope
+            if len(self._sealed) > REPLAY_CACHE:
+                self._sealed.popitem(last=False)
+        return envelope
+
+    def _acked(self, _metadata: Any) -> None:
+        self.result.acked += 1
+
+    def _failed(self, exc: BaseException) -> None:
+        self.result.failed += 1
+        if not self.result.first_error:
+            self.result.first_error = f"{type(exc).__name__}: {exc}"
+
+    def _progress(self, started: float, lag_us: int) -> Progress:
+        r = self.result
+        return Progress(r.sent.documents, r.acked, r.failed, time.monotonic() - started, lag_us)
+
+    def _write_stats(self) -> None:
+        if self.config.stats_file is not None:
+            write_stats(self.config.stats_file, self.metrics)
+
+    def manifest(self, **extra: Any) -> dict[str, Any]:
+        """The manifest of this process (see docs/WORKLOAD.md for the format)."""
+        r, c = self.result, self.config
+        return {
+            "format": MANIFEST_FORMAT,
+            "seed": c.seed,
+            "preset": self.directory.preset,
+            "spec": self.spec.to_dict(),
+            "start_us": self.start_us,
+            "end_us": r.end_us,
+            "shards": [[c.shard, c.shards]],
+            "topic": self.topic,
+            "sent": r.sent.to_dict(),
+            "acked": r.acked,
+            "failed": r.failed,
+            "first_error": r.first_error,
+            "stopped_early": r.stopped_early,
+            "schedule_lag": lag_summary(r.lag),
+            "schedule_lag_hdr": r.lag.encode(),
+            **extra,
+        }
