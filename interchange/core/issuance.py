@@ -323,8 +323,13 @@ def issue_fault(
     algorithm: Algorithm = DEFAULT_ALGORITHM,
     *,
     now: int | None = None,
+    reuse: bool = True,
 ) -> IndexRow:
-    """Issue (and persist) one fault certificate for `agency_id`; see CertFault."""
+    """Issue (and persist) one fault certificate for `agency_id`; see CertFault.
+
+    With `reuse`, an existing one for the same (agency, fault) is returned instead,
+    checked under the lock so concurrent producers end up sharing one certificate.
+    """
     check_agency_id(agency_id)
     layout = Layout(Path(keys_dir))
     t0 = now_us() if now is None else now
@@ -334,6 +339,10 @@ def issue_fault(
         CertFault.NOT_YET_VALID: (t0 + FAULT_MARGIN_US, t0 + 400 * DAY_US),
     }.get(fault, normal)
     with layout.locked():
+        if reuse:
+            for existing in read_index(layout):
+                if existing.agency_id == agency_id and existing.fault == fault.value:
+                    return existing
         ca_key, root = load_ca(layout)
         if fault is CertFault.UNTRUSTED:
             ca_key = rogue_key(layout, t0)

@@ -24,6 +24,7 @@ from interchange.core.pki import (
     TrustStore,
     enroll,
     init_pki,
+    issue_fault,
     revoke,
     rotate,
 )
@@ -103,6 +104,16 @@ def test_fault_credentials_give_their_reason(
     again = KeyStore.open(pki_copy).fault_credential(ED, fault)
     assert again.cert_id == cred.cert_id  # persisted, shared by every process
     assert KeyStore.open(pki_copy).credential(ED).cert_id != cred.cert_id
+
+
+def test_fault_certificates_are_shared_between_key_stores(pki_copy: Path) -> None:  # noqa: F811
+    first, second = KeyStore.open(pki_copy), KeyStore.open(pki_copy)  # both before any fault
+    cred = first.fault_credential(ED, CertFault.EXPIRED)
+    assert second.fault_credential(ED, CertFault.EXPIRED).cert_id == cred.cert_id
+    tier = AGENCIES[3].tier
+    assert issue_fault(pki_copy, ED, tier, CertFault.EXPIRED).cert_id == cred.cert_id
+    fresh = issue_fault(pki_copy, ED, tier, CertFault.EXPIRED, reuse=False)
+    assert fresh.cert_id != cred.cert_id
 
 
 def test_untrusted_certificate_claims_the_root_name(pki_copy: Path) -> None:  # noqa: F811
