@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interchange.cli.common import StopFlag
+from interchange.core import codec
+from interchange.core.directory import build_directory
+from interchange.core.faults import Fault
+from interchange.core.pki import KeyStore, init_pki
+from interchange.core.workload import WorkloadSpec
+from interchange.errors import DecodeError
+from interchange.pipeline.clients import make_consumer
+from interchange.pipeline.producer import AgencyProducer, ProducerConfig
+from interchange.pipeline.topics import create_topics, layout_of
+from interchange.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def consume_all(settings: Settings, expected: int, idle_s: float = 1.5) -> list[Any]:
+    """Every record of the submissions topic, counted by consuming (never by end offsets)."""
+    from kafka import TopicPartition
+
+    topic = layout_of(settings).submissions
+    consumer = make_consumer(settings)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + 60
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=200)
+            for part in batch.values():
+                records += part
+            if batch:
+                last = time.monotonic()
+            elif len(records) >= expected and time.monotonic() - last > idle_s:
+                break
+        return records
+    finally:
+        consumer.close()
+
+
+def test_produce_lands_exactly_the_count_keyed_by_sender(settings: Settings) -> None:
+    directory = build_directory("tiny")
+    create_topics(settings)
+    init_pki(settings.keys_dir, list(directory))
+    spec = WorkloadSpec(rate=400, count=300, faults={Fault.MALFORMED: 0.05, Fault.REPLAY: 0.05})
+    stats = settings.out_dir / "producer.stats.json"
+    producer = AgencyProducer(
+        settings,
+        directory,
+        spec,
+        KeyStore.open(settings.keys_dir),
+        ProducerConfig(seed=8, stats_file=stats),
+    )
+    result = producer.run(StopFlag())
+    assert (result.sent.documents, result.acked, result.failed) == (300, 300, 0)
+    records = consume_all(settings, 300)
+    assert len(records) == 300
+    malformed = 0
+    for record in records:
+        try:
+            envelope = codec.decode_envelope(record.value)
+        except DecodeError:
+            malformed += 1
+            continue
+        doc = codec.decode_document(envelope.content)
+        assert record.key == doc.sender.id.encode()
+        assert envelope.trace[-1].node == f"producer:{doc.sender.id}"
+        assert envelope.trace[-1].time_us >= doc.send_time_us - 1000  # open loop, on time
+    assert malformed == result.sent.fault[Fault.MALFORMED.value]
+    manifest = producer.manifest()
+    assert manifest["sent"]["documents"] == 300
+    assert manifest["schedule_lag"]["count"] == 300
+    assert json.loads(stats.read_text())["histograms"]
+
+
+def test_sigterm_stops_cleanly_and_flushes_everything(settings: Settings, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    command = [
+        sys.executable,
+        "-m",
+        "interchange",
+        "produce",
+        "--preset",
+        "tiny",
+        "--rate",
+        "200",
+        "--duration",
+        "60",
+        "--seed",
+        "1",
+        "--bootstrap",
+        settings.bootstrap or "",
+        "--topic-prefix",
+        settings.topic_prefix,
+        "--keys-dir",
+        str(settings.keys_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--manifest",
+        str(manifest),
+        "--no-progress",
+    ]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "out" / "directory.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    data = json.loads(manifest.read_text())
+    assert data["stopped_early"] is True
+    sent = data["sent"]["documents"]
+    assert 0 < sent < 200 * 60
+    assert data["acked"] == sent
+    assert len(consume_all(settings, sent)) == sent
