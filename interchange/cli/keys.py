@@ -60,7 +60,13 @@ def register_keys(parser: argparse.ArgumentParser) -> None:
     init.add_argument(
         "--workers", type=int, metavar="N", help="key generation processes (default: CPU count)"
     )
-    init.add_argument("--force", action="store_true", help="replace an existing PKI")
+    replace = init.add_mutually_exclusive_group()
+    replace.add_argument("--force", action="store_true", help="replace an existing PKI")
+    replace.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing when the directory already holds a PKI (for scripted setup)",
+    )
     init.set_defaults(func=run_init)
 
     enroll = _action(
@@ -136,9 +142,13 @@ def _keys_dir(args: argparse.Namespace) -> Path:
 
 def run_init(args: argparse.Namespace) -> int:
     from interchange.core.directory import Directory, build_directory
+    from interchange.core.keyfiles import Layout
     from interchange.core.pki import AlgorithmPolicy, init_pki
 
     keys_dir = _keys_dir(args)
+    if args.if_missing and Layout(keys_dir).root_cert.exists():
+        print(f"{keys_dir} already holds a PKI; left as it is")
+        return 0
     if args.agencies is not None:
         directory = Directory.load(args.agencies)
     else:

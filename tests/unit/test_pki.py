@@ -245,6 +245,11 @@ def test_cli_init_enroll_rotate_revoke_list(
     assert len(listing) == 3  # tiny has G22, plus enrolled and rotated
     assert any("enrolled, revoked 2026-01-01T00:00:00Z" in line for line in listing)
     assert main(["keys", "init", "--dir", keys, "--preset", "tiny"]) == 2  # exists
+    capsys.readouterr()
+    assert main(["keys", "init", "--dir", keys, "--preset", "tiny", "--if-missing"]) == 0
+    assert "left as it is" in capsys.readouterr().out
+    assert main(["keys", "list", "--dir", keys, "--agency", "000.00.00.G22"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3  # nothing was replaced
 
 
 def test_cli_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
