@@ -410,6 +410,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._router = router
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        self._router.metrics.partitions.set(0)
         log.info(
             "router %s: partitions revoked %s",
             self._router.config.router_id,
