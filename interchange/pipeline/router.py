@@ -342,6 +342,10 @@ class Router:
         }
         if not stale:
             return
+        # restore every other assigned partition in the same read: one idle window, not eight
+        for tp in self._consumer.assignment():
+            if tp.partition not in stale and tp.partition not in self._guards:
+                stale[tp.partition] = self._consumer.position(tp)
         started = time.monotonic()
         ids = self._read_changelog(stale)
         for partition, below in stale.items():
