@@ -1,0 +1,224 @@
+"""The raw pass-through ceiling: the pipeline's hops with nothing but Kafka in them.
+
+Same client (kafka-python, the project's producer and consumer settings), same record
+sizes, same hops as the pipeline: a producer process writes opaque records as fast as
+it can, a relay process consumes and re-produces each one (the router's place), a sink
+process consumes them (the recipients' place). No codec, no signatures, no transactions,
+no metrics. The sink's rate is what Kafka and the client alone allow on this machine:
+the pipeline's throughput divided by it says how much the real work costs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from interchange.errors import InterchangeError
+from interchange.pipeline.clients import consumer_config, producer_config
+from interchange.settings import Settings
+
+IDLE_EXIT_S = 1.5  # a consumer stops after this long without a record, once it had some
+
+
+class PassthroughError(InterchangeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PassthroughResult:
+    produced: int
+    relayed: int
+    received: int
+    seconds: float  # first to last record at the sink
+    record_bytes: float  # mean record size
+
+    @property
+    def rate(self) -> float:
+        """Records per second through all hops (0 when nothing arrived)."""
+        return self.received / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "produced": self.produced,
+            "relayed": self.relayed,
+            "received": self.received,
+            "seconds": round(self.seconds, 3),
+            "record_bytes": round(self.record_bytes, 1),
+            "docs_per_s": round(self.rate, 1),
+        }
+
+
+def run_passthrough(
+    settings: Settings, sizes: Sequence[int], *, duration_s: float = 4.0, timeout_s: float = 60.0
+) -> PassthroughResult:
+    """Flood `produce -> relay -> sink` for `duration_s` with records of `sizes` (cycled)."""
+    if not sizes:
+        raise PassthroughError("pass-through needs at least one record size")
+    stem = f"{settings.topic_prefix}raw-{uuid.uuid4().hex[:8]}"
+    topics = (f"{stem}.in", f"{stem}.out")
+    _create(settings, topics)
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    procs = [
+        ctx.Process(target=_sink, args=(settings, topics[1], results, timeout_s), daemon=True),
+        ctx.Process(target=_relay, args=(settings, topics, results, timeout_s), daemon=True),
+        ctx.Process(
+            target=_produce, args=(settings, topics[0], list(sizes), duration_s, results),
+            daemon=True,
+        ),
+    ]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    got: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout_s + duration_s
+    try:
+        while len(got) < len(procs):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PassthroughError("the pass-through did not finish in time")
+            try:
+                role, value = results.get(timeout=min(remaining, 1.0))
+            except Exception:  # queue.Empty: check the children are alive
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    raise PassthroughError("a pass-through process failed") from None
+                continue
+            if role == "error":
+                raise PassthroughError(f"pass-through: {value}")
+            got[role] = value
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+        _delete(settings, topics)
+    received, first, last = got["sink"]
+    return PassthroughResult(
+        got["producer"], got["relay"], received, max(0.0, last - first), sum(sizes) / len(sizes)
+    )
+
+
+def _create(settings: Settings, topics: Sequence[str]) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(**settings.client_defaults())
+    try:
+        admin.create_topics(
+            [
+                NewTopic(topics[0], settings.submission_partitions, settings.replication_factor),
+                NewTopic(topics[1], settings.delivery_partitions, settings.replication_factor),
+            ]
+        )
+        deadline = time.monotonic() + 30
+        while not set(topics) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise PassthroughError(f"pass-through topics not visible: {topics}")
+            time.sleep(0.1)
+    finally:
+        admin.close()
+
+
+def _delete(settings: Settings, topics: Sequence[str]) -> None:
+    """Best effort: the embedded broker forgets them anyway; a cluster should not keep them."""
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(**settings.client_defaults())
+        try:
+            admin.delete_topics(list(topics))
+        finally:
+            admin.close()
+    except Exception:  # noqa: S110 - cleanup must never hide the measurement
+        pass
+
+
+def _assigned_consumer(settings: Settings, topic: str) -> Any:
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    consumer = KafkaConsumer(**consumer_config(settings, group_id=None))
+    partitions = None
+    deadline = time.monotonic() + 30
+    while not partitions:
+        partitions = consumer.partitions_for_topic(topic)
+        if time.monotonic() > deadline:
+            raise PassthroughError(f"no partitions for {topic}")
+    consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+    return consumer
+
+
+def _produce(
+    settings: Settings, topic: str, sizes: list[int], duration_s: float, results: Any
+) -> None:
+    from kafka import KafkaProducer
+
+    try:
+        payloads = [bytes(size) for size in sizes]
+        producer = KafkaProducer(**producer_config(settings))
+        producer.partitions_for(topic)
+        time.sleep(1.0)  # the consumers assign and position themselves first
+        sent = 0
+        end = time.monotonic() + duration_s
+        while time.monotonic() < end:
+            for payload in payloads:
+                producer.send(topic, payload, key=str(sent % 997).encode())
+                sent += 1
+        producer.flush(timeout=60)
+        producer.close(timeout=10)
+        results.put(("producer", sent))
+    except Exception as exc:
+        results.put(("error", f"producer: {type(exc).__name__}: {exc}"))
+
+
+def _relay(settings: Settings, topics: tuple[str, str], results: Any, timeout_s: float) -> None:
+    from kafka import KafkaProducer
+
+    try:
+        consumer = _assigned_consumer(settings, topics[0])
+        producer = KafkaProducer(**producer_config(settings))
+        relayed = 0
+        last = started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            batch = consumer.poll(timeout_ms=100, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    producer.send(topics[1], record.value, key=record.key)
+                    relayed += 1
+            now = time.monotonic()
+            if batch:
+                last = now
+            elif relayed and now - last > IDLE_EXIT_S:
+                break
+        producer.flush(timeout=60)
+        producer.close(timeout=10)
+        consumer.close()
+        results.put(("relay", relayed))
+    except Exception as exc:
+        results.put(("error", f"relay: {type(exc).__name__}: {exc}"))
+
+
+def _sink(settings: Settings, topic: str, results: Any, timeout_s: float) -> None:
+    try:
+        consumer = _assigned_consumer(settings, topic)
+        received = 0
+        first = last = 0.0
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            batch = consumer.poll(timeout_ms=100, max_records=2000)
+            n = sum(len(records) for records in batch.values())
+            now = time.monotonic()
+            if n:
+                if not received:
+                    first = now
+                received += n
+                last = now
+            elif received and now - last > IDLE_EXIT_S:
+                break
+        consumer.close()
+        results.put(("sink", (received, first, last)))
+    except Exception as exc:
+        results.put(("error", f"sink: {type(exc).__name__}: {exc}"))
