@@ -1,0 +1,129 @@
+"""The fate of one sent document, assembled from rejections and status messages. Pure.
+
+`interchange send` feeds every rejection and status record it reads into a
+`Fate`; records about other documents are ignored (matched by document id, so
+the reader may start anywhere before the send). A fate is settled when the
+router rejected or excluded the whole document, or when every recipient is
+accounted for: not connected, refused (02), or reached the wanted stage
+(arrived: any status; acknowledged: 03-06).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from interchange.core.model import ReasonCode, Rejection, StatusCode, StatusMessage
+
+ACKNOWLEDGING = frozenset(
+    {StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS, StatusCode.COMPLETED}
+)
+
+
+class Until(enum.StrEnum):
+    """How far `send` follows each recipient before it calls the document delivered."""
+
+    ARRIVED = "arrived"  # status 01 (or any later status) from every recipient
+    ACKNOWLEDGED = "acknowledged"  # 03, 04, 05 or 06 from every recipient
+
+
+class Outcome(enum.StrEnum):
+    """The verdict; `exit_code` is the `interchange send` exit status (docs/CONNECTOR.md)."""
+
+    DELIVERED = "delivered"  # every recipient reached the wanted stage
+    REJECTED = "rejected"  # the router rejected the whole document
+    EXCLUDED = "excluded"  # classified: excluded by the router, only metadata recorded
+    PARTIAL = "partial"  # settled, but some recipient is not connected or refused (02)
+    TIMEOUT = "timeout"  # not settled within the timeout
+
+    @property
+    def exit_code(self) -> int:
+        return {
+            Outcome.DELIVERED: 0,
+            Outcome.REJECTED: 1,
+            Outcome.EXCLUDED: 1,
+            Outcome.TIMEOUT: 3,
+            Outcome.PARTIAL: 4,
+        }[self]
+
+
+@dataclass
+class Fate:
+    document_id: str
+    recipients: tuple[str, ...]  # distinct, in --to order
+    until: Until = Until.ACKNOWLEDGED
+    rejection: Rejection | None = None
+    not_connected: dict[str, Rejection] = field(default_factory=dict)
+    statuses: dict[str, list[StatusMessage]] = field(default_factory=dict)
+
+    def observe_rejection(self, rej: Rejection) -> str | None:
+        """Take a rejection record; a line describing it if it is about this document."""
+        if rej.document_id != self.document_id:
+            return None
+        if rej.recipient is not None:
+            if rej.recipient in self.not_connected:
+                return None
+            self.not_connected[rej.recipient] = rej
+            return f"{rej.reason.value.lower():<14} {rej.recipient}  ({rej.detail})"
+        if self.rejection is not None:
+            return None
+        self.rejection = rej
+        word = "excluded" if rej.reason is ReasonCode.CLASSIFIED else "rejected"
+        return f"{word:<14} {rej.reason.value}  ({rej.detail})"
+
+    def observe_status(self, msg: StatusMessage) -> str | None:
+        """Take a status record; a line describing it if it is about this document."""
+        if msg.document_id != self.document_id:
+            return None
+        seen = self.statuses.setdefault(msg.recipient, [])
+        if any(m.code is msg.code for m in seen):
+            return None
+        seen.append(msg)
+        detail = f"  ({msg.detail})" if msg.detail else ""
+        name = msg.code.name.lower().replace("_", " ")
+        return f"status {msg.code.value:<7} {msg.recipient}  {name}{detail}"
+
+    def _reached(self, recipient: str) -> bool:
+        codes = {m.code for m in self.statuses.get(recipient, [])}
+        if self.until is Until.ARRIVED:
+            return bool(codes - {StatusCode.REJECTED})
+        return bool(codes & ACKNOWLEDGING)
+
+    def _refused(self, recipient: str) -> bool:
+        return any(m.code is StatusCode.REJECTED for m in self.statuses.get(recipient, []))
+
+    @property
+    def settled(self) -> bool:
+        if self.rejection is not None:
+            return True
+        return all(
+            r in self.not_connected or self._refused(r) or self._reached(r) for r in self.recipients
+        )
+
+    def outcome(self) -> Outcome:
+        if self.rejection is not None:
+            if self.rejection.reason is ReasonCode.CLASSIFIED:
+                return Outcome.EXCLUDED
+            return Outcome.REJECTED
+        if not self.settled:
+            return Outcome.TIMEOUT
+        if all(self._reached(r) and not self._refused(r) for r in self.recipients):
+            return Outcome.DELIVERED
+        return Outcome.PARTIAL
+
+    def summary(self) -> str:
+        """One line: the outcome and who is where."""
+        outcome = self.outcome()
+        if self.rejection is not None:
+            rej = self.rejection
+            return f"{outcome.value}: {rej.reason.value} ({rej.detail})"
+        parts = []
+        for r in self.recipients:
+            codes = ",".join(m.code.value for m in self.statuses.get(r, []))
+            if r in self.not_connected:
+                parts.append(f"{r} not connected")
+            elif codes:
+                parts.append(f"{r} {codes}")
+            else:
+                parts.append(f"{r} no status")
+        return f"{outcome.value}: " + "; ".join(parts)

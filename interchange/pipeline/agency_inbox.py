@@ -1,0 +1,254 @@
+"""Receive as one agency (`interchange inbox`): its tier's delivery topic, filtered by key.
+
+No consumer group: every partition of the delivery topic is assigned and read
+from the beginning (or from a time), keeping records whose key is the agency
+id, as any connector may do. Each record is decoded strictly and verified with
+the trust store; acknowledgements go to the status topic keyed by the original
+sender. A document that fails decoding or verification is never acknowledged
+with the requested codes: it gets 02 (rejected) with the reason, when its id
+and sender are known.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from interchange.core import codec
+from interchange.core.model import Document, Envelope, StatusCode, StatusMessage, Tier
+from interchange.core.truststore import TrustStore
+from interchange.errors import DecodeError
+from interchange.pipeline.clients import consumer_config, make_producer
+from interchange.pipeline.topics import create_topics, layout_of
+from interchange.settings import Settings
+
+POLL_MS = 100
+
+
+class Stop(Protocol):
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One record addressed to the agency, decoded as far as it goes."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    value: bytes
+    envelope: Envelope | None
+    document: Document | None
+    problem: str  # "" when valid; else "envelope: <DecodeReason>", "document: ..." or a ReasonCode
+
+    @property
+    def valid(self) -> bool:
+        return not self.problem
+
+
+def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document | None, str]:
+    """Strict decode + verify at the document's send time; (envelope, document, problem)."""
+    try:
+        env = codec.decode_envelope(value)
+    except DecodeError as exc:
+        return None, None, f"envelope: {exc.reason}"
+    try:
+        doc = codec.decode_document(env.content)
+    except DecodeError as exc:
+        return env, None, f"document: {exc.reason}"
+    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, doc.send_time_us)
+    return env, doc, reason.value if reason is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxConfig:
+    agency_id: str
+    tier: Tier
+    since_ms: int | None = None  # None: from the beginning
+    acks: tuple[StatusCode, ...] = ()
+    idle_exit_s: float | None = None  # drain: exit after this long without a record
+    max_documents: int | None = None
+
+
+class AgencyInbox:
+    """Connects in `run`, not in the constructor."""
+
+    def __init__(self, settings: Settings, trust: TrustStore, config: InboxConfig) -> None:
+        self.settings = settings
+        self.trust = trust
+        self.config = config
+        self.topic = layout_of(settings).delivery(config.tier)
+        self.received = 0
+        self.acked = 0
+
+    def run(self, stop: Stop, on_document: Callable[[Received], None]) -> int:
+        """Read until stopped, idle (drain) or `max_documents`; return documents received."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        create_topics(self.settings)
+        consumer = KafkaConsumer(**consumer_config(self.settings, group_id=None))
+        producer = make_producer(self.settings) if self.config.acks else None
+        key = self.config.agency_id.encode()
+        try:
+            tps = [
+                TopicPartition(self.topic, p)
+                for p in sorted(consumer.partitions_for_topic(self.topic) or ())
+            ]
+            consumer.assign(tps)
+            self._position(consumer, tps)
+            last = time.monotonic()
+            while not stop.wait(0) and not self._done():
+                batch = consumer.poll(timeout_ms=POLL_MS)
+                for tp, records in batch.items():
+                    last = time.monotonic()
+                    for record in records:
+                        if record.key != key or self._done():
+                            continue
+                        item = self._receive(tp.partition, record)
+                        self.received += 1
+                        if producer is not None:
+                            self._ack(producer, item)
+                        on_document(item)
+                idle = self.config.idle_exit_s
+                if idle is not None and time.monotonic() - last >= idle:
+                    break
+        finally:
+            consumer.close()
+            if producer is not None:
+                producer.flush(timeout=30)
+                producer.close(timeout=10)
+        return self.received
+
+    def _done(self) -> bool:
+        return self.config.max_documents is not None and self.received >= self.config.max_documents
+
+    def _position(self, consumer: Any, tps: list[Any]) -> None:
+        if self.config.since_ms is None:
+            consumer.seek_to_beginning(*tps)
+            return
+        found = consumer.offsets_for_times(dict.fromkeys(tps, self.config.since_ms))
+        for tp in tps:
+            hit = found.get(tp)
+            if hit is not None:
+                consumer.seek(tp, hit.offset)
+            else:
+                consumer.seek_to_end(tp)
+
+    def _receive(self, partition: int, record: Any) -> Received:
+        value = record.value or b""
+        env, doc, problem = examine(value, self.trust)
+        return Received(partition, record.offset, record.timestamp, value, env, doc, problem)
+
+    def _ack(self, producer: Any, item: Received) -> None:
+        doc = item.document
+        if doc is None:
+            return  # no id or sender to answer to
+        codes: Sequence[tuple[StatusCode, str]]
+        if item.valid:
+            codes = [(c, "") for c in self.config.acks]
+        else:
+            codes = [(StatusCode.REJECTED, item.problem)]
+        for code, detail in codes:
+            msg = StatusMessage(
+                doc.id, doc.sender.id, self.config.agency_id, code, time.time_ns() // 1000, detail
+            )
+            producer.send(
+                layout_of(self.settings).status,
+                codec.encode_status(msg),
+                key=doc.sender.id.encode(),
+                headers=[("document-id", doc.id.encode()), ("code", code.value.encode())],
+            )
+            self.acked += 1
+        producer.flush(timeout=30)
+
+
+def summary_line(item: Received) -> str:
+    """One line per document: when, id, from, type, priority, attachments, verdict, subject."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(item.timestamp_ms / 1000))
+    verdict = "verified" if item.valid else f"INVALID {item.problem}"
+    doc = item.document
+    if doc is None:
+        return f"{when}  p{item.partition}@{item.offset}  {verdict}"
+    subject = doc.subject if len(doc.subject) <= 60 else doc.subject[:57] + "..."
+    return (
+        f"{when}  {doc.id}  from {doc.sender.id}  {doc.document_type.value}  "
+        f"priority {int(doc.priority)}  {len(doc.attachments)} att  {verdict}  {subject}"
+    )
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file name from an id or attachment name: no separators, no dot-only names."""
+    name = _UNSAFE.sub("_", text).strip("._") or "unnamed"
+    return name[:200]
+
+
+def save(item: Received, folder: Path) -> Path:
+    """Write `<id>/document.json`, `envelope.avro` (the record value) and the attachments."""
+    doc = item.document
+    base = folder / safe_name(doc.id if doc else f"undecodable-p{item.partition}-{item.offset}")
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "envelope.avro").write_bytes(item.value)
+    meta: dict[str, Any] = {
+        "partition": item.partition,
+        "offset": item.offset,
+        "timestamp_ms": item.timestamp_ms,
+        "verified": item.valid,
+        "problem": item.problem,
+    }
+    if item.envelope is not None:
+        meta["cert_id"] = item.envelope.cert_id
+        meta["trace"] = [{"node": h.node, "time_us": h.time_us} for h in item.envelope.trace]
+    if doc is not None:
+        meta["document"] = _document_json(doc)
+        files = base / "attachments"
+        for i, a in enumerate(doc.attachments):
+            files.mkdir(exist_ok=True)
+            name = f"{i:02d}-{safe_name(a.name)}"
+            (files / name).write_bytes(a.content)
+            meta["document"]["attachments"][i]["file"] = f"attachments/{name}"
+    (base / "document.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return base
+
+
+def _document_json(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "sender": {"id": doc.sender.id, "name": doc.sender.name},
+        "recipients": [{"id": r.id, "name": r.name} for r in doc.recipients],
+        "code_number": doc.code_number,
+        "code_notation": doc.code_notation,
+        "promulgation_place": doc.promulgation_place,
+        "promulgation_date": doc.promulgation_date,
+        "document_type": doc.document_type.value,
+        "subject": doc.subject,
+        "signer": {
+            "name": doc.signer.name,
+            "position": doc.signer.position,
+            "competence": doc.signer.competence,
+        },
+        "priority": int(doc.priority),
+        "secrecy": doc.secrecy.value,
+        "business_type": int(doc.business_type),
+        "response_for": doc.response_for,
+        "due_date": doc.due_date,
+        "send_time_us": doc.send_time_us,
+        "attachments": [
+            {
+                "name": a.name,
+                "media_type": a.media_type,
+                "sha256": a.sha256.hex(),
+                "size": len(a.content),
+            }
+            for a in doc.attachments
+        ],
+    }
