@@ -116,6 +116,8 @@ def run_route(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if not args.verbose:  # kafka-python's own reconnect warnings would drown our message
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = settings_from_args(args)
     directory = (
         Directory.load(args.directory)

@@ -357,3 +357,26 @@ def test_sigkill_one_of_two_routers_loses_and_duplicates_nothing(
     assert arrivals
     for seq in arrivals.values():
         assert seq == sorted(seq)
+
+
+def test_unreachable_broker_is_retried_with_backoff_and_stop_is_prompt(
+    keys: KeyStore, directory: Directory, tmp_path: Path
+) -> None:
+    from interchange.broker import find_free_port
+
+    lines: list[str] = []
+    stop = threading.Event()
+    dead = Settings(bootstrap=f"127.0.0.1:{find_free_port()}", keys_dir=tmp_path)
+    router = Router(
+        dead,
+        directory,
+        TrustStore.open(keys.keys_dir),
+        RouterConfig(router_id="lonely"),
+        echo=lines.append,
+    )
+    threading.Timer(2.0, stop.set).start()
+    assert router.run(stop) == 0
+    assert len(lines) >= 2
+    assert all("unreachable" in line for line in lines)
+    assert "retrying in 0.5 s" in lines[0]
+    assert "retrying in 1.0 s" in lines[1]
