@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from interchange import __version__
+from interchange.cli import agency as agency_cli
+from interchange.cli import conformance as conformance_cli
 from interchange.cli import directory as directory_cli
 from interchange.cli import keys as keys_cli
 from interchange.cli import ops, route
@@ -21,6 +23,9 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (ops.BROKER, ops.register_broker),
     (ops.TOPICS, ops.register_topics),
     (keys_cli.KEYS, keys_cli.register_keys),
+    (agency_cli.SEND, agency_cli.register_send),
+    (agency_cli.INBOX, agency_cli.register_inbox),
+    (conformance_cli.CONFORMANCE, conformance_cli.register_conformance),
     (route.ROUTE, route.register_route),
     (directory_cli.DIRECTORY, directory_cli.register_directory),
     (produce_cli.PRODUCE, produce_cli.register_produce),

@@ -107,7 +107,7 @@ class AgencyInbox:
                 for tp, records in batch.items():
                     last = time.monotonic()
                     for record in records:
-                        if record.key != key or self._done():
+                        if record.key != key or self._done() or self._before(record):
                             continue
                         item = self._receive(tp.partition, record)
                         self.received += 1
@@ -126,6 +126,11 @@ class AgencyInbox:
 
     def _done(self) -> bool:
         return self.config.max_documents is not None and self.received >= self.config.max_documents
+
+    def _before(self, record: Any) -> bool:
+        """Brokers may position by time coarsely (Tansu does): filter by timestamp too."""
+        since = self.config.since_ms
+        return since is not None and record.timestamp < since
 
     def _position(self, consumer: Any, tps: list[Any]) -> None:
         if self.config.since_ms is None:

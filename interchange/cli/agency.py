@@ -1,0 +1,251 @@
+"""`interchange send` and `interchange inbox`: act as one agency on the axis (integrators).
+
+Exit status of `send` (docs/CONNECTOR.md): 0 delivered (and acknowledged, with
+the default `--until acknowledged`) by every recipient; 1 rejected or excluded
+by the router; 2 usage, key or Kafka error; 3 timeout; 4 settled but not
+everywhere (a recipient not connected, or refusing with status 02).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from interchange.cli.common import (
+    Command,
+    StopFlag,
+    add_kafka_options,
+    add_keys_option,
+    kafka_settings,
+    settings_from_args,
+)
+from interchange.core.model import StatusCode
+from interchange.errors import ConfigError
+
+SEND = Command(
+    "send",
+    "integrators",
+    "submit one signed document as an agency and report its fate (delivered, acknowledged, "
+    "rejected)",
+    "interchange send --bootstrap 127.0.0.1:9092 --as 000.00.00.G22 --to 000.00.00.H01 "
+    '--subject "Báo cáo tháng" --code-number 12 --code-notation VPCP-TH --attach report.pdf',
+)
+INBOX = Command(
+    "inbox",
+    "integrators",
+    "receive as an agency: verify, list or save documents, acknowledge with status codes",
+    "interchange inbox --bootstrap 127.0.0.1:9092 --agency 000.00.00.H01 --drain "
+    "--save inbox/ --ack 01,03",
+)
+
+_TYPES = ["decision", "directive", "official-letter", "report", "plan", "notice", "resolution",
+          "submission"]  # fmt: skip
+_SECRECY = {"none": "NONE", "confidential": "CONFIDENTIAL", "secret": "SECRET",
+            "top-secret": "TOP_SECRET"}  # fmt: skip
+
+
+def _add_directory_options(parser: argparse._ArgumentGroup) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--preset", help="directory preset for agency names (tiny, province, national, ...)"
+    )
+    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON for names")
+
+
+def register_send(parser: argparse.ArgumentParser) -> None:
+    add_kafka_options(parser)
+    add_keys_option(parser)
+    d = parser.add_argument_group("document")
+    d.add_argument("--as", dest="sender", required=True, metavar="AGENCY_ID", help="sender")
+    d.add_argument("--to", action="append", required=True, metavar="ID[,ID...]", help="recipients")
+    d.add_argument("--subject", required=True, help="subject line (trích yếu)")
+    d.add_argument("--code-number", required=True, metavar="N", help="CodeNumber, e.g. 7816")
+    d.add_argument(
+        "--code-notation", required=True, metavar="X", help="CodeNotation, e.g. VPCP-TTĐT"
+    )
+    d.add_argument("--type", choices=_TYPES, default="official-letter", help="document type")
+    d.add_argument("--priority", type=int, choices=range(5), default=0, help="0 normal .. 4")
+    d.add_argument("--secrecy", choices=list(_SECRECY), default="none")
+    d.add_argument("--business-type", choices=["new", "revoke", "update", "replace"], default="new")
+    d.add_argument("--attach", action="append", type=Path, default=[], metavar="FILE")
+    d.add_argument("--reply-to", metavar="DOC_ID", help="id of the document this one answers")
+    d.add_argument("--due-date", metavar="YYYY-MM-DD")
+    d.add_argument("--date", metavar="YYYY-MM-DD", help="promulgation date (default today, UTC)")
+    d.add_argument("--place", default="Hà Nội", help="promulgation place")
+    d.add_argument("--signer", metavar="NAME", help="signer's name")
+    d.add_argument("--position", metavar="TEXT", help="signer's position")
+    _add_directory_options(d)
+    f = parser.add_argument_group("following")
+    f.add_argument("--timeout", type=float, default=30.0, metavar="S", help="default 30")
+    f.add_argument(
+        "--until",
+        choices=["arrived", "acknowledged"],
+        default="acknowledged",
+        help="delivered means status 01 (arrived) or 03-06 (acknowledged, default)",
+    )
+    parser.set_defaults(func=run_send)
+
+
+def _names(args: argparse.Namespace) -> dict[str, str]:
+    from interchange.core.directory import Directory, build_directory
+
+    if args.directory:
+        return {a.id: a.name for a in Directory.load(args.directory)}
+    if args.preset:
+        return {a.id: a.name for a in build_directory(args.preset)}
+    return {}
+
+
+def run_send(args: argparse.Namespace) -> int:
+    from interchange.core.fate import Until
+    from interchange.core.model import BusinessType, DocumentType, Priority, Secrecy, Signer
+    from interchange.core.pki import KeyStore
+    from interchange.pipeline.send import (
+        DEFAULT_SIGNER,
+        SendRequest,
+        Sent,
+        parse_recipients,
+        send_and_follow,
+    )
+
+    settings = settings_from_args(args)
+    credential = KeyStore.open(settings.keys_dir).credential(args.sender)
+    request = SendRequest(
+        sender=args.sender,
+        recipients=parse_recipients(args.to),
+        subject=args.subject,
+        code_number=args.code_number,
+        code_notation=args.code_notation,
+        document_type=DocumentType(args.type.upper().replace("-", "_")),
+        priority=Priority(args.priority),
+        secrecy=Secrecy(_SECRECY[args.secrecy]),
+        business_type=BusinessType[args.business_type.upper()],
+        attachments=tuple(args.attach),
+        reply_to=args.reply_to,
+        due_date=args.due_date,
+        promulgation_date=args.date,
+        place=args.place,
+        signer=Signer(
+            args.signer or DEFAULT_SIGNER.name,
+            args.position or DEFAULT_SIGNER.position,
+            DEFAULT_SIGNER.competence,
+        ),
+        names=_names(args),
+    )
+
+    def sent(s: Sent) -> None:
+        print(s.document.id, flush=True)
+        print(
+            f"submitted      {s.document.sender.id} -> {len(s.document.recipients)} recipient(s), "
+            f"cert {credential.cert_id[:16]}, partition {s.partition} offset {s.offset}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with kafka_settings(settings) as live:
+        fate = send_and_follow(
+            live,
+            request,
+            credential,
+            timeout_s=args.timeout,
+            until=Until(args.until),
+            on_sent=sent,
+            on_event=lambda line: print(line, flush=True),
+        )
+    print(fate.summary(), flush=True)
+    return fate.outcome().exit_code
+
+
+def register_inbox(parser: argparse.ArgumentParser) -> None:
+    add_kafka_options(parser)
+    add_keys_option(parser)
+    g = parser.add_argument_group("inbox")
+    g.add_argument("--agency", required=True, metavar="ID", help="receive as this agency")
+    g.add_argument(
+        "--tier",
+        choices=["central", "province", "district", "commune"],
+        help="delivery topic tier (default: from the id scheme)",
+    )
+    g.add_argument("--drain", action="store_true", help="exit after --idle seconds without data")
+    g.add_argument("--idle", type=float, default=2.0, metavar="S", help="drain window (default 2)")
+    g.add_argument("--max", type=int, metavar="N", help="exit after N documents")
+    g.add_argument("--since", metavar="ISO-TIME", help="only records from this time on")
+    g.add_argument("--save", type=Path, metavar="DIR", help="save documents and attachments")
+    g.add_argument(
+        "--ack",
+        metavar="CODES",
+        default="",
+        help="status codes to send for each valid document, e.g. 01,03 "
+        "(invalid documents get 02 with the reason)",
+    )
+    parser.set_defaults(func=run_inbox)
+
+
+def _acks(text: str) -> tuple[StatusCode, ...]:
+    try:
+        return tuple(StatusCode(c.strip().zfill(2)) for c in text.split(",") if c.strip())
+    except ValueError as exc:
+        known = ", ".join(c.value for c in StatusCode)
+        raise ConfigError(f"--ack {text!r}: unknown status code (known: {known})") from exc
+
+
+def _parse_time(text: str) -> int:
+    """ISO-8601 time (naive = UTC) -> microseconds since the epoch."""
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"--since {text!r} is not an ISO-8601 time") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp() * 1_000_000)
+
+
+def run_inbox(args: argparse.Namespace) -> int:
+    from interchange.core.directory import tier_of_id
+    from interchange.core.model import Tier
+    from interchange.core.truststore import TrustStore
+    from interchange.errors import DirectoryError
+    from interchange.pipeline.agency_inbox import (
+        AgencyInbox,
+        InboxConfig,
+        Received,
+        save,
+        summary_line,
+    )
+
+    settings = settings_from_args(args)
+    try:
+        tier = Tier(args.tier) if args.tier else tier_of_id(args.agency)
+    except DirectoryError as exc:
+        raise ConfigError(f"{exc}; give --tier") from exc
+    acks = _acks(args.ack)
+    config = InboxConfig(
+        agency_id=args.agency,
+        tier=tier,
+        since_ms=_parse_time(args.since) // 1000 if args.since else None,
+        acks=acks,
+        idle_exit_s=args.idle if args.drain else None,
+        max_documents=args.max,
+    )
+    trust = TrustStore.open(settings.keys_dir)
+    invalid = 0
+
+    def show(item: Received) -> None:
+        nonlocal invalid
+        invalid += not item.valid
+        print(summary_line(item), flush=True)
+        if args.save is not None:
+            save(item, args.save)
+
+    stop = StopFlag().install()
+    with kafka_settings(settings) as live:
+        inbox = AgencyInbox(live, trust, config)
+        received = inbox.run(stop, show)
+    print(
+        f"{received} document(s) for {args.agency}, {invalid} invalid, "
+        f"{inbox.acked} status message(s) sent",
+        file=sys.stderr,
+    )
+    return 1 if invalid else 0
