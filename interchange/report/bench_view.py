@@ -1,0 +1,258 @@
+"""The load-test report: sections for the terminal and HTML renderers, and its JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from interchange.core.bench_result import BenchResult, Step, step_ratios
+from interchange.core.benchcalc import LatencyFigures
+from interchange.report.bundle import ReportPaths
+from interchange.report.html import render_html, write_html
+from interchange.report.json_report import build_report, write_json
+from interchange.report.model import (
+    LineSeries,
+    PercentileChart,
+    Section,
+    Styled,
+    Table,
+    Tone,
+    fmt_count,
+    fmt_share,
+    fmt_us,
+    verdict,
+)
+
+KIND = "loadtest"
+TITLE = "Interchange load test"
+_LAT_COLUMNS = ("p50", "p90", "p99", "p99.9", "p99.99", "max")
+
+
+def bench_json(result: BenchResult, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return build_report(KIND, result.to_payload(), meta)
+
+
+def bench_sections(result: BenchResult) -> list[Section]:
+    return [
+        _summary(result),
+        _latency(result),
+        _ceilings(result),
+        _cpu(result),
+        _memory(result),
+    ]
+
+
+def write_bench_files(
+    result: BenchResult, out_dir: Path, *, meta: Mapping[str, Any] | None = None
+) -> ReportPaths:
+    """`<out_dir>/bench.json` and `bench.html`, written atomically."""
+    meta = dict(meta or {})
+    json_path = write_json(Path(out_dir) / "bench.json", bench_json(result, meta))
+    html = render_html(
+        TITLE,
+        bench_sections(result),
+        subtitle="Open-loop load through producers, routers and recipients on Kafka",
+        meta=meta,
+    )
+    return ReportPaths(json_path, write_html(Path(out_dir) / "bench.html", html))
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}/s"
+
+
+def _lat(f: LatencyFigures | None) -> tuple[str, ...]:
+    if f is None or f.count == 0:
+        return ("—",) * len(_LAT_COLUMNS)
+    return tuple(fmt_us(v) for v in f.values)
+
+
+def _summary(result: BenchResult) -> Section:
+    rows = []
+    for s in result.steps:
+        limits = ", ".join(limit.value for limit in s.verdict.limits) or "—"
+        rows.append(
+            (
+                _rate(s.target_rate),
+                _rate(s.achieved_rate),
+                fmt_us(s.latency_intended.p99_us),
+                fmt_us(s.latency_actual.p99_us) if s.latency_actual else "—",
+                f"{s.backlog_slope:+,.1f}/s",
+                fmt_count(s.router_lag_max),
+                fmt_count(s.lost),
+                verdict(s.verdict.sustainable),
+                limits,
+            )
+        )
+    best = result.max_sustainable_rate
+    text = (
+        f"Sustainable: nothing lost, p99 (from the intended send time) <= "
+        f"{fmt_us(result.criteria.p99_bound_us)}, backlog growing by at most "
+        f"{fmt_share(result.criteria.backlog_growth_share)} of the rate per second, and at "
+        f"least {fmt_share(result.criteria.min_achieved_share)} of the offered rate delivered."
+    )
+    status = None
+    if result.mode == "search":
+        status = Styled(
+            f"max sustainable {_rate(best)}" if best else "no sustainable rate",
+            Tone.PASS if best else Tone.FAIL,
+        )
+    table = Table(
+        "Steps (measured window, warm-up excluded)",
+        (
+            "offered",
+            "achieved",
+            "p99 intended",
+            "p99 actual",
+            "backlog",
+            "router lag max",
+            "lost",
+            "sustainable",
+            "limits",
+        ),
+        tuple(rows),
+        note="backlog: least-squares growth of undelivered documents over the window",
+    )
+    return Section("Throughput", text, tables=(table,), status=status)
+
+
+def _latency(result: BenchResult) -> Section:
+    rows = []
+    series = []
+    for s in result.steps:
+        name = _rate(s.target_rate)
+        rows.append((f"{name} from intended send", *_lat(s.latency_intended)))
+        rows.append((f"{name} from actual send", *_lat(s.latency_actual)))
+        rows.append((f"{name} schedule lag", *_lat(s.schedule_lag)))
+        if s.curve_intended:
+            series.append(LineSeries(f"{name} intended", _ms(s.curve_intended)))
+        if s.curve_actual:
+            series.append(LineSeries(f"{name} actual", _ms(s.curve_actual)))
+    charts = (PercentileChart("End-to-end latency", tuple(series)),) if series else ()
+    return Section(
+        "End-to-end latency",
+        "From the intended send time (open loop: includes any producer delay, so it is "
+        "honest under overload) and from the actual send time (the producer hop, trace[0]); "
+        "schedule lag is the difference at the producer.",
+        charts=charts,
+        tables=(Table("Percentiles", ("step", *_LAT_COLUMNS), tuple(rows)),),
+    )
+
+
+def _ms(curve: tuple[tuple[float, int], ...]) -> tuple[tuple[float, float], ...]:
+    return tuple((p, v / 1000) for p, v in curve)
+
+
+def _ceilings(result: BenchResult) -> Section:
+    c = result.ceilings
+    rows: list[tuple[str, ...]] = [
+        (
+            f"CPU: {cost.stage} pure work",
+            f"{cost.us_per_doc:,.1f} µs/doc",
+            _rate(cost.docs_per_core_s) + " per core",
+        )
+        for cost in c.costs
+    ]
+    rows.append(("CPU ceiling, whole pipeline", f"{c.cores} cores", _rate(c.cpu_docs_s)))
+    rows.append(("raw Kafka pass-through", "3 hops, no codec/crypto", _rate(c.passthrough_docs_s)))
+    ratio_rows = []
+    for s in result.steps:
+        r = step_ratios(s, c)
+        ratio_rows.append(
+            (
+                _rate(s.target_rate),
+                _rate(s.achieved_rate),
+                fmt_share(r["vs_passthrough"]),
+                fmt_share(r["vs_cpu_ceiling"]),
+                fmt_share(r["router_vs_own_cpu_ceiling"]),
+            )
+        )
+    return Section(
+        "Ceilings",
+        "What the machine allows without the pipeline's own overheads, measured in the same run.",
+        tables=(
+            Table("Ceilings", ("ceiling", "basis", "documents/s"), tuple(rows)),
+            Table(
+                "Throughput as a share of each ceiling",
+                (
+                    "offered",
+                    "achieved",
+                    "of pass-through",
+                    "of CPU ceiling",
+                    "router of own CPU ceiling",
+                ),
+                tuple(ratio_rows),
+                note="router of own CPU ceiling = pure decision CPU ÷ CPU the router "
+                "process spent per document",
+            ),
+        ),
+    )
+
+
+def _cpu(result: BenchResult) -> Section:
+    rows = []
+    for s in result.steps:
+        for role in ("producer", "router", "recipient"):
+            measured = s.cpu_us_per_doc(role)
+            cost = result.ceilings.cost(role)
+            rows.append(
+                (
+                    _rate(s.target_rate),
+                    role,
+                    str(sum(1 for p in s.processes if p.role == role)),
+                    "—" if measured is None else f"{measured:,.1f} µs",
+                    "—" if cost is None else f"{cost.us_per_doc:,.1f} µs",
+                )
+            )
+    return Section(
+        "CPU time per document",
+        "CPU seconds (user + system) of each stage's processes in the measured window, "
+        "divided by the documents that stage handled.",
+        tables=(
+            Table(
+                "Per stage",
+                ("offered", "stage", "processes", "measured", "pure work"),
+                tuple(rows),
+            ),
+        ),
+    )
+
+
+def _memory(result: BenchResult) -> Section:
+    rows = []
+    for s in result.steps:
+        for p in s.processes:
+            m = p.memory
+            flat = m.flat()
+            rows.append(
+                (
+                    f"{_rate(s.target_rate)} {p.role} {p.pid}",
+                    _mb(m.start),
+                    _mb(m.peak),
+                    _mb(m.end),
+                    fmt_share(m.growth),
+                    verdict(flat),
+                )
+            )
+    return Section(
+        "Process memory",
+        "RSS sampled over the measured window; flat when the peak stays within 10% of the "
+        "first sample.",
+        tables=(Table("RSS", ("process", "start", "peak", "end", "growth", "flat"), tuple(rows)),),
+    )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def step_line(s: Step) -> str:
+    """One line per finished step, for the progress display."""
+    return (
+        f"{s.target_rate:,.0f}/s: achieved {s.achieved_rate:,.0f}/s, p99 "
+        f"{fmt_us(s.latency_intended.p99_us)} (actual send "
+        f"{fmt_us(s.latency_actual.p99_us) if s.latency_actual else '—'}), backlog "
+        f"{s.backlog_slope:+,.1f}/s, lost {s.lost:,} -> "
+        + ("sustainable" if s.verdict.sustainable else "NOT sustainable")
+    )
