@@ -1,0 +1,356 @@
+"""The audit's cross-checks and its recomputation of the run's figures (pure, no Kafka).
+
+Input: the facts of every submission (decided again) and every delivery (re-verified)
+from `core.audit_facts`, and the raw rejection and status records. Output: findings
+(each naming topic, partition and offset) and a `RunMetrics` rebuilt from the records
+alone, counted the way the live stages count (docs/AUDIT.md, "Recomputed figures"):
+
+* addressed: per recipient named by each submission whose document decodes (producer);
+* excluded / rejected / not connected: per rejection record, attributed to the
+  recipients of the submission it names by content digest (router);
+* delivered / duplicates: the first delivery record of a (document, recipient) pair,
+  then repeats (recipient); every delivery is re-verified, so `signature_reverified`
+  counts all of them and `signature_invalid` those that fail;
+* latency: arrival = the recipient's status 01 (ARRIVED) time for that pair, else the
+  delivery record's Kafka timestamp; before router = router hop - intended send time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from interchange.core import codec
+from interchange.core.audit_facts import DeliveryFact, Submission
+from interchange.core.audit_model import Finding, Kind, RawRecord, at
+from interchange.core.directory import tier_of_id
+from interchange.core.metrics import RunMetrics
+from interchange.core.model import Agency, ReasonCode, Rejection, StatusCode, StatusMessage, Tier
+from interchange.errors import DecodeError
+
+Pair = tuple[str, str]  # (document id, recipient id)
+RejectionKey = tuple[str, bytes, str, str]  # (document id, content digest, reason, recipient)
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding]
+    metrics: RunMetrics
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _tier(by_id: Mapping[str, Agency], agency_id: str) -> Tier | None:
+    """As the router and recipients attribute tiers: the directory, else the id's shape."""
+    agency = by_id.get(agency_id)
+    if agency is not None:
+        return agency.tier
+    try:
+        return tier_of_id(agency_id)
+    except Exception:
+        return None
+
+
+class _Audit:
+    def __init__(self, by_id: Mapping[str, Agency]) -> None:
+        self.by_id = by_id
+        self.findings: list[Finding] = []
+        self.metrics = RunMetrics()
+        self.counts: Counter[str] = Counter()
+
+    def tier(self, agency_id: str) -> Tier | None:
+        return _tier(self.by_id, agency_id)
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+
+def audit_records(
+    submissions: Sequence[Submission],
+    deliveries: Sequence[DeliveryFact],
+    rejections: Sequence[RawRecord],
+    statuses: Sequence[RawRecord],
+    directory_by_id: Mapping[str, Agency],
+) -> AuditResult:
+    """Every cross-record invariant, and the figures recomputed from the records."""
+    a = _Audit(directory_by_id)
+    a.counts.update(
+        submissions=len(submissions),
+        deliveries=len(deliveries),
+        rejections=len(rejections),
+        statuses=len(statuses),
+    )
+    _addressed(a, submissions)
+    status_msgs = _decode_statuses(a, statuses)
+    arrived = _first_status_times(status_msgs, StatusCode.ARRIVED)
+    delivered = _deliveries(a, submissions, deliveries, arrived)
+    _rejections(a, submissions, rejections)
+    _statuses(a, status_msgs, delivered)
+    return AuditResult(a.findings, a.metrics, dict(a.counts))
+
+
+def _addressed(a: _Audit, submissions: Sequence[Submission]) -> None:
+    for s in submissions:
+        if not s.decodable:
+            continue
+        sender_tier = a.tier(s.sender)
+        if sender_tier is None:
+            continue
+        for r in s.recipients:
+            tier = a.tier(r)
+            if tier is not None:
+                a.metrics.record_addressed(sender_tier, tier, s.priority)
+        if s.producer_hop_us is not None and s.outcome is not ReasonCode.REPLAY:
+            a.metrics.record_schedule_lag(sender_tier, s.producer_hop_us - s.send_time_us)
+
+
+def _deliveries(
+    a: _Audit,
+    submissions: Sequence[Submission],
+    facts: Sequence[DeliveryFact],
+    arrived: Mapping[Pair, int],
+) -> dict[Pair, DeliveryFact]:
+    """Per-delivery checks, exactly-once and matching; returns the first delivery per pair."""
+    expected: Counter[Pair] = Counter()
+    origin: dict[Pair, tuple[Submission, Tier]] = {}
+    for s in submissions:
+        for recipient, tier in s.deliveries:
+            pair = (s.document_id, recipient)
+            expected[pair] += 1
+            origin.setdefault(pair, (s, tier))
+    seen: Counter[Pair] = Counter()
+    first: dict[Pair, DeliveryFact] = {}
+    for f in sorted(facts, key=lambda f: (f.topic, f.partition, f.offset)):
+        where = RawRecord(f.topic, f.partition, f.offset, f.timestamp_ms, None, None)
+        if f.error:
+            a.add(at(Kind.MALFORMED_DELIVERY, where, f"does not decode strictly ({f.error})"))
+            continue
+        if f.secrecy.classified:
+            a.add(at(Kind.CLASSIFIED_DELIVERED, where, f"{f.document_id} is {f.secrecy.value}"))
+        if f.verify is not None:
+            a.add(at(Kind.SIGNATURE_INVALID, where, f"{f.document_id}: {f.verify.value}"))
+        pair = (f.document_id, f.recipient)
+        known = origin.get(pair)
+        if known is None:
+            why = (
+                "recipient not named in the document"
+                if f.recipient not in f.recipients
+                else "no valid submission delivers it to this recipient"
+            )
+            a.add(at(Kind.FORGED_DELIVERY, where, f"{f.document_id} -> {f.recipient}: {why}"))
+        else:
+            prior = first[pair] if seen[pair] >= expected[pair] else None
+            _match(a, f, where, known, prior)
+        seen[pair] += 1
+        _count_delivery(a, f, pair in first, arrived.get(pair))
+        first.setdefault(pair, f)
+    for pair, n in expected.items():
+        if seen[pair] < n:
+            sub = origin[pair][0]
+            a.add(
+                Finding(
+                    Kind.MISSING_DELIVERY,
+                    f"{pair[0]} never delivered to {pair[1]}",
+                    sub.topic,
+                    sub.partition,
+                    sub.offset,
+                )
+            )
+    return first
+
+
+def _match(
+    a: _Audit,
+    f: DeliveryFact,
+    where: RawRecord,
+    known: tuple[Submission, Tier],
+    prior: DeliveryFact | None,
+) -> None:
+    """A delivery of an expected pair: same bytes, right topic, and not one too many."""
+    sub, tier = known
+    if sub.content_sha256 != f.content_sha256:
+        a.add(
+            at(
+                Kind.CONTENT_MISMATCH,
+                where,
+                f"{f.document_id}: content differs from the submission at "
+                f"{sub.topic}[{sub.partition}]@{sub.offset}",
+            )
+        )
+    if tier is not f.tier:
+        a.add(
+            at(
+                Kind.WRONG_DELIVERY_TOPIC,
+                where,
+                f"{f.recipient} is {tier.value}, delivered on the {f.tier.value} topic",
+            )
+        )
+    if prior is not None:
+        a.add(
+            at(
+                Kind.DUPLICATE_DELIVERY,
+                where,
+                f"{f.document_id} -> {f.recipient} already delivered at "
+                f"{prior.topic}[{prior.partition}]@{prior.offset}",
+            )
+        )
+
+
+def _count_delivery(a: _Audit, f: DeliveryFact, repeat: bool, arrival_us: int | None) -> None:
+    sender_tier = a.tier(f.sender)
+    if sender_tier is None:
+        return
+    if repeat:
+        a.metrics.record_duplicate(sender_tier, f.tier, f.priority)
+        return
+    if arrival_us is None:
+        arrival_us = f.timestamp_ms * 1000
+        a.counts["latency_from_kafka_timestamp"] += 1
+    else:
+        a.counts["latency_from_status_01"] += 1
+    hop = f.router_hop_us
+    a.metrics.record_delivery(
+        sender_tier,
+        f.tier,
+        f.priority,
+        arrival_us - f.send_time_us,
+        before_router_us=None if hop is None else hop - f.send_time_us,
+        after_router_us=None if hop is None else arrival_us - hop,
+        reverified=f.verify is None,
+    )
+
+
+def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[RawRecord]) -> None:
+    expected: Counter[RejectionKey] = Counter()
+    origin: dict[RejectionKey, Submission] = {}
+    by_digest: dict[bytes, Submission] = {}
+    for s in submissions:
+        by_digest.setdefault(s.content_sha256, s)
+        for r in s.rejections:
+            key = _key(r)
+            expected[key] += 1
+            origin.setdefault(key, s)
+    extra: list[tuple[RejectionKey, RawRecord]] = []
+    for rec in sorted(records, key=lambda r: (r.partition, r.offset)):
+        try:
+            rej = codec.decode_rejection(rec.value or b"")
+        except DecodeError as exc:
+            a.add(at(Kind.MALFORMED_REJECTION, rec, f"does not decode strictly ({exc.reason})"))
+            continue
+        sub = by_digest.get(rej.content_sha256)
+        if not rej.detail.strip():
+            a.add(at(Kind.REJECTION_WITHOUT_REASON, rec, f"{rej.reason.value} with no detail"))
+        if sub is not None and sub.subject and sub.subject in rej.detail:
+            a.add(at(Kind.CONTENT_IN_REJECTION, rec, "detail contains the document's subject"))
+        key = _key(rej)
+        if expected[key] > 0:
+            expected[key] -= 1
+        else:
+            extra.append((key, rec))
+        _count_rejection(a, rej, sub)
+    _settle(a, extra, {k: n for k, n in expected.items() if n > 0}, origin)
+
+
+def _settle(
+    a: _Audit,
+    extra: Sequence[tuple[RejectionKey, RawRecord]],
+    missing: dict[RejectionKey, int],
+    origin: Mapping[RejectionKey, Submission],
+) -> None:
+    """Rejections written but not due, and due but not written; a pair of both is a mismatch."""
+    for key, rec in extra:
+        near = next(
+            (m for m in missing if m[0] == key[0] and m[1] == key[1] and m[3] == key[3]), None
+        )
+        if near is not None:
+            a.add(at(Kind.REASON_MISMATCH, rec, f"{key[2]}, the router had to write {near[2]}"))
+            missing[near] -= 1
+            if not missing[near]:
+                del missing[near]
+        else:
+            ident = key[0] or key[1].hex()[:16]
+            a.add(at(Kind.UNEXPECTED_REJECTION, rec, f"{key[2]} for {ident}: no such outcome due"))
+    for key, n in missing.items():
+        s = origin[key]
+        a.add(
+            Finding(
+                Kind.MISSING_REJECTION,
+                f"{n} x {key[2]} for {key[0] or key[1].hex()[:16]} never written",
+                s.topic,
+                s.partition,
+                s.offset,
+            )
+        )
+
+
+def _key(r: Rejection) -> RejectionKey:
+    return (r.document_id, r.content_sha256, r.reason.value, r.recipient or "")
+
+
+def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None) -> None:
+    """Attribute as the router does: NOT_CONNECTED to its recipient, else to all addressed."""
+    sender_tier = a.tier(rej.sender)
+    if sender_tier is None or sub is None:
+        return
+    targets = (rej.recipient,) if rej.recipient is not None else sub.recipients
+    for r in targets:
+        tier = a.tier(r)
+        if tier is not None:
+            a.metrics.record_rejected(sender_tier, tier, sub.priority, rej.reason)
+
+
+def _decode_statuses(
+    a: _Audit, records: Sequence[RawRecord]
+) -> list[tuple[RawRecord, StatusMessage]]:
+    out = []
+    for rec in sorted(records, key=lambda r: (r.partition, r.offset)):
+        try:
+            out.append((rec, codec.decode_status(rec.value or b"")))
+        except DecodeError as exc:
+            a.add(at(Kind.MALFORMED_STATUS, rec, f"does not decode strictly ({exc.reason})"))
+    return out
+
+
+def _first_status_times(
+    statuses: Sequence[tuple[RawRecord, StatusMessage]], code: StatusCode
+) -> dict[Pair, int]:
+    out: dict[Pair, int] = {}
+    for _rec, msg in statuses:
+        if msg.code is code:
+            out.setdefault((msg.document_id, msg.recipient), msg.time_us)
+    return out
+
+
+def _statuses(
+    a: _Audit,
+    statuses: Sequence[tuple[RawRecord, StatusMessage]],
+    delivered: Mapping[Pair, DeliveryFact],
+) -> None:
+    acked: set[Pair] = set()
+    for rec, msg in statuses:
+        pair = (msg.document_id, msg.recipient)
+        d = delivered.get(pair)
+        if d is None:
+            a.add(
+                at(
+                    Kind.STATUS_WITHOUT_DELIVERY,
+                    rec,
+                    f"status {msg.code.value} for {msg.document_id} from {msg.recipient}: "
+                    "no such delivery",
+                )
+            )
+            continue
+        if msg.sender != d.sender:
+            a.add(
+                at(
+                    Kind.STATUS_WITHOUT_DELIVERY,
+                    rec,
+                    f"status names sender {msg.sender}, the document's is {d.sender}",
+                )
+            )
+            continue
+        if msg.code is StatusCode.ACCEPTED and pair not in acked:
+            acked.add(pair)
+            sender_tier = a.tier(d.sender)
+            if sender_tier is not None:
+                a.metrics.record_ack(sender_tier, d.tier, msg.time_us - d.send_time_us)

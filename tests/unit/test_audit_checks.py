@@ -1,0 +1,301 @@
+"""The audit's pure checks: a faithful run passes; each seeded violation is detected and named."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from router_helpers import COMMUNE, PROVINCE, SECRET_SUBJECT, Case, cases, document, make_pki, sign
+
+from interchange.core import codec
+from interchange.core.audit_checks import AuditResult, audit_records
+from interchange.core.audit_facts import delivery_facts, submission_facts
+from interchange.core.audit_model import Check, Kind, RawRecord, by_check
+from interchange.core.directory import Directory, build_directory
+from interchange.core.model import Envelope, Hop, Priority, StatusCode, StatusMessage, Tier
+from interchange.core.pki import KeyStore, TrustStore
+from interchange.core.policy import Delivered, ReplayGuard, decide
+
+SUB = "t.submissions"
+REJ = "t.rejections"
+STA = "t.status"
+
+
+def dtopic(tier: Tier) -> str:
+    return f"t.delivery.{tier.value}"
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return build_directory("tiny")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory, directory: Directory) -> KeyStore:
+    return make_pki(tmp_path_factory.mktemp("keys"), directory)
+
+
+@pytest.fixture(scope="module")
+def trust(keys: KeyStore) -> TrustStore:
+    return TrustStore.open(keys.keys_dir)
+
+
+@pytest.fixture(scope="module")
+def stream(keys: KeyStore) -> list[Case]:
+    return cases(keys)
+
+
+@dataclasses.dataclass
+class Run:
+    """Records of one faithful run: what a correct router and recipients would write."""
+
+    submissions: list[RawRecord]
+    deliveries: list[RawRecord]
+    rejections: list[RawRecord]
+    statuses: list[RawRecord]
+
+
+def faithful(stream: list[Case], directory: Directory, trust: TrustStore) -> Run:
+    subs = [RawRecord(SUB, 0, i, 1_000, c.sender.encode(), c.value) for i, c in enumerate(stream)]
+    guard = ReplayGuard()
+    deliveries: list[RawRecord] = []
+    rejections: list[RawRecord] = []
+    statuses: list[RawRecord] = []
+    for rec in subs:
+        d = decide(rec.value, directory=directory, trust=trust, replay_window=guard, now_us=5)
+        if isinstance(d, Delivered):
+            env = dataclasses.replace(d.envelope, trace=(*d.envelope.trace, Hop("router:r", 7)))
+            for out in d.deliveries:
+                topic = dtopic(out.tier)
+                n = sum(1 for x in deliveries if x.topic == topic)
+                deliveries.append(
+                    RawRecord(topic, 0, n, 2, out.recipient.encode(), codec.encode_envelope(env))
+                )
+                status = StatusMessage(
+                    d.document_id, d.sender, out.recipient, StatusCode.ARRIVED, 9
+                )
+                statuses.append(
+                    RawRecord(STA, 0, len(statuses), 3, None, codec.encode_status(status))
+                )
+            rejs = list(d.not_connected)
+        else:
+            rejs = [d.rejection]
+        for r in rejs:
+            rejections.append(
+                RawRecord(REJ, 0, len(rejections), 2, r.sender.encode(), codec.encode_rejection(r))
+            )
+    return Run(subs, deliveries, rejections, statuses)
+
+
+def audit(run: Run, directory: Directory, trust: TrustStore) -> AuditResult:
+    subs = submission_facts(run.submissions, directory, trust)
+    tiers = {dtopic(t): t for t in Tier}
+    facts = delivery_facts([(r, tiers[r.topic]) for r in run.deliveries], trust)
+    return audit_records(subs, facts, run.rejections, run.statuses, directory.by_id)
+
+
+@pytest.fixture
+def run(stream: list[Case], directory: Directory, trust: TrustStore) -> Run:
+    return faithful(stream, directory, trust)
+
+
+def only(result: AuditResult) -> list[tuple[Kind, str, int | None]]:
+    return [(f.kind, f.topic, f.offset) for f in result.findings]
+
+
+def test_faithful_run_has_no_finding(run: Run, directory: Directory, trust: TrustStore) -> None:
+    assert audit(run, directory, trust).findings == []
+
+
+def test_faithful_run_figures(
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    result = audit(run, directory, trust)
+    cells = list(result.metrics.cells.values())
+    assert sum(c.delivered for c in cells) == sum(len(c.deliveries) for c in stream)
+    assert sum(c.not_connected for c in cells) == sum(len(c.not_connected) for c in stream)
+    assert sum(c.excluded for c in cells) == 2  # the classified case names two recipients
+    assert sum(c.signature_reverified for c in cells) == len(run.deliveries)
+    assert sum(c.signature_invalid for c in cells) == 0
+    assert result.counts["latency_from_status_01"] == len(run.deliveries)
+
+
+def test_every_recipient_outcome_is_accounted(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    result = audit(run, directory, trust)
+    for cell in result.metrics.cells.values():
+        outcomes = cell.delivered + cell.excluded + cell.not_connected + sum(cell.rejected.values())
+        assert cell.addressed == outcomes
+
+
+def forged_delivery(keys: KeyStore) -> RawRecord:
+    doc = document(PROVINCE, [COMMUNE], 9_001)
+    env = sign(keys, doc)
+    return RawRecord(dtopic(Tier.COMMUNE), 0, 99, 2, COMMUNE.encode(), codec.encode_envelope(env))
+
+
+def test_forged_delivery_is_named(
+    run: Run, keys: KeyStore, directory: Directory, trust: TrustStore
+) -> None:
+    run.deliveries.append(forged_delivery(keys))
+    assert only(audit(run, directory, trust)) == [(Kind.FORGED_DELIVERY, dtopic(Tier.COMMUNE), 99)]
+
+
+def test_duplicate_delivery_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    dup = dataclasses.replace(run.deliveries[0], offset=500)
+    run.deliveries.append(dup)
+    result = audit(run, directory, trust)
+    assert only(result) == [(Kind.DUPLICATE_DELIVERY, dup.topic, 500)]
+    assert sum(c.duplicates for c in result.metrics.cells.values()) == 1
+
+
+def status_pair(rec: RawRecord) -> tuple[str, bytes]:
+    msg = codec.decode_status(rec.value or b"")
+    return msg.document_id, msg.recipient.encode()
+
+
+def test_missing_delivery_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    lost = run.deliveries.pop(0)
+    lost_pair = (
+        codec.decode_document(codec.decode_envelope(lost.value or b"").content).id,
+        lost.key,
+    )
+    run.statuses = [s for s in run.statuses if status_pair(s) != lost_pair]
+    assert only(audit(run, directory, trust)) == [(Kind.MISSING_DELIVERY, SUB, 0)]
+
+
+def classified_delivery(stream: list[Case]) -> RawRecord:
+    case = next(c for c in stream if c.classified)
+    return RawRecord(dtopic(Tier.PROVINCE), 0, 77, 2, PROVINCE.encode(), case.value)
+
+
+def test_classified_delivery_is_named(
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    run.deliveries.append(classified_delivery(stream))
+    found = audit(run, directory, trust).findings
+    assert (Kind.CLASSIFIED_DELIVERED, 77) in [(f.kind, f.offset) for f in found]
+    assert by_check(found)[Check.NO_CLASSIFIED][0].topic == dtopic(Tier.PROVINCE)
+
+
+def test_edited_delivery_fails_verification_and_matching(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    rec = run.deliveries[0]
+    env = codec.decode_envelope(rec.value or b"")
+    doc = codec.decode_document(env.content)
+    edited = dataclasses.replace(doc, subject="edited after signing")
+    env2 = Envelope(codec.encode_document(edited), env.signature, env.cert_id, env.trace)
+    run.deliveries[0] = dataclasses.replace(rec, value=codec.encode_envelope(env2))
+    kinds = {f.kind for f in audit(run, directory, trust).findings}
+    assert kinds == {Kind.SIGNATURE_INVALID, Kind.CONTENT_MISMATCH}
+
+
+def test_malformed_delivery_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    run.deliveries.append(RawRecord(dtopic(Tier.CENTRAL), 1, 3, 2, b"x", b"\x00junk"))
+    assert only(audit(run, directory, trust)) == [
+        (Kind.MALFORMED_DELIVERY, dtopic(Tier.CENTRAL), 3)
+    ]
+
+
+def test_wrong_delivery_topic_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    rec = next(r for r in run.deliveries if r.topic == dtopic(Tier.PROVINCE))
+    run.deliveries.remove(rec)
+    moved = dataclasses.replace(rec, topic=dtopic(Tier.DISTRICT), offset=40)
+    run.deliveries.append(moved)
+    assert only(audit(run, directory, trust)) == [(Kind.WRONG_DELIVERY_TOPIC, moved.topic, 40)]
+
+
+def rejection_edit(run: Run, change: Callable[..., object]) -> RawRecord:
+    rec = run.rejections[0]
+    rej = codec.decode_rejection(rec.value or b"")
+    edited = dataclasses.replace(rec, value=codec.encode_rejection(change(rej)))
+    run.rejections[0] = edited
+    return edited
+
+
+def test_subject_in_rejection_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    idx = next(
+        i
+        for i, r in enumerate(run.rejections)
+        if codec.decode_rejection(r.value or b"").reason.value == "CLASSIFIED"
+    )
+    rec = run.rejections[idx]
+    rej = codec.decode_rejection(rec.value or b"")
+    run.rejections[idx] = dataclasses.replace(
+        rec, value=codec.encode_rejection(dataclasses.replace(rej, detail=f"leak {SECRET_SUBJECT}"))
+    )
+    assert only(audit(run, directory, trust)) == [(Kind.CONTENT_IN_REJECTION, REJ, rec.offset)]
+
+
+def test_rejection_without_reason_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    edited = rejection_edit(run, lambda r: dataclasses.replace(r, detail=""))
+    assert only(audit(run, directory, trust)) == [
+        (Kind.REJECTION_WITHOUT_REASON, REJ, edited.offset)
+    ]
+
+
+def test_reason_mismatch_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    from interchange.core.model import ReasonCode
+
+    edited = rejection_edit(run, lambda r: dataclasses.replace(r, reason=ReasonCode.REVOKED))
+    assert only(audit(run, directory, trust)) == [(Kind.REASON_MISMATCH, REJ, edited.offset)]
+
+
+def test_missing_and_unexpected_rejections_are_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    dropped = run.rejections.pop(0)
+    run.rejections.append(dataclasses.replace(dropped, offset=1_000, value=run.rejections[0].value))
+    kinds = sorted(f.kind for f in audit(run, directory, trust).findings)
+    assert kinds == [Kind.MISSING_REJECTION, Kind.UNEXPECTED_REJECTION]
+
+
+def test_status_without_delivery_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    ghost = StatusMessage(
+        "000.00.00.G05,2026/11/02,404/X", "000.00.00.G05", PROVINCE, StatusCode.ACCEPTED, 1
+    )
+    run.statuses.append(RawRecord(STA, 2, 8, 3, None, codec.encode_status(ghost)))
+    assert only(audit(run, directory, trust)) == [(Kind.STATUS_WITHOUT_DELIVERY, STA, 8)]
+
+
+def test_latency_falls_back_to_the_kafka_timestamp(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    run.statuses.clear()
+    result = audit(run, directory, trust)
+    assert result.findings == []
+    assert result.counts["latency_from_kafka_timestamp"] == len(run.deliveries)
+
+
+def test_latency_is_status_01_time_minus_intended_send(
+    directory: Directory, keys: KeyStore, trust: TrustStore
+) -> None:
+    sent = time.time_ns() // 1000
+    doc = document(PROVINCE, [COMMUNE], 7_001, send_time_us=sent)
+    stream = [
+        Case("one", codec.encode_envelope(sign(keys, doc)), PROVINCE, None, (COMMUNE,), (), doc.id)
+    ]
+    run = faithful(stream, directory, trust)
+    status = StatusMessage(doc.id, PROVINCE, COMMUNE, StatusCode.ARRIVED, sent + 250_000)
+    run.statuses = [RawRecord(STA, 0, 0, 3, None, codec.encode_status(status))]
+    result = audit(run, directory, trust)
+    hist = result.metrics.histograms("delivery")[(Tier.PROVINCE, Tier.COMMUNE, Priority.NORMAL)]
+    assert hist.count == 1
+    assert abs(hist.max - 250_000) <= 250  # HDR: 3 significant digits
+
+
+def test_submissions_are_decided_per_partition_like_the_router(
+    stream: list[Case], directory: Directory, trust: TrustStore, tmp_path: Path
+) -> None:
+    subs = [RawRecord(SUB, 0, i, 0, None, c.value) for i, c in enumerate(stream)]
+    facts = submission_facts(subs, directory, trust)
+    assert [f.outcome for f in facts] == [c.reason for c in stream]
