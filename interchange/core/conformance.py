@@ -252,6 +252,7 @@ _LENIENT = frozenset(
         codec.DecodeReason.BAD_DATE,
         codec.DecodeReason.BAD_DIGEST,
         codec.DecodeReason.BAD_VALUE,
+        codec.DecodeReason.LIMIT_EXCEEDED,  # valid Avro above a cap: SIZE_LIMITS reports it
     }
 )
 
@@ -294,7 +295,7 @@ def _size_finding(value: bytes, env: Any, doc: Any) -> Finding:
     if len(value) > codec.MAX_ENVELOPE_BYTES:
         return _fail(Check.SIZE_LIMITS, "TOO_LARGE", f"envelope {len(value)} bytes")
     for what in (env, doc):
-        if isinstance(what, DecodeError) and what.reason in ("TOO_LARGE", "LIMIT_EXCEEDED"):
+        if isinstance(what, DecodeError) and what.reason == "TOO_LARGE":
             return _fail(Check.SIZE_LIMITS, what.reason, what.detail)
     problems: list[str] = []
     if isinstance(env, dict):
