@@ -13,6 +13,7 @@ from interchange.cli import directory as directory_cli
 from interchange.cli import keys as keys_cli
 from interchange.cli import ops, route
 from interchange.cli import produce as produce_cli
+from interchange.cli import recipients as recipients_cli
 from interchange.cli.common import EXAMPLE_HEADER, Command
 from interchange.errors import InterchangeError
 
@@ -29,6 +30,7 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (route.ROUTE, route.register_route),
     (directory_cli.DIRECTORY, directory_cli.register_directory),
     (produce_cli.PRODUCE, produce_cli.register_produce),
+    (recipients_cli.RECIPIENTS, recipients_cli.register_recipients),
 ]
 
 GROUP_TITLES = {
