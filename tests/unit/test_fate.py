@@ -1,0 +1,82 @@
+"""The fate of a sent document, from rejection and status records (pure)."""
+
+from __future__ import annotations
+
+from interchange.core.fate import Fate, Outcome, Until
+from interchange.core.model import ReasonCode, Rejection, Secrecy, StatusCode, StatusMessage
+
+DOC = "000.00.00.G22,2026/11/02,1/VP"
+A, B = "000.00.00.H01", "000.00.01.H01"
+
+
+def rejection(reason: ReasonCode, recipient: str | None = None, doc: str = DOC) -> Rejection:
+    return Rejection(doc, "000.00.00.G22", reason, "d", b"\0" * 32, Secrecy.NONE, recipient, 1, 1)
+
+
+def status(recipient: str, code: StatusCode, doc: str = DOC) -> StatusMessage:
+    return StatusMessage(doc, "000.00.00.G22", recipient, code, 1)
+
+
+def test_nothing_seen_is_a_timeout_with_exit_3() -> None:
+    fate = Fate(DOC, (A,))
+    assert fate.outcome() is Outcome.TIMEOUT
+    assert fate.outcome().exit_code == 3
+
+
+def test_records_of_other_documents_are_ignored() -> None:
+    fate = Fate(DOC, (A,))
+    assert fate.observe_rejection(rejection(ReasonCode.REPLAY, doc="other")) is None
+    assert fate.observe_status(status(A, StatusCode.ACCEPTED, doc="other")) is None
+    assert not fate.settled
+
+
+def test_whole_document_rejection_settles_with_exit_1() -> None:
+    fate = Fate(DOC, (A, B))
+    line = fate.observe_rejection(rejection(ReasonCode.BAD_SIGNATURE))
+    assert line is not None
+    assert "BAD_SIGNATURE" in line
+    assert fate.outcome() is Outcome.REJECTED
+    assert fate.outcome().exit_code == 1
+
+
+def test_classified_is_excluded() -> None:
+    fate = Fate(DOC, (A,))
+    fate.observe_rejection(rejection(ReasonCode.CLASSIFIED))
+    assert fate.outcome() is Outcome.EXCLUDED
+    assert fate.summary().startswith("excluded: CLASSIFIED")
+
+
+def test_arrived_is_not_enough_until_acknowledged() -> None:
+    fate = Fate(DOC, (A,))
+    fate.observe_status(status(A, StatusCode.ARRIVED))
+    assert not fate.settled
+    fate.observe_status(status(A, StatusCode.ACCEPTED))
+    assert fate.outcome() is Outcome.DELIVERED
+
+
+def test_until_arrived_needs_only_01_from_each_recipient() -> None:
+    fate = Fate(DOC, (A, B), Until.ARRIVED)
+    fate.observe_status(status(A, StatusCode.ARRIVED))
+    assert not fate.settled
+    fate.observe_status(status(B, StatusCode.ARRIVED))
+    assert fate.outcome().exit_code == 0
+
+
+def test_not_connected_recipient_makes_it_partial_with_exit_4() -> None:
+    fate = Fate(DOC, (A, B))
+    fate.observe_rejection(rejection(ReasonCode.NOT_CONNECTED, recipient=B))
+    fate.observe_status(status(A, StatusCode.ACCEPTED))
+    assert fate.outcome() is Outcome.PARTIAL
+    assert fate.outcome().exit_code == 4
+
+
+def test_a_recipient_refusing_with_02_settles_it_as_partial() -> None:
+    fate = Fate(DOC, (A,))
+    fate.observe_status(status(A, StatusCode.REJECTED))
+    assert fate.outcome() is Outcome.PARTIAL
+
+
+def test_duplicate_status_is_reported_once() -> None:
+    fate = Fate(DOC, (A,))
+    assert fate.observe_status(status(A, StatusCode.ARRIVED)) is not None
+    assert fate.observe_status(status(A, StatusCode.ARRIVED)) is None
