@@ -1,0 +1,47 @@
+"""A router running in a thread on the session broker, for the integrator-kit tests."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from interchange.core.directory import Directory
+from interchange.core.pki import TrustStore, init_pki
+from interchange.pipeline.router import Router, RouterConfig
+from interchange.pipeline.topics import create_topics
+from interchange.settings import Settings
+
+
+def module_settings(bootstrap: str, tmp: Path, directory: Directory) -> Settings:
+    """Settings with a fresh topic prefix and a PKI for `directory` under `tmp`."""
+    settings = Settings.from_env().replace(
+        bootstrap=bootstrap,
+        topic_prefix=f"kit-{uuid.uuid4().hex[:10]}.",
+        keys_dir=tmp / "keys",
+        out_dir=tmp / "out",
+    )
+    init_pki(settings.keys_dir, list(directory))
+    create_topics(settings)
+    return settings
+
+
+@contextmanager
+def running_router(settings: Settings, directory: Directory) -> Iterator[Router]:
+    router = Router(
+        settings,
+        directory,
+        TrustStore.open(settings.keys_dir),
+        RouterConfig(router_id=uuid.uuid4().hex[:8], group=f"router-{uuid.uuid4().hex[:8]}"),
+        echo=lambda _line: None,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=router.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield router
+    finally:
+        stop.set()
+        thread.join(timeout=30)

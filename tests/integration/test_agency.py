@@ -1,0 +1,104 @@
+"""`send` and `inbox` through a running router: delivered and acknowledged, or excluded."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agency_helpers import module_settings, running_router
+
+from interchange.cli.main import main
+from interchange.core.directory import Directory, build_directory
+from interchange.core.fate import Outcome
+from interchange.core.model import StatusCode, Tier
+from interchange.core.pki import KeyStore, TrustStore
+from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
+from interchange.pipeline.send import SendRequest, send_and_follow
+from interchange.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+SENDER = "000.00.00.G22"
+RECIPIENT = "000.00.00.H01"
+TIMEOUT_S = 45.0  # covers the router's first group join (a few seconds on Tansu)
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return build_directory("tiny")
+
+
+@pytest.fixture(scope="module")
+def kit(
+    bootstrap: str, tmp_path_factory: pytest.TempPathFactory, directory: Directory
+) -> Iterator[Settings]:
+    settings = module_settings(bootstrap, tmp_path_factory.mktemp("kit"), directory)
+    with running_router(settings, directory):
+        yield settings
+
+
+def test_send_is_delivered_to_the_inbox_and_acknowledged(kit: Settings, tmp_path: Path) -> None:
+    config = InboxConfig(
+        RECIPIENT, Tier.PROVINCE, acks=(StatusCode.ARRIVED, StatusCode.ACCEPTED), max_documents=1
+    )
+    inbox = AgencyInbox(kit, TrustStore.open(kit.keys_dir), config)
+    got: list[Received] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=inbox.run, args=(stop, got.append), daemon=True)
+    reader.start()
+    attachment = tmp_path / "bao-cao.txt"
+    attachment.write_bytes("Nội dung".encode())
+    request = SendRequest(
+        SENDER, (RECIPIENT,), "Báo cáo tháng", "21", "VPCP-TH", attachments=(attachment,)
+    )
+    credential = KeyStore.open(kit.keys_dir).credential(SENDER)
+    events: list[str] = []
+    try:
+        fate = send_and_follow(
+            kit, request, credential, timeout_s=TIMEOUT_S, on_event=events.append
+        )
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert fate.outcome() is Outcome.DELIVERED
+    assert [m.code for m in fate.statuses[RECIPIENT]] == [StatusCode.ARRIVED, StatusCode.ACCEPTED]
+    assert len(events) == 2
+    assert [r.document.id for r in got if r.document] == [fate.document_id]
+    assert got[0].valid
+    folder = save(got[0], tmp_path / "saved")
+    assert (folder / "attachments" / "00-bao-cao.txt").read_bytes() == attachment.read_bytes()
+    assert (folder / "envelope.avro").read_bytes() == got[0].value
+
+
+def test_classified_send_is_reported_as_excluded(
+    kit: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "send",
+        "--bootstrap",
+        str(kit.bootstrap),
+        "--topic-prefix",
+        kit.topic_prefix,
+        "--keys-dir",
+        str(kit.keys_dir),
+        "--as",
+        SENDER,
+        "--to",
+        RECIPIENT,
+        "--subject",
+        "Không được gửi",
+        "--code-number",
+        "22",
+        "--code-notation",
+        "VPCP-M",
+        "--secrecy",
+        "secret",
+        "--timeout",
+        str(TIMEOUT_S),
+    ]
+    assert main(argv) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{SENDER},{out[0].split(',')[1]},22/VPCP-M"
+    assert out[-1] == "excluded: CLASSIFIED (secrecy SECRET)"
