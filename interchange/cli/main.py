@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from interchange import __version__
 from interchange.cli import agency as agency_cli
+from interchange.cli import bench as bench_cli
 from interchange.cli import conformance as conformance_cli
 from interchange.cli import directory as directory_cli
 from interchange.cli import keys as keys_cli
@@ -30,6 +31,7 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (route.ROUTE, route.register_route),
     (directory_cli.DIRECTORY, directory_cli.register_directory),
     (produce_cli.PRODUCE, produce_cli.register_produce),
+    (bench_cli.BENCH, bench_cli.register_bench),
     (recipients_cli.RECIPIENTS, recipients_cli.register_recipients),
 ]
 

@@ -108,6 +108,21 @@ def measure_stage_costs(
     )
 
 
+def wire_sizes(
+    directory: Directory,
+    keys_dir: Path,
+    *,
+    documents: int = 100,
+    attachment_bytes: int = BENCH_ATTACHMENT_BYTES,
+    seed: int = 1,
+) -> list[int]:
+    """Sizes of submitted records of the bench workload (for the raw pass-through)."""
+    spec = bench_spec(1_000.0, count=documents, attachment_bytes=attachment_bytes)
+    keys = KeyStore.open(keys_dir)
+    now = time.time_ns() // 1000
+    return [len(_wire(p, keys)) for p in generate(directory, spec, seed, start_us=now)]
+
+
 def _wire(p: Planned, keys: KeyStore) -> bytes:
     return to_wire(seal(p, keys), p.fault, Hop(f"producer:{p.sender}", p.send_at_us), p.seq)
 

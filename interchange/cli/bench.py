@@ -1,0 +1,160 @@
+"""`interchange bench`: the load test (thin: options, progress display, report files)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from interchange.cli.common import (
+    Command,
+    add_kafka_options,
+    add_keys_option,
+    kafka_settings,
+    settings_from_args,
+)
+
+BENCH = Command(
+    "bench",
+    "load",
+    "load-test the pipeline open loop: throughput, honest latency percentiles, ceilings, "
+    "maximum sustainable rate",
+    "interchange bench --rate 3000 --duration 60 --warmup 10 --out-dir runs/bench",
+)
+
+
+def register_bench(parser: argparse.ArgumentParser) -> None:
+    add_kafka_options(parser)
+    add_keys_option(parser)
+    load = parser.add_argument_group("load")
+    load.add_argument("--rate", type=float, default=1000.0, help="documents/s (default 1000); "
+                      "with --search, the first rate tried")  # fmt: skip
+    load.add_argument("--duration", type=float, default=30.0, metavar="S",
+                      help="seconds of arrivals per step (default 30)")  # fmt: skip
+    load.add_argument("--warmup", type=float, default=5.0, metavar="S",
+                      help="seconds left out of each step's figures (default 5)")  # fmt: skip
+    load.add_argument("--attachment-bytes", type=int, default=1536, metavar="N",
+                      help="attachment size; 1536 makes ~2 KB documents (default)")  # fmt: skip
+    load.add_argument("--preset", default="province", help="directory preset (default province)")
+    load.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
+    procs = parser.add_argument_group("processes")
+    procs.add_argument("--producers", type=int, default=1, metavar="N", help="default 1")
+    procs.add_argument("--routers", type=int, default=1, metavar="N", help="default 1")
+    procs.add_argument("--recipients", type=int, default=1, metavar="N", help="default 1")
+    search = parser.add_argument_group("search for the maximum sustainable rate")
+    search.add_argument("--search", action="store_true", help="step the rate up, then bisect")
+    search.add_argument("--p99-bound", type=float, default=40.0, metavar="MS",
+                        help="p99 bound of a sustainable step (default 40 ms)")  # fmt: skip
+    search.add_argument("--factor", type=float, default=1.5, help="step-up factor (default 1.5)")
+    search.add_argument("--precision", type=float, default=0.05,
+                        help="stop bisecting at this relative gap (default 0.05)")  # fmt: skip
+    search.add_argument("--max-steps", type=int, default=8, metavar="N", help="default 8")
+    out = parser.add_argument_group("ceilings and output")
+    out.add_argument("--passthrough", type=float, default=4.0, metavar="S",
+                     help="seconds of raw Kafka pass-through (0 skips it; default 4)")  # fmt: skip
+    out.add_argument(
+        "--out-dir", type=Path, metavar="DIR", help="where bench.json/.html go (default runs/)"
+    )
+    out.add_argument("--no-progress", action="store_true", help="no live display")
+    parser.set_defaults(func=run_bench_cli)
+
+
+def run_bench_cli(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from interchange.core.benchcalc import Criteria
+    from interchange.pipeline.bench import BenchOptions, run_bench
+    from interchange.report.bench_view import TITLE, bench_sections, write_bench_files
+    from interchange.report.terminal import render_terminal
+
+    settings = settings_from_args(args)
+    options = BenchOptions(
+        rate=args.rate,
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        search=args.search,
+        search_factor=args.factor,
+        search_precision=args.precision,
+        max_steps=args.max_steps,
+        criteria=Criteria(p99_bound_us=round(args.p99_bound * 1000)),
+        preset=args.preset,
+        producers=args.producers,
+        routers=args.routers,
+        recipients=args.recipients,
+        attachment_bytes=args.attachment_bytes,
+        seed=args.seed,
+        passthrough_s=args.passthrough or None,
+    )
+    console = Console(stderr=True)
+    live = not args.no_progress and console.is_terminal
+    with kafka_settings(settings) as running, _Display(console, live) as display:
+        result = run_bench(running, options, display.event)
+        meta = {
+            "bootstrap": running.bootstrap,
+            "embedded_broker": settings.bootstrap is None,
+            "mode": result.mode,
+            "rate": options.rate,
+            "duration_s": options.duration_s,
+            "warmup_s": options.warmup_s,
+            "processes": f"{options.producers} producer / {options.routers} router / "
+            f"{options.recipients} recipients",
+            "command": " ".join(["interchange", *sys.argv[1:]]),
+        }
+    paths = write_bench_files(result, settings.out_dir, meta=meta)
+    render_terminal(TITLE, bench_sections(result), Console())
+    print(f"report: {paths.json} and {paths.html}", file=sys.stderr)
+    lost = sum(s.lost for s in result.steps)
+    return 1 if lost else 0
+
+
+class _Display:
+    """Live progress on stderr (rich), or one line per phase and step when not a terminal."""
+
+    def __init__(self, console: Any, live: bool) -> None:
+        self.console = console
+        self.live = live
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Display:
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(), console=self.console,
+            )  # fmt: skip
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def event(self, kind: str, value: Any) -> None:
+        from interchange.report.bench_view import step_line
+
+        if kind == "phase":
+            self._print(f"bench: {value}")
+        elif kind == "step":
+            self._print(f"bench: {step_line(value)}")
+            self._task = None
+        elif kind == "tick" and self._progress is not None:
+            detail = (
+                f"{value.phase}  sent {value.addressed:,}  done {value.accounted:,}  "
+                f"backlog {value.addressed - value.accounted:,}  router lag ~{value.router_lag:,}"
+            )
+            if self._task is None:
+                self._task = self._progress.add_task(
+                    f"{value.target_rate:,.0f}/s", total=value.duration_s, detail=detail
+                )
+            self._progress.update(
+                self._task, completed=min(value.elapsed_s, value.duration_s), detail=detail
+            )
+
+    def _print(self, line: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
