@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from interchange import __version__
 from interchange.cli import agency as agency_cli
+from interchange.cli import audit as audit_cli
 from interchange.cli import bench as bench_cli
 from interchange.cli import conformance as conformance_cli
 from interchange.cli import directory as directory_cli
@@ -33,6 +34,8 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (produce_cli.PRODUCE, produce_cli.register_produce),
     (bench_cli.BENCH, bench_cli.register_bench),
     (recipients_cli.RECIPIENTS, recipients_cli.register_recipients),
+    (audit_cli.AUDIT, audit_cli.register_audit),
+    (audit_cli.ARCHIVE, audit_cli.register_archive),
 ]
 
 GROUP_TITLES = {

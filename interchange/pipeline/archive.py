@@ -1,0 +1,190 @@
+"""Write topics to an Avro archive with a hash-chained manifest, and read one back.
+
+Layout of an archive directory (docs/AUDIT.md, "Archive format"):
+
+    manifest.json                  files, counts, hashes; its own SHA-256 inside
+    0000-<topic>.avro, 0001-...    Avro object container files (schemas/archive_record.avsc),
+                                   records of one topic sorted by partition then offset,
+                                   at most `max_records` per file
+
+Reading never raises on tampering: a missing, extra, changed or unreadable file and a
+changed, deleted, inserted or moved record are findings (`core.archive_chain`). Only a
+missing or unparseable manifest is an `ArchiveError`: without it nothing can be trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastavro import parse_schema, reader, writer
+
+from interchange.core.archive_chain import (
+    ARCHIVE_FORMAT,
+    MANIFEST_NAME,
+    Chained,
+    FileEntry,
+    Manifest,
+    archive_start,
+    chain,
+    verify_file,
+    verify_manifest,
+)
+from interchange.core.atomic import atomic_write_text
+from interchange.core.audit_model import Finding, RawRecord
+from interchange.errors import ArchiveError
+
+DEFAULT_MAX_RECORDS = 100_000
+
+
+def _schema() -> dict[str, Any]:
+    packaged = resources.files("interchange") / "schemas" / "archive_record.avsc"
+    if packaged.is_file():
+        text = packaged.read_text(encoding="utf-8")
+    else:  # a checkout without the schemas symlink
+        text = (Path(__file__).resolve().parents[2] / "schemas" / "archive_record.avsc").read_text(
+            encoding="utf-8"
+        )
+    parsed = parse_schema(json.loads(text))
+    if not isinstance(parsed, dict):
+        raise TypeError("archive_record.avsc is not a record schema")
+    return parsed
+
+
+ARCHIVE_SCHEMA = _schema()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRead:
+    """What an archive holds, as read, and what is wrong with it."""
+
+    manifest: Manifest
+    records: list[RawRecord]
+    findings: list[Finding]
+    manifest_sha256: str
+
+
+def write_archive(
+    records: Iterable[RawRecord],
+    out_dir: Path,
+    *,
+    topic_order: Sequence[str] = (),
+    source: Mapping[str, Any] | None = None,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    codec: str = "deflate",
+) -> Manifest:
+    """Write `records` (any order) as an archive; refuse a directory that already has one."""
+    out_dir = Path(out_dir)
+    if (out_dir / MANIFEST_NAME).exists():
+        raise ArchiveError(f"{out_dir} already holds an archive; choose an empty directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_topic: dict[str, list[RawRecord]] = {}
+    for rec in records:
+        by_topic.setdefault(rec.topic, []).append(rec)
+    order = [t for t in topic_order if t in by_topic] + sorted(set(by_topic) - set(topic_order))
+    archive_id = uuid.uuid4().hex
+    start = archive_start(archive_id)
+    entries: list[FileEntry] = []
+    for topic in order:
+        recs = sorted(by_topic[topic], key=lambda r: (r.partition, r.offset))
+        for i in range(0, len(recs), max_records):
+            name = f"{len(entries):04d}-{topic}.avro"
+            chained = list(chain(recs[i : i + max_records], start))
+            sha = _write_file(out_dir / name, chained, archive_id, codec)
+            final = chained[-1].hash if chained else start
+            entries.append(FileEntry(name, topic, len(chained), start.hex(), final.hex(), sha))
+            start = final
+    manifest = Manifest(archive_id, time.time_ns() // 1000, tuple(entries), dict(source or {}))
+    text = json.dumps(manifest.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(out_dir / MANIFEST_NAME, text)
+    return manifest
+
+
+def _write_file(path: Path, chained: Sequence[Chained], archive_id: str, codec: str) -> str:
+    rows = (
+        {
+            "seq": c.seq,
+            "topic": c.record.topic,
+            "partition": c.record.partition,
+            "offset": c.record.offset,
+            "timestamp_ms": c.record.timestamp_ms,
+            "timestamp_type": c.record.timestamp_type,
+            "key": c.record.key,
+            "headers": [{"key": k, "value": v} for k, v in c.record.headers],
+            "value": c.record.value,
+            "prev_hash": c.prev_hash,
+            "hash": c.hash,
+        }
+        for c in chained
+    )
+    meta = {"interchange.archive": ARCHIVE_FORMAT, "interchange.archive_id": archive_id}
+    with open(path, "wb") as fo:
+        writer(fo, ARCHIVE_SCHEMA, rows, codec=codec, metadata=meta)
+    return _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fo:
+        for block in iter(lambda: fo.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_archive(directory: Path, *, expected_sha256: str | None = None) -> ArchiveRead:
+    """Every record readable from the archive, plus findings about its integrity."""
+    directory = Path(directory)
+    path = directory / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArchiveError(f"{directory} has no {MANIFEST_NAME}: not an archive") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArchiveError(f"{path} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ArchiveError(f"{path} is not a JSON object")
+    manifest = Manifest.from_dict(data)
+    present = sorted(p.name for p in directory.iterdir() if p.is_file())
+    shas = {name: _sha256(directory / name) for name in present if name != MANIFEST_NAME}
+    findings = verify_manifest(data, manifest, present, shas, expected_sha256)
+    records: list[RawRecord] = []
+    for entry in manifest.files:
+        if entry.name not in shas:
+            continue
+        chained, error = _read_file(directory / entry.name)
+        findings += verify_file(entry, chained, error)
+        records += [c.record for c in chained]
+    return ArchiveRead(manifest, records, findings, str(data.get("manifest_sha256", "")))
+
+
+def _read_file(path: Path) -> tuple[list[Chained], str]:
+    """Records up to the first unreadable point, and what stopped the read ("" if none)."""
+    out: list[Chained] = []
+    try:
+        with open(path, "rb") as fo:
+            for row in reader(fo, reader_schema=ARCHIVE_SCHEMA):
+                out.append(_chained(row))
+    except Exception as exc:  # fastavro raises many types on damaged files; a finding
+        return out, f"{type(exc).__name__}: {exc}"
+    return out, ""
+
+
+def _chained(row: Any) -> Chained:
+    rec = RawRecord(
+        topic=row["topic"],
+        partition=row["partition"],
+        offset=row["offset"],
+        timestamp_ms=row["timestamp_ms"],
+        key=row["key"],
+        value=row["value"],
+        headers=tuple((h["key"], h["value"]) for h in row["headers"]),
+        timestamp_type=row["timestamp_type"],
+    )
+    return Chained(row["seq"], rec, bytes(row["prev_hash"]), bytes(row["hash"]))

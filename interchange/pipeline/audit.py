@@ -1,0 +1,190 @@
+"""The audit stage: split records by topic, re-decide and re-verify on every core, cross-check.
+
+Records come from `pipeline.replay` (Kafka) or `pipeline.archive` (an archive read back);
+this module does not care which. Re-verification is CPU-bound, so submissions (one task
+per partition: the replay guard is per partition) and deliveries (chunks) go to a process
+pool; each worker opens the trust store once. The cross-checks and the figures are pure
+(`core.audit_checks`). See docs/AUDIT.md.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interchange.core.audit_checks import audit_records
+from interchange.core.audit_compare import Comparison, compare, differences
+from interchange.core.audit_facts import DeliveryFact, Submission, delivery_facts, submission_facts
+from interchange.core.audit_model import Finding, Kind, RawRecord
+from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
+from interchange.core.directory import Directory
+from interchange.core.metrics import RunMetrics
+from interchange.core.model import Tier
+from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
+from interchange.core.targets import DEFAULT_TARGETS
+from interchange.core.truststore import TrustStore
+from interchange.pipeline.topics import TopicLayout
+
+# Findings that need the whole run: with a partial replay they are notes, not failures.
+CROSS_RECORD = frozenset(
+    {
+        Kind.MISSING_DELIVERY,
+        Kind.DUPLICATE_DELIVERY,
+        Kind.FORGED_DELIVERY,
+        Kind.CONTENT_MISMATCH,
+        Kind.WRONG_DELIVERY_TOPIC,
+        Kind.REASON_MISMATCH,
+        Kind.UNEXPECTED_REJECTION,
+        Kind.MISSING_REJECTION,
+        Kind.STATUS_WITHOUT_DELIVERY,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    directory: Directory
+    keys_dir: Path
+    layout: TopicLayout
+    workers: int = 2
+    chunk: int = 1_000
+    replay_capacity: int = DEFAULT_REPLAY_CAPACITY
+    partial: bool = False
+    targets: Targets = DEFAULT_TARGETS
+    sla: Sla = field(default_factory=Sla)
+
+
+@dataclass
+class AuditOutcome:
+    findings: list[Finding]
+    notes: list[Finding]  # cross-record findings of a partial replay (not failures)
+    metrics: RunMetrics
+    coverage: CoverageReport
+    counts: dict[str, int]
+    reverify: dict[str, Any]
+    comparison: list[Comparison] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+
+def run_audit(
+    records: Sequence[RawRecord],
+    config: AuditConfig,
+    *,
+    prior: Sequence[Finding] = (),
+    live_report: dict[str, Any] | None = None,
+) -> AuditOutcome:
+    """Audit `records` (any order); `prior` findings (the archive's) are kept first."""
+    subs_by_partition: dict[int, list[RawRecord]] = {}
+    deliveries: list[tuple[RawRecord, Tier]] = []
+    rejections: list[RawRecord] = []
+    statuses: list[RawRecord] = []
+    tiers = {config.layout.delivery(t): t for t in Tier}
+    for rec in records:
+        if rec.topic == config.layout.submissions:
+            subs_by_partition.setdefault(rec.partition, []).append(rec)
+        elif rec.topic in tiers:
+            deliveries.append((rec, tiers[rec.topic]))
+        elif rec.topic == config.layout.rejections:
+            rejections.append(rec)
+        elif rec.topic == config.layout.status:
+            statuses.append(rec)
+    for part in subs_by_partition.values():
+        part.sort(key=lambda r: r.offset)
+    started = time.perf_counter()
+    subs, facts = _facts(subs_by_partition, deliveries, config)
+    seconds = time.perf_counter() - started
+    verified = len(subs) + len(facts)
+    result = audit_records(subs, facts, rejections, statuses, config.directory.by_id)
+    coverage = compute_coverage(result.metrics, config.targets, config.sla)
+    findings = list(prior)
+    notes: list[Finding] = []
+    for f in result.findings:
+        (notes if config.partial and f.kind in CROSS_RECORD else findings).append(f)
+    outcome = AuditOutcome(
+        findings,
+        notes,
+        result.metrics,
+        coverage,
+        result.counts,
+        {
+            "records": verified,
+            "seconds": round(seconds, 3),
+            "records_per_s": round(verified / seconds, 1) if seconds > 0 else 0.0,
+            "workers": config.workers,
+        },
+    )
+    if live_report is not None:
+        from interchange.report.json_report import coverage_payload
+
+        outcome.comparison = compare(live_report, coverage_payload(coverage))
+        outcome.findings += differences(outcome.comparison)
+    return outcome
+
+
+def _facts(
+    subs: dict[int, list[RawRecord]],
+    deliveries: list[tuple[RawRecord, Tier]],
+    config: AuditConfig,
+) -> tuple[list[Submission], list[DeliveryFact]]:
+    chunks = [deliveries[i : i + config.chunk] for i in range(0, len(deliveries), config.chunk)]
+    if config.workers <= 1:
+        trust = TrustStore.open(config.keys_dir)
+        s = [
+            x
+            for p in sorted(subs)
+            for x in submission_facts(subs[p], config.directory, trust, config.replay_capacity)
+        ]
+        return s, [x for c in chunks for x in delivery_facts(c, trust)]
+    with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
+        directory_file = Path(tmp) / "directory.json"
+        config.directory.save(directory_file)
+        with ProcessPoolExecutor(
+            max_workers=config.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(str(config.keys_dir), str(directory_file), config.replay_capacity),
+        ) as pool:
+            sub_jobs: list[Future[list[Submission]]] = [
+                pool.submit(_submissions, subs[p])
+                for p in sorted(subs, key=lambda p: -len(subs[p]))
+            ]
+            del_jobs: list[Future[list[DeliveryFact]]] = [
+                pool.submit(_deliveries, c) for c in chunks
+            ]
+            s = [x for job in sub_jobs for x in job.result()]
+            d = [x for job in del_jobs for x in job.result()]
+    return s, d
+
+
+# -- worker side (one trust store and directory per process) ---------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(keys_dir: str, directory_file: str, capacity: int) -> None:
+    _WORKER["trust"] = TrustStore.open(Path(keys_dir))
+    _WORKER["directory"] = Directory.load(Path(directory_file))
+    _WORKER["capacity"] = capacity
+
+
+def _submissions(records: list[RawRecord]) -> list[Submission]:
+    return submission_facts(records, _WORKER["directory"], _WORKER["trust"], _WORKER["capacity"])
+
+
+def _deliveries(records: list[tuple[RawRecord, Tier]]) -> list[DeliveryFact]:
+    return delivery_facts(records, _WORKER["trust"])
+
+
+def default_workers() -> int:
+    """Both cores of the reference machine (every core of any other)."""
+    return max(1, os.cpu_count() or 1)
