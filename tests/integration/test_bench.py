@@ -1,0 +1,81 @@
+"""A short `interchange bench` run on the real broker: structure and invariants, never speed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from interchange.cli.main import main
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PERCENTILE_KEYS = ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us")
+
+
+@pytest.fixture(scope="module")
+def report(
+    bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, object], Path]:
+    out = tmp_path_factory.mktemp("bench")
+    prefix = f"t-bench-{out.name}."
+    code = main(
+        [
+            "bench", "--bootstrap", bootstrap, "--topic-prefix", prefix,
+            "--keys-dir", str(out / "keys"), "--out-dir", str(out),
+            "--rate", "80", "--duration", "4", "--warmup", "1", "--passthrough", "1",
+            "--preset", "tiny", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return json.loads((out / "bench.json").read_text()), out
+
+
+def test_report_envelope_and_files(report: tuple[dict[str, object], Path]) -> None:
+    data, out = report
+    assert data["kind"] == "loadtest"
+    assert data["mode"] == "fixed"
+    assert data["max_sustainable_rate"] is None
+    html = (out / "bench.html").read_text()
+    assert "Ceilings" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_no_document_lost_or_duplicated(report: tuple[dict[str, object], Path]) -> None:
+    (step,) = report[0]["steps"]  # type: ignore[misc]
+    assert step["sent"] > 0
+    assert step["lost"] == 0
+    assert step["duplicates"] == 0
+    assert step["delivered"] == step["expected"] == step["sent"]
+
+
+def test_percentiles_are_monotonic(report: tuple[dict[str, object], Path]) -> None:
+    (step,) = report[0]["steps"]  # type: ignore[misc]
+    for family in ("latency_intended", "schedule_lag"):
+        values = [step[family][k] for k in PERCENTILE_KEYS]
+        assert values == sorted(values), family
+    assert step["latency_intended"]["count"] > 0
+    assert step["latency_intended"]["count"] <= step["delivered"]
+
+
+def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, object], Path]) -> None:
+    data = report[0]
+    (step,) = data["steps"]  # type: ignore[misc]
+    ceilings = data["ceilings"]
+    assert ceilings["cpu_docs_s"] > 0  # type: ignore[index]
+    assert set(ceilings["stages"]) == {"producer", "router", "recipient"}  # type: ignore[index]
+    assert ceilings["passthrough"]["received"] == ceilings["passthrough"]["produced"]  # type: ignore[index]
+    for name, value in step["ratios"].items():
+        assert value is not None, name
+        assert value > 0, name
+
+
+def test_every_stage_process_was_sampled(report: tuple[dict[str, object], Path]) -> None:
+    (step,) = report[0]["steps"]  # type: ignore[misc]
+    roles = sorted(p["role"] for p in step["processes"])
+    assert roles == ["producer", "recipient", "router"]
+    for proc in step["processes"]:
+        assert proc["cpu_s"] > 0
+        assert proc["memory"]["samples"] > 0
+        assert proc["memory"]["peak_bytes"] >= proc["memory"]["start_bytes"] > 0
