@@ -20,7 +20,7 @@ from interchange.cli.common import (
 
 ROUTE = Command(
     "route",
-    "load",
+    "operators",
     "route submissions: verify, exclude classified, deliver exactly once (Kafka transactions)",
     "interchange route --bootstrap 127.0.0.1:9092 --router-id r1 --preset province "
     "--metrics-port 9464",
