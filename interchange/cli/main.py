@@ -16,6 +16,7 @@ from interchange.cli import keys as keys_cli
 from interchange.cli import ops, route
 from interchange.cli import produce as produce_cli
 from interchange.cli import recipients as recipients_cli
+from interchange.cli import simulate as simulate_cli
 from interchange.cli.common import EXAMPLE_HEADER, Command
 from interchange.errors import InterchangeError
 
@@ -23,6 +24,7 @@ Registrar = Callable[[argparse.ArgumentParser], None]
 
 # (command, registrar), in the order shown; grouped by user in --help.
 COMMANDS: list[tuple[Command, Registrar]] = [
+    (simulate_cli.SIMULATE, simulate_cli.register_simulate),
     (ops.BROKER, ops.register_broker),
     (ops.TOPICS, ops.register_topics),
     (keys_cli.KEYS, keys_cli.register_keys),
@@ -64,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"interchange {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command, register in COMMANDS:
+        # No help= here: the grouped list in the epilog is the one index of commands.
         child = sub.add_parser(
             command.name,
-            help=command.help,
             description=command.help[0].upper() + command.help[1:] + ".",
             epilog=f"{EXAMPLE_HEADER}\n  {command.example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,

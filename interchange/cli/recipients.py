@@ -66,6 +66,13 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
         help="run start, us since epoch (origin of downtime windows; "
         "default: the first intended send time seen)",
     )
+    g.add_argument(
+        "--run-file",
+        type=Path,
+        metavar="FILE",
+        help='JSON with the run start as "start_us" (simulate\'s run.json), read at the '
+        "first delivery; used when --run-start is not given",
+    )
     g.add_argument("--seed", type=int, default=0, help="seed of the handling delays (default 0)")
     g.add_argument("--stats-file", type=Path, metavar="F", help="stats JSON, every 1 s and at exit")
     g.add_argument("--idle-exit", type=float, metavar="S", help="exit after S s without records")
@@ -83,6 +90,8 @@ def run_recipients(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if not args.verbose:  # kafka-python warns about slow callbacks whenever the CPU is busy
+        logging.getLogger("kafka").setLevel(logging.ERROR)
     settings = settings_from_args(args)
     directory = (
         Directory.load(args.directory)
@@ -101,6 +110,7 @@ def run_recipients(args: argparse.Namespace) -> int:
         accept_delay_s=args.accept_delay,
         seed=args.seed,
         run_start_us=args.run_start,
+        run_file=args.run_file,
         stats_file=args.stats_file,
         idle_exit_s=args.idle_exit,
         max_records=args.max_records,

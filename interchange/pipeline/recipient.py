@@ -68,7 +68,8 @@ class RecipientConfig:
     group_prefix: str = DEFAULT_GROUP_PREFIX
     accept_delay_s: float = 0.1  # mean simulated handling time before status 03
     seed: int = 0
-    run_start_us: int | None = None  # origin of downtime windows; None: first send time seen
+    run_start_us: int | None = None  # origin of downtime windows (see `infer_run_start`)
+    run_file: Path | None = None  # JSON with "start_us", read at the first arrival
     stats_file: Path | None = None
     idle_exit_s: float | None = None  # exit after this long without a record (and no timers)
     max_records: int | None = None  # exit after consuming this many delivery records
@@ -316,11 +317,19 @@ class Recipients:
         self._echo = echo or (lambda line: None)
 
     def infer_run_start(self, send_time_us: int) -> None:
-        """No --run-start: take the first intended send time seen as the run start."""
+        """No --run-start: "start_us" of the run file if readable, else the first send time."""
         with self._failed_lock:
-            if self.downtime.run_start_us is None:
-                self.downtime.start(send_time_us)
-                self._echo(f"recipients: run start taken from the first document: {send_time_us}")
+            if self.downtime.run_start_us is not None:
+                return
+            start, source = send_time_us, "the first document"
+            if self.config.run_file is not None:
+                try:
+                    data = json.loads(Path(self.config.run_file).read_text(encoding="utf-8"))
+                    start, source = int(data["start_us"]), str(self.config.run_file)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("run file %s unreadable (%s)", self.config.run_file, exc)
+            self.downtime.start(start)
+            self._echo(f"recipients: run start {start} (from {source})")
 
     def status_failed(self, exc: BaseException) -> None:
         with self._failed_lock:
