@@ -132,38 +132,86 @@ def submission_facts(
     return out
 
 
-def delivery_facts(
-    records: Sequence[tuple[RawRecord, Tier]], trust: Verifier
-) -> list[DeliveryFact]:
-    """Strictly decode and fully re-verify each delivery record (signature at its send time)."""
-    return [delivery_fact(rec, tier, trust) for rec, tier in records]
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What one delivery value says once decoded and re-verified (shared by equal values)."""
+
+    error: str  # "" when the value decoded strictly, else why not
+    document_id: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    secrecy: Secrecy = Secrecy.NONE
+    priority: Priority = Priority.NORMAL
+    send_time_us: int = 0
+    content_sha256: bytes = b""
+    router_hop_us: int | None = None
+    verify: ReasonCode | None = None
 
 
-def delivery_fact(rec: RawRecord, tier: Tier, trust: Verifier) -> DeliveryFact:
-    recipient = _text(rec.key)
-    base = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, tier, recipient)
+def verify_value(value: bytes | None, trust: Verifier) -> Verified:
+    """Strictly decode and fully re-verify one delivery value (signature at its send time)."""
     try:
-        env = codec.decode_envelope(rec.value or b"")
+        env = codec.decode_envelope(value or b"")
     except DecodeError as exc:
-        return DeliveryFact(*base, error=f"envelope: {exc.reason}")
+        return Verified(f"envelope: {exc.reason}")
     try:
         doc = codec.decode_document(env.content)
     except DecodeError as exc:
-        return DeliveryFact(*base, error=f"document: {exc.reason}")
+        return Verified(f"document: {exc.reason}")
     reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, doc.send_time_us)
-    return DeliveryFact(
-        *base,
-        error="",
-        document_id=doc.id,
-        sender=doc.sender.id,
-        recipients=tuple(r.id for r in doc.recipients),
-        secrecy=doc.secrecy,
-        priority=doc.priority,
-        send_time_us=doc.send_time_us,
-        content_sha256=codec.content_sha256(env.content),
-        router_hop_us=_hop(env, ROUTER_NODE_PREFIX, first=False),
-        verify=reason,
+    return Verified(
+        "",
+        doc.id,
+        doc.sender.id,
+        tuple(r.id for r in doc.recipients),
+        doc.secrecy,
+        doc.priority,
+        doc.send_time_us,
+        codec.content_sha256(env.content),
+        _hop(env, ROUTER_NODE_PREFIX, first=False),
+        reason,
     )
+
+
+def verify_values(values: Sequence[bytes | None], trust: Verifier) -> list[Verified]:
+    return [verify_value(v, trust) for v in values]
+
+
+def delivery_fact(rec: RawRecord, tier: Tier, v: Verified) -> DeliveryFact:
+    """The facts of one delivery record: its place, its key, and what its value says."""
+    return DeliveryFact(
+        rec.topic,
+        rec.partition,
+        rec.offset,
+        rec.timestamp_ms,
+        tier,
+        _text(rec.key),
+        v.error,
+        v.document_id,
+        v.sender,
+        v.recipients,
+        v.secrecy,
+        v.priority,
+        v.send_time_us,
+        v.content_sha256,
+        v.router_hop_us,
+        v.verify,
+    )
+
+
+def delivery_facts(
+    records: Sequence[tuple[RawRecord, Tier]], trust: Verifier
+) -> list[DeliveryFact]:
+    """Facts of delivery records; a value delivered to several recipients is verified once."""
+    seen: dict[bytes, Verified] = {}
+    out = []
+    for rec, tier in records:
+        value = rec.value or b""
+        v = seen.get(value)
+        if v is None:
+            v = seen[value] = verify_value(value, trust)
+        out.append(delivery_fact(rec, tier, v))
+    return out
 
 
 def _decode(value: bytes | None) -> tuple[Envelope | None, Document | None]:

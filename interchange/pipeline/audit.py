@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +22,15 @@ from typing import Any
 
 from interchange.core.audit_checks import audit_records
 from interchange.core.audit_compare import Comparison, compare, differences
-from interchange.core.audit_facts import DeliveryFact, Submission, delivery_facts, submission_facts
+from interchange.core.audit_facts import (
+    DeliveryFact,
+    Submission,
+    Verified,
+    delivery_fact,
+    delivery_facts,
+    submission_facts,
+    verify_values,
+)
 from interchange.core.audit_model import Finding, Kind, RawRecord
 from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
 from interchange.core.directory import Directory
@@ -136,7 +145,7 @@ def _facts(
     deliveries: list[tuple[RawRecord, Tier]],
     config: AuditConfig,
 ) -> tuple[list[Submission], list[DeliveryFact]]:
-    chunks = [deliveries[i : i + config.chunk] for i in range(0, len(deliveries), config.chunk)]
+    """Submissions decided per partition; each distinct delivery value verified once."""
     if config.workers <= 1:
         trust = TrustStore.open(config.keys_dir)
         s = [
@@ -144,13 +153,15 @@ def _facts(
             for p in sorted(subs)
             for x in submission_facts(subs[p], config.directory, trust, config.replay_capacity)
         ]
-        return s, [x for c in chunks for x in delivery_facts(c, trust)]
+        return s, delivery_facts(deliveries, trust)
+    values = list(dict.fromkeys(rec.value or b"" for rec, _tier in deliveries))
+    chunks = [values[i : i + config.chunk] for i in range(0, len(values), config.chunk)]
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
         with ProcessPoolExecutor(
             max_workers=config.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_context(),
             initializer=_init,
             initargs=(str(config.keys_dir), str(directory_file), config.replay_capacity),
         ) as pool:
@@ -158,12 +169,20 @@ def _facts(
                 pool.submit(_submissions, subs[p])
                 for p in sorted(subs, key=lambda p: -len(subs[p]))
             ]
-            del_jobs: list[Future[list[DeliveryFact]]] = [
-                pool.submit(_deliveries, c) for c in chunks
-            ]
+            val_jobs: list[Future[list[Verified]]] = [pool.submit(_values, c) for c in chunks]
             s = [x for job in sub_jobs for x in job.result()]
-            d = [x for job in del_jobs for x in job.result()]
-    return s, d
+            verified = [x for job in val_jobs for x in job.result()]
+    by_value = dict(zip(values, verified, strict=True))
+    return s, [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
+
+
+def _context() -> Any:
+    """fork when this process runs no other thread (fast, and no re-import of the caller's
+    main script); spawn otherwise, since forking a threaded process is unsafe."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 # -- worker side (one trust store and directory per process) ---------------------------
@@ -181,8 +200,8 @@ def _submissions(records: list[RawRecord]) -> list[Submission]:
     return submission_facts(records, _WORKER["directory"], _WORKER["trust"], _WORKER["capacity"])
 
 
-def _deliveries(records: list[tuple[RawRecord, Tier]]) -> list[DeliveryFact]:
-    return delivery_facts(records, _WORKER["trust"])
+def _values(values: list[bytes]) -> list[Verified]:
+    return verify_values(values, _WORKER["trust"])
 
 
 def default_workers() -> int:
