@@ -1,0 +1,92 @@
+"""The load-test report built from a constructed result: JSON keys, ratios, sections, HTML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from interchange.core.bench_result import BenchResult, Ceilings, StageProcess, Step, step_ratios
+from interchange.core.benchcalc import (
+    Criteria,
+    LatencyFigures,
+    MemoryTrack,
+    StageCost,
+    StepResult,
+    judge,
+)
+from interchange.report.bench_view import bench_json, bench_sections, step_line, write_bench_files
+
+CEILINGS = Ceilings(
+    (StageCost("producer", 100.0), StageCost("router", 200.0), StageCost("recipient", 100.0)),
+    cores=2,
+    passthrough_docs_s=8_000.0,
+)
+LAT = LatencyFigures(40_000, 5_000, 9_000, 20_000, 30_000, 35_000, 36_000)
+
+
+def _step(rate: float, router_cpu_s: float) -> Step:
+    procs = (
+        StageProcess("producer", 11, 4.0, 20_000, MemoryTrack.of([100, 104, 102])),
+        StageProcess("router", 12, router_cpu_s, 20_000, MemoryTrack.of([200, 250, 240])),
+        StageProcess("recipient", 13, 3.0, 20_000, MemoryTrack.of([300, 300, 300])),
+    )
+    result = StepResult(rate, 2_000.0, LAT.p99_us, 1.0)
+    return Step(
+        target_rate=rate, duration_s=12.0, warmup_s=2.0, sent=24_000, delivered=24_000,
+        expected=24_000, duplicates=0, window_s=10.0, window_delivered=20_000,
+        latency_intended=LAT, latency_actual=None, schedule_lag=LAT,
+        curve_intended=((50.0, 5_000), (99.0, 20_000)), curve_actual=(),
+        backlog=((0.0, 10), (1.0, 11)), backlog_slope=1.0, router_lag_max=40,
+        processes=procs, verdict=judge(result, Criteria()),
+    )  # fmt: skip
+
+
+RESULT = BenchResult("search", Criteria(), CEILINGS, (_step(2_000.0, 5.0),), 2_000.0)
+
+
+def test_ratios_against_each_ceiling() -> None:
+    ratios = step_ratios(RESULT.steps[0], CEILINGS)
+    assert ratios == {
+        "vs_passthrough": 0.25,  # 2,000 / 8,000
+        "vs_cpu_ceiling": 0.4,  # 2,000 / (2 cores x 1e6 / 400 µs)
+        "router_vs_own_cpu_ceiling": 0.8,  # 200 µs pure / 250 µs spent
+    }
+
+
+def test_json_payload_has_the_documented_keys() -> None:
+    data = bench_json(RESULT, {"command": "interchange bench"})
+    assert data["kind"] == "loadtest"
+    assert data["max_sustainable_rate"] == 2_000.0
+    step = data["steps"][0]
+    assert step["achieved_rate"] == 2_000.0
+    assert step["lost"] == 0
+    assert step["sustainable"] is True
+    assert step["cpu_us_per_doc"] == {"producer": 200.0, "recipient": 150.0, "router": 250.0}
+    assert step["latency_intended"]["p9999_us"] == 35_000
+    assert step["latency_actual"] is None
+    assert data["ceilings"]["cpu_docs_s"] == 5_000.0
+    assert step["processes"][1]["memory"]["flat_within_10pct"] is False
+    json.dumps(data)  # serialisable as is
+
+
+def test_sections_cover_every_figure() -> None:
+    titles = [s.title for s in bench_sections(RESULT)]
+    assert titles == [
+        "Throughput",
+        "End-to-end latency",
+        "Ceilings",
+        "CPU time per document",
+        "Process memory",
+    ]
+
+
+def test_files_are_written(tmp_path: Path) -> None:
+    paths = write_bench_files(RESULT, tmp_path, meta={"rate": 2000})
+    assert json.loads(paths.json.read_text())["kind"] == "loadtest"
+    html = paths.html.read_text()
+    assert "<svg" in html
+    assert "max sustainable 2,000/s" in html
+
+
+def test_step_line_says_sustainable() -> None:
+    assert step_line(RESULT.steps[0]).endswith("-> sustainable")
