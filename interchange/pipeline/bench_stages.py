@@ -1,15 +1,12 @@
 """The stage processes of one load-test step: start, wait until ready, observe, stop.
 
-Routers and recipients are the project's own commands (`interchange route`,
-`interchange recipients`) as subprocesses, each with a stats file (and the router a
-Prometheus text file for its lag); producers are `AgencyProducer`s in spawned
-processes, because the bench workload (one attachment size, one recipient) is a
-`WorkloadSpec` the `produce` command has no flags for. Every stage writes its stats
-every second; this module only reads them.
-
-When `interchange simulate`'s orchestration (pipeline/simulate.py) offers the same
-(start with a WorkloadSpec, pids, stats files, a readiness wait), this module should
-become a thin call to it: see docs/BENCHMARKS.md, "Orchestration".
+Routers and recipients are the stages `interchange simulate` runs (`pipeline/stages.py`:
+the project's `route` and `recipients` commands as subprocesses with stats files),
+plus the router's Prometheus text file for its lag. Producers are `AgencyProducer`s in
+spawned processes, because the bench workload (one attachment size, one recipient, no
+classified) is a `WorkloadSpec` the `produce` command has no flags for. Every stage
+writes its stats every second; this module only reads them. What `simulate` would need
+for `bench` to call it instead: docs/BENCHMARKS.md, "Orchestration".
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ import contextlib
 import json
 import multiprocessing as mp
 import re
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,11 +23,13 @@ from typing import Any
 
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics, read_stats
-from interchange.errors import InterchangeError
+from interchange.errors import ConfigError, InterchangeError
 from interchange.pipeline.producer import ProducerConfig
+from interchange.pipeline.stages import Stage, recipients_stage, router_stage
 from interchange.settings import Settings
 
 READY_TIMEOUT_S = 60.0
+ACCEPT_DELAY_S = 0.1  # mean simulated handling time before status 03 (simulate's default)
 START_LEAD_US = 500_000  # producers start together, half a second after they are spawned
 _LAG = re.compile(r"^interchange_router_lag_records\s+([0-9.e+]+)", re.M)
 _ASSIGNED = re.compile(r"^interchange_router_assigned_partitions\s+([0-9.e+]+)", re.M)
@@ -47,25 +44,29 @@ class Stages:
     """Handles of one step's processes and where they write."""
 
     dir: Path
-    routers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    recipients: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    routers: list[Stage] = field(default_factory=list)
+    recipients: list[Stage] = field(default_factory=list)
     producers: list[Any] = field(default_factory=list)  # multiprocessing.Process
-    logs: list[Any] = field(default_factory=list)
+
+    @property
+    def stats_dir(self) -> Path:
+        return self.dir / "stats"
 
     def pids(self) -> list[tuple[str, int]]:
-        out = [("router", p.pid) for p in self.routers]
-        out += [("recipient", p.pid) for p in self.recipients]
+        out = [("router", _pid(s)) for s in self.routers]
+        out += [("recipient", _pid(s)) for s in self.recipients]
         out += [("producer", int(p.pid)) for p in self.producers if p.pid is not None]
         return out
 
     def stats_files(self) -> list[Path]:
-        return sorted(self.dir.glob("*.stats.json"))
-
-    def producer_stats(self) -> list[Path]:
-        return sorted(self.dir.glob("producer-*.stats.json"))
+        return sorted(self.stats_dir.rglob("*.json"))
 
     def read(self) -> RunMetrics:
-        return read_stats(self.stats_files(), missing_ok=True)
+        try:
+            return read_stats(self.stats_files(), missing_ok=True)
+        except ConfigError:  # a file replaced under our feet: read again
+            time.sleep(0.05)
+            return read_stats(self.stats_files(), missing_ok=True)
 
     def router_gauges(self) -> tuple[int, int]:
         """(lag, assigned partitions) summed over routers, from their Prometheus files."""
@@ -80,12 +81,10 @@ class Stages:
         return lag, assigned
 
     def recipients_ready(self) -> bool:
-        files = list(self.dir.glob("recipients-*.stats.json"))
-        if len(files) < len(self.recipients):
-            return False
-        for path in files:
+        for stage in self.recipients:
             try:
-                extras = json.loads(path.read_text()).get("recipients", {})
+                assert stage.stats_file is not None
+                extras = json.loads(stage.stats_file.read_text()).get("recipients", {})
             except (OSError, ValueError):
                 return False
             if not extras.get("ready"):
@@ -97,66 +96,62 @@ class Stages:
 
     def failed(self) -> str:
         """A description of a stage that exited with an error ("" when none did)."""
-        for role, procs in (("router", self.routers), ("recipients", self.recipients)):
-            for p in procs:
-                if p.poll() not in (None, 0):
-                    return f"a {role} process exited with code {p.returncode}"
+        for stage in (*self.routers, *self.recipients):
+            if stage.returncode not in (None, 0):
+                return f"{stage.name} exited with code {stage.returncode}: {stage.log_tail(3)}"
         for p in self.producers:
             if p.exitcode not in (None, 0):
                 return f"a producer process exited with code {p.exitcode}"
         return ""
 
     def stop(self) -> None:
-        """SIGTERM every process (each flushes and writes its stats), then wait."""
-        procs: list[Any] = [*self.routers, *self.recipients]
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        """SIGTERM every stage (each flushes and writes its stats), then wait."""
+        for stage in (*self.routers, *self.recipients):
+            stage.terminate()
+        for stage in (*self.routers, *self.recipients):
+            stage.wait()
         for prod in self.producers:
             prod.join(timeout=30)
             if prod.is_alive():
                 prod.terminate()
                 prod.join(timeout=10)
-        for log in self.logs:
-            log.close()
+
+
+def _pid(stage: Stage) -> int:
+    assert stage.process is not None
+    return int(stage.process.pid)
 
 
 def start_consumers(
     settings: Settings, directory_file: Path, step_dir: Path, *, routers: int, recipients: int
 ) -> Stages:
     """Start routers and recipients on the step's topics and wait until they have partitions."""
-    step_dir.mkdir(parents=True, exist_ok=True)
     stages = Stages(step_dir)
-    group = f"{settings.topic_prefix}bench"
-    common = [
-        "--bootstrap", str(settings.bootstrap), "--topic-prefix", settings.topic_prefix,
-        "--keys-dir", str(settings.keys_dir), "--directory", str(directory_file),
-    ]  # fmt: skip
-    cmd = [sys.executable, "-m", "interchange"]
+    logs = step_dir / "logs"
     for i in range(routers):
-        args = [
-            *cmd, "route", *common, "--router-id", f"bench-{i}", "--group", f"{group}-router",
-            "--stats-file", str(step_dir / f"router-{i}.stats.json"),
-            "--metrics-file", str(step_dir / f"router-{i}.prom"), "--summary-interval", "3600",
-        ]  # fmt: skip
-        stages.routers.append(_spawn(args, step_dir / f"router-{i}.log", stages))
+        stage = router_stage(settings, i, directory_file, stages.stats_dir, logs)
+        stage.argv += ["--metrics-file", str(step_dir / f"router-{i}.prom")]
+        stages.routers.append(stage)
+    run_file = step_dir / "run.json"  # the recipients' downtime origin (no downtime here)
+    step_dir.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps({"start_us": time.time_ns() // 1000}))
     for i in range(recipients):
-        args = [
-            *cmd, "recipients", *common, "--group-prefix", f"{group}-recipients",
-            "--stats-file", str(step_dir / f"recipients-{i}.stats.json"),
-        ]  # fmt: skip
-        stages.recipients.append(_spawn(args, step_dir / f"recipients-{i}.log", stages))
+        stats_dir = stages.stats_dir / f"recipients-{i}"  # recipients_stage names its file
+        stats_dir.mkdir(parents=True, exist_ok=True)
+        stage = recipients_stage(
+            settings, directory_file, stats_dir, logs, run_file=run_file, seed=i, verify=False,
+            accept_delay_s=ACCEPT_DELAY_S,
+        )  # fmt: skip
+        stage.name = f"recipients {i}"
+        stages.recipients.append(stage)
+    stages.stats_dir.mkdir(parents=True, exist_ok=True)
+    for stage in (*stages.routers, *stages.recipients):
+        stage.start()
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         if failure := stages.failed():
             stages.stop()
-            raise StageError(f"{failure}; see the logs in {step_dir}")
+            raise StageError(f"{failure}; logs in {logs}")
         _lag, assigned = stages.router_gauges()
         if assigned >= settings.submission_partitions and stages.recipients_ready():
             return stages
@@ -164,12 +159,6 @@ def start_consumers(
             stages.stop()
             raise StageError(f"routers/recipients not ready in {READY_TIMEOUT_S:.0f} s")
         time.sleep(0.2)
-
-
-def _spawn(args: list[str], log_path: Path, stages: Stages) -> subprocess.Popen[bytes]:
-    log = log_path.open("wb")
-    stages.logs.append(log)
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +178,7 @@ def start_producers(
     ctx = mp.get_context("spawn")
     start_us = time.time_ns() // 1000 + START_LEAD_US + 1_000_000  # spawn + imports take ~1 s
     for i in range(instances):
-        stats = stages.dir / f"producer-{i}.stats.json"
+        stats = stages.stats_dir / f"producer-{i}.json"
         config = ProducerConfig(seed, start_us, i, instances, stats)
         proc = ctx.Process(target=_produce, args=(settings, job, config), daemon=True)
         proc.start()
