@@ -1,0 +1,162 @@
+"""Recipients on a real broker: latency, duplicates, leaks, malformed records, downtime, status."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from interchange.core import codec
+from interchange.core.directory import Downtime
+from interchange.core.metrics import read_stats
+from interchange.core.model import (
+    Envelope,
+    Hop,
+    Priority,
+    Secrecy,
+    StatusCode,
+    StatusMessage,
+    Tier,
+)
+from interchange.core.presets import Scenario, build
+from interchange.core.truststore import TrustStore
+from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.pipeline.recipient import RecipientConfig, Recipients, read_counts
+from interchange.pipeline.topics import create_topics, layout_of
+from interchange.settings import Settings
+from tests.router_helpers import CENTRAL, COMMUNE, DISTRICT, PROVINCE, document, make_pki, sign
+
+pytestmark = pytest.mark.integration
+
+DOWN_COMMUNE = "000.01.02.H01"
+DOWN_S = 2.0
+
+
+def _routed(env: Envelope, router_time_us: int) -> bytes:
+    """The envelope as the router writes it: its hop appended to the trace."""
+    hop = Hop("router:test", router_time_us)
+    return codec.encode_envelope(dataclasses.replace(env, trace=(*env.trace, hop)))
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_recipients_record_latency_status_duplicates_leaks_and_downtime(
+    settings: Settings, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    directory = build("tiny", Scenario(downtime=(Downtime(DOWN_COMMUNE, 0.0, DOWN_S),)))
+    keys = make_pki(settings.keys_dir, directory)
+    create_topics(settings)
+    layout = layout_of(settings)
+    stats_file = tmp_path / "recipients.json"
+    run_file = tmp_path / "run.json"
+    config = RecipientConfig(
+        group_prefix=unique("recipients"),
+        accept_delay_s=0.05,
+        run_file=run_file,  # read at the first arrival, written below once the groups joined
+        stats_file=stats_file,
+    )
+    recipients = Recipients(
+        settings, directory, config, verify=TrustStore.open(settings.keys_dir).verify
+    )
+    stop = threading.Event()
+    runner = threading.Thread(target=recipients.run, args=(stop,))
+    runner.start()
+    try:
+        _wait(lambda: recipients.snapshot()[1].ready)
+        run_start = time.time_ns() // 1000
+        run_file.write_text(json.dumps({"start_us": run_start}))
+        now = time.time_ns() // 1000
+        normal = document(CENTRAL, [COMMUNE, DISTRICT], 1, send_time_us=now - 50_000)
+        held = document(PROVINCE, [DOWN_COMMUNE], 2, send_time_us=now - 20_000)
+        leaked = document(DISTRICT, [PROVINCE], 3, secrecy=Secrecy.SECRET, send_time_us=now)
+        routed = {d.id: _routed(sign(keys, d), now - 10_000) for d in (normal, held, leaked)}
+        records = [
+            (Tier.COMMUNE, COMMUNE, routed[normal.id]),
+            (Tier.DISTRICT, DISTRICT, routed[normal.id]),
+            (Tier.COMMUNE, COMMUNE, routed[normal.id]),  # the same delivery again: a duplicate
+            (Tier.COMMUNE, DOWN_COMMUNE, routed[held.id]),  # its agency is offline for 2 s
+            (Tier.PROVINCE, PROVINCE, routed[leaked.id]),  # a classified document got through
+            (Tier.CENTRAL, CENTRAL, b"\x00not an envelope"),
+        ]
+        producer = make_producer(settings)
+        for tier, key, value in records:
+            producer.send(layout.delivery(tier), key=key.encode(), value=value)
+        producer.flush()
+        producer.close()
+        _wait(lambda: recipients.snapshot()[1].status_accepted >= 4)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+
+    metrics, counts = recipients.snapshot()
+    assert counts.records == 6
+    assert counts.delivered == 4
+    assert counts.duplicates == 1
+    assert counts.malformed == 1
+    assert counts.leaks == 1
+    assert counts.held == 1
+    assert counts.status_arrived == 4
+    assert counts.status_accepted == 4
+    assert counts.by_agency[COMMUNE].delivered == 1
+    assert counts.by_agency[COMMUNE].duplicates == 1
+    assert counts.by_agency[PROVINCE].leaks == 1
+
+    commune_cell = metrics.cells[(Tier.CENTRAL, Tier.COMMUNE, Priority.NORMAL)]
+    assert commune_cell.delivered == 1
+    assert commune_cell.duplicates == 1
+    assert commune_cell.signature_reverified == 1
+    assert commune_cell.signature_invalid == 0
+    delivery = metrics.histograms("delivery")
+    assert delivery[(Tier.CENTRAL, Tier.DISTRICT, Priority.NORMAL)].min >= 50_000
+    # Held until the window ended: at least the rest of the 2 s window after it arrived.
+    held_hist = delivery[(Tier.PROVINCE, Tier.COMMUNE, Priority.NORMAL)]
+    assert held_hist.max >= run_start + int(DOWN_S * 1e6) - held.send_time_us  # 0.1% buckets
+    before = metrics.histograms("before_router")[(Tier.CENTRAL, Tier.COMMUNE)]
+    assert 39_000 <= before.min <= 41_000  # router hop 10 ms after a send 50 ms ago
+    assert metrics.histograms("after_router")[(Tier.CENTRAL, Tier.COMMUNE)].count == 1
+
+    on_disk = read_stats([stats_file])
+    assert on_disk.cells == metrics.cells
+    assert read_counts([stats_file]).delivered == 4
+    assert json.loads(stats_file.read_text())["recipients"]["ready"] is True
+
+    statuses = _read_statuses(settings, expected=8)
+    by_code = {
+        code: sorted((s.document_id, s.recipient) for k, s in statuses if s.code is code)
+        for code in (StatusCode.ARRIVED, StatusCode.ACCEPTED)
+    }
+    delivered_pairs = sorted(
+        [(normal.id, COMMUNE), (normal.id, DISTRICT), (held.id, DOWN_COMMUNE),
+         (leaked.id, PROVINCE)]
+    )  # fmt: skip
+    assert by_code[StatusCode.ARRIVED] == delivered_pairs
+    assert by_code[StatusCode.ACCEPTED] == delivered_pairs
+    for key, status in statuses:
+        assert key == status.sender  # keyed by the original sender: it travels back to it
+
+
+def _read_statuses(settings: Settings, expected: int) -> list[tuple[str, StatusMessage]]:
+    consumer = make_consumer(settings, layout_of(settings).status, group_id=None)
+    out: list[tuple[str, StatusMessage]] = []
+    deadline = time.monotonic() + 20
+    try:
+        while len(out) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                out += [(r.key.decode(), codec.decode_status(r.value)) for r in records]
+        time.sleep(0.3)
+        for records in consumer.poll(timeout_ms=300).values():
+            out += [(r.key.decode(), codec.decode_status(r.value)) for r in records]
+    finally:
+        consumer.close()
+    return out
