@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from interchange.core.archive_chain import (
     verify_file,
     verify_manifest,
 )
-from interchange.core.audit_model import Kind, RawRecord
+from interchange.core.audit_model import Finding, Kind, RawRecord
 from interchange.errors import ArchiveError
 
 
@@ -40,7 +41,7 @@ def build(n: int = 6, start: bytes | None = None) -> tuple[FileEntry, list[Chain
     return entry, chained
 
 
-def kinds(findings: list) -> list[Kind]:
+def kinds(findings: list[Finding]) -> list[Kind]:
     return [f.kind for f in findings]
 
 
@@ -137,7 +138,7 @@ def test_unreadable_tail_is_one_finding() -> None:
     assert kinds(found) == [Kind.FILE_UNREADABLE]
 
 
-def manifest_of(names: list[str]) -> tuple[Manifest, dict]:
+def manifest_of(names: list[str]) -> tuple[Manifest, dict[str, Any]]:
     start = archive_start("a1")
     entries = []
     for name in names:

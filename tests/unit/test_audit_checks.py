@@ -15,7 +15,15 @@ from interchange.core.audit_checks import AuditResult, audit_records
 from interchange.core.audit_facts import delivery_facts, submission_facts
 from interchange.core.audit_model import Check, Kind, RawRecord, by_check
 from interchange.core.directory import Directory, build_directory
-from interchange.core.model import Envelope, Hop, Priority, StatusCode, StatusMessage, Tier
+from interchange.core.model import (
+    Envelope,
+    Hop,
+    Priority,
+    Rejection,
+    StatusCode,
+    StatusMessage,
+    Tier,
+)
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.core.policy import Delivered, ReplayGuard, decide
 
@@ -210,7 +218,7 @@ def test_wrong_delivery_topic_is_named(run: Run, directory: Directory, trust: Tr
     assert only(audit(run, directory, trust)) == [(Kind.WRONG_DELIVERY_TOPIC, moved.topic, 40)]
 
 
-def rejection_edit(run: Run, change: Callable[..., object]) -> RawRecord:
+def rejection_edit(run: Run, change: Callable[[Rejection], Rejection]) -> RawRecord:
     rec = run.rejections[0]
     rej = codec.decode_rejection(rec.value or b"")
     edited = dataclasses.replace(rec, value=codec.encode_rejection(change(rej)))

@@ -1,0 +1,252 @@
+"""The audit on the real broker: a clean simulate run passes with the live figures; each
+seeded violation (on Kafka or in an archive) is detected and named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from router_helpers import PROVINCE, SECRET_SUBJECT, document, sign
+
+from interchange.cli.main import main
+from interchange.core import codec
+from interchange.core.audit_compare import coverage_of
+from interchange.core.audit_model import Kind, RawRecord
+from interchange.core.directory import Directory
+from interchange.core.model import Secrecy, Tier
+from interchange.core.pki import KeyStore
+from interchange.pipeline.archive import read_archive, write_archive
+from interchange.pipeline.audit import AuditConfig, AuditOutcome, run_audit
+from interchange.pipeline.clients import make_producer
+from interchange.pipeline.replay import ReplayConfig, replay
+from interchange.pipeline.simulate import run_simulation
+from interchange.pipeline.simulate_model import SimulationOptions
+from interchange.pipeline.topics import layout_of
+from interchange.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Run:
+    settings: Settings
+    directory: Directory
+    report: dict[str, Any]
+    report_path: Path
+    records: list[RawRecord]  # everything, replayed once right after the run
+
+
+@pytest.fixture(scope="module")
+def run(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    import uuid
+
+    base = tmp_path_factory.mktemp("audit")
+    settings = Settings.from_env().replace(
+        bootstrap=bootstrap,
+        topic_prefix=f"audit-{uuid.uuid4().hex[:8]}.",
+        keys_dir=base / "keys",
+        out_dir=base / "out",
+    )
+    options = SimulationOptions(preset="tiny", count=150, rate=300.0, seed=7, out=base / "run")
+    result = run_simulation(settings, options)
+    assert result.exit_code == 0, result.problems
+    directory = Directory.load(base / "run" / "directory.json")
+    records, _stats = replay(settings, ReplayConfig(layout_of(settings).all, idle_s=1.5))
+    report = json.loads(result.report_json.read_text(encoding="utf-8"))
+    return Run(settings, directory, report, result.report_json, records)
+
+
+def audit(run: Run, records: list[RawRecord], **kw: Any) -> AuditOutcome:
+    config = AuditConfig(run.directory, run.settings.keys_dir, layout_of(run.settings), workers=2)
+    return run_audit(records, config, **kw)
+
+
+def test_clean_run_passes_with_the_live_figures(run: Run) -> None:
+    outcome = audit(run, run.records, live_report=run.report)
+    assert outcome.findings == []
+    judged = [c for c in outcome.comparison if c.agrees is not None]
+    assert judged
+    assert all(c.agrees for c in judged)
+    live_total = coverage_of(run.report)["total"]
+    assert outcome.coverage.total.delivered == live_total["delivered"]
+    assert outcome.coverage.total.addressed == live_total["addressed"]
+
+
+def test_cli_audit_exit_code_and_files(run: Run, tmp_path: Path) -> None:
+    argv = [
+        "audit",
+        "--bootstrap",
+        run.settings.bootstrap or "",
+        "--topic-prefix",
+        run.settings.topic_prefix,
+        "--keys-dir",
+        str(run.settings.keys_dir),
+        "--directory",
+        str(run.report_path.parent / "directory.json"),
+        "--compare",
+        str(run.report_path),
+        "--out",
+        str(tmp_path),
+        "--idle",
+        "1",
+    ]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert (report["kind"], report["passed"]) == ("audit", True)
+    assert report["replay"]["records"] == len(run.records)
+    assert (tmp_path / "audit.html").read_text(encoding="utf-8").startswith("<!")
+
+
+def test_audit_without_a_source_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--preset", "tiny"]) == 2
+    assert "--bootstrap" in capsys.readouterr().err
+
+
+@pytest.fixture
+def archive(run: Run, tmp_path: Path) -> Path:
+    out = tmp_path / "archive"
+    write_archive(run.records, out, topic_order=layout_of(run.settings).all, max_records=200)
+    return out
+
+
+def test_archive_audit_passes_after_the_broker(run: Run, archive: Path) -> None:
+    got = read_archive(archive)
+    assert got.findings == []
+    assert sorted((r.topic, r.partition, r.offset) for r in got.records) == sorted(
+        (r.topic, r.partition, r.offset) for r in run.records
+    )
+    assert audit(run, got.records, prior=got.findings, live_report=run.report).findings == []
+
+
+def _rewrite(path: Path, change: Any) -> None:
+    from fastavro import reader, writer
+
+    from interchange.pipeline.archive import ARCHIVE_SCHEMA
+
+    with open(path, "rb") as fo:
+        rows = list(reader(fo))
+    with open(path, "wb") as fo:
+        writer(fo, ARCHIVE_SCHEMA, change(rows), codec="deflate")
+
+
+def _delivery_file(archive: Path, run: Run) -> Path:
+    topic = layout_of(run.settings).delivery(Tier.PROVINCE)
+    return next(archive.glob(f"*-{topic}.avro"))
+
+
+def test_deleted_archive_record_is_named(run: Run, archive: Path) -> None:
+    path = _delivery_file(archive, run)
+    victim: dict[str, Any] = {}
+
+    def drop(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        victim.update(rows[1])
+        return rows[:1] + rows[2:]
+
+    _rewrite(path, drop)
+    got = read_archive(archive)
+    deleted = [f for f in got.findings if f.kind is Kind.RECORD_DELETED]
+    assert [(f.file, f.seq) for f in deleted] == [(path.name, 1)]
+    outcome = audit(run, got.records, prior=got.findings)
+    missing = [f for f in outcome.findings if f.kind is Kind.MISSING_DELIVERY]
+    assert len(missing) == 1  # and the lost delivery itself is named by the audit
+
+
+def test_edited_archive_record_is_named(run: Run, archive: Path) -> None:
+    path = _delivery_file(archive, run)
+
+    def edit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows[0]["key"] = b"000.00.00.H63"  # re-address a delivery to another province
+        return rows
+
+    _rewrite(path, edit)
+    got = read_archive(archive)
+    kinds = {(f.kind, f.file, f.seq) for f in got.findings}
+    assert (Kind.RECORD_MODIFIED, path.name, 0) in kinds
+    assert (Kind.FILE_MODIFIED, path.name, None) in kinds
+
+
+def test_removed_archive_file_is_named(run: Run, archive: Path) -> None:
+    path = _delivery_file(archive, run)
+    path.unlink()
+    got = read_archive(archive)
+    assert [(f.kind, f.file) for f in got.findings] == [(Kind.FILE_MISSING, path.name)]
+    extra = archive / "notes.txt"
+    extra.write_text("x", encoding="utf-8")
+    assert Kind.FILE_EXTRA in {f.kind for f in read_archive(archive).findings}
+
+
+def test_truncated_archive_file_is_a_finding_not_a_crash(run: Run, archive: Path) -> None:
+    path = _delivery_file(archive, run)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    kinds = {f.kind for f in read_archive(archive).findings}
+    assert Kind.FILE_UNREADABLE in kinds or Kind.RECORD_DELETED in kinds
+    assert Kind.FILE_MODIFIED in kinds
+
+
+def test_cli_audits_an_archive(run: Run, archive: Path, tmp_path: Path) -> None:
+    shutil.copy(run.report_path.parent / "directory.json", tmp_path / "directory.json")
+    argv = [
+        "audit",
+        "--archive",
+        str(archive),
+        "--topic-prefix",
+        run.settings.topic_prefix,
+        "--keys-dir",
+        str(run.settings.keys_dir),
+        "--directory",
+        str(tmp_path / "directory.json"),
+        "--out",
+        str(tmp_path / "a"),
+        "--workers",
+        "1",
+    ]
+    assert main(argv) == 0
+    (archive / "manifest.json").write_text(
+        (archive / "manifest.json")
+        .read_text(encoding="utf-8")
+        .replace('"records": ', '"records": 1'),
+        encoding="utf-8",
+    )
+    assert main(argv) == 1
+
+
+def test_seeded_violations_on_kafka_are_named(run: Run) -> None:
+    """Runs last: it writes to the run's topics (the fixture's replay was taken before)."""
+    layout = layout_of(run.settings)
+    keys = KeyStore.open(run.settings.keys_dir)
+    first = next(r for r in run.records if r.topic == layout.delivery(Tier.PROVINCE))
+    forged_doc = document(PROVINCE, ["000.00.00.G05"], 990_001)
+    secret_doc = document(
+        "000.00.00.G05", [PROVINCE], 990_002, secrecy=Secrecy.SECRET, subject=SECRET_SUBJECT
+    )
+    producer = make_producer(run.settings)
+    try:
+        sent = {
+            "forged": producer.send(
+                layout.delivery(Tier.CENTRAL),
+                codec.encode_envelope(sign(keys, forged_doc)),
+                key=b"000.00.00.G05",
+            ).get(timeout=30),
+            "duplicate": producer.send(first.topic, first.value, key=first.key).get(timeout=30),
+            "classified": producer.send(
+                layout.delivery(Tier.PROVINCE),
+                codec.encode_envelope(sign(keys, secret_doc)),
+                key=PROVINCE.encode(),
+            ).get(timeout=30),
+        }
+    finally:
+        producer.close()
+    records, stats = replay(run.settings, ReplayConfig(layout.all, idle_s=1.5))
+    assert stats.records == len(run.records) + 3
+    found = {(f.kind, f.topic, f.partition, f.offset) for f in audit(run, records).findings}
+    for kind, meta in (
+        (Kind.FORGED_DELIVERY, sent["forged"]),
+        (Kind.DUPLICATE_DELIVERY, sent["duplicate"]),
+        (Kind.CLASSIFIED_DELIVERED, sent["classified"]),
+    ):
+        assert (kind, meta.topic, meta.partition, meta.offset) in found
