@@ -155,6 +155,11 @@ class _TierWorker:
     def idle(self) -> bool:
         return not self.timers
 
+    def held_now(self) -> int:
+        """Records waiting for their agency's downtime window to end."""
+        with self.lock:
+            return sum(1 for t in self.timers if t[2] == _RELEASE)
+
     # -- per record --------------------------------------------------------------------
     def _arrive(self, tp: Any, record: Any) -> None:
         counts = self.counts
@@ -355,7 +360,7 @@ class Recipients:
             | {
                 "tiers": [t.value for t in self.config.tiers],
                 "run_start_us": self.downtime.run_start_us,
-                "held_now": sum(len(w.timers) for w in self.workers),
+                "held_now": sum(w.held_now() for w in self.workers),
             }
         }
         atomic_write_text(Path(self.config.stats_file), json.dumps(data, separators=(",", ":")))

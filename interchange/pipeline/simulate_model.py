@@ -42,6 +42,7 @@ class SimulationOptions:
     accept_delay_s: float = 0.1
     idle_timeout_s: float = 30.0
     ready_timeout_s: float = 60.0  # stages must have their partitions within this
+    external_ready_timeout_s: float = 20.0  # external stages: then start anyway
     lead_s: float = 2.0  # producer process start-up before the run start
     default_downtime: bool = True
 
@@ -63,8 +64,8 @@ def make_directory(options: SimulationOptions) -> Directory:
         return Directory.load(options.directory_file)
     if options.scenario is not None:
         return build(options.preset, Scenario.load(options.scenario))
-    if not options.default_downtime:
-        return build(options.preset)
+    if not options.default_downtime or options.external_stages:
+        return build(options.preset)  # external recipients would not know the windows
     within = max(options.span_s, DOWNTIME_S + 1.0)
     down = RandomDowntime(Tier.COMMUNE, DOWNTIME_SHARE, within, DOWNTIME_S)
     return build(options.preset, Scenario(random_downtime=(down,)))
