@@ -18,7 +18,7 @@ from interchange.cli.common import (
 
 RECIPIENTS = Command(
     "recipients",
-    "load",
+    "operators",
     "run recipient agencies per tier: delivery latency, duplicates, status 01/03 back",
     "interchange recipients --preset province --stats-file runs/recipients.json "
     "--bootstrap 127.0.0.1:9092",
