@@ -109,10 +109,10 @@ def _agreement(comparison: Sequence[Comparison]) -> Section:
     def mark(c: Comparison) -> Cell:
         return Styled("info", Tone.MUTED) if c.agrees is None else verdict(c.agrees)
 
-    shown = [c for c in comparison if c.agrees is not True or c.tier == "all"]
+    shown = [c for c in comparison if c.agrees is False or c.tier == "all"]
     text = (
         "Counts must be equal; latency percentiles within histogram precision "
-        "(|live − audit| ≤ max/1000 + 1 µs). Rows that agree are shown for the total only."
+        "(|live − audit| ≤ max/1000 + 1 µs). Shown: the total, and any tier that differs."
     )
     table = Table(
         "Audit against the live report",
