@@ -262,6 +262,16 @@ def _assigned(metrics_file: Path) -> int:
     return -1
 
 
+def _committed(metrics_file: Path) -> int:
+    try:
+        text = metrics_file.read_text()
+    except OSError:
+        return 0
+    prefix = 'interchange_router_transactions_total{result="committed"} '
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    return sum(int(float(line.split()[-1])) for line in lines)
+
+
 def _wait(cond: Callable[[], bool], timeout_s: float) -> bool:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
@@ -298,6 +308,9 @@ def test_sigkill_one_of_two_routers_loses_and_duplicates_nothing(
 
         def kill_at_30_percent(n: int) -> None:
             if n == int(0.3 * len(stream)):
+                # On a loaded machine "a" may lag behind the producer: kill it only once it
+                # has committed output, so the test exercises a takeover mid-stream.
+                assert _wait(lambda: _committed(prom_a) > 0, 30), "router a committed nothing"
                 a.send_signal(signal.SIGKILL)
 
         submit(settings, stream, pace_s=0.003, on_sent=kill_at_30_percent)
