@@ -33,8 +33,8 @@ def register_route(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("router")
     group.add_argument(
         "--group",
-        default="interchange-router",
-        help="consumer group shared by all routers (default interchange-router)",
+        help="consumer group shared by all routers of one topic layout "
+        "(default: the topic prefix + 'router', e.g. interchange.router)",
     )
     group.add_argument(
         "--router-id",
@@ -127,7 +127,7 @@ def run_route(args: argparse.Namespace) -> int:
     trust = TrustStore.open(settings.keys_dir)
     config = RouterConfig(
         router_id=args.router_id or f"{socket.gethostname()}-{os.getpid()}",
-        group=args.group,
+        group=args.group or f"{settings.topic_prefix}router",
         batch_size=args.batch_size,
         replay_capacity=args.replay_capacity or DEFAULT_REPLAY_CAPACITY,
         max_records=args.max_records,

@@ -90,7 +90,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "sender agency id",
             "Envelope",
             "agency producers, `interchange send`",
-            "router (group interchange-router)",
+            "router (group <prefix>router)",
         )
     ]
     specs += [
