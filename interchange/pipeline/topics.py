@@ -152,7 +152,13 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
                 s.name,
                 num_partitions=s.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs={**RETAIN_FOREVER, "max.message.bytes": MAX_MESSAGE_BYTES},
+                topic_configs={
+                    **RETAIN_FOREVER,
+                    "max.message.bytes": MAX_MESSAGE_BYTES,
+                    # acks=all then survives one replica down, and a test's RF=1 topic still
+                    # accepts writes on a cluster whose broker default is 2.
+                    "min.insync.replicas": str(min(2, settings.replication_factor)),
+                },
             )
             for s in missing
         ]
