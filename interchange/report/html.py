@@ -40,10 +40,30 @@ def render_html(
     return _env.get_template("report.html").render(
         title=title,
         subtitle=subtitle,
-        meta=[(str(k), str(v)) for k, v in pairs],
+        meta=[(str(k).replace("_", " "), _meta_value(k, v)) for k, v in pairs if _shown(v)],
         sections=[_section(s) for s in sections],
         footer=footer,
     )
+
+
+def _shown(value: object) -> bool:
+    """Unset values (None, empty lists) say nothing in a page header."""
+    return (
+        value is not None
+        and value != ""
+        and not (isinstance(value, (list, tuple, dict)) and not value)
+    )
+
+
+def _meta_value(key: str, value: object) -> str:
+    # Times in microseconds are the project's convention; a reader wants a date.
+    if key.endswith("_us") and isinstance(value, int) and value > 10**15:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(value / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def write_html(path: Path, html: str) -> Path:

@@ -214,3 +214,17 @@ def test_write_coverage_files(report: CoverageReport, tmp_path: Path) -> None:
     assert json.loads(paths.json.read_text())["meta"] == {"seed": 1}
     assert "<svg" in paths.html.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["report.html", "report.json"]
+
+
+def test_page_header_hides_unset_values_and_shows_dates() -> None:
+    from interchange.report.html import render_html
+
+    page = render_html(
+        "t",
+        [],
+        meta={"duration_s": None, "problems": [], "start_us": 1_795_379_192_776_620, "seed": 0},
+    )
+    assert "duration" not in page
+    assert "problems" not in page
+    assert "2026-11-22 20:26:32 UTC" in page
+    assert "<dt>seed</dt><dd>0</dd>" in page
