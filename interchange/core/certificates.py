@@ -199,6 +199,20 @@ def describe(cert: x509.Certificate) -> CertInfo:
     )
 
 
+def is_signing_end_entity(cert: x509.Certificate) -> bool:
+    """True if the profile lets `cert` sign documents: not a CA, digital signature allowed.
+
+    Without this check a root-signed CA certificate (or one issued for another
+    purpose) would be accepted as a document signer.
+    """
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return not constraints.ca and usage.digital_signature
+
+
 def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     """True if `ca` signed `cert` (issuer name and signature both match)."""
     try:

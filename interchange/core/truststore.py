@@ -31,7 +31,7 @@ from interchange.errors import PkiError
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    info: certs.CertInfo
+    info: certs.CertInfo | None  # None: the file is damaged (not a certificate, or misnamed)
     trusted: bool  # signed by the root and inside the profile
     check: Verifier
 
@@ -80,7 +80,7 @@ class TrustStore:
         if entry is None:
             return ReasonCode.UNKNOWN_CERTIFICATE
         info = entry.info
-        if not entry.trusted or info.algorithm is None:
+        if info is None or not entry.trusted or info.algorithm is None:
             return ReasonCode.UNTRUSTED_CERTIFICATE
         if send_time_us < info.not_before_us:
             return ReasonCode.NOT_YET_VALID
@@ -100,7 +100,7 @@ class TrustStore:
     def certificate(self, cert_id: str) -> certs.CertInfo | None:
         """The profile fields of a known certificate (loading it if needed)."""
         entry = self._entries.get(cert_id) or self._load(cert_id)
-        return entry.info if entry else None
+        return entry.info if entry else None  # None also for a damaged certificate file
 
     def revoked_at(self, serial: int) -> int | None:
         return self._revoked.get(serial)
@@ -121,20 +121,30 @@ class TrustStore:
             pem = self._layout.cert(cert_id).read_bytes()
         except OSError:
             return None
+        # A damaged or misnamed file is a fact about that certificate id, not a reason
+        # to stop the router: verification under it fails as UNTRUSTED_CERTIFICATE.
         try:
             cert = x509.load_pem_x509_certificate(pem)
-        except ValueError as exc:
-            raise PkiError(f"{self._layout.cert(cert_id)}: not a certificate ({exc})") from exc
-        info = certs.describe(cert)
+            info = certs.describe(cert)
+        except ValueError:
+            return self._remember(cert_id, _Entry(None, False, _never))
         if info.cert_id != cert_id:
-            raise PkiError(f"{self._layout.cert(cert_id)}: content does not hash to its name")
+            return self._remember(cert_id, _Entry(None, False, _never))
         public = cert.public_key()
-        trusted = info.algorithm is not None and certs.issued_by(cert, self._root)
+        trusted = (
+            info.algorithm is not None
+            and certs.is_signing_end_entity(cert)
+            and certs.issued_by(cert, self._root)
+        )
         check = verifier(public) if trusted else _never  # type: ignore[arg-type]
         entry = _Entry(info, trusted, check)
         self._entries[cert_id] = entry
         # A fault certificate's revocation is written before the certificate: pick it up now.
         self._check_crl()
+        return entry
+
+    def _remember(self, cert_id: str, entry: _Entry) -> _Entry:
+        self._entries[cert_id] = entry
         return entry
 
     def _check_crl(self) -> None:

@@ -257,3 +257,57 @@ def test_cli_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             main(["keys", action, "--help"])
         assert "Example:\n  interchange keys " + action in capsys.readouterr().out
+
+
+def test_damaged_or_misnamed_certificate_file_is_untrusted_not_an_error(
+    pki_copy: Path,  # noqa: F811
+) -> None:
+    keys = KeyStore.open(pki_copy)
+    cred = keys.credential(ED)
+    other = keys.credential(BY_ALGORITHM[Algorithm.ECDSA_P256])
+    layout = Layout(pki_copy)
+    layout.cert(cred.cert_id).write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n")
+    trust = TrustStore.open(pki_copy)
+    reason = trust.verify(CONTENT, cred.sign(CONTENT), cred.cert_id, ED, NOW)
+    assert reason is ReasonCode.UNTRUSTED_CERTIFICATE
+    assert trust.certificate(cred.cert_id) is None
+    # a valid certificate stored under another certificate's id
+    layout.cert(cred.cert_id).write_bytes(layout.cert(other.cert_id).read_bytes())
+    trust = TrustStore.open(pki_copy)
+    reason = trust.verify(CONTENT, cred.sign(CONTENT), cred.cert_id, ED, NOW)
+    assert reason is ReasonCode.UNTRUSTED_CERTIFICATE
+
+
+def test_root_signed_ca_certificate_cannot_sign_documents(pki_copy: Path) -> None:  # noqa: F811
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    layout = Layout(pki_copy)
+    keys = KeyStore.open(pki_copy)
+    cred = keys.credential(ED)
+    genuine = x509.load_pem_x509_certificate(layout.cert(cred.cert_id).read_bytes())
+    root_key = serialization.load_pem_private_key(layout.root_key.read_bytes(), password=None)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.issuer)
+        .public_key(genuine.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+    )
+    for ext in genuine.extensions:
+        if isinstance(ext.value, x509.BasicConstraints):
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+        else:
+            builder = builder.add_extension(ext.value, ext.critical)
+    as_ca = builder.sign(root_key, None)  # type: ignore[arg-type]
+    der = as_ca.public_bytes(serialization.Encoding.DER)
+    ca_id = hashlib.sha256(der).hexdigest()
+    layout.cert(ca_id).write_bytes(as_ca.public_bytes(serialization.Encoding.PEM))
+    trust = TrustStore.open(pki_copy)
+    assert issued_by(as_ca, x509.load_pem_x509_certificate(layout.root_cert.read_bytes()))
+    reason = trust.verify(CONTENT, cred.sign(CONTENT), ca_id, ED, NOW)
+    assert reason is ReasonCode.UNTRUSTED_CERTIFICATE
+    assert trust.verify(CONTENT, cred.sign(CONTENT), cred.cert_id, ED, NOW) is None
