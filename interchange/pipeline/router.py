@@ -1,8 +1,10 @@
 """The router stage: consume submissions, decide each (core.policy), produce exactly once.
 
-One Kafka transaction per polled batch holds the batch's outputs (deliveries,
+One Kafka transaction per batch holds the batch's outputs (deliveries,
 rejections), the replay-guard changelog entries and the consumed offsets; a
-reader with read_committed sees a batch entirely or not at all. Design, Tansu
+reader with read_committed sees a batch entirely or not at all. The transaction
+of one batch commits on a worker thread (`router_txn.Committer`) while the next
+batch is polled and decided; at most one is open at a time. Design, Tansu
 caveats and metric names: docs/ROUTER.md.
 
 Logging: a decision is logged by document id, sender and reason only; a classified
@@ -16,7 +18,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +31,6 @@ from interchange.core.model import ReasonCode, Rejection, Secrecy
 from interchange.core.policy import (
     DEFAULT_REPLAY_CAPACITY,
     Decision,
-    Delivered,
     Directory,
     ReplayGuard,
     Verifier,
@@ -37,13 +39,21 @@ from interchange.core.policy import (
 from interchange.errors import InterchangeError, TopicError
 from interchange.pipeline.clients import consumer_config, producer_config
 from interchange.pipeline.router_metrics import RouterMetrics
+from interchange.pipeline.router_txn import (
+    Batch,
+    Committer,
+    Output,
+    changelog,
+    encode_outputs,
+    log_decision,
+    read_changelog,
+)
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
-OFFSET_BYTES = 8
 
 
 class RouterError(InterchangeError):
@@ -60,7 +70,8 @@ class Stop(Protocol):
 class RouterConfig:
     router_id: str
     group: str = "interchange-router"
-    batch_size: int = 500
+    batch_size: int = 500  # most records per poll and per transaction
+    commit_interval_ms: int = 0  # least time a batch gathers records before it commits
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY
     max_records: int | None = None  # exit after deciding this many records
     idle_exit_s: float | None = None  # exit after this long without records
@@ -72,19 +83,14 @@ class RouterConfig:
     metrics_file: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
-    topic: str
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    partition: int | None = None
+__all__ = ["Output", "Router", "RouterConfig", "RouterError"]
 
 
 @dataclass
 class _Guard:
     guard: ReplayGuard
-    next_offset: int  # the guard is valid for the submission at this offset
+    next_offset: int  # committed: the first submission not yet in a committed transaction
+    pos: int  # decided: the guard is valid for the submission at this offset
 
 
 class _TimedVerifier:
@@ -139,12 +145,17 @@ class Router:
         self._trust = _TimedVerifier(trust, self.metrics.observe_verify)
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
         self.node = f"router:{config.router_id}"
+        self._router_id = config.router_id.encode()
         self.transactional_id = f"{settings.topic_prefix}router-{config.router_id}"
         self._guards: dict[int, _Guard] = {}
         self._consumer: Any = None
         self._producer: Any = None
         self._restorer: Any = None
         self._txn_seq = 0
+        self._committer: Committer | None = None
+        self._pending: Batch | None = None  # decided, not yet handed to the committer
+        self._inflight: tuple[Batch, Future[None]] | None = None  # its transaction is open
+        self._failed: Exception | None = None  # a transaction failed inside a rebalance callback
         self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
 
@@ -179,6 +190,7 @@ class Router:
         pconf["max_block_ms"] = 15_000
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
+        self._committer = Committer(self._producer)
         cconf = consumer_config(self.settings, group_id=self.config.group)
         self._consumer = KafkaConsumer(**cconf)
         self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
@@ -186,6 +198,10 @@ class Router:
         self._restorer = KafkaConsumer(**rconf)
 
     def _close_clients(self) -> None:
+        self._abandon()
+        if self._committer is not None:
+            self._committer.close()
+            self._committer = None
         for name in ("_consumer", "_restorer", "_producer"):
             client = getattr(self, name)
             setattr(self, name, None)
@@ -206,11 +222,7 @@ class Router:
                 return self.decided
             while not stop.wait(0) and not self._done():
                 try:
-                    batch = self._consumer.poll(
-                        timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_size
-                    )
-                    if batch:
-                        self._process(batch)
+                    if self._step():
                         last_record = time.monotonic()
                     backoff = 0.5
                 except ProducerFencedError as exc:
@@ -237,6 +249,7 @@ class Router:
                 idle = self.config.idle_exit_s
                 if idle is not None and mono - last_record >= idle:
                     break
+            self._drain()
         finally:
             self._close_clients()
             self._report()
@@ -251,73 +264,143 @@ class Router:
         if self.config.metrics_file is not None:
             self.metrics.write_textfile(self.config.metrics_file)
 
-    # -- one batch = one transaction ---------------------------------------------------
+    # -- batches and their transactions ------------------------------------------------
 
-    def _process(self, batch: dict[Any, list[Any]]) -> None:
-        from kafka.errors import KafkaError, ProducerFencedError
-        from kafka.structs import OffsetAndMetadata
+    def _room(self) -> int:
+        """Records the next poll may return: the batch's free space, within max_records."""
+        room = self.config.batch_size - (len(self._pending.decisions) if self._pending else 0)
+        if self.config.max_records is not None:
+            undecided = self.config.max_records - self.decided
+            undecided -= len(self._inflight[0].decisions) if self._inflight else 0
+            undecided -= len(self._pending.decisions) if self._pending else 0
+            room = min(room, undecided)
+        return max(room, 0)
 
-        self._ensure_guards(batch)
-        self._txn_seq += 1
-        txn = f"{self.config.router_id}/{self.run_id}:{self._txn_seq}".encode()
-        outputs: list[Output] = []
-        decisions: list[Decision] = []
-        remembered: dict[int, list[str]] = {}
-        for tp, records in batch.items():
-            guard = self._guards[tp.partition].guard
+    def _step(self) -> bool:
+        """Poll and decide what is there, finish the open transaction, hand over the next."""
+        room = self._room()
+        timeout = self.config.poll_timeout_ms
+        if self._inflight is not None:
+            timeout = 0  # only what is already fetched: the open transaction is next
+        elif self._pending is not None:
+            waited_ms = 1000 * (time.monotonic() - self._pending.started)
+            timeout = max(0, min(timeout, int(self.config.commit_interval_ms - waited_ms) + 1))
+        got = self._consumer.poll(timeout_ms=timeout, max_records=room) if room else {}
+        self._raise_failure()
+        if got:
+            self._decide(got)
+        if self._inflight is not None:
+            self._collect()
+        if self._pending is not None and self._due(self._pending):
+            self._submit()
+        return bool(got)
+
+    def _due(self, batch: Batch) -> bool:
+        return (
+            len(batch.decisions) >= self.config.batch_size
+            or time.monotonic() - batch.started >= self.config.commit_interval_ms / 1000
+            or self._room() == 0
+        )
+
+    def _decide(self, got: dict[Any, list[Any]]) -> None:
+        """Decide polled records into the pending batch (outputs built, nothing sent yet)."""
+        self._ensure_guards(got)
+        if self._pending is None:
+            self._txn_seq += 1
+            self._pending = Batch(f"{self.config.router_id}/{self.run_id}:{self._txn_seq}".encode())
+        batch = self._pending
+        outputs, decisions, txn = batch.outputs, batch.decisions, batch.txn
+        node, directory, trust = self.node, self.directory, self._trust
+        state_topic = self.layout.router_state
+        for tp, records in got.items():
+            state = self._guards[tp.partition]
+            guard = state.guard
             for record in records:
                 decision = decide(
                     record.value,
-                    directory=self.directory,
-                    trust=self._trust,
+                    directory=directory,
+                    trust=trust,
                     replay_window=guard,
                     now_us=now_us(),
-                    router_node=self.node,
+                    router_node=node,
                 )
                 decisions.append(decision)
                 outputs += self._outputs(decision, record.value, txn)
                 for document_id in guard.pending():
-                    remembered.setdefault(tp.partition, []).append(document_id)
-                    outputs.append(self._changelog(tp.partition, document_id, record.offset))
-        offsets = {tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batch.items()}
+                    batch.remembered.setdefault(tp.partition, []).append(document_id)
+                    outputs.append(changelog(state_topic, tp.partition, document_id, record.offset))
+            state.pos = batch.next_offsets[tp] = records[-1].offset + 1
+
+    def _submit(self) -> None:
+        assert self._pending is not None
+        assert self._inflight is None
+        assert self._committer is not None
+        batch, self._pending = self._pending, None
+        self._inflight = batch, self._committer.submit(batch, self._consumer.group_metadata())
+
+    def _collect(self) -> None:
+        """Wait for the open transaction; account for it, or undo everything not committed."""
+        from kafka.errors import KafkaError
+
+        assert self._inflight is not None
+        batch, future = self._inflight
         try:
-            self._producer.begin_transaction()
-            for out in outputs:
-                self._producer.send(
-                    out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition
-                )
-            self._producer.send_offsets_to_transaction(offsets, self._consumer.group_metadata())
-            self._producer.commit_transaction()
-        except ProducerFencedError:
-            raise
+            future.result()
         except KafkaError:
-            self.metrics.transaction(committed=False, records=len(decisions))
-            self._rewind(batch, remembered)
-            try:
-                self._producer.abort_transaction()
-            except KafkaError as exc:
-                log.debug("abort after a failed transaction: %s", exc)
+            self.metrics.transaction(committed=False, records=len(batch.decisions))
+            self._abandon()
             raise
-        for tp, records in batch.items():
-            self._guards[tp.partition].next_offset = records[-1].offset + 1
-        for decision in decisions:
+        self._inflight = None
+        for tp, offset in batch.next_offsets.items():
+            state = self._guards.get(tp.partition)
+            if state is not None:
+                state.next_offset = offset
+        for decision in batch.decisions:
             self.metrics.record(decision)
-            _log_decision(decision)
-        self.decided += len(decisions)
-        self.metrics.transaction(committed=True, records=len(decisions))
+            log_decision(decision)
+        self.decided += len(batch.decisions)
+        self.metrics.transaction(committed=True, records=len(batch.decisions))
         self._update_lag()
 
-    def _rewind(self, batch: dict[Any, list[Any]], remembered: dict[int, list[str]]) -> None:
-        """Undo a failed batch: forget its ids, re-read its records."""
-        for partition, ids in remembered.items():
-            self._guards[partition].guard.discard_pending(ids)
-        if self._consumer is not None:
-            for tp, records in batch.items():
-                self._consumer.seek(tp, records[0].offset)
+    def _drain(self) -> None:
+        """Commit what is decided (stop, max_records, idle exit, rebalance)."""
+        if self._inflight is not None:
+            self._collect()
+        if self._pending is not None:
+            self._submit()
+            self._collect()
+
+    def _abandon(self) -> None:
+        """Forget every id remembered by uncommitted batches; their records are decided again
+        from the committed offsets after the reconnect that follows."""
+        batches = [b for b in (self._pending, self._inflight and self._inflight[0]) if b]
+        if self._inflight is not None:
+            self._inflight[1].exception()  # wait: the worker may still be sending
+        self._pending = self._inflight = None
+        for batch in batches:
+            for partition, ids in batch.remembered.items():
+                if (state := self._guards.get(partition)) is not None:
+                    state.guard.discard_pending(ids)
+        for state in self._guards.values():
+            state.pos = state.next_offset
+
+    def _raise_failure(self) -> None:
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+
+    def _on_revoked(self) -> None:
+        """Commit decided records before the partitions go (inside poll; never raises)."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._drain()
+        except KafkaError as exc:
+            self._failed = exc  # _abandon already ran; raised after poll returns
 
     def _outputs(self, decision: Decision, raw: bytes | None, txn: bytes) -> list[Output]:
         try:
-            return _encode(decision, self.layout, self.config.router_id.encode(), txn)
+            return encode_outputs(decision, self.layout, self._router_id, txn)
         except Exception as exc:  # a poison record never stops the router
             log.warning(
                 "cannot encode the outcome of a record (%s); rejecting it as malformed",
@@ -336,14 +419,6 @@ class Router:
             )
             return [Output(self.layout.rejections, b"", codec.encode_rejection(rejection))]
 
-    def _changelog(self, partition: int, document_id: str, offset: int) -> Output:
-        return Output(
-            self.layout.router_state,
-            document_id.encode(),
-            offset.to_bytes(OFFSET_BYTES, "big"),
-            partition=partition,
-        )
-
     # -- replay guard restore ----------------------------------------------------------
 
     def _ensure_guards(self, batch: dict[Any, list[Any]]) -> None:
@@ -351,7 +426,7 @@ class Router:
         stale = {
             tp.partition: records[0].offset
             for tp, records in batch.items()
-            if (g := self._guards.get(tp.partition)) is None or g.next_offset != records[0].offset
+            if (g := self._guards.get(tp.partition)) is None or g.pos != records[0].offset
         }
         if not stale:
             return
@@ -363,7 +438,7 @@ class Router:
         ids = self._read_changelog(stale)
         for partition, below in stale.items():
             guard = ReplayGuard.restore(ids.get(partition, []), self.config.replay_capacity)
-            self._guards[partition] = _Guard(guard, below)
+            self._guards[partition] = _Guard(guard, below, below)
         log.info(
             "router %s restored replay state of partitions %s (%d ids) in %.2f s",
             self.config.router_id,
@@ -373,32 +448,9 @@ class Router:
         )
 
     def _read_changelog(self, below: dict[int, int]) -> dict[int, list[str]]:
-        """Ids accepted at submission offsets below the committed position, per partition.
-
-        Entries at or after that offset belong to a transaction that never committed
-        (Tansu shows aborted records to read_committed readers): they are skipped, as
-        those submissions are decided again.
-        """
-        from kafka.structs import TopicPartition
-
-        tps = [TopicPartition(self.layout.router_state, p) for p in below]
-        self._restorer.assign(tps)
-        self._restorer.seek_to_beginning(*tps)
-        ids: dict[int, list[str]] = {p: [] for p in below}
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < self.config.restore_idle_s:
-            got = self._restorer.poll(timeout_ms=100, max_records=10_000)
-            for tp, records in got.items():
-                for record in records:
-                    value = record.value or b""
-                    if (
-                        len(value) == OFFSET_BYTES
-                        and int.from_bytes(value, "big") < below[tp.partition]
-                    ):
-                        ids[tp.partition].append(record.key.decode("utf-8", "replace"))
-                quiet_since = time.monotonic()
-        self._restorer.unsubscribe()
-        return ids
+        return read_changelog(
+            self._restorer, self.layout.router_state, below, self.config.restore_idle_s
+        )
 
     def _assigned(self, partitions: list[int]) -> None:
         for p in list(self._guards):
@@ -427,6 +479,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._router = router
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        self._router._on_revoked()
         self._router.metrics.partitions.set(0)
         log.info(
             "router %s: partitions revoked %s",
@@ -439,56 +492,3 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def on_partitions_lost(self, lost: Any) -> None:
         self.on_partitions_revoked(lost)
-
-
-def _encode(decision: Decision, layout: Any, router: bytes, txn: bytes) -> list[Output]:
-    if isinstance(decision, Delivered):
-        headers = [
-            ("document-id", decision.document_id.encode()),
-            ("sender", decision.sender.encode()),
-            ("router", router),
-            ("router-txn", txn),
-        ]
-        value = codec.encode_envelope(decision.envelope)
-        outs = [
-            Output(layout.delivery(d.tier), d.recipient.encode(), value, headers)
-            for d in decision.deliveries
-        ]
-        outs += [_rejection_output(r, layout, router, txn) for r in decision.not_connected]
-        return outs
-    return [_rejection_output(decision.rejection, layout, router, txn)]
-
-
-def _rejection_output(rejection: Rejection, layout: Any, router: bytes, txn: bytes) -> Output:
-    headers = [
-        ("document-id", rejection.document_id.encode()),
-        ("reason", rejection.reason.value.encode()),
-        ("router", router),
-        ("router-txn", txn),
-    ]
-    return Output(
-        layout.rejections, rejection.sender.encode(), codec.encode_rejection(rejection), headers
-    )
-
-
-def _log_decision(decision: Decision) -> None:
-    """Debug log by id and reason only; never subject or content, whatever the level."""
-    if not log.isEnabledFor(logging.DEBUG):
-        return
-    if isinstance(decision, Delivered):
-        log.debug(
-            "delivered %s from %s to %d recipient(s), %d not connected",
-            decision.document_id,
-            decision.sender,
-            len(decision.deliveries),
-            len(decision.not_connected),
-        )
-    else:
-        r = decision.rejection
-        log.debug(
-            "%s %s from %s (secrecy %s)",
-            r.reason.value,
-            r.document_id or "-",
-            r.sender or "-",
-            r.secrecy.value,
-        )
