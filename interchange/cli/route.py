@@ -57,7 +57,16 @@ def register_route(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=500,
         metavar="N",
-        help="records per poll and per transaction (default 500)",
+        help="most records per transaction; a backlog fills it (default 500)",
+    )
+    group.add_argument(
+        "--commit-interval-ms",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="least time a batch gathers records before its transaction starts: "
+        "fewer, larger transactions (less CPU) for MS more latency (default 0: start "
+        "as soon as the previous transaction has committed)",
     )
     group.add_argument(
         "--replay-capacity",
@@ -129,6 +138,7 @@ def run_route(args: argparse.Namespace) -> int:
         router_id=args.router_id or f"{socket.gethostname()}-{os.getpid()}",
         group=args.group or f"{settings.topic_prefix}router",
         batch_size=args.batch_size,
+        commit_interval_ms=args.commit_interval_ms,
         replay_capacity=args.replay_capacity or DEFAULT_REPLAY_CAPACITY,
         max_records=args.max_records,
         idle_exit_s=args.idle_exit,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from interchange.core import codec
@@ -193,16 +193,16 @@ def _decode(raw_value: bytes | None, now_us: int) -> Rejected | tuple[Envelope, 
         envelope = codec.decode_envelope(data)
     except DecodeError as exc:
         return _rejected(ReasonCode.MALFORMED, f"envelope: {exc.reason}", _sha(data), now_us)
-    digest = _sha(envelope.content)
     try:
         doc = codec.decode_document(envelope.content)
     except DecodeError as exc:
+        digest = _sha(envelope.content)
         return _rejected(ReasonCode.MALFORMED, f"document: {exc.reason}", digest, now_us)
     meta = _Meta(
         doc.id,
         doc.sender.id,
         doc.secrecy,
-        digest,
+        envelope.content,
         doc.send_time_us,
         now_us,
         tuple(r.id for r in doc.recipients),
@@ -259,12 +259,16 @@ def _route(
 
 @dataclass(frozen=True, slots=True)
 class _Meta:
-    """The metadata a rejection may carry: never subject, content or attachments."""
+    """The metadata a rejection may carry: never subject, content or attachments.
+
+    `content` is held only to hash it when a rejection is made: most documents are
+    delivered, and only rejections carry the SHA-256.
+    """
 
     document_id: str
     sender: str
     secrecy: Secrecy
-    digest: bytes
+    content: bytes = field(repr=False)
     send_time_us: int
     now_us: int
     addressed: tuple[str, ...]
@@ -276,7 +280,7 @@ class _Meta:
             sender=self.sender,
             reason=reason,
             detail=detail,
-            content_sha256=self.digest,
+            content_sha256=_sha(self.content),
             secrecy=self.secrecy,
             recipient=recipient,
             time_us=self.now_us,

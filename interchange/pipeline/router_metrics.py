@@ -78,6 +78,8 @@ class RouterMetrics:
             registry=reg,
         )
         self.run = RunMetrics()
+        # label children, created on first use (labels() costs a lock and a lookup per call)
+        self._children: dict[tuple[int, str], Any] = {}
         self._started = time.monotonic()
         self._last_line = (self._started, 0)
         self._decided = 0
@@ -91,14 +93,21 @@ class RouterMetrics:
         self._verify_total += seconds
         self._verify_count += 1
 
+    def _child(self, family: Any, label: str) -> Any:
+        key = (id(family), label)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(label)
+        return child
+
     def record(self, decision: Decision) -> None:
         self._decided += 1
         if isinstance(decision, Delivered):
-            self.records.labels("delivered").inc()
+            self._child(self.records, "delivered").inc()
             for delivery in decision.deliveries:
-                self.deliveries.labels(delivery.tier.value).inc()
+                self._child(self.deliveries, delivery.tier.value).inc()
             for rejection in decision.not_connected:
-                self.rejections.labels(ReasonCode.NOT_CONNECTED.value).inc()
+                self._child(self.rejections, ReasonCode.NOT_CONNECTED.value).inc()
                 self._flow(
                     decision.sender,
                     (rejection.recipient or "",),
@@ -107,8 +116,8 @@ class RouterMetrics:
                 )
             return
         outcome = "excluded" if isinstance(decision, Excluded) else "rejected"
-        self.records.labels(outcome).inc()
-        self.rejections.labels(decision.rejection.reason.value).inc()
+        self._child(self.records, outcome).inc()
+        self._child(self.rejections, decision.rejection.reason.value).inc()
         self._flow(
             decision.rejection.sender,
             decision.addressed,
