@@ -1,18 +1,21 @@
 """Recipient agencies: consume deliveries per tier, measure latency, send status back.
 
 One consumer per recipient tier, each in its own group (`<group prefix>-<tier>`), each
-in its own thread (the network waits release the GIL; each thread owns its metrics,
-so the hot path takes no shared lock but its own). For every delivery record:
+in its own thread (the network waits release the GIL). The threads share one RunMetrics
+under one lock, so each flow's histograms exist once per process and the stats file is
+written without merging copies. For every delivery record:
 
 1. decode envelope + document strictly (codec); a malformed record is counted, skipped;
 2. if the recipient agency is in a downtime window (directory scenario), hold the
    record until the window ends: the agency's system was offline, the document
    waits, and its latency includes the wait (as in real life);
-3. a repeat of (document id, recipient) is a duplicate: counted, not delivered again;
+3. a repeat of (document id, recipient) within the last `duplicate_window` deliveries of
+   the tier is a duplicate: counted, not delivered again;
 4. otherwise record the delivery (latency from the intended send time, split at the
-   router hop of the trace), count a leak if the document is classified, send status
-   01 (ARRIVED) on the status topic keyed by the original sender, and schedule status
-   03 (ACCEPTED) after a simulated handling delay (a timer heap, not a sleep).
+   router hop of the trace, and from the actual send time, the producer hop), count a
+   leak if the document is classified, send status 01 (ARRIVED) on the status topic
+   keyed by the original sender, and schedule status 03 (ACCEPTED) after a simulated
+   handling delay (a timer heap, not a sleep).
 
 Offsets are committed once a second up to the oldest record not finished yet (held, or
 its 03 not sent), after flushing the status producer: at-least-once. After a crash the
@@ -42,12 +45,14 @@ from interchange.core.metrics import RunMetrics
 from interchange.core.model import ReasonCode, Secrecy, StatusCode, StatusMessage, Tier
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.recipient_state import (
+    DUPLICATE_WINDOW,
     EXTRAS_KEY,
     Arrival,
     ArrivalDecoder,
     Downtime,
     InboxCounts,
     PendingOffsets,
+    RecentDeliveries,
 )
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
@@ -77,6 +82,7 @@ class RecipientConfig:
     poll_timeout_ms: int = 100
     report_interval_s: float = 1.0
     commit_interval_s: float = 1.0
+    duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
 
 
 def group_of(prefix: str, tier: Tier) -> str:
@@ -95,9 +101,8 @@ class _TierWorker:
         self.tier = tier
         self.topic = owner.layout.delivery(tier)
         self.lock = threading.Lock()
-        self.metrics = RunMetrics()
         self.counts = InboxCounts()
-        self.seen: set[tuple[str, str]] = set()
+        self.seen = RecentDeliveries(owner.config.duplicate_window)
         self.timers: list[tuple[int, int, int, Any, int, str, Arrival]] = []
         self.pending = PendingOffsets()
         self.assigned = False
@@ -188,22 +193,25 @@ class _TierWorker:
         key = (a.document_id, recipient)
         counts = self.counts
         if key in self.seen:
-            self.metrics.record_duplicate(a.sender_tier, self.tier, a.priority)
+            with self.owner.metrics_lock:
+                self.owner.metrics.record_duplicate(a.sender_tier, self.tier, a.priority)
             counts.duplicates += 1
             counts.agency(recipient).duplicates += 1
             self.pending.done(tp, offset)
             return
         self.seen.add(key)
-        router = a.router_time_us
-        self.metrics.record_delivery(
-            a.sender_tier,
-            self.tier,
-            a.priority,
-            at - a.send_time_us,
-            before_router_us=None if router is None else router - a.send_time_us,
-            after_router_us=None if router is None else at - router,
-            reverified=a.signature_ok,
-        )
+        router, sent = a.router_time_us, a.sent_time_us
+        with self.owner.metrics_lock:
+            self.owner.metrics.record_delivery(
+                a.sender_tier,
+                self.tier,
+                a.priority,
+                at - a.send_time_us,
+                before_router_us=None if router is None else router - a.send_time_us,
+                after_router_us=None if router is None else at - router,
+                from_send_us=None if sent is None else at - sent,
+                reverified=a.signature_ok,
+            )
         counts.delivered += 1
         agency = counts.agency(recipient)
         agency.delivered += 1
@@ -315,6 +323,8 @@ class Recipients:
         self.downtime = Downtime(directory, agencies)
         if config.run_start_us is not None:
             self.downtime.start(config.run_start_us)
+        self.metrics = RunMetrics()  # shared by the tier threads, under `metrics_lock`
+        self.metrics_lock = threading.Lock()
         self.workers = [_TierWorker(self, t) for t in config.tiers]
         self.producer: Any = None
         self._failed_lock = threading.Lock()
@@ -342,20 +352,27 @@ class Recipients:
         log.warning("status send failed: %s", exc)
 
     def snapshot(self) -> tuple[RunMetrics, InboxCounts]:
-        metrics, counts = RunMetrics(), InboxCounts()
+        """A copy of the metrics and the summed counters (for callers that keep them)."""
+        with self.metrics_lock:
+            metrics = RunMetrics().merge(self.metrics)
+        return metrics, self._counts()
+
+    def _counts(self) -> InboxCounts:
+        counts = InboxCounts()
         for w in self.workers:
             with w.lock:
-                metrics.merge(w.metrics)
                 counts.merge(w.counts)
         counts.ready = all(w.assigned for w in self.workers)
         counts.status_failed += self._failed
-        return metrics, counts
+        return counts
 
     def write_stats(self) -> None:
         if self.config.stats_file is None:
             return
-        metrics, counts = self.snapshot()
-        data = metrics.to_dict() | {
+        counts = self._counts()
+        with self.metrics_lock:  # encoded in place: no per-second copy of every histogram
+            data = self.metrics.to_dict()
+        data |= {
             EXTRAS_KEY: counts.to_dict()
             | {
                 "tiers": [t.value for t in self.config.tiers],
@@ -395,7 +412,7 @@ class Recipients:
         for w in self.workers:
             if w.error is not None:
                 raise w.error
-        return self.snapshot()[1]
+        return self._counts()
 
     def _done(self) -> bool:
         cfg = self.config

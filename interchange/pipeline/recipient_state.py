@@ -13,6 +13,7 @@ records, statuses, per-agency deliveries), written next to them in the stats fil
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,9 @@ from interchange.core.model import Priority, ReasonCode, Secrecy, Tier
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
+DUPLICATE_WINDOW = 50_000  # (document id, recipient) pairs remembered per tier
 ROUTER_NODE = "router:"
+PRODUCER_NODE = "producer:"
 EXTRAS_KEY = "recipients"  # key of InboxCounts in a recipients stats file
 
 
@@ -39,6 +42,7 @@ class Arrival:
     send_time_us: int  # intended send time (the latency origin)
     router_time_us: int | None  # the router hop of the trace, if any
     signature_ok: bool | None  # None: not re-verified at the recipient
+    sent_time_us: int | None = None  # actual send: the producer hop (trace[0]), if any
 
 
 class ArrivalDecoder:
@@ -69,6 +73,8 @@ class ArrivalDecoder:
             if hop.node.startswith(ROUTER_NODE):
                 router_time = hop.time_us
                 break
+        trace = envelope.trace
+        sent_time = trace[0].time_us if trace and trace[0].node.startswith(PRODUCER_NODE) else None
         ok = None
         if self._verify is not None:
             ok = (
@@ -78,7 +84,15 @@ class ArrivalDecoder:
                 is None
             )
         return Arrival(
-            doc.id, sender, tier, doc.priority, doc.secrecy, doc.send_time_us, router_time, ok
+            doc.id,
+            sender,
+            tier,
+            doc.priority,
+            doc.secrecy,
+            doc.send_time_us,
+            router_time,
+            ok,
+            sent_time,
         )
 
     def __call__(self, value: bytes | None) -> Arrival | None:
@@ -89,6 +103,38 @@ class ArrivalDecoder:
             return self.decode(value)
         except (DecodeError, DirectoryError):
             return None
+
+
+class RecentDeliveries:
+    """The last `capacity` (document id, recipient) pairs delivered: duplicate detection.
+
+    Bounded so memory stays flat over any run: a pair older than the last `capacity`
+    deliveries of the tier is forgotten, and a repeat of it would count as a new
+    delivery. That is the documented window. Repeats come from redelivery after the
+    last committed offset (commits run every second; a record is committed once its
+    status 03 is out, at most ten accept delays later), so the window needs to cover
+    a few seconds of one tier's deliveries: 50,000 is 8 s at 6,000 deliveries/s.
+    """
+
+    __slots__ = ("_pairs", "capacity")
+
+    def __init__(self, capacity: int = DUPLICATE_WINDOW) -> None:
+        if capacity < 1:
+            raise ValueError(f"duplicate window must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._pairs: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __contains__(self, pair: object) -> bool:
+        return pair in self._pairs
+
+    def add(self, pair: tuple[str, str]) -> None:
+        pairs = self._pairs
+        pairs[pair] = None
+        if len(pairs) > self.capacity:
+            pairs.popitem(last=False)
 
 
 class Downtime:

@@ -37,10 +37,14 @@ DOWN_COMMUNE = "000.01.02.H01"
 DOWN_S = 2.0
 
 
-def _routed(env: Envelope, router_time_us: int) -> bytes:
-    """The envelope as the router writes it: its hop appended to the trace."""
+def _routed(env: Envelope, router_time_us: int, trace: tuple[Hop, ...] | None = None) -> bytes:
+    """The envelope as the router writes it: its hop appended to the trace.
+
+    `trace` replaces the trace `sign` made (a producer hop at the intended send time).
+    """
+    trace = env.trace if trace is None else trace
     hop = Hop("router:test", router_time_us)
-    return codec.encode_envelope(dataclasses.replace(env, trace=(*env.trace, hop)))
+    return codec.encode_envelope(dataclasses.replace(env, trace=(*trace, hop)))
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 40.0) -> None:
@@ -79,7 +83,12 @@ def test_recipients_record_latency_status_duplicates_leaks_and_downtime(
         normal = document(CENTRAL, [COMMUNE, DISTRICT], 1, send_time_us=now - 50_000)
         held = document(PROVINCE, [DOWN_COMMUNE], 2, send_time_us=now - 20_000)
         leaked = document(DISTRICT, [PROVINCE], 3, secrecy=Secrecy.SECRET, send_time_us=now)
-        routed = {d.id: _routed(sign(keys, d), now - 10_000) for d in (normal, held, leaked)}
+        sent = (Hop("producer:p", now - 30_000),)  # the actual send, 20 ms after the intended
+        routed = {
+            normal.id: _routed(sign(keys, normal), now - 10_000, sent),
+            held.id: _routed(sign(keys, held), now - 10_000),
+            leaked.id: _routed(sign(keys, leaked), now - 10_000, ()),  # no producer hop
+        }
         records = [
             (Tier.COMMUNE, COMMUNE, routed[normal.id]),
             (Tier.DISTRICT, DISTRICT, routed[normal.id]),
@@ -125,6 +134,14 @@ def test_recipients_record_latency_status_duplicates_leaks_and_downtime(
     before = metrics.histograms("before_router")[(Tier.CENTRAL, Tier.COMMUNE)]
     assert 39_000 <= before.min <= 41_000  # router hop 10 ms after a send 50 ms ago
     assert metrics.histograms("after_router")[(Tier.CENTRAL, Tier.COMMUNE)].count == 1
+    # From the actual send (the producer hop, 30 ms ago), not the intended one (50 ms ago).
+    from_send = metrics.histograms("from_send")
+    sent_latency = from_send[(Tier.CENTRAL, Tier.COMMUNE)].min
+    intended_latency = delivery[(Tier.CENTRAL, Tier.COMMUNE, Priority.NORMAL)].min
+    assert sent_latency >= 30_000
+    assert 19_500 <= intended_latency - sent_latency <= 20_500  # 0.1% buckets
+    assert from_send[(Tier.CENTRAL, Tier.DISTRICT)].count == 1
+    assert (Tier.DISTRICT, Tier.PROVINCE) not in from_send  # no producer hop: not recorded
 
     on_disk = read_stats([stats_file])
     assert on_disk.cells == metrics.cells

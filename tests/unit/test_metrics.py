@@ -130,6 +130,7 @@ def test_to_dict_round_trips_through_json_and_is_stable() -> None:
         "after_router",
         "ack",
         "schedule_lag",
+        "from_send",
     }
     first = d["cells"][0]
     assert (first["sender_tier"], first["recipient_tier"], first["priority"]) == (
@@ -216,3 +217,18 @@ def test_random_event_streams_round_trip_and_merge_in_any_split() -> None:
     for part in reversed(parts):
         merged.merge(RunMetrics.from_dict(json.loads(json.dumps(part.to_dict()))))
     assert merged == whole
+
+
+def test_from_send_is_recorded_round_trips_and_older_files_without_it_load() -> None:
+    m = RunMetrics()
+    m.record_delivery(C, P, N, 9_000, from_send_us=4_000)
+    m.record_delivery(C, P, N, 8_000)  # no producer hop in the trace: nothing recorded
+    hist = m.histograms("from_send")[(C, P)]
+    assert hist.count == 1
+    assert 3_990 <= hist.max <= 4_010
+    d = m.to_dict()
+    assert RunMetrics.from_dict(json.loads(json.dumps(d))) == m
+    del d["histograms"]["from_send"]  # a stats file written before the family existed
+    older = RunMetrics.from_dict(d)
+    assert older.cells == m.cells
+    assert older.merged_histogram("from_send").count == 0

@@ -1,0 +1,57 @@
+"""The recipients' bounded duplicate memory and the arrival's actual send time (no Kafka)."""
+
+from __future__ import annotations
+
+import pytest
+
+from interchange.core import codec
+from interchange.core.model import Envelope, Hop
+from interchange.core.presets import build
+from interchange.pipeline.recipient_state import ArrivalDecoder, RecentDeliveries
+from tests.router_helpers import CENTRAL, COMMUNE, document
+
+
+def test_recent_deliveries_forget_the_oldest_pair_beyond_the_window() -> None:
+    recent = RecentDeliveries(capacity=3)
+    for doc in ("a", "b", "c"):
+        recent.add((doc, "r"))
+    assert ("a", "r") in recent
+    recent.add(("d", "r"))
+    assert len(recent) == 3
+    assert ("a", "r") not in recent  # outside the window: a repeat would count as new
+    assert all((doc, "r") in recent for doc in ("b", "c", "d"))
+    assert ("b", "other recipient") not in recent
+
+
+def test_recent_deliveries_memory_stays_bounded() -> None:
+    recent = RecentDeliveries(capacity=100)
+    for i in range(10_000):
+        recent.add((f"doc-{i}", "r"))
+    assert len(recent) == 100
+    assert ("doc-9999", "r") in recent
+    assert ("doc-9899", "r") not in recent
+
+
+def test_recent_deliveries_reject_an_empty_window() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RecentDeliveries(capacity=0)
+
+
+def _wire(*hops: Hop) -> bytes:
+    """A delivery record; not verified at the recipient here, so any signature bytes do."""
+    content = codec.encode_document(document(CENTRAL, [COMMUNE], 1, send_time_us=1_000_000))
+    return codec.encode_envelope(Envelope(content, b"\x01" * 64, "ab" * 32, hops))
+
+
+def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
+    decode = ArrivalDecoder(build("tiny"))
+    arrival = decode(_wire(Hop(f"producer:{CENTRAL}", 1_000_500), Hop("router:r", 1_002_000)))
+    assert arrival is not None
+    assert (arrival.send_time_us, arrival.sent_time_us, arrival.router_time_us) == (
+        1_000_000,
+        1_000_500,
+        1_002_000,
+    )
+    bare = decode(_wire(Hop("router:r", 1_002_000)))
+    assert bare is not None
+    assert bare.sent_time_us is None
