@@ -155,7 +155,7 @@ class Router:
         self._committer: Committer | None = None
         self._pending: Batch | None = None  # decided, not yet handed to the committer
         self._inflight: tuple[Batch, Future[None]] | None = None  # its transaction is open
-        self._failed: Exception | None = None  # a transaction failed inside a rebalance callback
+        self._revoked = False  # partitions were revoked during the last poll
         self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
 
@@ -278,6 +278,8 @@ class Router:
 
     def _step(self) -> bool:
         """Poll and decide what is there, finish the open transaction, hand over the next."""
+        from kafka.errors import KafkaError
+
         room = self._room()
         timeout = self.config.poll_timeout_ms
         if self._inflight is not None:
@@ -285,8 +287,12 @@ class Router:
         elif self._pending is not None:
             waited_ms = 1000 * (time.monotonic() - self._pending.started)
             timeout = max(0, min(timeout, int(self.config.commit_interval_ms - waited_ms) + 1))
+        self._revoked = False
         got = self._consumer.poll(timeout_ms=timeout, max_records=room) if room else {}
-        self._raise_failure()
+        if self._revoked and self._pending is not None:
+            # decided under the old assignment (only with --commit-interval-ms): decide again
+            # from the committed offsets rather than commit for partitions now owned elsewhere
+            raise KafkaError("rebalance while decided records waited for their transaction")
         if got:
             self._decide(got)
         if self._inflight is not None:
@@ -384,19 +390,14 @@ class Router:
         for state in self._guards.values():
             state.pos = state.next_offset
 
-    def _raise_failure(self) -> None:
-        if self._failed is not None:
-            failed, self._failed = self._failed, None
-            raise failed
-
     def _on_revoked(self) -> None:
-        """Commit decided records before the partitions go (inside poll; never raises)."""
-        from kafka.errors import KafkaError
-
-        try:
-            self._drain()
-        except KafkaError as exc:
-            self._failed = exc  # _abandon already ran; raised after poll returns
+        """Inside poll, maybe on the consumer's I/O thread: only wait for the open
+        transaction to end (its offsets commit while we still own the partitions); the
+        main thread accounts for it after poll returns. No consumer call here: the
+        consumer's event loop is blocked while this runs."""
+        self._revoked = True
+        if self._inflight is not None:
+            self._inflight[1].exception()  # waits; a failure is raised by _collect
 
     def _outputs(self, decision: Decision, raw: bytes | None, txn: bytes) -> list[Output]:
         try:
