@@ -2,10 +2,10 @@
 
 One Kafka transaction per batch holds the batch's outputs (deliveries,
 rejections), the replay-guard changelog entries and the consumed offsets; a
-reader with read_committed sees a batch entirely or not at all. The transaction
-of one batch commits on a worker thread (`router_txn.Committer`) while the next
-batch is polled and decided; at most one is open at a time. Design, Tansu
-caveats and metric names: docs/ROUTER.md.
+reader with read_committed sees a batch entirely or not at all. A batch commits
+between polls, when it is full, when `commit_interval_ms` has passed since its
+first record, or at once (the default, 0). Design, Tansu caveats and metric
+names: docs/ROUTER.md.
 
 Logging: a decision is logged by document id, sender and reason only; a classified
 document's subject and content never reach this module (policy does not pass them).
@@ -277,14 +277,12 @@ class Router:
         return max(room, 0)
 
     def _step(self) -> bool:
-        """Poll and decide what is there, finish the open transaction, hand over the next."""
+        """Poll and decide what is there; commit the batch when it is due."""
         from kafka.errors import KafkaError
 
         room = self._room()
         timeout = self.config.poll_timeout_ms
-        if self._inflight is not None:
-            timeout = 0  # only what is already fetched: the open transaction is next
-        elif self._pending is not None:
+        if self._pending is not None:
             waited_ms = 1000 * (time.monotonic() - self._pending.started)
             timeout = max(0, min(timeout, int(self.config.commit_interval_ms - waited_ms) + 1))
         self._revoked = False
@@ -295,10 +293,9 @@ class Router:
             raise KafkaError("rebalance while decided records waited for their transaction")
         if got:
             self._decide(got)
-        if self._inflight is not None:
-            self._collect()
         if self._pending is not None and self._due(self._pending):
             self._submit()
+            self._collect()  # synchronous: no transaction is open during the next poll
         return bool(got)
 
     def _due(self, batch: Batch) -> bool:
@@ -391,13 +388,10 @@ class Router:
             state.pos = state.next_offset
 
     def _on_revoked(self) -> None:
-        """Inside poll, maybe on the consumer's I/O thread: only wait for the open
-        transaction to end (its offsets commit while we still own the partitions); the
-        main thread accounts for it after poll returns. No consumer call here: the
-        consumer's event loop is blocked while this runs."""
+        """Inside poll, maybe on the consumer's I/O thread: only note it (no consumer call
+        here, its event loop is blocked while this runs). No transaction is open during a
+        poll; a batch still gathering records is dropped by `_step`."""
         self._revoked = True
-        if self._inflight is not None:
-            self._inflight[1].exception()  # waits; a failure is raised by _collect
 
     def _outputs(self, decision: Decision, raw: bytes | None, txn: bytes) -> list[Output]:
         try:

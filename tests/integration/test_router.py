@@ -188,6 +188,38 @@ def test_every_submission_has_exactly_one_outcome_and_no_classified_bytes_leave(
     assert (tmp_path / "r.json").exists()
 
 
+def test_a_commit_interval_gathers_polls_into_fewer_transactions(
+    settings: Settings, unique: Callable[[str], str], keys: KeyStore, directory: Directory
+) -> None:
+    create_topics(settings)
+    stream = mixed_stream(keys, 2)
+    half = len(stream) // 2
+    config = RouterConfig(
+        router_id=unique("r"),
+        group=unique("g"),
+        batch_size=len(stream),
+        commit_interval_ms=60_000,  # only a full batch (or max_records) commits
+        max_records=len(stream),
+        poll_timeout_ms=50,
+        idle_exit_s=30.0,
+    )
+    router = Router(
+        settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
+    )
+    decided: list[int] = []
+    thread = threading.Thread(target=lambda: decided.append(router.run(threading.Event())))
+    thread.start()
+    submit(settings, stream[:half])
+    time.sleep(6)  # the group join (~3 s on Tansu) and a poll of the first half
+    submit(settings, stream[half:])
+    thread.join(60)
+    assert decided == [len(stream)]
+    want = expected(stream, directory)
+    assert observed(settings, read_outputs(settings, sum(want.values()), deadline_s=20)) == want
+    committed = router.metrics.value("interchange_router_transactions_total", result="committed")
+    assert committed == 1.0
+
+
 def test_replay_state_survives_a_restart(
     settings: Settings, unique: Callable[[str], str], keys: KeyStore, directory: Directory
 ) -> None:
