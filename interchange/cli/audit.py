@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from interchange.cli.common import Command, add_kafka_options, add_keys_option, settings_from_args
+from interchange.cli.common import (
+    Command,
+    add_directory_options,
+    add_kafka_options,
+    add_keys_option,
+    directory_from_args,
+    settings_from_args,
+)
 from interchange.errors import ConfigError
 
 AUDIT = Command(
@@ -57,9 +64,7 @@ def register_audit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifest-sha256", metavar="HEX", help="the archive manifest hash you anchored"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--preset", help="directory preset of the run (default province)")
-    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON of the run")
+    add_directory_options(parser, whose="the audited run")
     _add_range_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -129,7 +134,6 @@ def run_archive(args: argparse.Namespace) -> int:
 
 def run_audit(args: argparse.Namespace) -> int:
     from interchange.core.audit_model import Check
-    from interchange.core.directory import Directory, build_directory
     from interchange.core.targets import load_targets
     from interchange.pipeline.audit import AuditConfig, default_workers
     from interchange.pipeline.audit import run_audit as audit_records
@@ -138,11 +142,7 @@ def run_audit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.archive is None and settings.bootstrap is None:
         raise ConfigError(NO_SOURCE)
-    directory = (
-        Directory.load(args.directory)
-        if args.directory
-        else build_directory(args.preset or "province")
-    )
+    directory = directory_from_args(args)
     layout = layout_of(settings)
     records, prior, source, partial = _read(args, settings, layout.all)
     live = _load_report(args.compare) if args.compare else None

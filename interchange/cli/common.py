@@ -11,8 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from interchange.settings import Settings
+
+if TYPE_CHECKING:
+    from interchange.core.directory import Directory
+
+DEFAULT_PRESET = "province"
+PRESET_NAMES = ("tiny", "province", "national", "two-level-2025")
 
 EXAMPLE_HEADER = "Example:"
 
@@ -49,6 +56,33 @@ def add_keys_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="key material directory (env INTERCHANGE_KEYS_DIR; default keys/)",
     )
+
+
+def add_directory_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, whose: str = "the axis"
+) -> None:
+    """--preset or --directory: which agency directory this command works with."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        help=f"directory preset of {whose} (default {DEFAULT_PRESET})",
+    )
+    where.add_argument(
+        "--directory",
+        type=Path,
+        metavar="FILE",
+        help=f"directory JSON of {whose} (from 'interchange directory export' or a run dir)",
+    )
+
+
+def directory_from_args(args: argparse.Namespace) -> Directory:
+    """The directory named by --directory, else the --preset (default province)."""
+    from interchange.core.directory import Directory, build_directory
+
+    if getattr(args, "directory", None):
+        return Directory.load(args.directory)
+    return build_directory(getattr(args, "preset", None) or DEFAULT_PRESET)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -10,8 +10,10 @@ from pathlib import Path
 from interchange.cli.common import (
     Command,
     StopFlag,
+    add_directory_options,
     add_kafka_options,
     add_keys_option,
+    directory_from_args,
     kafka_settings,
     settings_from_args,
 )
@@ -38,9 +40,7 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
         choices=[t.value for t in Tier],
         help="tier to receive for (repeatable; default every tier of the directory)",
     )
-    where = g.add_mutually_exclusive_group()
-    where.add_argument("--preset", help="directory preset (default province)")
-    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON to use")
+    add_directory_options(g)
     g.add_argument(
         "--group-prefix",
         default=DEFAULT_GROUP_PREFIX,
@@ -82,7 +82,6 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
 
 
 def run_recipients(args: argparse.Namespace) -> int:
-    from interchange.core.directory import Directory, build_directory
     from interchange.core.model import Tier
     from interchange.pipeline.recipient import RecipientConfig, Recipients
 
@@ -93,11 +92,7 @@ def run_recipients(args: argparse.Namespace) -> int:
     if not args.verbose:  # kafka-python warns about slow callbacks whenever the CPU is busy
         logging.getLogger("kafka").setLevel(logging.ERROR)
     settings = settings_from_args(args)
-    directory = (
-        Directory.load(args.directory)
-        if args.directory
-        else build_directory(args.preset or "province")
-    )
+    directory = directory_from_args(args)
     tiers = tuple(Tier(t) for t in args.tier) if args.tier else directory.tiers
     verify = None
     if args.verify_at_recipient:

@@ -12,8 +12,10 @@ from pathlib import Path
 from interchange.cli.common import (
     Command,
     StopFlag,
+    add_directory_options,
     add_kafka_options,
     add_keys_option,
+    directory_from_args,
     kafka_settings,
     settings_from_args,
 )
@@ -43,15 +45,7 @@ def register_route(parser: argparse.ArgumentParser) -> None:
         "so a restarted router with the same id fences its previous self "
         "(default HOSTNAME-PID)",
     )
-    where = group.add_mutually_exclusive_group()
-    where.add_argument(
-        "--preset",
-        default=None,
-        help="directory preset: tiny, province, national, two-level-2025 (default province)",
-    )
-    where.add_argument(
-        "--directory", type=Path, metavar="FILE", help="directory JSON written by Directory.save"
-    )
+    add_directory_options(group)
     group.add_argument(
         "--batch-size",
         type=int,
@@ -116,7 +110,6 @@ def register_route(parser: argparse.ArgumentParser) -> None:
 
 
 def run_route(args: argparse.Namespace) -> int:
-    from interchange.core.directory import Directory, build_directory
     from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
     from interchange.core.truststore import TrustStore
     from interchange.pipeline.router import Router, RouterConfig
@@ -128,11 +121,7 @@ def run_route(args: argparse.Namespace) -> int:
     if not args.verbose:  # kafka-python's own reconnect warnings would drown our message
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = settings_from_args(args)
-    directory = (
-        Directory.load(args.directory)
-        if args.directory
-        else build_directory(args.preset or "province")
-    )
+    directory = directory_from_args(args)
     trust = TrustStore.open(settings.keys_dir)
     config = RouterConfig(
         router_id=args.router_id or f"{socket.gethostname()}-{os.getpid()}",
