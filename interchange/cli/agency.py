@@ -172,6 +172,12 @@ def register_inbox(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--idle", type=float, default=2.0, metavar="S", help="drain window (default 2)")
     g.add_argument("--max", type=int, metavar="N", help="exit after N documents")
     g.add_argument("--since", metavar="ISO-TIME", help="only records from this time on")
+    g.add_argument(
+        "--group",
+        metavar="NAME",
+        help="commit what was read under this consumer group: the next run with the same "
+        "group resumes after it, so nothing is listed or acknowledged twice",
+    )
     g.add_argument("--save", type=Path, metavar="DIR", help="save documents and attachments")
     g.add_argument(
         "--ack",
@@ -228,6 +234,7 @@ def run_inbox(args: argparse.Namespace) -> int:
         acks=acks,
         idle_exit_s=args.idle if args.drain else None,
         max_documents=args.max,
+        group=args.group,
     )
     trust = TrustStore.open(settings.keys_dir)
     invalid = 0

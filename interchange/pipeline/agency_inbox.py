@@ -73,6 +73,9 @@ class InboxConfig:
     acks: tuple[StatusCode, ...] = ()
     idle_exit_s: float | None = None  # drain: exit after this long without a record
     max_documents: int | None = None
+    # With a group, offsets are committed after each batch (acks flushed first), so a
+    # later run resumes where this one stopped and never acknowledges a document twice.
+    group: str | None = None
 
 
 class AgencyInbox:
@@ -91,7 +94,7 @@ class AgencyInbox:
         from kafka import KafkaConsumer, TopicPartition
 
         create_topics(self.settings)
-        consumer = KafkaConsumer(**consumer_config(self.settings, group_id=None))
+        consumer = KafkaConsumer(**consumer_config(self.settings, group_id=self.config.group))
         producer = make_producer(self.settings) if self.config.acks else None
         key = self.config.agency_id.encode()
         try:
@@ -104,16 +107,22 @@ class AgencyInbox:
             last = time.monotonic()
             while not stop.wait(0) and not self._done():
                 batch = consumer.poll(timeout_ms=POLL_MS)
+                done: dict[Any, int] = {}
                 for tp, records in batch.items():
                     last = time.monotonic()
                     for record in records:
-                        if record.key != key or self._done() or self._before(record):
+                        if self._done():
+                            break
+                        done[tp] = record.offset + 1
+                        if record.key != key or self._before(record):
                             continue
                         item = self._receive(tp.partition, record)
                         self.received += 1
                         if producer is not None:
                             self._ack(producer, item)
                         on_document(item)
+                if self.config.group is not None and done:
+                    self._commit(consumer, done)
                 idle = self.config.idle_exit_s
                 if idle is not None and time.monotonic() - last >= idle:
                     break
@@ -123,6 +132,13 @@ class AgencyInbox:
                 producer.flush(timeout=30)
                 producer.close(timeout=10)
         return self.received
+
+    @staticmethod
+    def _commit(consumer: Any, done: dict[Any, int]) -> None:
+        """Commit what was read (its acks are flushed already): a rerun starts after it."""
+        from kafka.structs import OffsetAndMetadata
+
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()})
 
     def _done(self) -> bool:
         return self.config.max_documents is not None and self.received >= self.config.max_documents
@@ -134,7 +150,12 @@ class AgencyInbox:
 
     def _position(self, consumer: Any, tps: list[Any]) -> None:
         if self.config.since_ms is None:
-            consumer.seek_to_beginning(*tps)
+            for tp in tps:
+                committed = consumer.committed(tp) if self.config.group is not None else None
+                if committed is None:
+                    consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, committed)
             return
         found = consumer.offsets_for_times(dict.fromkeys(tps, self.config.since_ms))
         for tp in tps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agency_helpers import module_settings, running_router
@@ -15,7 +16,7 @@ from interchange.core.fate import Outcome
 from interchange.core.model import StatusCode, Tier
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
-from interchange.pipeline.send import SendRequest, send_and_follow
+from interchange.pipeline.send import SendRequest, Until, send_and_follow
 from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -102,3 +103,30 @@ def test_classified_send_is_reported_as_excluded(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{SENDER},{out[0].split(',')[1]},22/VPCP-M"
     assert out[-1] == "excluded: CLASSIFIED (secrecy SECRET)"
+
+
+def test_inbox_with_a_group_resumes_and_never_acknowledges_twice(kit: Settings) -> None:
+    recipient = "000.00.00.G05"  # central, connected in the tiny preset
+    group = f"{kit.topic_prefix}inbox-{recipient}"
+
+    def inbox(**limits: Any) -> AgencyInbox:
+        config = InboxConfig(
+            recipient, Tier.CENTRAL, acks=(StatusCode.ARRIVED,), group=group, **limits
+        )
+        return AgencyInbox(kit, TrustStore.open(kit.keys_dir), config)
+
+    first = inbox(max_documents=1)
+    reader = threading.Thread(
+        target=first.run, args=(threading.Event(), lambda _item: None), daemon=True
+    )
+    reader.start()
+    request = SendRequest(SENDER, (recipient,), "Công văn", "77", "VPCP-KGVX")
+    credential = KeyStore.open(kit.keys_dir).credential(SENDER)
+    fate = send_and_follow(kit, request, credential, timeout_s=TIMEOUT_S, until=Until.ARRIVED)
+    reader.join(timeout=20)
+    assert fate.outcome() is Outcome.DELIVERED
+    assert (first.received, first.acked) == (1, 1)
+
+    again = inbox(idle_exit_s=2.0)
+    again.run(threading.Event(), lambda _item: None)
+    assert (again.received, again.acked) == (0, 0)
