@@ -11,6 +11,7 @@ import contextlib
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,19 @@ def port_in_use(port: int, host: str = LOOPBACK) -> bool:
         except OSError:
             return True
     return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the broker gets SIGKILL when the process that started it dies, even by SIGKILL.
+
+    Without it a killed test run or `bench` leaves an orphaned broker holding gigabytes.
+    """
+    import ctypes
+    import signal as signals
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signals.SIGKILL)
 
 
 def resolve_binary() -> Path:
@@ -129,6 +143,7 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us, not the broker
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
         self._wait_ready()
         return self

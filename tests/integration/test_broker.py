@@ -102,3 +102,31 @@ def test_broker_command_serves_and_exits_on_sigint(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_broker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A SIGKILLed owner (a killed test run, bench or simulate) leaves no orphaned broker."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from interchange.broker import EmbeddedBroker\n"
+        f"b = EmbeddedBroker(log_path=Path({str(tmp_path / 'b.log')!r})).start()\n"
+        "print(b.pid, b.port, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pid, port = (int(x) for x in owner.stdout.readline().split())
+        assert kafka_answers("127.0.0.1", port)
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while psutil.pid_exists(pid) and time.monotonic() < deadline:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+            time.sleep(0.1)
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    finally:
+        if owner.poll() is None:
+            owner.kill()
