@@ -30,6 +30,23 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def dedicated_bootstrap(tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own (or the external cluster when INTERCHANGE_BOOTSTRAP is set).
+
+    For timing-sensitive tests: the embedded Tansu slows down as its in-memory log
+    grows (docs/BENCHMARKS.md), and the session broker has served the whole suite.
+    """
+    external = os.environ.get("INTERCHANGE_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    from interchange.broker import EmbeddedBroker
+
+    with EmbeddedBroker(log_path=tmp_path / "dedicated-broker.log") as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
 def unique() -> Callable[[str], str]:
     """Factory of uuid-suffixed names for topics, groups and prefixes."""
 
