@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from interchange.core import codec
 from interchange.core.audit_facts import DeliveryFact, Submission
 from interchange.core.audit_model import Finding, Kind, RawRecord, at
-from interchange.core.directory import tier_of_id
+from interchange.core.directory import attributed_tier
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Agency, ReasonCode, Rejection, StatusCode, StatusMessage, Tier
 from interchange.errors import DecodeError
@@ -40,15 +40,7 @@ class AuditResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _tier(by_id: Mapping[str, Agency], agency_id: str) -> Tier | None:
-    """As the router and recipients attribute tiers: the directory, else the id's shape."""
-    agency = by_id.get(agency_id)
-    if agency is not None:
-        return agency.tier
-    try:
-        return tier_of_id(agency_id)
-    except Exception:
-        return None
+_tier = attributed_tier  # the router's rule, so recomputed counts match live ones
 
 
 class _Audit:

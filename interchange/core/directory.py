@@ -66,6 +66,21 @@ def is_valid_id(agency_id: str) -> bool:
     return True
 
 
+def attributed_tier(by_id: Mapping[str, Agency], agency_id: str) -> Tier | None:
+    """The tier counts are booked under: the directory's, else the id's shape, else None.
+
+    One rule for the router's metrics and the audit, so that recomputed figures
+    match live ones even for ids outside the directory.
+    """
+    agency = by_id.get(agency_id)
+    if agency is not None:
+        return agency.tier
+    try:
+        return tier_of_id(agency_id)
+    except DirectoryError:
+        return None
+
+
 def tier_of_id(agency_id: str) -> Tier:
     """The tier an id denotes by its shape alone; DirectoryError if it is not in the scheme."""
     m = ID_PATTERN.match(agency_id)
@@ -190,6 +205,9 @@ class Directory:
 
     def tier_of(self, agency_id: str) -> Tier:
         return self.get(agency_id).tier
+
+    def attributed_tier(self, agency_id: str) -> Tier | None:
+        return attributed_tier(self.by_id, agency_id)
 
     def is_connected(self, agency_id: str) -> bool:
         """On the axis (False for unknown ids); downtime is separate, see `is_down`."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, write_to_textfile
 
-from interchange.core.directory import tier_of_id
+from interchange.core.directory import attributed_tier
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Priority, ReasonCode, Tier
 from interchange.core.policy import Decision, Delivered, Directory, Excluded
@@ -137,13 +137,7 @@ class RouterMetrics:
                 self.run.record_rejected(sender_tier, tier, priority, reason)
 
     def _tier(self, agency_id: str) -> Tier | None:
-        agency = self._directory.by_id.get(agency_id)
-        if agency is not None:
-            return agency.tier
-        try:
-            return tier_of_id(agency_id)
-        except Exception:
-            return None
+        return attributed_tier(self._directory.by_id, agency_id)
 
     def transaction(self, *, committed: bool, records: int) -> None:
         self.transactions.labels("committed" if committed else "aborted").inc()
