@@ -85,6 +85,22 @@ def directory_from_args(args: argparse.Namespace) -> Directory:
     return build_directory(getattr(args, "preset", None) or DEFAULT_PRESET)
 
 
+def configure_logging(verbose: bool, *, quiet_kafka: int) -> None:
+    """Stage logging: INFO with -v; otherwise kafka-python only at `quiet_kafka` and above.
+
+    Unless asked, kafka-python's own reconnect and slow-callback warnings would drown
+    the stage's messages whenever the broker restarts or the CPU is busy.
+    """
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("kafka").setLevel(quiet_kafka)
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Environment first, then whichever flags this subcommand defines and the user gave."""
     base = Settings.from_env()

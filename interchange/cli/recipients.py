@@ -13,6 +13,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    configure_logging,
     directory_from_args,
     kafka_settings,
     settings_from_args,
@@ -85,12 +86,7 @@ def run_recipients(args: argparse.Namespace) -> int:
     from interchange.core.model import Tier
     from interchange.pipeline.recipient import RecipientConfig, Recipients
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    if not args.verbose:  # kafka-python warns about slow callbacks whenever the CPU is busy
-        logging.getLogger("kafka").setLevel(logging.ERROR)
+    configure_logging(args.verbose, quiet_kafka=logging.ERROR)
     settings = settings_from_args(args)
     directory = directory_from_args(args)
     tiers = tuple(Tier(t) for t in args.tier) if args.tier else directory.tiers

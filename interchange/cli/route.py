@@ -15,6 +15,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    configure_logging,
     directory_from_args,
     kafka_settings,
     settings_from_args,
@@ -114,12 +115,7 @@ def run_route(args: argparse.Namespace) -> int:
     from interchange.core.truststore import TrustStore
     from interchange.pipeline.router import Router, RouterConfig
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    if not args.verbose:  # kafka-python's own reconnect warnings would drown our message
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    configure_logging(args.verbose, quiet_kafka=logging.CRITICAL)
     settings = settings_from_args(args)
     directory = directory_from_args(args)
     trust = TrustStore.open(settings.keys_dir)
