@@ -214,10 +214,10 @@ def _tier_row(
     by_priority = []
     within = 0
     for p in Priority:
-        hist = LatencyHistogram()
-        for (_s, r, hp), h in metrics.histograms("delivery").items():
-            if hp is p and (tier is None or r is tier):
-                hist.merge(h)
+        hist = metrics.merged_histogram(
+            "delivery",
+            lambda key, p=p: key[2] is p and (tier is None or key[1] is tier),
+        )
         if not hist.count:
             continue
         ok = hist.count_at_or_below(sla.limit_us(p))

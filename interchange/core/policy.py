@@ -22,7 +22,6 @@ subject or content (the Excluded outcome does not even carry them).
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -181,22 +180,26 @@ def decide(
     except Exception as exc:  # never raise on input: a defect anywhere is MALFORMED
         data = raw_value if isinstance(raw_value, bytes) else b""
         detail = f"internal error on this record: {type(exc).__name__}"
-        return _rejected(ReasonCode.MALFORMED, detail, _sha(data), now_us)
+        return _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
 
 
 def _decode(raw_value: bytes | None, now_us: int) -> Rejected | tuple[Envelope, Document, _Meta]:
     """Check 1, MALFORMED: both layers must decode strictly."""
     data = raw_value if isinstance(raw_value, bytes) else b""
     if not data:
-        return _rejected(ReasonCode.MALFORMED, "empty record value", _sha(data), now_us)
+        return _rejected(
+            ReasonCode.MALFORMED, "empty record value", codec.content_sha256(data), now_us
+        )
     try:
         envelope = codec.decode_envelope(data)
     except DecodeError as exc:
-        return _rejected(ReasonCode.MALFORMED, f"envelope: {exc.reason}", _sha(data), now_us)
+        return _rejected(
+            ReasonCode.MALFORMED, f"envelope: {exc.reason}", codec.content_sha256(data), now_us
+        )
     try:
         doc = codec.decode_document(envelope.content)
     except DecodeError as exc:
-        digest = _sha(envelope.content)
+        digest = codec.content_sha256(envelope.content)
         return _rejected(ReasonCode.MALFORMED, f"document: {exc.reason}", digest, now_us)
     meta = _Meta(
         doc.id,
@@ -244,10 +247,13 @@ def _route(
             return meta.rejected(ReasonCode.UNKNOWN_RECIPIENT, f"recipient {ref.id}")
         recipients.setdefault(agency.id, agency)
     deliveries = tuple(Delivery(a.id, a.tier) for a in recipients.values() if a.connected)
+    unconnected = [a for a in recipients.values() if not a.connected]
+    digest = codec.content_sha256(meta.content) if unconnected else b""  # once per document
     not_connected = tuple(
-        meta.rejection(ReasonCode.NOT_CONNECTED, "recipient not on the axis", recipient=a.id)
-        for a in recipients.values()
-        if not a.connected
+        meta.rejection(
+            ReasonCode.NOT_CONNECTED, "recipient not on the axis", recipient=a.id, digest=digest
+        )
+        for a in unconnected
     )
     routed = Envelope(
         envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
@@ -274,13 +280,19 @@ class _Meta:
     addressed: tuple[str, ...]
     priority: Priority
 
-    def rejection(self, reason: ReasonCode, detail: str, recipient: str | None = None) -> Rejection:
+    def rejection(
+        self,
+        reason: ReasonCode,
+        detail: str,
+        recipient: str | None = None,
+        digest: bytes | None = None,
+    ) -> Rejection:
         return Rejection(
             document_id=self.document_id,
             sender=self.sender,
             reason=reason,
             detail=detail,
-            content_sha256=_sha(self.content),
+            content_sha256=digest if digest is not None else codec.content_sha256(self.content),
             secrecy=self.secrecy,
             recipient=recipient,
             time_us=self.now_us,
@@ -289,10 +301,6 @@ class _Meta:
 
     def rejected(self, reason: ReasonCode, detail: str) -> Rejected:
         return Rejected(self.rejection(reason, detail), self.addressed, self.priority)
-
-
-def _sha(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
 
 
 def _rejected(reason: ReasonCode, detail: str, digest: bytes, now_us: int) -> Rejected:
