@@ -59,6 +59,10 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 MAX_ENVELOPE_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
 MAX_RECORD_BYTES = 64 * 1024  # status and rejection records
 MAX_SIGNATURE_BYTES = 4096  # RSA-4096 needs 512; room for any algorithm we support
+MAX_RECIPIENTS = 1_000
+MAX_ATTACHMENTS = 100
+MAX_TRACE_HOPS = 1_000
+MAX_STRING_BYTES = Limits(max_input=0).max_string  # the cap of any string field
 
 DOCUMENT_SCHEMA = load_schema("document")
 ENVELOPE_SCHEMA = load_schema("envelope")
@@ -70,8 +74,8 @@ _DOCUMENT_READER = StrictReader(
     Limits(
         max_input=MAX_DOCUMENT_BYTES,
         fields={
-            "Document.recipients": 1_000,
-            "Document.attachments": 100,
+            "Document.recipients": MAX_RECIPIENTS,
+            "Document.attachments": MAX_ATTACHMENTS,
             "Attachment.content": MAX_DOCUMENT_BYTES,
         },
     ),
@@ -83,7 +87,7 @@ _ENVELOPE_READER = StrictReader(
         fields={
             "Envelope.content": MAX_DOCUMENT_BYTES,
             "Envelope.signature": MAX_SIGNATURE_BYTES,
-            "Envelope.trace": 1_000,
+            "Envelope.trace": MAX_TRACE_HOPS,
         },
     ),
 )
@@ -114,12 +118,13 @@ def make_document_id(
     sender_id: str, promulgation_date_iso: str, code_number: str, code_notation: str
 ) -> str:
     """The edXML document id: "{sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"."""
-    if not _valid_date(promulgation_date_iso):
+    if not valid_date(promulgation_date_iso):
         raise EncodeError(f"promulgation date {promulgation_date_iso!r} is not yyyy-MM-dd")
     return f"{sender_id},{promulgation_date_iso.replace('-', '/')},{code_number}/{code_notation}"
 
 
-def _valid_date(text: str) -> bool:
+def valid_date(text: str) -> bool:
+    """True for a real calendar date written yyyy-MM-dd (the wire form of every date field)."""
     if not _ISO_DATE.match(text):
         return False
     try:
@@ -192,7 +197,7 @@ def encode_document(doc: Document) -> bytes:
 
 def _document_from_avro(v: dict[str, Any]) -> Document:
     for name in ("promulgation_date", "due_date"):
-        if v[name] is not None and not _valid_date(v[name]):
+        if v[name] is not None and not valid_date(v[name]):
             raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
     attachments = []
     for i, a in enumerate(v["attachments"]):

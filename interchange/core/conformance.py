@@ -31,10 +31,11 @@ from interchange.errors import DecodeError, EncodeError
 
 MAX_FUTURE_SKEW_US = 5 * 60 * 1_000_000  # send time at most 5 min after the reference
 MAX_AGE_US = 24 * 3600 * 1_000_000  # and at most one day before it
-MAX_STRING_BYTES = 64 * 1024
-MAX_RECIPIENTS = 1_000
-MAX_ATTACHMENTS = 100
-MAX_TRACE = 1_000
+# The router's limits, so conformance never disagrees with it.
+MAX_STRING_BYTES = codec.MAX_STRING_BYTES
+MAX_RECIPIENTS = codec.MAX_RECIPIENTS
+MAX_ATTACHMENTS = codec.MAX_ATTACHMENTS
+MAX_TRACE = codec.MAX_TRACE_HOPS
 MAX_SIGNATURE_BYTES = codec.MAX_SIGNATURE_BYTES
 _CERT_REASONS = frozenset(
     {
@@ -365,7 +366,7 @@ def _header_problems(doc: dict[str, Any]) -> list[str]:
     problems += [
         f"{name} {doc[name]!r} is not a real yyyy-MM-dd date"
         for name in ("promulgation_date", "due_date")
-        if doc[name] is not None and not _valid_date(doc[name])
+        if doc[name] is not None and not codec.valid_date(doc[name])
     ]
     return problems
 
@@ -420,11 +421,3 @@ def _secrecy_finding(doc: dict[str, Any]) -> Finding:
             f"secrecy {doc['secrecy']}: classified documents must not travel over the axis",
         )
     return Finding(Check.SECRECY, Status.PASS)
-
-
-def _valid_date(text: str) -> bool:
-    try:
-        codec.make_document_id("x", text, "", "")
-    except EncodeError:
-        return False
-    return True

@@ -16,8 +16,9 @@ resolution (a delivery at most 0.1% over its SLA may count as within).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from interchange.core.histogram import CURVE_PERCENTILES, LatencyHistogram
 from interchange.core.metrics import RunMetrics
@@ -214,10 +215,7 @@ def _tier_row(
     by_priority = []
     within = 0
     for p in Priority:
-        hist = metrics.merged_histogram(
-            "delivery",
-            lambda key, p=p: key[2] is p and (tier is None or key[1] is tier),
-        )
+        hist = metrics.merged_histogram("delivery", _flows_to(tier, p))
         if not hist.count:
             continue
         ok = hist.count_at_or_below(sla.limit_us(p))
@@ -281,3 +279,12 @@ def _m(targets: Targets | None, name: str) -> Mapping[Tier, float]:
         return {}
     value: Mapping[Tier, float] = getattr(targets, name)
     return value
+
+
+def _flows_to(tier: Tier | None, priority: Priority) -> Callable[[tuple[Any, ...]], bool]:
+    """Delivery histogram keys (sender, recipient, priority) of `priority` into `tier`."""
+
+    def matches(key: tuple[Any, ...]) -> bool:
+        return key[2] is priority and (tier is None or key[1] is tier)
+
+    return matches
