@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY interchange ./interchange
 COPY schemas ./schemas
 COPY tests ./tests
+COPY examples ./examples
 # EXTRAS="[test]" builds the image of the `tests` service.
 ARG EXTRAS=""
 RUN pip install --no-cache-dir ".${EXTRAS}" \
