@@ -110,7 +110,9 @@ class Tally:
 
 
 def tally(files: list[Path]) -> Tally:
+    """Counters summed over stats files; `ready` only when every recipients file says so."""
     out = Tally()
+    recipients_files = 0
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -127,7 +129,9 @@ def tally(files: list[Path]) -> Tally:
         extras = data.get("recipients")
         if isinstance(extras, dict):
             out.held_now += int(extras.get("held_now", 0))
-            out.ready = out.ready or bool(extras.get("ready"))
+            recipients_files += 1
+            ready = bool(extras.get("ready"))
+            out.ready = ready if recipients_files == 1 else out.ready and ready
     return out
 
 

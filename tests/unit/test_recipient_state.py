@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from interchange.core import codec
@@ -55,3 +57,19 @@ def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
     bare = decode(_wire(Hop("router:r", 1_002_000)))
     assert bare is not None
     assert bare.sent_time_us is None
+
+
+def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) -> None:
+    import json
+
+    from interchange.pipeline.simulate_model import tally
+
+    def stats(name: str, ready: bool) -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps({"cells": [], "recipients": {"ready": ready}}))
+        return path
+
+    one, two = stats("r1.json", True), stats("r2.json", False)
+    assert tally([one]).ready
+    assert not tally([one, two]).ready
+    assert not tally([]).ready
