@@ -113,27 +113,13 @@ def run_produce(args: argparse.Namespace) -> int:
 
 def _prepare(settings: Any, directory: Any) -> None:
     """Create missing topics and key material (for every agency of the directory)."""
-    from interchange.core.issuance import issue_one
-    from interchange.core.pki import KeyStore, init_pki
+    from interchange.core.issuance import ensure_keys
     from interchange.pipeline.topics import create_topics
 
     created = create_topics(settings)
     if created:
         print(f"created {len(created)} topics", file=sys.stderr)
-    keys_dir = settings.keys_dir
-    if not (keys_dir / "ca").exists():
-        report = init_pki(keys_dir, list(directory))
-        print(
-            f"keys: {report.certificates} agencies in {keys_dir} ({report.seconds:.1f} s)",
-            file=sys.stderr,
-        )
-        return
-    known = set(KeyStore.open(keys_dir).agency_ids())
-    missing = [a for a in directory if a.id not in known]
-    for agency in missing:
-        issue_one(keys_dir, agency.id, agency.tier)
-    if missing:
-        print(f"keys: issued {len(missing)} missing agencies in {keys_dir}", file=sys.stderr)
+    print(ensure_keys(settings.keys_dir, directory), file=sys.stderr)
 
 
 def _run_one(

@@ -357,3 +357,21 @@ def issue_fault(
         store_cert(layout, row, cert)
         append_index(layout, [row])
     return row
+
+
+def ensure_keys(keys_dir: Path, agencies: Iterable[Agency]) -> str:
+    """Create the PKI if missing, else issue keys for agencies that have none; a summary line.
+
+    What every command that runs agencies needs before it starts (simulate, produce, bench).
+    """
+    from interchange.core.pki import KeyStore  # pki builds on this module
+
+    wanted = list(agencies)
+    if not Layout(keys_dir).root_cert.exists():
+        report = init_pki(keys_dir, wanted)
+        return f"created keys for {report.certificates} agencies in {keys_dir}"
+    known = set(KeyStore.open(keys_dir).agency_ids())
+    missing = [a for a in wanted if a.id not in known]
+    for agency in missing:
+        issue_one(keys_dir, agency.id, agency.tier)
+    return f"keys in {keys_dir}" + (f" ({len(missing)} issued)" if missing else "")

@@ -26,6 +26,7 @@ from interchange.core import benchcalc as calc
 from interchange.core.bench_result import BenchResult, Ceilings, StageProcess, Step
 from interchange.core.directory import Directory
 from interchange.core.histogram import LatencyHistogram
+from interchange.core.issuance import ensure_keys
 from interchange.core.metrics import RunMetrics
 from interchange.core.presets import build
 from interchange.errors import ConfigError
@@ -101,7 +102,7 @@ def run_bench(
     directory = build(options.preset, calc.ALL_CONNECTED)
     directory_file = out_dir / "directory.json"
     directory.save(directory_file)
-    _prepare_keys(settings, directory)
+    ensure_keys(settings.keys_dir, directory)
     emit("phase", "measuring the CPU ceiling (pure work per stage, in process)")
     costs = measure_stage_costs(
         directory, settings.keys_dir, attachment_bytes=options.attachment_bytes
@@ -130,19 +131,6 @@ def run_bench(
         steps.append(step)
         search.record(_step_result(step), step.verdict)
     return BenchResult("search", options.criteria, ceilings, tuple(steps), search.best)
-
-
-def _prepare_keys(settings: Settings, directory: Directory) -> None:
-    from interchange.core.issuance import issue_one
-    from interchange.core.pki import KeyStore, init_pki
-
-    if not (settings.keys_dir / "ca").exists():
-        init_pki(settings.keys_dir, list(directory))
-        return
-    known = set(KeyStore.open(settings.keys_dir).agency_ids())
-    for agency in directory:
-        if agency.id not in known:
-            issue_one(settings.keys_dir, agency.id, agency.tier)
 
 
 def _step_result(step: Step) -> calc.StepResult:

@@ -21,6 +21,7 @@ from interchange.core.atomic import atomic_write_text
 from interchange.core.coverage import CoverageReport, Sla, compute_coverage, load_targets
 from interchange.core.directory import Directory
 from interchange.core.faults import parse_faults
+from interchange.core.issuance import ensure_keys
 from interchange.core.manifest import read_manifest
 from interchange.core.metrics import RunMetrics, read_stats, write_stats
 from interchange.core.workload import WorkloadSpec
@@ -64,21 +65,6 @@ class Stop(Protocol):
 
 def now_us() -> int:
     return time.time_ns() // 1000
-
-
-def ensure_keys(keys_dir: Path, directory: Directory) -> str:
-    """Create the CA and agency keys if missing; issue keys for agencies without. A summary."""
-    from interchange.core.issuance import issue_one
-    from interchange.core.pki import KeyStore, init_pki
-
-    if not (keys_dir / "ca").exists():
-        report = init_pki(keys_dir, list(directory))
-        return f"created keys for {report.certificates} agencies in {keys_dir}"
-    known = set(KeyStore.open(keys_dir).agency_ids())
-    missing = [a for a in directory if a.id not in known]
-    for agency in missing:
-        issue_one(keys_dir, agency.id, agency.tier)
-    return f"keys in {keys_dir}" + (f" ({len(missing)} issued)" if missing else "")
 
 
 class Simulation:
