@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interchange.core import codec
-from interchange.core.directory import Directory, tier_of_id
+from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Tier
 from interchange.errors import DecodeError, DirectoryError
@@ -45,7 +45,7 @@ class AckReader:
         self.settings = settings
         self.topic = layout_of(settings).status
         self.since_us = since_us
-        self._tiers = {a.id: a.tier for a in directory}
+        self._directory = directory
         self._lock = threading.Lock()
         self._metrics = RunMetrics()
         self._counts = AckCounts()
@@ -53,8 +53,10 @@ class AckReader:
         self.error: BaseException | None = None
 
     def _tier(self, agency_id: str) -> Tier:
-        tier = self._tiers.get(agency_id)
-        return tier if tier is not None else tier_of_id(agency_id)
+        tier = self._directory.attributed_tier(agency_id)
+        if tier is None:
+            raise DirectoryError(f"{agency_id!r} is neither in the directory nor an agency id")
+        return tier
 
     def run(self, stop: threading.Event) -> None:
         """Thread target: assign every status partition from the beginning, read until `stop`."""

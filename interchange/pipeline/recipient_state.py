@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interchange.core import codec
-from interchange.core.directory import Directory, tier_of_id
+from interchange.core.directory import Directory
 from interchange.core.model import Priority, ReasonCode, Secrecy, Tier
 from interchange.errors import DecodeError, DirectoryError
 
@@ -54,7 +54,7 @@ class ArrivalDecoder:
         verify: Callable[[bytes, bytes, str, str, int], ReasonCode | None] | None = None,
         cache_size: int = DECODE_CACHE,
     ) -> None:
-        self._tiers = {a.id: a.tier for a in directory}
+        self._directory = directory
         self._verify = verify
         self.decode: Callable[[bytes], Arrival] = functools.lru_cache(maxsize=cache_size)(
             self._decode
@@ -65,9 +65,9 @@ class ArrivalDecoder:
         envelope = codec.decode_envelope(value)
         doc = codec.decode_document(envelope.content)
         sender = doc.sender.id
-        tier = self._tiers.get(sender)
+        tier = self._directory.attributed_tier(sender)
         if tier is None:
-            tier = tier_of_id(sender)
+            raise DirectoryError(f"sender {sender!r} is neither in the directory nor an agency id")
         router_time = None
         for hop in reversed(envelope.trace):
             if hop.node.startswith(ROUTER_NODE):
