@@ -86,6 +86,7 @@ class AgencyInbox:
         self.trust = trust
         self.config = config
         self.topic = layout_of(settings).delivery(config.tier)
+        self.status_topic = layout_of(settings).status
         self.received = 0
         self.acked = 0
 
@@ -121,6 +122,8 @@ class AgencyInbox:
                         if producer is not None:
                             self._ack(producer, item)
                         on_document(item)
+                if producer is not None and done:
+                    producer.flush(timeout=30)  # the batch's acks are out before it counts as read
                 if self.config.group is not None and done:
                     self._commit(consumer, done)
                 idle = self.config.idle_exit_s
@@ -184,13 +187,12 @@ class AgencyInbox:
                 doc.id, doc.sender.id, self.config.agency_id, code, time.time_ns() // 1000, detail
             )
             producer.send(
-                layout_of(self.settings).status,
+                self.status_topic,
                 codec.encode_status(msg),
                 key=doc.sender.id.encode(),
                 headers=[("document-id", doc.id.encode()), ("code", code.value.encode())],
             )
             self.acked += 1
-        producer.flush(timeout=30)
 
 
 def summary_line(item: Received) -> str:
