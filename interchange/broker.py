@@ -122,6 +122,11 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def alive(self) -> bool:
+        """Started and not exited (on its own or stopped)."""
+        return self._process is not None and self._process.poll() is None
+
     def start(self) -> EmbeddedBroker:
         if self._process is not None:
             raise BrokerError("the broker is already running")

@@ -49,7 +49,7 @@ def run_broker(args: argparse.Namespace) -> int:
             flush=True,
         )
         while not stop.wait(0.5):
-            if broker._process is not None and broker._process.poll() is not None:
+            if not broker.alive:
                 print("the broker exited on its own; see its log", file=sys.stderr)
                 return 1
     print(f"stopped ({stop.signal_name or 'exit'})", file=sys.stderr)
