@@ -33,7 +33,6 @@ from interchange.errors import ArchiveError
 
 ARCHIVE_FORMAT = "interchange-archive/1"
 MANIFEST_NAME = "manifest.json"
-HASH_BYTES = 32
 _MAGIC = b"ICAR1"
 _ABSENT = 0xFFFFFFFF  # length marker of a null key, header value or value
 

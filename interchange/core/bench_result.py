@@ -8,7 +8,6 @@ after the warm-up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +192,3 @@ class BenchResult:
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def sustainable_steps(steps: Sequence[Step]) -> list[Step]:
-    return [s for s in steps if s.verdict.sustainable]

@@ -67,11 +67,6 @@ class LatencyHistogram:
             self._h.add(other._h)
         self.clamped += other.clamped
 
-    def copy(self) -> LatencyHistogram:
-        twin = LatencyHistogram()
-        twin.merge(self)
-        return twin
-
     @property
     def count(self) -> int:
         return int(self._h.get_total_count())

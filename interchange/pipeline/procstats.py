@@ -25,9 +25,6 @@ class ProcessSeries:
     cpu_s: float = 0.0  # user + system, last sample (children excluded)
     alive: bool = True
 
-    def rss_since(self, t: float) -> list[int]:
-        return [v for ts, v in self.rss if ts >= t]
-
 
 class ProcessSampler:
     """Polls registered processes; thread-safe reads via `snapshot_cpu` and `series`."""

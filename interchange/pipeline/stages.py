@@ -30,7 +30,6 @@ class Stage:
     log_path: Path
     stats_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
-    stopped_by_us: bool = False
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Stage:
@@ -52,7 +51,6 @@ class Stage:
     def terminate(self) -> None:
         if self.running:
             assert self.process is not None
-            self.stopped_by_us = True
             self.process.send_signal(signal.SIGTERM)
 
     def wait(self, timeout: float = STOP_GRACE_S) -> int | None:

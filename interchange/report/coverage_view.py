@@ -44,14 +44,6 @@ def coverage_sections(report: CoverageReport) -> tuple[Section, ...]:
     return (_coverage(report), _latency(report), _outcomes(report))
 
 
-def coverage_headline(report: CoverageReport) -> str:
-    """One line for logs and progress output."""
-    parts = [
-        f"{t.label} {fmt_share(t.electronic.value)} {t.electronic.verdict}" for t in report.tiers
-    ]
-    return f"coverage vs {report.targets.name} targets: " + ", ".join(parts)
-
-
 def _coverage(report: CoverageReport) -> Section:
     sla = ", ".join(f"{_priority_name(p)} {report.sla.seconds[p]:g} s" for p in Priority)
     text = (
