@@ -18,7 +18,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,12 +40,12 @@ from interchange.pipeline.clients import consumer_config, producer_config
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
     Batch,
-    Committer,
     Output,
     changelog,
     encode_outputs,
     log_decision,
     read_changelog,
+    run_transaction,
 )
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
@@ -152,9 +151,7 @@ class Router:
         self._producer: Any = None
         self._restorer: Any = None
         self._txn_seq = 0
-        self._committer: Committer | None = None
-        self._pending: Batch | None = None  # decided, not yet handed to the committer
-        self._inflight: tuple[Batch, Future[None]] | None = None  # its transaction is open
+        self._pending: Batch | None = None  # decided, its transaction not yet run
         self._revoked = False  # partitions were revoked during the last poll
         self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
@@ -190,7 +187,6 @@ class Router:
         pconf["max_block_ms"] = 15_000
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
-        self._committer = Committer(self._producer)
         cconf = consumer_config(self.settings, group_id=self.config.group)
         self._consumer = KafkaConsumer(**cconf)
         self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
@@ -199,9 +195,6 @@ class Router:
 
     def _close_clients(self) -> None:
         self._abandon()
-        if self._committer is not None:
-            self._committer.close()
-            self._committer = None
         for name in ("_consumer", "_restorer", "_producer"):
             client = getattr(self, name)
             setattr(self, name, None)
@@ -271,7 +264,6 @@ class Router:
         room = self.config.batch_size - (len(self._pending.decisions) if self._pending else 0)
         if self.config.max_records is not None:
             undecided = self.config.max_records - self.decided
-            undecided -= len(self._inflight[0].decisions) if self._inflight else 0
             undecided -= len(self._pending.decisions) if self._pending else 0
             room = min(room, undecided)
         return max(room, 0)
@@ -294,8 +286,7 @@ class Router:
         if got:
             self._decide(got)
         if self._pending is not None and self._due(self._pending):
-            self._submit()
-            self._collect()  # synchronous: no transaction is open during the next poll
+            self._commit()  # synchronous: no transaction is open during the next poll
         return bool(got)
 
     def _due(self, batch: Batch) -> bool:
@@ -334,26 +325,20 @@ class Router:
                     outputs.append(changelog(state_topic, tp.partition, document_id, record.offset))
             state.pos = batch.next_offsets[tp] = records[-1].offset + 1
 
-    def _submit(self) -> None:
-        assert self._pending is not None
-        assert self._inflight is None
-        assert self._committer is not None
-        batch, self._pending = self._pending, None
-        self._inflight = batch, self._committer.submit(batch, self._consumer.group_metadata())
-
-    def _collect(self) -> None:
-        """Wait for the open transaction; account for it, or undo everything not committed."""
+    def _commit(self) -> None:
+        """Run the pending batch's transaction; account for it, or undo everything decided."""
         from kafka.errors import KafkaError
 
-        assert self._inflight is not None
-        batch, future = self._inflight
+        assert self._pending is not None
+        assert self._producer is not None
+        batch = self._pending
         try:
-            future.result()
+            run_transaction(self._producer, batch, self._consumer.group_metadata())
         except KafkaError:
             self.metrics.transaction(committed=False, records=len(batch.decisions))
             self._abandon()
             raise
-        self._inflight = None
+        self._pending = None
         for tp, offset in batch.next_offsets.items():
             state = self._guards.get(tp.partition)
             if state is not None:
@@ -367,20 +352,14 @@ class Router:
 
     def _drain(self) -> None:
         """Commit what is decided (stop, max_records, idle exit, rebalance)."""
-        if self._inflight is not None:
-            self._collect()
         if self._pending is not None:
-            self._submit()
-            self._collect()
+            self._commit()
 
     def _abandon(self) -> None:
         """Forget every id remembered by uncommitted batches; their records are decided again
         from the committed offsets after the reconnect that follows."""
-        batches = [b for b in (self._pending, self._inflight and self._inflight[0]) if b]
-        if self._inflight is not None:
-            self._inflight[1].exception()  # wait: the worker may still be sending
-        self._pending = self._inflight = None
-        for batch in batches:
+        batch, self._pending = self._pending, None
+        if batch is not None:
             for partition, ids in batch.remembered.items():
                 if (state := self._guards.get(partition)) is not None:
                     state.guard.discard_pending(ids)

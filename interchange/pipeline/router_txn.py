@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,48 +44,27 @@ class Batch:
     next_offsets: dict[Any, int] = field(default_factory=dict)  # TopicPartition -> offset
 
 
-class Committer:
-    """Runs one batch's transaction; `submit` returns its (completed) Future."""
+def run_transaction(producer: Any, batch: Batch, group_metadata: Any) -> None:
+    """One batch's transaction: its outputs and consumed offsets, committed or aborted."""
+    from kafka.errors import KafkaError, ProducerFencedError
+    from kafka.structs import OffsetAndMetadata
 
-    def __init__(self, producer: Any) -> None:
-        self._producer = producer
-
-    def submit(self, batch: Batch, group_metadata: Any) -> Future[None]:
-        from kafka.structs import OffsetAndMetadata
-
-        offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in batch.next_offsets.items()}
-        done: Future[None] = Future()
+    offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in batch.next_offsets.items()}
+    try:
+        producer.begin_transaction()
+        send = producer.send
+        for out in batch.outputs:
+            send(out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition)
+        producer.send_offsets_to_transaction(offsets, group_metadata)
+        producer.commit_transaction()
+    except ProducerFencedError:
+        raise
+    except KafkaError:
         try:
-            self._transaction(batch.outputs, offsets, group_metadata)
-            done.set_result(None)
-        except Exception as exc:  # handed to the caller through the Future
-            done.set_exception(exc)
-        return done
-
-    def _transaction(self, outputs: list[Output], offsets: Any, group_metadata: Any) -> None:
-        from kafka.errors import KafkaError, ProducerFencedError
-
-        producer = self._producer
-        try:
-            producer.begin_transaction()
-            send = producer.send
-            for out in outputs:
-                send(
-                    out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition
-                )
-            producer.send_offsets_to_transaction(offsets, group_metadata)
-            producer.commit_transaction()
-        except ProducerFencedError:
-            raise
-        except KafkaError:
-            try:
-                producer.abort_transaction()
-            except KafkaError as exc:
-                log.debug("abort after a failed transaction: %s", exc)
-            raise
-
-    def close(self) -> None:
-        """Nothing to release; kept so the router's lifecycle does not depend on how it runs."""
+            producer.abort_transaction()
+        except KafkaError as exc:
+            log.debug("abort after a failed transaction: %s", exc)
+        raise
 
 
 def encode_outputs(decision: Decision, layout: Any, router: bytes, txn: bytes) -> list[Output]:
