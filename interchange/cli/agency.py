@@ -16,6 +16,7 @@ from pathlib import Path
 from interchange.cli.common import (
     Command,
     StopFlag,
+    add_directory_options,
     add_kafka_options,
     add_keys_option,
     kafka_settings,
@@ -46,14 +47,6 @@ _SECRECY = {"none": "NONE", "confidential": "CONFIDENTIAL", "secret": "SECRET",
             "top-secret": "TOP_SECRET"}  # fmt: skip
 
 
-def _add_directory_options(parser: argparse._ArgumentGroup) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--preset", help="directory preset for agency names (tiny, province, national, ...)"
-    )
-    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON for names")
-
-
 def register_send(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
@@ -76,7 +69,7 @@ def register_send(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--place", default="Hà Nội", help="promulgation place")
     d.add_argument("--signer", metavar="NAME", help="signer's name")
     d.add_argument("--position", metavar="TEXT", help="signer's position")
-    _add_directory_options(d)
+    add_directory_options(d, whose="agency names", default=None)
     f = parser.add_argument_group("following")
     f.add_argument("--timeout", type=float, default=30.0, metavar="S", help="default 30")
     f.add_argument(

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from interchange.cli.common import (
+    DEFAULT_PRESET,
+    PRESET_NAMES,
     Command,
     add_kafka_options,
     add_keys_option,
@@ -36,7 +38,12 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
                       help="seconds left out of each step's figures (default 5)")  # fmt: skip
     load.add_argument("--attachment-bytes", type=int, default=1536, metavar="N",
                       help="attachment size; 1536 makes ~2 KB documents (default)")  # fmt: skip
-    load.add_argument("--preset", default="province", help="directory preset (default province)")
+    load.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        default=DEFAULT_PRESET,
+        help=f"directory preset (default {DEFAULT_PRESET})",
+    )
     load.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
     procs = parser.add_argument_group("processes")
     procs.add_argument("--producers", type=int, default=1, metavar="N", help="default 1")

@@ -59,14 +59,18 @@ def add_keys_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_directory_options(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, whose: str = "the axis"
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    *,
+    whose: str = "the axis",
+    default: str | None = DEFAULT_PRESET,
+    scenario: bool = False,
 ) -> None:
-    """--preset or --directory: which agency directory this command works with."""
+    """--preset or --directory (and --scenario): which agency directory a command uses."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--preset",
         choices=PRESET_NAMES,
-        help=f"directory preset of {whose} (default {DEFAULT_PRESET})",
+        help=f"directory preset of {whose}" + (f" (default {default})" if default else ""),
     )
     where.add_argument(
         "--directory",
@@ -74,15 +78,22 @@ def add_directory_options(
         metavar="FILE",
         help=f"directory JSON of {whose} (from 'interchange directory export' or a run dir)",
     )
+    if scenario:
+        parser.add_argument(
+            "--scenario", type=Path, metavar="FILE", help="scenario JSON applied to the --preset"
+        )
 
 
 def directory_from_args(args: argparse.Namespace) -> Directory:
-    """The directory named by --directory, else the --preset (default province)."""
+    """The directory named by --directory, else the --preset (default province) under --scenario."""
     from interchange.core.directory import Directory, build_directory
+    from interchange.core.presets import Scenario
 
     if getattr(args, "directory", None):
         return Directory.load(args.directory)
-    return build_directory(getattr(args, "preset", None) or DEFAULT_PRESET)
+    scenario_file = getattr(args, "scenario", None)
+    scenario = Scenario.load(scenario_file) if scenario_file else None
+    return build_directory(getattr(args, "preset", None) or DEFAULT_PRESET, scenario)
 
 
 def configure_logging(verbose: bool, *, quiet_kafka: int) -> None:

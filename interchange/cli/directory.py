@@ -6,7 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from interchange.cli.common import Command
+from interchange.cli.common import (
+    Command,
+    add_directory_options,
+    directory_from_args,
+)
 
 DIRECTORY = Command(
     "directory",
@@ -18,14 +22,7 @@ DIRECTORY = Command(
 
 def register_directory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["show", "export"], help="summary table, or JSON file")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--preset", help="tiny, province, national, two-level-2025 (default province)"
-    )
-    where.add_argument(
-        "--directory", type=Path, metavar="FILE", help="a directory JSON to check and show"
-    )
-    parser.add_argument("--scenario", type=Path, metavar="FILE", help="scenario JSON")
+    add_directory_options(parser, scenario=True)
     parser.add_argument("--out", type=Path, metavar="FILE", help="export target (default stdout)")
     parser.set_defaults(func=run_directory)
 
@@ -33,14 +30,7 @@ def register_directory(parser: argparse.ArgumentParser) -> None:
 def run_directory(args: argparse.Namespace) -> int:
     import json
 
-    from interchange.core.directory import Directory
-    from interchange.core.presets import Scenario, build
-
-    if args.directory is not None:
-        directory = Directory.load(args.directory)
-    else:
-        scenario = Scenario.load(args.scenario) if args.scenario else None
-        directory = build(args.preset or "province", scenario)
+    directory = directory_from_args(args)
     if args.action == "export":
         if args.out is None:
             json.dump(directory.to_dict(), sys.stdout, ensure_ascii=False, indent=1)

@@ -12,8 +12,10 @@ from typing import Any
 from interchange.cli.common import (
     Command,
     StopFlag,
+    add_directory_options,
     add_kafka_options,
     add_keys_option,
+    directory_from_args,
     kafka_settings,
     settings_from_args,
 )
@@ -33,12 +35,7 @@ def register_produce(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
     w = parser.add_argument_group("workload")
-    where = w.add_mutually_exclusive_group()
-    where.add_argument(
-        "--preset", help="tiny, province, national, two-level-2025 (default province)"
-    )
-    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON to use")
-    w.add_argument("--scenario", type=Path, metavar="FILE", help="scenario JSON (with --preset)")
+    add_directory_options(w, scenario=True)
     w.add_argument("--rate", type=float, default=100.0, help="documents per second (default 100)")
     size = w.add_mutually_exclusive_group(required=True)
     size.add_argument("--count", type=int, metavar="N", help="number of documents")
@@ -74,20 +71,14 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 
 def run_produce(args: argparse.Namespace) -> int:
-    from interchange.core.directory import Directory
     from interchange.core.faults import parse_faults
-    from interchange.core.presets import Scenario, build
     from interchange.core.workload import WorkloadSpec
 
     settings = settings_from_args(args)
     shard = _shard(args.shard)
     if args.instances < 1 or (args.instances > 1 and args.shard):
         raise ConfigError("--instances must be >= 1 and cannot be combined with --shard")
-    if args.directory is not None:
-        directory = Directory.load(args.directory)
-    else:
-        scenario = Scenario.load(args.scenario) if args.scenario else None
-        directory = build(args.preset or "province", scenario)
+    directory = directory_from_args(args)
     spec = WorkloadSpec(
         rate=args.rate, count=args.count, duration_s=args.duration, faults=parse_faults(args.faults)
     )

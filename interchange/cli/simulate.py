@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from interchange.cli.common import (
+    DEFAULT_PRESET,
     Command,
     StopFlag,
+    add_directory_options,
     add_kafka_options,
     add_keys_option,
     kafka_settings,
@@ -32,13 +34,7 @@ def register_simulate(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
     w = parser.add_argument_group("workload")
-    where = w.add_mutually_exclusive_group()
-    where.add_argument(
-        "--preset",
-        default=sim.DEFAULT_PRESET,
-        help=f"tiny, province, national, two-level-2025 (default {sim.DEFAULT_PRESET})",
-    )
-    where.add_argument("--directory", type=Path, metavar="FILE", help="directory JSON to use")
+    add_directory_options(w, default=sim.DEFAULT_PRESET)
     w.add_argument(
         "--scenario",
         type=Path,
@@ -109,7 +105,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             topic_prefix=f"{settings.topic_prefix}sim-{time.strftime('%Y%m%d-%H%M%S')}-{args.seed}."
         )
     options = SimulationOptions(
-        preset=args.preset,
+        preset=args.preset or DEFAULT_PRESET,
         directory_file=args.directory,
         scenario=args.scenario,
         rate=args.rate,
