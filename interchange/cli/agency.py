@@ -9,7 +9,6 @@ everywhere (a recipient not connected, or refusing with status 02).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from interchange.cli.common import (
 )
 from interchange.core.model import StatusCode
 from interchange.errors import ConfigError
+from interchange.pipeline.replay import parse_time_ms
 
 SEND = Command(
     "send",
@@ -190,17 +190,6 @@ def _acks(text: str) -> tuple[StatusCode, ...]:
         raise ConfigError(f"--ack {text!r}: unknown status code (known: {known})") from exc
 
 
-def _parse_time(text: str) -> int:
-    """ISO-8601 time (naive = UTC) -> microseconds since the epoch."""
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ConfigError(f"--since {text!r} is not an ISO-8601 time") from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1_000_000)
-
-
 def run_inbox(args: argparse.Namespace) -> int:
     from interchange.core.directory import tier_of_id
     from interchange.core.model import Tier
@@ -223,7 +212,7 @@ def run_inbox(args: argparse.Namespace) -> int:
     config = InboxConfig(
         agency_id=args.agency,
         tier=tier,
-        since_ms=_parse_time(args.since) // 1000 if args.since else None,
+        since_ms=parse_time_ms(args.since) if args.since else None,
         acks=acks,
         idle_exit_s=args.idle if args.drain else None,
         max_documents=args.max,

@@ -8,8 +8,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from interchange.cli.common import Command, add_keys_option, settings_from_args
+from interchange.cli.common import PRESET_NAMES, Command, add_keys_option, settings_from_args
 from interchange.errors import PkiError
+from interchange.pipeline.replay import parse_time_ms
 
 KEYS = Command(
     "keys",
@@ -19,7 +20,6 @@ KEYS = Command(
 )
 
 _ALGORITHMS = ["ed25519", "ecdsa-p256", "rsa-2048", "rsa-3072"]
-_PRESETS = ["tiny", "province", "national", "two-level-2025"]
 
 
 def register_keys(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def register_keys(parser: argparse.ArgumentParser) -> None:
     source = init.add_mutually_exclusive_group()
     source.add_argument(
         "--preset",
-        choices=_PRESETS,
+        choices=PRESET_NAMES,
         default=None,
         help="agency directory preset (default national)",
     )
@@ -210,7 +210,7 @@ def run_rotate(args: argparse.Namespace) -> int:
 def run_revoke(args: argparse.Namespace) -> int:
     from interchange.core.pki import revoke
 
-    at = _parse_time(args.at) if args.at else None
+    at = parse_time_ms(args.at) * 1000 if args.at else None
     revoked = revoke(_keys_dir(args), cert_id=args.cert_id, agency_id=args.agency, at=at)
     when = _iso(at) if at is not None else "now"
     for cert_id in revoked:
@@ -246,16 +246,6 @@ def run_list(args: argparse.Namespace) -> int:
             f"{_iso(r.not_before_us)} .. {_iso(r.not_after_us)}  {state}"
         )
     return 0 if rows or args.agency is None else 1
-
-
-def _parse_time(text: str) -> int:
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PkiError(f"--at {text!r} is not an ISO-8601 time") from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1_000_000)
 
 
 def _iso(time_us: int) -> str:
