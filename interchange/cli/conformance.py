@@ -99,11 +99,11 @@ def _read_jsonl(path: Path) -> Iterator[Message]:
 
 def read_topic(settings: Any, topic: str, since_ms: int | None, idle_s: float) -> Iterator[Message]:
     """Every record of `topic` (read_committed) until `idle_s` without data."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    from interchange.pipeline.clients import consumer_config
+    from interchange.pipeline.clients import make_consumer
 
-    consumer = KafkaConsumer(**consumer_config(settings, group_id=None))
+    consumer = make_consumer(settings)
     try:
         parts = consumer.partitions_for_topic(topic)
         if not parts:

@@ -23,7 +23,7 @@ from interchange.core import codec
 from interchange.core.model import Document, Envelope, StatusCode, StatusMessage, Tier
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
-from interchange.pipeline.clients import consumer_config, make_producer
+from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -92,10 +92,10 @@ class AgencyInbox:
 
     def run(self, stop: Stop, on_document: Callable[[Received], None]) -> int:
         """Read until stopped, idle (drain) or `max_documents`; return documents received."""
-        from kafka import KafkaConsumer, TopicPartition
+        from kafka import TopicPartition
 
         create_topics(self.settings)
-        consumer = KafkaConsumer(**consumer_config(self.settings, group_id=self.config.group))
+        consumer = make_consumer(self.settings, group_id=self.config.group)
         producer = make_producer(self.settings) if self.config.acks else None
         key = self.config.agency_id.encode()
         try:

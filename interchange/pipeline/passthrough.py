@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interchange.errors import InterchangeError
-from interchange.pipeline.clients import consumer_config, producer_config
+from interchange.pipeline.clients import make_consumer, producer_config
 from interchange.settings import Settings
 
 IDLE_EXIT_S = 1.5  # a consumer stops after this long without a record, once it had some
@@ -137,10 +137,9 @@ def _delete(settings: Settings, topics: Sequence[str]) -> None:
 
 
 def _assigned_consumer(settings: Settings, topic: str) -> Any:
-    from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
 
-    consumer = KafkaConsumer(**consumer_config(settings, group_id=None))
+    consumer = make_consumer(settings)
     partitions = None
     deadline = time.monotonic() + 30
     while not partitions:

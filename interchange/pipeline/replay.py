@@ -18,7 +18,7 @@ from typing import Any
 
 from interchange.core.audit_model import RawRecord
 from interchange.errors import ConfigError, InterchangeError
-from interchange.pipeline.clients import consumer_config
+from interchange.pipeline.clients import make_consumer
 from interchange.settings import Settings
 
 TopicPartitionKey = tuple[str, int]
@@ -104,11 +104,10 @@ def replay(
     on_record: Callable[[RawRecord], None] | None = None,
 ) -> tuple[list[RawRecord], ReplayStats]:
     """Every committed record of `config.topics` in range, and how fast they were read."""
-    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
     try:
-        consumer = KafkaConsumer(**consumer_config(settings, group_id=None, read_committed=True))
+        consumer = make_consumer(settings)
     except KafkaError as exc:
         raise ReplayError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from exc
     try:

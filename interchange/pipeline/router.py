@@ -36,7 +36,7 @@ from interchange.core.policy import (
     decide,
 )
 from interchange.errors import InterchangeError, TopicError
-from interchange.pipeline.clients import consumer_config, producer_config
+from interchange.pipeline.clients import make_consumer, producer_config
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
     Batch,
@@ -180,18 +180,16 @@ class Router:
         return False
 
     def _open_clients(self) -> None:
-        from kafka import KafkaConsumer, KafkaProducer
+        from kafka import KafkaProducer
 
         create_topics(self.settings)
         pconf = producer_config(self.settings, transactional_id=self.transactional_id)
         pconf["max_block_ms"] = 15_000
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
-        cconf = consumer_config(self.settings, group_id=self.config.group)
-        self._consumer = KafkaConsumer(**cconf)
+        self._consumer = make_consumer(self.settings, group_id=self.config.group)
         self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
-        rconf = consumer_config(self.settings, group_id=None)
-        self._restorer = KafkaConsumer(**rconf)
+        self._restorer = make_consumer(self.settings)
 
     def _close_clients(self) -> None:
         self._abandon()

@@ -35,7 +35,7 @@ from interchange.core.model import (
 )
 from interchange.core.signing import Credential
 from interchange.errors import ConfigError, DecodeError
-from interchange.pipeline.clients import consumer_config, make_producer
+from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -132,10 +132,10 @@ class Sent:
 
 def open_follower(settings: Settings, since_ms: int) -> Any:
     """A consumer on every partition of rejections + status, positioned at `since_ms`."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
     layout = layout_of(settings)
-    consumer = KafkaConsumer(**consumer_config(settings, group_id=None))
+    consumer = make_consumer(settings)
     tps = [
         TopicPartition(topic, p)
         for topic in (layout.rejections, layout.status)
