@@ -164,7 +164,10 @@ def tampered(document: Document) -> Document:
 
 def to_wire(envelope: Envelope, fault: Fault | None, hop: Hop, seq: int) -> bytes:
     """Encode with `hop` appended to the trace; MALFORMED breaks the bytes deterministically."""
-    data = codec.encode_envelope(dataclasses.replace(envelope, trace=(*envelope.trace, hop)))
+    routed = Envelope(
+        envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
+    )
+    data = codec.encode_envelope(routed)
     if fault is Fault.MALFORMED:
         return malformed(data, seq)
     return data

@@ -19,6 +19,7 @@ from typing import Any
 
 from interchange.errors import InterchangeError
 from interchange.pipeline.clients import make_consumer, producer_config
+from interchange.pipeline.topics import wait_visible
 from interchange.settings import Settings
 
 IDLE_EXIT_S = 1.5  # a consumer stops after this long without a record, once it had some
@@ -113,11 +114,7 @@ def _create(settings: Settings, topics: Sequence[str]) -> None:
                 NewTopic(topics[1], settings.delivery_partitions, settings.replication_factor),
             ]
         )
-        deadline = time.monotonic() + 30
-        while not set(topics) <= set(admin.list_topics()):
-            if time.monotonic() > deadline:
-                raise PassthroughError(f"pass-through topics not visible: {topics}")
-            time.sleep(0.1)
+        wait_visible(admin, set(topics), time.monotonic() + 30)
     finally:
         admin.close()
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.faults import CredentialSource, Fault, seal, to_wire
 from interchange.core.histogram import LatencyHistogram
@@ -169,13 +168,7 @@ class AgencyProducer:
     def _send(self, producer: Any, planned: Planned, envelope: Envelope, actual: int) -> int:
         """Send one sealed envelope with the producer hop at `actual`; return its lag (µs)."""
         hop = Hop(f"producer:{planned.sender}", actual)
-        if planned.fault is None:
-            trace = (*envelope.trace, hop)
-            data = codec.encode_envelope(
-                Envelope(envelope.content, envelope.signature, envelope.cert_id, trace)
-            )
-        else:
-            data = to_wire(envelope, planned.fault, hop, planned.seq)
+        data = to_wire(envelope, planned.fault, hop, planned.seq)
         lag = actual - planned.send_at_us
         future = producer.send(self.topic, key=planned.key, value=data, timestamp_ms=actual // 1000)
         future.add_errback(self._failed)

@@ -169,13 +169,14 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
                 pass  # another process created it between our list and create
             except KafkaError as exc:
                 raise TopicError(f"cannot create topics on {settings.bootstrap}: {exc}") from exc
-        _wait_visible(admin, {s.name for s in wanted}, deadline)
+        wait_visible(admin, {s.name for s in wanted}, deadline)
     finally:
         admin.close()
     return [s.name for s in missing]
 
 
-def _wait_visible(admin: object, names: set[str], deadline: float) -> None:
+def wait_visible(admin: object, names: set[str], deadline: float) -> None:
+    """Block until every topic in `names` is listed (creation is asynchronous)."""
     while True:
         visible = set(admin.list_topics())  # type: ignore[attr-defined]
         if names <= visible:
