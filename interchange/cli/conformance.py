@@ -98,37 +98,15 @@ def _read_jsonl(path: Path) -> Iterator[Message]:
 
 
 def read_topic(settings: Any, topic: str, since_ms: int | None, idle_s: float) -> Iterator[Message]:
-    """Every record of `topic` (read_committed) until `idle_s` without data."""
-    from kafka import TopicPartition
+    """Every committed record of `topic` (from `since_ms`) until `idle_s` without data."""
+    from interchange.pipeline.replay import ReplayConfig, replay
 
-    from interchange.pipeline.clients import make_consumer
-
-    consumer = make_consumer(settings)
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            raise ConfigError(f"topic {topic} does not exist on {settings.bootstrap}")
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        if since_ms is not None:
-            found = consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
-            for tp in tps:
-                if (hit := found.get(tp)) is not None:
-                    consumer.seek(tp, hit.offset)
-        last = time.monotonic()
-        while time.monotonic() - last < idle_s:
-            for tp, records in consumer.poll(timeout_ms=100).items():
-                last = time.monotonic()
-                for r in records:
-                    yield Message(
-                        f"{topic}[{tp.partition}]@{r.offset}",
-                        r.value or b"",
-                        r.key if r.key is not None else b"",
-                        r.timestamp * 1000,
-                    )
-    finally:
-        consumer.close()
+    records, stats = replay(settings, ReplayConfig((topic,), since_ms=since_ms, idle_s=idle_s))
+    if stats.missing_topics:
+        raise ConfigError(f"topic {topic} does not exist on {settings.bootstrap}")
+    for r in records:
+        name = f"{topic}[{r.partition}]@{r.offset}"
+        yield Message(name, r.value or b"", r.key or b"", r.timestamp_ms * 1000)
 
 
 def format_report(report: MessageReport, quiet: bool) -> list[str]:
