@@ -14,7 +14,6 @@ same identity for every recipient agency from independent sources:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,6 @@ from interchange.core.faults import Fault
 from interchange.core.model import ReasonCode, Rejection
 from interchange.core.workload import Planned, WorkloadSpec, generate
 from interchange.errors import DecodeError
-from interchange.pipeline.clients import make_consumer
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 
@@ -138,35 +136,19 @@ def apply_rejections(ledger: Ledger, rejections: Iterable[Rejection]) -> None:
 def read_rejections(settings: Settings, since_us: int, idle_s: float = 1.0) -> list[Rejection]:
     """Every committed rejection whose document was meant to be sent at or after `since_us`.
 
-    Reads from the beginning without a group and stops after `idle_s` without records
-    (end offsets are not trusted on Tansu, BROKER.md quirk 2).
+    A replay from the beginning that stops after `idle_s` without records (end
+    offsets are not trusted on Tansu, BROKER.md quirk 2).
     """
-    from kafka.structs import TopicPartition
+    from interchange.pipeline.replay import ReplayConfig, replay
 
-    topic = layout_of(settings).rejections
-    consumer: Any = make_consumer(settings, group_id=None)
+    config = ReplayConfig((layout_of(settings).rejections,), idle_s=idle_s)
+    records, _stats = replay(settings, config)
     out: list[Rejection] = []
-    try:
-        deadline = time.monotonic() + 10
-        partitions = consumer.partitions_for_topic(topic)
-        while partitions is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            partitions = consumer.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s:
-            batch = consumer.poll(timeout_ms=100, max_records=10_000)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        rejection = codec.decode_rejection(record.value)
-                    except DecodeError:
-                        continue
-                    if rejection.send_time_us >= since_us:
-                        out.append(rejection)
-                quiet_since = time.monotonic()
-    finally:
-        consumer.close()
+    for record in records:
+        try:
+            rejection = codec.decode_rejection(record.value or b"")
+        except DecodeError:
+            continue
+        if rejection.send_time_us >= since_us:
+            out.append(rejection)
     return out
