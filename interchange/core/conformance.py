@@ -233,8 +233,8 @@ def _read(data: bytes, strict: Any, schema: dict[str, Any]) -> tuple[Any, bool |
         except Exception:  # not readable leniently either: report the strict reason
             return exc, None
         return value, _reencodes(value, schema, data)
-    value = _lenient(data, schema)
-    return value, _reencodes(value, schema, data)
+    # The strict codec re-encoded the input to the same bytes: canonical already.
+    return _lenient(data, schema), True
 
 
 def _reencodes(value: dict[str, Any], schema: dict[str, Any], data: bytes) -> bool:
