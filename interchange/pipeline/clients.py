@@ -22,6 +22,8 @@ def producer_config(settings: Settings, *, transactional_id: str | None = None) 
         "max_request_size": 5 * 1024 * 1024,
         "retries": 2**31 - 1,
         "max_in_flight_requests_per_connection": 5,
+        # kafka-python's own sensors cost ~10% of an idle client's CPU and nothing reads them
+        "metrics_enabled": False,
     }
     if settings.compression_type:
         config["compression_type"] = settings.compression_type
@@ -51,6 +53,7 @@ def consumer_config(
         "max_partition_fetch_bytes": 8 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
         "allow_auto_create_topics": False,
+        "metrics_enabled": False,
     }
 
 
