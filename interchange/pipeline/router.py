@@ -41,7 +41,6 @@ from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
     Batch,
     Output,
-    changelog,
     encode_outputs,
     log_decision,
     read_changelog,
@@ -303,7 +302,6 @@ class Router:
         batch = self._pending
         outputs, decisions, txn = batch.outputs, batch.decisions, batch.txn
         node, directory, trust = self.node, self.directory, self._trust
-        state_topic = self.layout.router_state
         for tp, records in got.items():
             state = self._guards[tp.partition]
             guard = state.guard
@@ -318,9 +316,9 @@ class Router:
                 )
                 decisions.append(decision)
                 outputs += self._outputs(decision, record.value, txn)
-                for document_id in guard.pending():
-                    batch.remembered.setdefault(tp.partition, []).append(document_id)
-                    outputs.append(changelog(state_topic, tp.partition, document_id, record.offset))
+                if accepted := guard.pending():
+                    entries = batch.remembered.setdefault(tp.partition, [])
+                    entries += [(record.offset, document_id) for document_id in accepted]
             state.pos = batch.next_offsets[tp] = records[-1].offset + 1
 
     def _commit(self) -> None:
@@ -331,7 +329,9 @@ class Router:
         assert self._producer is not None
         batch = self._pending
         try:
-            run_transaction(self._producer, batch, self._consumer.group_metadata())
+            run_transaction(
+                self._producer, batch, self._consumer.group_metadata(), self.layout.router_state
+            )
         except KafkaError:
             self.metrics.transaction(committed=False, records=len(batch.decisions))
             self._abandon()
@@ -358,9 +358,9 @@ class Router:
         from the committed offsets after the reconnect that follows."""
         batch, self._pending = self._pending, None
         if batch is not None:
-            for partition, ids in batch.remembered.items():
+            for partition, entries in batch.remembered.items():
                 if (state := self._guards.get(partition)) is not None:
-                    state.guard.discard_pending(ids)
+                    state.guard.discard_pending([document_id for _, document_id in entries])
         for state in self._guards.values():
             state.pos = state.next_offset
 

@@ -40,12 +40,24 @@ class Batch:
     started: float = field(default_factory=time.monotonic)
     outputs: list[Output] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
-    remembered: dict[int, list[str]] = field(default_factory=dict)  # partition -> new ids
+    # partition -> (submissions offset, id) accepted in this batch: the changelog entries
+    remembered: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     next_offsets: dict[Any, int] = field(default_factory=dict)  # TopicPartition -> offset
 
+    def changelog_outputs(self, topic: str) -> list[Output]:
+        """One changelog record per submissions partition of the batch (not one per id:
+        a send costs the router as much CPU as a decision's decode)."""
+        return [
+            Output(topic, self.txn, encode_changelog(entries), [], partition)
+            for partition, entries in self.remembered.items()
+        ]
 
-def run_transaction(producer: Any, batch: Batch, group_metadata: Any) -> None:
-    """One batch's transaction: its outputs and consumed offsets, committed or aborted."""
+
+def run_transaction(
+    producer: Any, batch: Batch, group_metadata: Any, changelog_topic: str
+) -> None:
+    """One batch's transaction: its outputs, its changelog records and consumed offsets,
+    committed or aborted."""
     from kafka.errors import KafkaError, ProducerFencedError
     from kafka.structs import OffsetAndMetadata
 
@@ -55,6 +67,8 @@ def run_transaction(producer: Any, batch: Batch, group_metadata: Any) -> None:
         send = producer.send
         for out in batch.outputs:
             send(out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition)
+        for out in batch.changelog_outputs(changelog_topic):
+            send(out.topic, out.value, key=out.key, partition=out.partition)
         producer.send_offsets_to_transaction(offsets, group_metadata)
         producer.commit_transaction()
     except ProducerFencedError:
@@ -98,9 +112,33 @@ def _rejection_output(rejection: Rejection, layout: Any, router: bytes, txn: byt
     )
 
 
-def changelog(topic: str, partition: int, document_id: str, offset: int) -> Output:
-    """A replay-guard changelog entry: id accepted at this submissions offset."""
-    return Output(topic, document_id.encode(), offset.to_bytes(OFFSET_BYTES, "big"), [], partition)
+def encode_changelog(entries: list[tuple[int, str]]) -> bytes:
+    """Changelog value: per accepted id, its 8-byte big-endian submissions offset, a
+    2-byte id length and the UTF-8 id."""
+    out = bytearray()
+    for offset, document_id in entries:
+        raw = document_id.encode()
+        out += offset.to_bytes(OFFSET_BYTES, "big") + len(raw).to_bytes(2, "big") + raw
+    return bytes(out)
+
+
+def decode_changelog(key: bytes | None, value: bytes | None) -> list[tuple[int, str]]:
+    """Entries of one changelog record; a bare 8-byte value keyed by the id is the format
+    of earlier versions (one record per id). Garbage ends the record's entries."""
+    value = value or b""
+    if len(value) == OFFSET_BYTES:
+        return [(int.from_bytes(value, "big"), (key or b"").decode("utf-8", "replace"))]
+    entries: list[tuple[int, str]] = []
+    pos = 0
+    while pos + OFFSET_BYTES + 2 <= len(value):
+        offset = int.from_bytes(value[pos : pos + OFFSET_BYTES], "big")
+        size = int.from_bytes(value[pos + OFFSET_BYTES : pos + OFFSET_BYTES + 2], "big")
+        pos += OFFSET_BYTES + 2
+        if pos + size > len(value):
+            break
+        entries.append((offset, value[pos : pos + size].decode("utf-8", "replace")))
+        pos += size
+    return entries
 
 
 def read_changelog(
@@ -123,13 +161,9 @@ def read_changelog(
     while time.monotonic() - quiet_since < idle_s:
         got = restorer.poll(timeout_ms=100, max_records=10_000)
         for tp, records in got.items():
+            limit, kept = below[tp.partition], ids[tp.partition]
             for record in records:
-                value = record.value or b""
-                if (
-                    len(value) == OFFSET_BYTES
-                    and int.from_bytes(value, "big") < below[tp.partition]
-                ):
-                    ids[tp.partition].append(record.key.decode("utf-8", "replace"))
+                kept += [i for off, i in decode_changelog(record.key, record.value) if off < limit]
             quiet_since = time.monotonic()
     restorer.unsubscribe()
     return ids
