@@ -53,9 +53,7 @@ class Batch:
         ]
 
 
-def run_transaction(
-    producer: Any, batch: Batch, group_metadata: Any, changelog_topic: str
-) -> None:
+def run_transaction(producer: Any, batch: Batch, group_metadata: Any, changelog_topic: str) -> None:
     """One batch's transaction: its outputs, its changelog records and consumed offsets,
     committed or aborted."""
     from kafka.errors import KafkaError, ProducerFencedError
