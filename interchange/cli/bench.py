@@ -49,6 +49,10 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
     procs.add_argument("--producers", type=int, default=1, metavar="N", help="default 1")
     procs.add_argument("--routers", type=int, default=1, metavar="N", help="default 1")
     procs.add_argument("--recipients", type=int, default=1, metavar="N", help="default 1")
+    procs.add_argument("--commit-interval-ms", type=int, default=0, metavar="MS",
+                       help="the routers' transaction interval (default 0: one per poll); "
+                       "a long run on the embedded broker needs fewer, larger batches "
+                       "(docs/BENCHMARKS.md, soak)")  # fmt: skip
     search = parser.add_argument_group("search for the maximum sustainable rate")
     search.add_argument("--search", action="store_true", help="step the rate up, then bisect")
     search.add_argument("--p99-bound", type=float, default=40.0, metavar="MS",
@@ -89,6 +93,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
         producers=args.producers,
         routers=args.routers,
         recipients=args.recipients,
+        commit_interval_ms=args.commit_interval_ms,
         attachment_bytes=args.attachment_bytes,
         seed=args.seed,
         passthrough_s=args.passthrough or None,
@@ -107,6 +112,12 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             "processes": f"{options.producers} producer / {options.routers} router / "
             f"{options.recipients} recipients",
             "command": " ".join(["interchange", *sys.argv[1:]]),
+            # what the command line does not show (INTERCHANGE_* variables) but the figures
+            # depend on
+            "clients": f"linger {running.linger_ms} ms, fetch wait {running.fetch_max_wait_ms}"
+            f" ms, compression {running.compression_type or 'none'}, router transactions "
+            f"every {options.commit_interval_ms or 'poll'}"
+            + (" ms" if options.commit_interval_ms else ""),
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
     render_terminal(TITLE, bench_sections(result), Console())

@@ -19,7 +19,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from hdrh.histogram import HdrHistogram
 
@@ -309,18 +309,30 @@ def stage_efficiency(ceiling_us_per_doc: float, measured_us_per_doc: float | Non
 
 @dataclass(frozen=True, slots=True)
 class MemoryTrack:
-    """RSS (bytes) of one process over the measured window: first, peak and last sample."""
+    """RSS (bytes) of one process over the measured window: first, peak and last sample,
+    and the curve (so a soak shows whether growth levels off, not only that it grew)."""
 
     start: int
     peak: int
     end: int
     samples: int
+    series: tuple[tuple[float, int], ...] = ()  # (seconds into the window, bytes), <= MAX
+
+    SERIES_POINTS: ClassVar[int] = 120
 
     @classmethod
-    def of(cls, rss: Sequence[int]) -> MemoryTrack:
+    def of(cls, rss: Sequence[int], at_s: Sequence[float] = ()) -> MemoryTrack:
+        """From the window's samples; `at_s` (same length) are their times in seconds."""
         if not rss:
             return cls(0, 0, 0, 0)
-        return cls(rss[0], max(rss), rss[-1], len(rss))
+        series: tuple[tuple[float, int], ...] = ()
+        if len(at_s) == len(rss):
+            step = max(1, math.ceil(len(rss) / cls.SERIES_POINTS))
+            keep = list(range(0, len(rss), step))
+            if keep[-1] != len(rss) - 1:
+                keep.append(len(rss) - 1)
+            series = tuple((round(at_s[i], 1), rss[i]) for i in keep)
+        return cls(rss[0], max(rss), rss[-1], len(rss), series)
 
     @property
     def growth(self) -> float | None:
@@ -339,6 +351,7 @@ class MemoryTrack:
             "samples": self.samples,
             "growth": self.growth,
             "flat_within_10pct": self.flat(),
+            "series": [[t, v] for t, v in self.series],
         }
 
 

@@ -62,6 +62,7 @@ class BenchOptions:
     producers: int = 1
     routers: int = 1
     recipients: int = 1
+    commit_interval_ms: int = 0  # the routers' --commit-interval-ms
     attachment_bytes: int = calc.BENCH_ATTACHMENT_BYTES
     seed: int = 0
     passthrough_s: float | None = 4.0  # None: skip the pass-through ceiling
@@ -74,6 +75,8 @@ class BenchOptions:
             raise ConfigError("bench: the warm-up must be shorter than the duration")
         if min(self.producers, self.routers, self.recipients) < 1:
             raise ConfigError("bench: at least one producer, router and recipients process")
+        if self.commit_interval_ms < 0:
+            raise ConfigError("bench: --commit-interval-ms must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,7 @@ def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
     )
     stages = start_consumers(
         settings, ctx.directory_file, step_dir, routers=options.routers,
-        recipients=options.recipients,
+        recipients=options.recipients, commit_interval_ms=options.commit_interval_ms,
     )  # fmt: skip
     sampler = ProcessSampler(options.sample_interval_s)
     try:
@@ -262,9 +265,8 @@ class _StepRun:
         processes = []
         for series in self.sampler.series():
             cpu = end.cpu.get(series.pid, 0.0) - warm.cpu.get(series.pid, 0.0)
-            rss = calc.MemoryTrack.of(
-                [v for ts, v in series.rss if warm.at <= ts <= end.at and v > 0]
-            )
+            window = [(ts, v) for ts, v in series.rss if warm.at <= ts <= end.at and v > 0]
+            rss = calc.MemoryTrack.of([v for _, v in window], [ts - warm.at for ts, _ in window])
             processes.append(StageProcess(series.role, series.pid, cpu, handled[series.role], rss))
         addressed, accounted, delivered = _addressed(final), _accounted(final), _delivered(final)
         slope = calc.slope([(t, float(n)) for t, n in backlog])

@@ -123,7 +123,13 @@ def _pid(stage: Stage) -> int:
 
 
 def start_consumers(
-    settings: Settings, directory_file: Path, step_dir: Path, *, routers: int, recipients: int
+    settings: Settings,
+    directory_file: Path,
+    step_dir: Path,
+    *,
+    routers: int,
+    recipients: int,
+    commit_interval_ms: int = 0,
 ) -> Stages:
     """Start routers and recipients on the step's topics and wait until they have partitions."""
     stages = Stages(step_dir)
@@ -131,6 +137,7 @@ def start_consumers(
     for i in range(routers):
         stage = router_stage(settings, i, directory_file, stages.stats_dir, logs)
         stage.argv += ["--metrics-file", str(step_dir / f"router-{i}.prom")]
+        stage.argv += ["--commit-interval-ms", str(commit_interval_ms)]
         stages.routers.append(stage)
     run_file = step_dir / "run.json"  # the recipients' downtime origin (no downtime here)
     step_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from interchange.report.model import (
     Section,
     Styled,
     Table,
+    TimeChart,
     Tone,
     fmt_count,
     fmt_share,
@@ -235,10 +236,22 @@ def _memory(result: BenchResult) -> Section:
                     verdict(flat),
                 )
             )
+    curves = tuple(
+        LineSeries(
+            f"{_rate(s.target_rate)} {p.role} {p.pid}",
+            tuple((t, v / 2**20) for t, v in p.memory.series),
+        )
+        for s in result.steps
+        for p in s.processes
+        if len(p.memory.series) >= 2
+    )
+    charts = (TimeChart("RSS over the measured window", curves, "MiB"),) if curves else ()
     return Section(
         "Process memory",
         "RSS sampled over the measured window; flat when the peak stays within 10% of the "
-        "first sample.",
+        "first sample. The curve shows whether a growth levels off (bounded windows filling) "
+        "or keeps climbing.",
+        charts=charts,
         tables=(Table("RSS", ("process", "start", "peak", "end", "growth", "flat"), tuple(rows)),),
     )
 

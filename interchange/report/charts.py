@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # before pyplot: never a GUI backend, even with DISPLAY s
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from interchange.report.model import BarChart, Chart, PercentileChart, Tone
+from interchange.report.model import BarChart, Chart, PercentileChart, TimeChart, Tone
 
 # Colour-blind-safe palette (Okabe-Ito), in a fixed order so tiers keep their colour.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000")
@@ -50,7 +50,12 @@ _PCT_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
 def render_svg(chart: Chart) -> str:
     """The chart as an inline `<svg>` element (a string)."""
     with plt.rc_context(_RC):
-        fig = _percentile(chart) if isinstance(chart, PercentileChart) else _bars(chart)
+        if isinstance(chart, PercentileChart):
+            fig = _percentile(chart)
+        elif isinstance(chart, TimeChart):
+            fig = _over_time(chart)
+        else:
+            fig = _bars(chart)
         buf = io.StringIO()
         try:
             fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -101,6 +106,31 @@ def _percentile(chart: PercentileChart) -> Any:
     ax.set_title(chart.title, loc="left")
     if drawn:
         ax.legend(frameon=False, fontsize=8, loc="upper left")
+    else:
+        _empty(ax)
+    return fig
+
+
+def _over_time(chart: TimeChart) -> Any:
+    fig, ax = plt.subplots(figsize=(9.0, 3.2))
+    drawn = 0
+    for i, series in enumerate(chart.series):
+        if not series.points:
+            continue
+        ax.plot(
+            [t for t, _ in series.points],
+            [v for _, v in series.points],
+            linewidth=1.6,
+            color=PALETTE[i % len(PALETTE)],
+            label=series.name,
+        )
+        drawn += 1
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("seconds into the measured window")
+    ax.set_ylabel(chart.value_label)
+    ax.set_title(chart.title, loc="left")
+    if drawn:
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
     else:
         _empty(ax)
     return fig

@@ -74,7 +74,7 @@ class BarChart:
 @dataclass(frozen=True, slots=True)
 class LineSeries:
     name: str
-    points: tuple[tuple[float, float], ...]  # (percentile 0..100, value)
+    points: tuple[tuple[float, float], ...]  # (percentile 0..100, value), or (s, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,16 @@ class PercentileChart:
     value_label: str = "latency (ms)"
 
 
-Chart = BarChart | PercentileChart
+@dataclass(frozen=True, slots=True)
+class TimeChart:
+    """Values over time (x in seconds): e.g. a process's memory over a load test."""
+
+    title: str
+    series: tuple[LineSeries, ...]  # points are (seconds, value) here
+    value_label: str = ""
+
+
+Chart = BarChart | PercentileChart | TimeChart
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,9 @@ LAT = LatencyFigures(40_000, 5_000, 9_000, 20_000, 30_000, 35_000, 36_000)
 def _step(rate: float, router_cpu_s: float) -> Step:
     procs = (
         StageProcess("producer", 11, 4.0, 20_000, MemoryTrack.of([100, 104, 102])),
-        StageProcess("router", 12, router_cpu_s, 20_000, MemoryTrack.of([200, 250, 240])),
+        StageProcess(
+            "router", 12, router_cpu_s, 20_000, MemoryTrack.of([200, 250, 240], [0.0, 1.0, 2.0])
+        ),
         StageProcess("recipient", 13, 3.0, 20_000, MemoryTrack.of([300, 300, 300])),
     )
     result = StepResult(rate, 2_000.0, LAT.p99_us, 1.0)
@@ -85,6 +87,7 @@ def test_files_are_written(tmp_path: Path) -> None:
     assert json.loads(paths.json.read_text())["kind"] == "loadtest"
     html = paths.html.read_text()
     assert "<svg" in html
+    assert "RSS over the measured window" in html  # the router's memory curve
     assert "max sustainable 2,000/s" in html
 
 

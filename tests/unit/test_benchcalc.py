@@ -238,6 +238,17 @@ def test_memory_that_grows_more_than_ten_percent_is_not_flat() -> None:
     assert track.flat() is False
 
 
+def test_memory_curve_is_kept_downsampled_with_first_and_last_sample() -> None:
+    n = 1_001
+    track = MemoryTrack.of([100 + i for i in range(n)], [i * 0.5 for i in range(n)])
+    assert len(track.series) <= MemoryTrack.SERIES_POINTS + 1
+    assert track.series[0] == (0.0, 100)
+    assert track.series[-1] == (500.0, 100 + n - 1)
+    assert [t for t, _ in track.series] == sorted(t for t, _ in track.series)
+    assert track.to_dict()["series"][-1] == [500.0, 1_100]
+    assert MemoryTrack.of([1, 2]).series == ()  # no times, no curve
+
+
 def test_memory_without_samples_is_unknown() -> None:
     assert MemoryTrack.of([]).flat() is None
 

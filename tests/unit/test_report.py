@@ -28,6 +28,7 @@ from interchange.report.model import (
     Section,
     Styled,
     Table,
+    TimeChart,
     Tone,
     fmt_us,
 )
@@ -114,6 +115,8 @@ def test_svg_charts_have_no_external_references_and_handle_empty_data() -> None:
         BarChart("none", (), ()),
         BarChart("pct", ("a",), (BarSeries("s", (0.5,)),), targets=(0.6,), percent=True),
         BarChart("h", ("a", "b"), (BarSeries("s", (3.0, 4.0)),), horizontal=True),
+        TimeChart("rss", (LineSeries("p", ((0.0, 60.0), (10.0, 64.0))),), "MiB"),
+        TimeChart("none", (LineSeries("p", ()),)),
     ]
     for chart in charts:
         svg = render_svg(chart)
