@@ -48,8 +48,7 @@ def _load_connector() -> ModuleType:
 def test_vectors_byte_for_byte() -> None:
     con = _load_connector()
     vectors = json.loads((VECTORS / "vectors.json").read_text(encoding="utf-8"))
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(
-        bytes.fromhex(vectors["signer"]["seed_hex"]))
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vectors["signer"]["seed_hex"]))
     assert len(vectors["documents"]) == 4
     for entry in vectors["documents"]:
         doc = con.document_from_vector(entry["document"])
@@ -57,8 +56,12 @@ def test_vectors_byte_for_byte() -> None:
         assert content.hex() == entry["document_hex"], entry["name"]
         signature = con.sign(key, content)
         assert signature.hex() == entry["signature_hex"], entry["name"]
-        envelope = {"content": content, "signature": signature,
-                    "cert_id": vectors["signer"]["cert_id"], "trace": entry["envelope_trace"]}
+        envelope = {
+            "content": content,
+            "signature": signature,
+            "cert_id": vectors["signer"]["cert_id"],
+            "trace": entry["envelope_trace"],
+        }
         assert con.encode_envelope(envelope).hex() == entry["envelope_hex"], entry["name"]
         # and the strict decoder reads the vector bytes back to the same fields
         back = con.decode_envelope(bytes.fromhex(entry["envelope_hex"]))
@@ -69,9 +72,14 @@ def test_vectors_byte_for_byte() -> None:
 
 
 def _cli(*args: object, timeout: float = 60) -> str:
-    proc = subprocess.run([sys.executable, "-m", "interchange", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "interchange", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert proc.returncode == 0, f"interchange {args[:2]}: {proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -110,30 +118,96 @@ def test_end_to_end_through_the_router(bootstrap: str, tmp_path: Path) -> None:
     def start(name: str, argv: list[object]) -> subprocess.Popen[bytes]:
         logs[name] = tmp_path / f"{name}.log"
         with logs[name].open("wb") as log:
-            proc = subprocess.Popen([sys.executable, *map(str, argv)], cwd=ROOT,
-                                    stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, *map(str, argv)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
         procs.append(proc)
         return proc
 
     try:
-        start("router", ["-m", "interchange", "route", "--bootstrap", bootstrap,
-                         "--keys-dir", keys, "--preset", "tiny", "--topic-prefix", prefix,
-                         "--router-id", f"ind-{run}", "--group", f"ind-{run}-router"])
-        inboxes = {agency: start(f"inbox-{agency}", [
-            CONNECTOR, "inbox", "--bootstrap", bootstrap, "--topic-prefix", prefix,
-            "--as", agency, "--trust-dir", keys, "--ack", "01,03", "--max", "1",
-            "--timeout", "40"]) for agency in RECIPIENTS}
+        start(
+            "router",
+            [
+                "-m",
+                "interchange",
+                "route",
+                "--bootstrap",
+                bootstrap,
+                "--keys-dir",
+                keys,
+                "--preset",
+                "tiny",
+                "--topic-prefix",
+                prefix,
+                "--router-id",
+                f"ind-{run}",
+                "--group",
+                f"ind-{run}-router",
+            ],
+        )
+        inboxes = {
+            agency: start(
+                f"inbox-{agency}",
+                [
+                    CONNECTOR,
+                    "inbox",
+                    "--bootstrap",
+                    bootstrap,
+                    "--topic-prefix",
+                    prefix,
+                    "--as",
+                    agency,
+                    "--trust-dir",
+                    keys,
+                    "--ack",
+                    "01,03",
+                    "--max",
+                    "1",
+                    "--timeout",
+                    "40",
+                ],
+            )
+            for agency in RECIPIENTS
+        }
 
         send = subprocess.run(
-            [sys.executable, str(CONNECTOR), "send", "--bootstrap", bootstrap,
-             "--topic-prefix", prefix, "--as", SENDER, "--cert", str(cert), "--key", str(key),
-             "--to", ",".join(RECIPIENTS), "--directory", str(directory),
-             "--subject", "Thử nghiệm kết nối độc lập", "--code-number", "1",
-             "--code-notation", f"IND-{run}", "--timeout", "40"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+            [
+                sys.executable,
+                str(CONNECTOR),
+                "send",
+                "--bootstrap",
+                bootstrap,
+                "--topic-prefix",
+                prefix,
+                "--as",
+                SENDER,
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                "--to",
+                ",".join(RECIPIENTS),
+                "--directory",
+                str(directory),
+                "--subject",
+                "Thử nghiệm kết nối độc lập",
+                "--code-number",
+                "1",
+                "--code-notation",
+                f"IND-{run}",
+                "--timeout",
+                "40",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         lines = send.stdout.splitlines()
         assert send.returncode == 0, f"{send.stdout}\n{send.stderr}\n" + "\n".join(
-            p.read_text(errors="replace") for p in logs.values())
+            p.read_text(errors="replace") for p in logs.values()
+        )
         doc_id = lines[0]
         assert re.fullmatch(rf"{re.escape(SENDER)},\d{{4}}/\d{{2}}/\d{{2}},1/IND-{run}", doc_id)
         for agency in RECIPIENTS:  # the statuses came back to the sender, 01 before 03
@@ -149,9 +223,21 @@ def test_end_to_end_through_the_router(bootstrap: str, tmp_path: Path) -> None:
             assert f"status 03 -> {SENDER}" in out, out
 
         # what the connector submitted passes the axis' conformance check
-        report = _cli("conformance", "--topic", f"{prefix}submissions", "--bootstrap", bootstrap,
-                      "--topic-prefix", prefix, "--keys-dir", keys, "--sender", SENDER,
-                      "--idle", "1")
+        report = _cli(
+            "conformance",
+            "--topic",
+            f"{prefix}submissions",
+            "--bootstrap",
+            bootstrap,
+            "--topic-prefix",
+            prefix,
+            "--keys-dir",
+            keys,
+            "--sender",
+            SENDER,
+            "--idle",
+            "1",
+        )
         assert "1 passed, 0 failed" in report, report
     finally:
         for proc in procs:
