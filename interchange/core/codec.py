@@ -21,6 +21,7 @@ from fastavro import schemaless_writer
 
 from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
 from interchange.core.model import (
+    CERT_ID,
     AgencyRef,
     Attachment,
     BusinessType,
@@ -95,7 +96,6 @@ _STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 _REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_CERT_ID = re.compile(r"[0-9a-f]{64}\Z")
 
 # Avro symbol <-> model enum. Priority and BusinessType use the member name
 # (their index is the edXML code); status codes are prefixed with "S" because
@@ -271,7 +271,7 @@ def encode_envelope(env: Envelope) -> bytes:
 
 
 def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
-    if not _CERT_ID.match(v["cert_id"]):
+    if not CERT_ID.fullmatch(v["cert_id"]):
         raise DecodeError(DecodeReason.BAD_VALUE, "cert_id is not 64 lowercase hex digits")
     return Envelope(
         content=v["content"],

@@ -23,8 +23,8 @@ from fastavro import schemaless_reader, schemaless_writer
 
 from interchange.core import codec
 from interchange.core.directory import is_valid_id
-from interchange.core.keyfiles import CERT_ID, Layout
-from interchange.core.model import ReasonCode
+from interchange.core.keyfiles import Layout
+from interchange.core.model import CERT_ID, ReasonCode
 from interchange.core.signing import algorithm_of, plausible, verifier
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError, EncodeError

@@ -21,7 +21,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,8 +28,6 @@ from pathlib import Path
 from interchange.core.model import Tier
 from interchange.core.signing import Algorithm
 from interchange.errors import PkiError
-
-CERT_ID = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,11 @@ other-language connectors handle without ambiguity.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+
+# A certificate id: the lower-case hex SHA-256 of its DER (match with `fullmatch`).
+CERT_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class Tier(enum.StrEnum):

@@ -23,8 +23,8 @@ from pathlib import Path
 from cryptography import x509
 
 from interchange.core import certificates as certs
-from interchange.core.keyfiles import CERT_ID, Layout, read_file
-from interchange.core.model import ReasonCode
+from interchange.core.keyfiles import Layout, read_file
+from interchange.core.model import CERT_ID, ReasonCode
 from interchange.core.signing import Verifier, plausible, verifier
 from interchange.errors import PkiError
 
