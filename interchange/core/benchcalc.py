@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hdrh.histogram import HdrHistogram
-
 from interchange.core.histogram import LatencyHistogram
 from interchange.core.model import Secrecy, Tier
 from interchange.core.presets import Scenario
@@ -116,22 +114,9 @@ def subtract_histogram(total: LatencyHistogram, earlier: LatencyHistogram) -> La
     """`total` minus an `earlier` snapshot of the same recorder: what was recorded since.
 
     This is how the warm-up leaves the figures: histograms are cumulative, so the counts
-    recorded when the warm-up ended are subtracted bucket by bucket. ConfigError if
-    `earlier` has a count that `total` does not (it was not an earlier snapshot).
+    recorded when the warm-up ended are subtracted (`LatencyHistogram.since`).
     """
-    a = HdrHistogram.decode(total.encode().encode("ascii"))
-    b = HdrHistogram.decode(earlier.encode().encode("ascii"))
-    out = LatencyHistogram()
-    hdr = out._h  # bulk record by count, which the wrapper does not offer
-    for index in range(max(len(a.counts), len(b.counts))):
-        got = a.counts[index] if index < len(a.counts) else 0
-        before = b.counts[index] if index < len(b.counts) else 0
-        if before > got:
-            raise ConfigError("subtract_histogram: the snapshot is not an earlier state")
-        if got > before:
-            hdr.record_value(a.get_value_from_index(index), got - before)
-    out.clamped = max(0, total.clamped - earlier.clamped)
-    return out
+    return total.since(earlier)
 
 
 # -- sustainability and the search -----------------------------------------------------

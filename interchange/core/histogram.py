@@ -67,6 +67,22 @@ class LatencyHistogram:
             self._h.add(other._h)
         self.clamped += other.clamped
 
+    def since(self, earlier: LatencyHistogram) -> LatencyHistogram:
+        """What was recorded after `earlier`, a snapshot of this same recorder: the
+        counts subtracted bucket by bucket. ConfigError if `earlier` has a count this
+        histogram does not (it was not an earlier state)."""
+        mine, theirs = self._h.counts, earlier._h.counts
+        out = LatencyHistogram()
+        for index in range(max(len(mine), len(theirs))):
+            got = mine[index] if index < len(mine) else 0
+            before = theirs[index] if index < len(theirs) else 0
+            if before > got:
+                raise ConfigError("the snapshot is not an earlier state of this histogram")
+            if got > before:
+                out._h.record_value(self._h.get_value_from_index(index), got - before)
+        out.clamped = max(0, self.clamped - earlier.clamped)
+        return out
+
     @property
     def count(self) -> int:
         return int(self._h.get_total_count())
