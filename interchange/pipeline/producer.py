@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 from interchange.core.directory import Directory
 from interchange.core.faults import CredentialSource, Fault, seal, to_wire
-from interchange.core.histogram import LatencyHistogram
 from interchange.core.manifest import lag_summary
 from interchange.core.metrics import RunMetrics, write_stats
 from interchange.core.model import Envelope, Hop
@@ -76,7 +75,6 @@ class ProduceResult:
     sent: Tally = field(default_factory=Tally)
     acked: int = 0
     failed: int = 0
-    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
     first_error: str = ""
     stopped_early: bool = False
     end_us: int = 0
@@ -173,7 +171,6 @@ class AgencyProducer:
         future = producer.send(self.topic, key=planned.key, value=data, timestamp_ms=actual // 1000)
         future.add_errback(self._failed)
         future.add_callback(self._acked)
-        self.result.lag.record(lag)
         tier = planned.sender_tier
         self.metrics.record_schedule_lag(tier, lag)
         if planned.fault is not Fault.MALFORMED:  # the router can attribute it to tiers
@@ -213,6 +210,7 @@ class AgencyProducer:
     def manifest(self, **extra: Any) -> dict[str, Any]:
         """The manifest of this process (see docs/WORKLOAD.md for the format)."""
         r, c = self.result, self.config
+        lag = self.metrics.merged_histogram("schedule_lag")  # every sender tier
         return {
             "format": MANIFEST_FORMAT,
             "seed": c.seed,
@@ -227,7 +225,7 @@ class AgencyProducer:
             "failed": r.failed,
             "first_error": r.first_error,
             "stopped_early": r.stopped_early,
-            "schedule_lag": lag_summary(r.lag),
-            "schedule_lag_hdr": r.lag.encode(),
+            "schedule_lag": lag_summary(lag),
+            "schedule_lag_hdr": lag.encode(),
             **extra,
         }
