@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from interchange.core import codec
 from interchange.core.audit_model import RawRecord
 from interchange.core.model import (
-    Document,
     Envelope,
     Priority,
     ReasonCode,
@@ -33,6 +32,7 @@ from interchange.core.policy import (
     ReplayGuard,
     Verifier,
     decide,
+    parse,
 )
 from interchange.errors import DecodeError
 
@@ -94,11 +94,13 @@ def submission_facts(
     guard = ReplayGuard(replay_capacity)
     out = []
     for rec in records:
+        parsed = parse(rec.value, 0)
         decision = decide(
-            rec.value, directory=directory, trust=trust, replay_window=guard, now_us=0
-        )
+            rec.value, directory=directory, trust=trust, replay_window=guard, now_us=0,
+            parsed=parsed,
+        )  # fmt: skip
         guard.pending()  # the audit keeps no changelog
-        env, doc = _decode(rec.value)
+        env, doc = parsed.envelope, parsed.document
         if isinstance(decision, Delivered):
             outcome = None
             deliveries = tuple((d.recipient, d.tier) for d in decision.deliveries)
@@ -212,17 +214,6 @@ def delivery_facts(
             v = seen[value] = verify_value(value, trust)
         out.append(delivery_fact(rec, tier, v))
     return out
-
-
-def _decode(value: bytes | None) -> tuple[Envelope | None, Document | None]:
-    try:
-        env = codec.decode_envelope(value or b"")
-    except DecodeError:
-        return None, None
-    try:
-        return env, codec.decode_document(env.content)
-    except DecodeError:
-        return env, None
 
 
 def _hop(env: Envelope | None, prefix: str, *, first: bool) -> int | None:

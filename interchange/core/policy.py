@@ -158,6 +158,39 @@ class Rejected:
 Decision = Delivered | Excluded | Rejected
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Check 1's work on one record: both layers as far as they decoded strictly, or the
+    MALFORMED rejection. Public so the audit, which also needs the decoded layers, decodes
+    each submission once."""
+
+    envelope: Envelope | None
+    document: Document | None
+    malformed: Rejected | None  # set exactly when `document` is None
+
+
+def parse(raw_value: bytes | None, now_us: int) -> Parsed:
+    """Check 1, MALFORMED: both layers must decode strictly. Never raises on input."""
+    data = raw_value if isinstance(raw_value, bytes) else b""
+    if not data:
+        return Parsed(None, None, _rejected(ReasonCode.MALFORMED, "empty record value",
+                                            codec.content_sha256(data), now_us))  # fmt: skip
+    try:
+        envelope = codec.decode_envelope(data)
+    except DecodeError as exc:
+        detail = f"envelope: {exc.reason}"
+        return Parsed(
+            None, None, _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
+        )
+    try:
+        doc = codec.decode_document(envelope.content)
+    except DecodeError as exc:
+        digest = codec.content_sha256(envelope.content)
+        detail = f"document: {exc.reason}"
+        return Parsed(envelope, None, _rejected(ReasonCode.MALFORMED, detail, digest, now_us))
+    return Parsed(envelope, doc, None)
+
+
 def decide(
     raw_value: bytes | None,
     *,
@@ -166,13 +199,27 @@ def decide(
     replay_window: ReplayGuard,
     now_us: int,
     router_node: str = "router",
+    parsed: Parsed | None = None,
 ) -> Decision:
-    """Decide one submitted record (see the module docstring for the order of checks)."""
+    """Decide one submitted record (see the module docstring for the order of checks).
+    `parsed`: `parse(raw_value, now_us)` when the caller already has it."""
     try:
-        decoded = _decode(raw_value, now_us)
-        if isinstance(decoded, Rejected):
-            return decoded
-        envelope, doc, meta = decoded
+        p = parsed if parsed is not None else parse(raw_value, now_us)
+        if p.malformed is not None:
+            return p.malformed
+        envelope, doc = p.envelope, p.document
+        assert envelope is not None  # Parsed's invariant: no rejection, both layers
+        assert doc is not None
+        meta = _Meta(
+            doc.id,
+            doc.sender.id,
+            doc.secrecy,
+            envelope.content,
+            doc.send_time_us,
+            now_us,
+            tuple(r.id for r in doc.recipients),
+            doc.priority,
+        )
         rejected = _authenticate(envelope, meta, directory, trust, replay_window)
         if rejected is not None:
             return rejected
@@ -181,37 +228,6 @@ def decide(
         data = raw_value if isinstance(raw_value, bytes) else b""
         detail = f"internal error on this record: {type(exc).__name__}"
         return _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
-
-
-def _decode(raw_value: bytes | None, now_us: int) -> Rejected | tuple[Envelope, Document, _Meta]:
-    """Check 1, MALFORMED: both layers must decode strictly."""
-    data = raw_value if isinstance(raw_value, bytes) else b""
-    if not data:
-        return _rejected(
-            ReasonCode.MALFORMED, "empty record value", codec.content_sha256(data), now_us
-        )
-    try:
-        envelope = codec.decode_envelope(data)
-    except DecodeError as exc:
-        return _rejected(
-            ReasonCode.MALFORMED, f"envelope: {exc.reason}", codec.content_sha256(data), now_us
-        )
-    try:
-        doc = codec.decode_document(envelope.content)
-    except DecodeError as exc:
-        digest = codec.content_sha256(envelope.content)
-        return _rejected(ReasonCode.MALFORMED, f"document: {exc.reason}", digest, now_us)
-    meta = _Meta(
-        doc.id,
-        doc.sender.id,
-        doc.secrecy,
-        envelope.content,
-        doc.send_time_us,
-        now_us,
-        tuple(r.id for r in doc.recipients),
-        doc.priority,
-    )
-    return envelope, doc, meta
 
 
 def _authenticate(

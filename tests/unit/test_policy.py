@@ -25,7 +25,7 @@ from router_helpers import (
 
 from interchange.core import codec
 from interchange.core.directory import Directory, build_directory
-from interchange.core.model import Hop, ReasonCode, Secrecy, Tier
+from interchange.core.model import Envelope, Hop, ReasonCode, Secrecy, Tier
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.core.policy import (
     Decision,
@@ -34,6 +34,7 @@ from interchange.core.policy import (
     Rejected,
     ReplayGuard,
     decide,
+    parse,
 )
 
 NOW = 1_800_000_000_000_000
@@ -92,6 +93,32 @@ def test_every_case_reaches_its_outcome(
             assert decision.reason is case.reason, (case.name, decision.detail)
             seen_reasons.add(decision.reason)
     assert seen_reasons == set(ReasonCode)
+
+
+def test_a_parse_given_to_decide_gives_the_same_outcome(
+    all_cases: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    plain, given = ReplayGuard(), ReplayGuard()
+    for case in all_cases:
+        parsed = parse(case.value, NOW)
+        assert (parsed.malformed is None) == (parsed.document is not None), case.name
+        expected = run(case.value, directory, trust, plain)
+        got = decide(
+            case.value, directory=directory, trust=trust, replay_window=given, now_us=NOW,
+            router_node="router:t", parsed=parsed,
+        )  # fmt: skip
+        assert got == expected, case.name
+
+
+def test_parse_keeps_the_envelope_when_only_the_document_is_malformed() -> None:
+    env = Envelope(content=b"\xff not avro", signature=b"s" * 64, cert_id="0" * 64, trace=())
+    parsed = parse(codec.encode_envelope(env), NOW)
+    assert parsed.envelope == env
+    assert parsed.document is None
+    assert parsed.malformed is not None
+    assert parsed.malformed.reason is ReasonCode.MALFORMED
+    assert parsed.malformed.detail.startswith("document:")
+    assert parse(None, NOW).envelope is None
 
 
 def test_delivery_appends_the_router_hop_and_keeps_content(
