@@ -53,6 +53,16 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
                        help="the routers' transaction interval (default 0: one per poll); "
                        "a long run on the embedded broker needs fewer, larger batches "
                        "(docs/BENCHMARKS.md, soak)")  # fmt: skip
+    procs.add_argument(
+        "--replay-capacity",
+        type=int,
+        metavar="N",
+        help="the routers' replay window per partition (default theirs)",
+    )
+    procs.add_argument("--duplicate-window", type=int, metavar="N",
+                       help="the recipients' duplicate window per tier (default theirs); "
+                       "small windows fill early, so a soak's memory curve shows leaks "
+                       "rather than windows filling")  # fmt: skip
     search = parser.add_argument_group("search for the maximum sustainable rate")
     search.add_argument("--search", action="store_true", help="step the rate up, then bisect")
     search.add_argument("--p99-bound", type=float, default=40.0, metavar="MS",
@@ -94,6 +104,8 @@ def run_bench_cli(args: argparse.Namespace) -> int:
         routers=args.routers,
         recipients=args.recipients,
         commit_interval_ms=args.commit_interval_ms,
+        replay_capacity=args.replay_capacity,
+        duplicate_window=args.duplicate_window,
         attachment_bytes=args.attachment_bytes,
         seed=args.seed,
         passthrough_s=args.passthrough or None,
@@ -117,7 +129,9 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             "clients": f"linger {running.linger_ms} ms, fetch wait {running.fetch_max_wait_ms}"
             f" ms, compression {running.compression_type or 'none'}, router transactions "
             f"every {options.commit_interval_ms or 'poll'}"
-            + (" ms" if options.commit_interval_ms else ""),
+            + (" ms" if options.commit_interval_ms else "")
+            + f", replay window {options.replay_capacity or 'default'}, duplicate window "
+            f"{options.duplicate_window or 'default'}",
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
     render_terminal(TITLE, bench_sections(result), Console())

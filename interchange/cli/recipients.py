@@ -31,6 +31,7 @@ RECIPIENTS = Command(
 def register_recipients(parser: argparse.ArgumentParser) -> None:
     from interchange.core.model import Tier
     from interchange.pipeline.recipient import DEFAULT_GROUP_PREFIX
+    from interchange.pipeline.recipient_state import DUPLICATE_WINDOW
 
     add_kafka_options(parser)
     add_keys_option(parser)
@@ -75,6 +76,14 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
         "first delivery; used when --run-start is not given",
     )
     g.add_argument("--seed", type=int, default=0, help="seed of the handling delays (default 0)")
+    g.add_argument(
+        "--duplicate-window",
+        type=int,
+        default=DUPLICATE_WINDOW,
+        metavar="N",
+        help=f"(document, recipient) pairs remembered per tier to count duplicates "
+        f"(default {DUPLICATE_WINDOW:,}); memory grows until the window is full",
+    )
     g.add_argument("--stats-file", type=Path, metavar="F", help="stats JSON, every 1 s and at exit")
     g.add_argument("--idle-exit", type=float, metavar="S", help="exit after S s without records")
     g.add_argument("--max-records", type=int, metavar="N", help="exit after N delivery records")
@@ -105,6 +114,7 @@ def run_recipients(args: argparse.Namespace) -> int:
         stats_file=args.stats_file,
         idle_exit_s=args.idle_exit,
         max_records=args.max_records,
+        duplicate_window=args.duplicate_window,
     )
 
     def echo(line: str) -> None:

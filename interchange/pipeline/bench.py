@@ -63,6 +63,8 @@ class BenchOptions:
     routers: int = 1
     recipients: int = 1
     commit_interval_ms: int = 0  # the routers' --commit-interval-ms
+    replay_capacity: int | None = None  # the routers' --replay-capacity (None: their default)
+    duplicate_window: int | None = None  # the recipients' --duplicate-window
     attachment_bytes: int = calc.BENCH_ATTACHMENT_BYTES
     seed: int = 0
     passthrough_s: float | None = 4.0  # None: skip the pass-through ceiling
@@ -77,6 +79,8 @@ class BenchOptions:
             raise ConfigError("bench: at least one producer, router and recipients process")
         if self.commit_interval_ms < 0:
             raise ConfigError("bench: --commit-interval-ms must be >= 0")
+        if min(self.replay_capacity or 1, self.duplicate_window or 1) < 1:
+            raise ConfigError("bench: --replay-capacity and --duplicate-window must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,10 @@ def run_bench(
     return BenchResult("search", options.criteria, ceilings, tuple(steps), search.best)
 
 
+def _flag(name: str, value: int | None) -> tuple[str, ...]:
+    return () if value is None else (name, str(value))
+
+
 def _step_result(step: Step) -> calc.StepResult:
     return calc.StepResult(
         step.target_rate, step.achieved_rate, step.latency_intended.p99_us, step.backlog_slope,
@@ -172,6 +180,8 @@ def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
     stages = start_consumers(
         settings, ctx.directory_file, step_dir, routers=options.routers,
         recipients=options.recipients, commit_interval_ms=options.commit_interval_ms,
+        router_args=_flag("--replay-capacity", options.replay_capacity),
+        recipients_args=_flag("--duplicate-window", options.duplicate_window),
     )  # fmt: skip
     sampler = ProcessSampler(options.sample_interval_s)
     try:

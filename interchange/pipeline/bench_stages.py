@@ -130,6 +130,8 @@ def start_consumers(
     routers: int,
     recipients: int,
     commit_interval_ms: int = 0,
+    router_args: tuple[str, ...] = (),
+    recipients_args: tuple[str, ...] = (),
 ) -> Stages:
     """Start routers and recipients on the step's topics and wait until they have partitions."""
     stages = Stages(step_dir)
@@ -137,7 +139,7 @@ def start_consumers(
     for i in range(routers):
         stage = router_stage(settings, i, directory_file, stages.stats_dir, logs)
         stage.argv += ["--metrics-file", str(step_dir / f"router-{i}.prom")]
-        stage.argv += ["--commit-interval-ms", str(commit_interval_ms)]
+        stage.argv += ["--commit-interval-ms", str(commit_interval_ms), *router_args]
         stages.routers.append(stage)
     run_file = step_dir / "run.json"  # the recipients' downtime origin (no downtime here)
     step_dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +152,7 @@ def start_consumers(
             accept_delay_s=ACCEPT_DELAY_S,
         )  # fmt: skip
         stage.name = f"recipients {i}"
+        stage.argv += recipients_args
         stages.recipients.append(stage)
     stages.stats_dir.mkdir(parents=True, exist_ok=True)
     for stage in (*stages.routers, *stages.recipients):

@@ -26,6 +26,9 @@ def report(
             "--keys-dir", str(out / "keys"), "--out-dir", str(out),
             "--rate", "80", "--duration", "4", "--warmup", "1", "--passthrough", "1",
             "--preset", "tiny", "--no-progress",
+            # reach the stages: a flag they refused would fail the step
+            "--commit-interval-ms", "50", "--replay-capacity", "1000",
+            "--duplicate-window", "1000",
         ]
     )  # fmt: skip
     assert code == 0
@@ -37,6 +40,10 @@ def test_report_envelope_and_files(report: tuple[dict[str, object], Path]) -> No
     assert data["kind"] == "loadtest"
     assert data["mode"] == "fixed"
     assert data["max_sustainable_rate"] is None
+    meta = data["meta"]
+    assert isinstance(meta, dict)
+    assert "router transactions every 50 ms" in meta["clients"]
+    assert "replay window 1000, duplicate window 1000" in meta["clients"]
     html = (out / "bench.html").read_text()
     assert "Ceilings" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
@@ -79,3 +86,7 @@ def test_every_stage_process_was_sampled(report: tuple[dict[str, object], Path])
         assert proc["cpu_s"] > 0
         assert proc["memory"]["samples"] > 0
         assert proc["memory"]["peak_bytes"] >= proc["memory"]["start_bytes"] > 0
+        curve = proc["memory"]["series"]
+        assert curve[0][1] == proc["memory"]["start_bytes"]
+        assert curve[-1][1] == proc["memory"]["end_bytes"]
+        assert [t for t, _ in curve] == sorted(t for t, _ in curve)
