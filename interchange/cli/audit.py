@@ -212,9 +212,7 @@ def _load_report(path: Path) -> dict[str, Any]:
 def _write(
     args: argparse.Namespace, settings: Any, outcome: Any, source: Any, checked: Any
 ) -> None:
-    from interchange.report.audit_view import audit_payload, audit_sections
-    from interchange.report.html import render_html, write_html
-    from interchange.report.json_report import build_report, write_json
+    from interchange.report.audit_view import audit_payload, audit_sections, write_audit_files
     from interchange.report.terminal import render_terminal
 
     sections = audit_sections(
@@ -240,6 +238,5 @@ def _write(
         comparison=outcome.comparison,
         stats=outcome.metrics.to_dict(),
     )
-    json_path = write_json(out / "audit.json", build_report("audit", payload, meta))
-    html_path = write_html(out / "audit.html", render_html(title, sections, meta=meta))
-    print(f"audit report: {json_path} and {html_path}", file=sys.stderr)
+    paths = write_audit_files(out, title, sections, payload, meta)
+    print(f"audit report: {paths.json} and {paths.html}", file=sys.stderr)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from interchange.core.audit_compare import Comparison
 from interchange.core.audit_model import Check, Finding, by_check
 from interchange.core.coverage import CoverageReport
+from interchange.report.bundle import ReportPaths
 from interchange.report.coverage_view import coverage_sections
-from interchange.report.json_report import coverage_payload
+from interchange.report.html import render_html, write_html
+from interchange.report.json_report import build_report, coverage_payload, write_json
 from interchange.report.model import (
     BarChart,
     BarSeries,
@@ -161,3 +164,16 @@ def audit_payload(
         ],
         "stats": dict(stats or {}),
     }
+
+
+def write_audit_files(
+    out_dir: Path,
+    title: str,
+    sections: Sequence[Section],
+    payload: Mapping[str, Any],
+    meta: Mapping[str, Any],
+) -> ReportPaths:
+    """`<out_dir>/audit.json` (the payload in the report envelope) and `audit.html`."""
+    json_path = write_json(out_dir / "audit.json", build_report("audit", payload, meta))
+    html_path = write_html(out_dir / "audit.html", render_html(title, sections, meta=meta))
+    return ReportPaths(json_path, html_path)
