@@ -50,8 +50,10 @@ def consumer_config(
         "max_poll_interval_ms": settings.max_poll_interval_ms,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        # room for the largest envelope (4.06 MB) in one partition; one response at most
+        # 8 MiB (not kafka-python's 50 MiB): in-flight responses set a stage's memory
         "max_partition_fetch_bytes": 8 * 1024 * 1024,
-        "fetch_max_bytes": 32 * 1024 * 1024,
+        "fetch_max_bytes": 8 * 1024 * 1024,
         "allow_auto_create_topics": False,
         "metrics_enabled": False,
     }
