@@ -102,12 +102,7 @@ def _percentile(chart: PercentileChart) -> Any:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_xlim(1.0, _x_of(99.999) * 1.5)
     ax.set_xlabel("percentile")
-    ax.set_ylabel(chart.value_label)
-    ax.set_title(chart.title, loc="left")
-    if drawn:
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
-    else:
-        _empty(ax)
+    _label(ax, chart.title, chart.value_label, drawn, "upper left")
     return fig
 
 
@@ -127,13 +122,18 @@ def _over_time(chart: TimeChart) -> Any:
         drawn += 1
     ax.set_ylim(bottom=0)
     ax.set_xlabel("seconds into the measured window")
-    ax.set_ylabel(chart.value_label)
-    ax.set_title(chart.title, loc="left")
+    _label(ax, chart.title, chart.value_label, drawn, "lower right")
+    return fig
+
+
+def _label(ax: Any, title: str, value_label: str, drawn: int, legend_at: str) -> None:
+    """Title, y label, and the legend of the lines drawn (or the empty-chart note)."""
+    ax.set_ylabel(value_label)
+    ax.set_title(title, loc="left")
     if drawn:
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.legend(frameon=False, fontsize=8, loc=legend_at)
     else:
         _empty(ax)
-    return fig
 
 
 def _pct_label(x: float, _pos: int) -> str:
