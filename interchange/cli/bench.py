@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from interchange.cli.common import (
-    DEFAULT_PRESET,
-    PRESET_NAMES,
     Command,
     add_kafka_options,
     add_keys_option,
     kafka_settings,
     settings_from_args,
 )
+from interchange.core.presets import DEFAULT_PRESET, PRESET_NAMES
 
 BENCH = Command(
     "bench",

@@ -13,13 +13,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from interchange.core.presets import DEFAULT_PRESET, PRESET_NAMES
 from interchange.settings import Settings
 
 if TYPE_CHECKING:
     from interchange.core.directory import Directory
-
-DEFAULT_PRESET = "province"
-PRESET_NAMES = ("tiny", "province", "national", "two-level-2025")
 
 EXAMPLE_HEADER = "Example:"
 

@@ -8,7 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from interchange.cli.common import PRESET_NAMES, Command, add_keys_option, settings_from_args
+from interchange.cli.common import Command, add_keys_option, settings_from_args
+from interchange.core.presets import PRESET_NAMES
 from interchange.errors import PkiError
 from interchange.pipeline.replay import parse_time_ms
 

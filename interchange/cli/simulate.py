@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from interchange.cli.common import (
-    DEFAULT_PRESET,
     Command,
     StopFlag,
     add_directory_options,
@@ -18,6 +17,7 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
+from interchange.core.presets import DEFAULT_PRESET
 
 SIMULATE = Command(
     "simulate",
@@ -34,7 +34,7 @@ def register_simulate(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
     w = parser.add_argument_group("workload")
-    add_directory_options(w, default=sim.DEFAULT_PRESET)
+    add_directory_options(w)
     w.add_argument(
         "--scenario",
         type=Path,

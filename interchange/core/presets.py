@@ -37,6 +37,10 @@ class Preset(enum.StrEnum):
     TWO_LEVEL_2025 = "two-level-2025"  # 30 central, 34 provinces, 3,321 communes, no districts
 
 
+DEFAULT_PRESET = Preset.PROVINCE.value  # every command's default directory
+PRESET_NAMES = tuple(p.value for p in Preset)
+
+
 # Defaults follow the 2030 online-processing targets of DOMAIN.md (province 100%,
 # district >= 90%, commune >= 70%); central bodies are all on the axis.
 DEFAULT_CONNECTED_SHARE: Mapping[Tier, float] = MappingProxyType(

@@ -10,10 +10,9 @@ from typing import Any
 from interchange.core.coverage import CoverageReport
 from interchange.core.directory import Directory
 from interchange.core.model import Tier
-from interchange.core.presets import RandomDowntime, Scenario, build
+from interchange.core.presets import DEFAULT_PRESET, RandomDowntime, Scenario, build
 from interchange.pipeline.ledger import Ledger
 
-DEFAULT_PRESET = "province"
 DEFAULT_RATE = 150.0
 DEFAULT_COUNT = 3000  # 20 s of arrivals at the default rate: the whole run stays under a minute
 DEFAULT_FAULTS = "default"
