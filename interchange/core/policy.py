@@ -22,7 +22,6 @@ subject or content (the Excluded outcome does not even carry them).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -39,6 +38,7 @@ from interchange.core.model import (
     Secrecy,
     Tier,
 )
+from interchange.core.recent import RecentKeys
 from interchange.errors import DecodeError
 
 DEFAULT_REPLAY_CAPACITY = 100_000  # document ids remembered per submissions partition
@@ -72,11 +72,12 @@ class ReplayGuard:
     """
 
     def __init__(self, capacity: int = DEFAULT_REPLAY_CAPACITY) -> None:
-        if capacity < 1:
-            raise ValueError(f"replay capacity must be at least 1, got {capacity}")
-        self.capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._ids: RecentKeys[str] = RecentKeys(capacity, "replay capacity")
         self._pending: list[str] = []
+
+    @property
+    def capacity(self) -> int:
+        return self._ids.capacity
 
     def __contains__(self, document_id: object) -> bool:
         return document_id in self._ids
@@ -85,14 +86,8 @@ class ReplayGuard:
         return len(self._ids)
 
     def remember(self, document_id: str) -> None:
-        self._add(document_id)
+        self._ids.add(document_id)
         self._pending.append(document_id)
-
-    def _add(self, document_id: str) -> None:
-        self._ids[document_id] = None
-        self._ids.move_to_end(document_id)
-        while len(self._ids) > self.capacity:
-            self._ids.popitem(last=False)
 
     def pending(self) -> list[str]:
         """Ids remembered since the last call (to be written to the changelog)."""
@@ -102,14 +97,14 @@ class ReplayGuard:
     def discard_pending(self, ids: Iterable[str]) -> None:
         """Forget ids whose transaction was aborted (they will be decided again)."""
         for document_id in ids:
-            self._ids.pop(document_id, None)
+            self._ids.discard(document_id)
 
     @classmethod
     def restore(cls, ids: Iterable[str], capacity: int = DEFAULT_REPLAY_CAPACITY) -> ReplayGuard:
         """A guard holding the last `capacity` of `ids` (changelog order), nothing pending."""
         guard = cls(capacity)
         for document_id in ids:
-            guard._add(document_id)
+            guard._ids.add(document_id)
         return guard
 
 

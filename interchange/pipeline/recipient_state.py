@@ -13,7 +13,6 @@ records, statuses, per-agency deliveries), written next to them in the stats fil
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.model import Priority, ReasonCode, Secrecy, Tier
+from interchange.core.recent import RecentKeys
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -105,7 +105,7 @@ class ArrivalDecoder:
             return None
 
 
-class RecentDeliveries:
+class RecentDeliveries(RecentKeys[tuple[str, str]]):
     """The last `capacity` (document id, recipient) pairs delivered: duplicate detection.
 
     Bounded so memory stays flat over any run: a pair older than the last `capacity`
@@ -116,25 +116,10 @@ class RecentDeliveries:
     a few seconds of one tier's deliveries: 50,000 is 8 s at 6,000 deliveries/s.
     """
 
-    __slots__ = ("_pairs", "capacity")
+    __slots__ = ()
 
     def __init__(self, capacity: int = DUPLICATE_WINDOW) -> None:
-        if capacity < 1:
-            raise ValueError(f"duplicate window must be at least 1, got {capacity}")
-        self.capacity = capacity
-        self._pairs: OrderedDict[tuple[str, str], None] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._pairs)
-
-    def __contains__(self, pair: object) -> bool:
-        return pair in self._pairs
-
-    def add(self, pair: tuple[str, str]) -> None:
-        pairs = self._pairs
-        pairs[pair] = None
-        if len(pairs) > self.capacity:
-            pairs.popitem(last=False)
+        super().__init__(capacity, "duplicate window")
 
 
 class Downtime:
