@@ -40,9 +40,6 @@ class AuditResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-_tier = attributed_tier  # the router's rule, so recomputed counts match live ones
-
-
 class _Audit:
     def __init__(self, by_id: Mapping[str, Agency]) -> None:
         self.by_id = by_id
@@ -51,7 +48,8 @@ class _Audit:
         self.counts: Counter[str] = Counter()
 
     def tier(self, agency_id: str) -> Tier | None:
-        return _tier(self.by_id, agency_id)
+        """The router's rule, so recomputed counts match live ones."""
+        return attributed_tier(self.by_id, agency_id)
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)

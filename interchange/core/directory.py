@@ -209,6 +209,13 @@ class Directory:
     def attributed_tier(self, agency_id: str) -> Tier | None:
         return attributed_tier(self.by_id, agency_id)
 
+    def required_tier(self, agency_id: str) -> Tier:
+        """`attributed_tier`, or DirectoryError for an id that is not an agency id at all."""
+        tier = attributed_tier(self.by_id, agency_id)
+        if tier is None:
+            raise DirectoryError(f"{agency_id!r} is neither in the directory nor an agency id")
+        return tier
+
     def is_connected(self, agency_id: str) -> bool:
         """On the axis (False for unknown ids); downtime is separate, see `is_down`."""
         agency = self.by_id.get(agency_id)

@@ -53,10 +53,7 @@ class AckReader:
         self.error: BaseException | None = None
 
     def _tier(self, agency_id: str) -> Tier:
-        tier = self._directory.attributed_tier(agency_id)
-        if tier is None:
-            raise DirectoryError(f"{agency_id!r} is neither in the directory nor an agency id")
-        return tier
+        return self._directory.required_tier(agency_id)
 
     def run(self, stop: threading.Event) -> None:
         """Thread target: assign every status partition from the beginning, read until `stop`."""

@@ -65,9 +65,7 @@ class ArrivalDecoder:
         envelope = codec.decode_envelope(value)
         doc = codec.decode_document(envelope.content)
         sender = doc.sender.id
-        tier = self._directory.attributed_tier(sender)
-        if tier is None:
-            raise DirectoryError(f"sender {sender!r} is neither in the directory nor an agency id")
+        tier = self._directory.required_tier(sender)
         router_time = None
         for hop in reversed(envelope.trace):
             if hop.node.startswith(ROUTER_NODE):
