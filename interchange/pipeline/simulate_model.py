@@ -111,7 +111,7 @@ class Tally:
 def tally(files: list[Path]) -> Tally:
     """Counters summed over stats files; `ready` only when every recipients file says so."""
     out = Tally()
-    recipients_files = 0
+    readiness: list[bool] = []  # one per recipients file
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -128,9 +128,8 @@ def tally(files: list[Path]) -> Tally:
         extras = data.get("recipients")
         if isinstance(extras, dict):
             out.held_now += int(extras.get("held_now", 0))
-            recipients_files += 1
-            ready = bool(extras.get("ready"))
-            out.ready = ready if recipients_files == 1 else out.ready and ready
+            readiness.append(bool(extras.get("ready")))
+    out.ready = bool(readiness) and all(readiness)
     return out
 
 
