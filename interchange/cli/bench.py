@@ -123,20 +123,25 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             "processes": f"{options.producers} producer / {options.routers} router / "
             f"{options.recipients} recipients",
             "command": " ".join(["interchange", *sys.argv[1:]]),
-            # what the command line does not show (INTERCHANGE_* variables) but the figures
-            # depend on
-            "clients": f"linger {running.linger_ms} ms, fetch wait {running.fetch_max_wait_ms}"
-            f" ms, compression {running.compression_type or 'none'}, router transactions "
-            f"every {options.commit_interval_ms or 'poll'}"
-            + (" ms" if options.commit_interval_ms else "")
-            + f", replay window {options.replay_capacity or 'default'}, duplicate window "
-            f"{options.duplicate_window or 'default'}",
+            "clients": _clients_line(running, options),
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
     render_terminal(TITLE, bench_sections(result), Console())
     print(f"report: {paths.json} and {paths.html}", file=sys.stderr)
     lost = sum(s.lost for s in result.steps)
     return 1 if lost else 0
+
+
+def _clients_line(settings: Any, options: Any) -> str:
+    """What the figures depend on that the command line does not show (the INTERCHANGE_*
+    client settings) or shows only when changed (the stages' windows)."""
+    txn = f"{options.commit_interval_ms} ms" if options.commit_interval_ms else "poll"
+    return (
+        f"linger {settings.linger_ms} ms, fetch wait {settings.fetch_max_wait_ms} ms, "
+        f"compression {settings.compression_type or 'none'}, router transactions every {txn}, "
+        f"replay window {options.replay_capacity or 'default'}, "
+        f"duplicate window {options.duplicate_window or 'default'}"
+    )
 
 
 class _Display:
