@@ -167,22 +167,21 @@ class Parsed:
 def parse(raw_value: bytes | None, now_us: int) -> Parsed:
     """Check 1, MALFORMED: both layers must decode strictly. Never raises on input."""
     data = raw_value if isinstance(raw_value, bytes) else b""
+
+    def malformed(envelope: Envelope | None, detail: str, hashed: bytes) -> Parsed:
+        rejected = _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(hashed), now_us)
+        return Parsed(envelope, None, rejected)
+
     if not data:
-        return Parsed(None, None, _rejected(ReasonCode.MALFORMED, "empty record value",
-                                            codec.content_sha256(data), now_us))  # fmt: skip
+        return malformed(None, "empty record value", data)
     try:
         envelope = codec.decode_envelope(data)
     except DecodeError as exc:
-        detail = f"envelope: {exc.reason}"
-        return Parsed(
-            None, None, _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
-        )
+        return malformed(None, f"envelope: {exc.reason}", data)
     try:
         doc = codec.decode_document(envelope.content)
     except DecodeError as exc:
-        digest = codec.content_sha256(envelope.content)
-        detail = f"document: {exc.reason}"
-        return Parsed(envelope, None, _rejected(ReasonCode.MALFORMED, detail, digest, now_us))
+        return malformed(envelope, f"document: {exc.reason}", envelope.content)
     return Parsed(envelope, doc, None)
 
 
