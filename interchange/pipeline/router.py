@@ -81,9 +81,6 @@ class RouterConfig:
     metrics_file: Path | None = None
 
 
-__all__ = ["Output", "Router", "RouterConfig", "RouterError"]
-
-
 @dataclass
 class _Guard:
     guard: ReplayGuard
@@ -258,11 +255,10 @@ class Router:
 
     def _room(self) -> int:
         """Records the next poll may return: the batch's free space, within max_records."""
-        room = self.config.batch_size - (len(self._pending.decisions) if self._pending else 0)
+        pending = len(self._pending.decisions) if self._pending else 0
+        room = self.config.batch_size - pending
         if self.config.max_records is not None:
-            undecided = self.config.max_records - self.decided
-            undecided -= len(self._pending.decisions) if self._pending else 0
-            room = min(room, undecided)
+            room = min(room, self.config.max_records - self.decided - pending)
         return max(room, 0)
 
     def _step(self) -> bool:
@@ -287,11 +283,9 @@ class Router:
         return bool(got)
 
     def _due(self, batch: Batch) -> bool:
-        return (
-            len(batch.decisions) >= self.config.batch_size
-            or time.monotonic() - batch.started >= self.config.commit_interval_ms / 1000
-            or self._room() == 0
-        )
+        """Full (batch size or max_records reached) or gathered long enough."""
+        waited = time.monotonic() - batch.started
+        return self._room() == 0 or waited >= self.config.commit_interval_ms / 1000
 
     def _decide(self, got: dict[Any, list[Any]]) -> None:
         """Decide polled records into the pending batch (outputs built, nothing sent yet)."""
@@ -407,7 +401,9 @@ class Router:
             if tp.partition not in stale and tp.partition not in self._guards:
                 stale[tp.partition] = self._consumer.position(tp)
         started = time.monotonic()
-        ids = self._read_changelog(stale)
+        ids = read_changelog(
+            self._restorer, self.layout.router_state, stale, self.config.restore_idle_s
+        )
         for partition, below in stale.items():
             guard = ReplayGuard.restore(ids.get(partition, []), self.config.replay_capacity)
             self._guards[partition] = _Guard(guard, below, below)
@@ -417,11 +413,6 @@ class Router:
             sorted(stale),
             sum(map(len, ids.values())),
             time.monotonic() - started,
-        )
-
-    def _read_changelog(self, below: dict[int, int]) -> dict[int, list[str]]:
-        return read_changelog(
-            self._restorer, self.layout.router_state, below, self.config.restore_idle_s
         )
 
     def _assigned(self, partitions: list[int]) -> None:
