@@ -8,12 +8,17 @@ Kafka client defaults that matter on both the embedded Tansu broker and
 Apache Kafka live in `client_defaults()` (see ../docs/TOPICS.md):
 
 * `fetch_max_wait_ms=10`: Tansu holds every fetch for the full wait even when
-  data is ready (BROKER.md quirk 3); 10 ms keeps p99 latency honest and costs
+  data is ready (docs/TOPICS.md, the embedded broker); 10 ms keeps p99 latency honest and costs
   Apache Kafka only some extra fetch requests on an idle topic.
 * `max_poll_interval_ms=10000`, `heartbeat_interval_ms=1000`: kafka-python
   uses the poll interval as the rebalance timeout and Tansu completes a group
-  join only after that timeout (quirk 1); our loops poll far more often than
+  join only after that timeout; our loops poll far more often than
   every 10 s, so Apache Kafka loses nothing.
+* `idle_fetch_max_wait_ms=250`: after a second without records a stage's
+  consumer doubles its fetch wait on each empty poll up to this, so an idle
+  axis makes a few fetches a second instead of a hundred
+  (`pipeline.fetchwait`); the first record after an idle spell waits at most
+  this long.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class Settings:
     out_dir: Path = Path("runs")
     client_id: str = "interchange"
     fetch_max_wait_ms: int = 10
+    idle_fetch_max_wait_ms: int = 250  # the fetch wait a consumer grows to while idle
     max_poll_interval_ms: int = 10_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000

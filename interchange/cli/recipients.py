@@ -47,7 +47,8 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
         "--group-prefix",
         default=DEFAULT_GROUP_PREFIX,
         metavar="NAME",
-        help=f"consumer group per tier is NAME-<tier> (default {DEFAULT_GROUP_PREFIX})",
+        help=f"the consumer group of every recipients process that shares the load "
+        f"(default {DEFAULT_GROUP_PREFIX})",
     )
     g.add_argument(
         "--verify-at-recipient",
@@ -125,14 +126,15 @@ def run_recipients(args: argparse.Namespace) -> int:
         recipients = Recipients(live, directory, config, verify=verify, echo=echo)
         echo(
             f"recipients for {', '.join(t.value for t in tiers)} on {live.bootstrap} "
-            f"(groups {args.group_prefix}-<tier>), {len(directory)} agencies"
+            f"(group {args.group_prefix}), {len(directory)} agencies"
             + (", re-verifying signatures" if verify else "")
         )
         counts = recipients.run(stop)
     echo(
         f"recipients: stopped ({stop.signal_name or 'done'}); {counts.records:,} records, "
         f"{counts.delivered:,} delivered, {counts.duplicates:,} duplicates, "
-        f"{counts.malformed:,} malformed, {counts.leaks:,} classified leaks, "
+        f"{counts.redelivered:,} redelivered, {counts.malformed:,} malformed, "
+        f"{counts.leaks:,} classified leaks, "
         f"{counts.held:,} held by downtime; status 01 {counts.status_arrived:,}, "
         f"03 {counts.status_accepted:,}, failed {counts.status_failed:,}"
     )

@@ -1,26 +1,32 @@
-"""Recipient agencies: consume deliveries per tier, measure latency, send status back.
+"""Recipient agencies: consume deliveries, measure latency, send status back.
 
-One consumer per recipient tier, each in its own group (`<group prefix>-<tier>`), each
-in its own thread (the network waits release the GIL). The threads share one RunMetrics
-under one lock, so each flow's histograms exist once per process and the stats file is
-written without merging copies. For every delivery record:
+One consumer per process reads the delivery topics of every tier the process
+serves, in one consumer group (`--group-prefix`), on the main thread. Each poll
+batch goes through decode, deliver and status sends together; the batch's
+statuses are flushed at once and the offsets committed with them. For every
+delivery record:
 
-1. decode envelope + document strictly (codec); a malformed record is counted, skipped;
+1. decode envelope + document strictly (codec, cached per distinct record value);
+   a malformed record is counted, skipped;
 2. if the recipient agency is in a downtime window (directory scenario), hold the
    record until the window ends: the agency's system was offline, the document
    waits, and its latency includes the wait (as in real life);
-3. a repeat of (document id, recipient) within the last `duplicate_window` deliveries of
-   the tier is a duplicate: counted, not delivered again;
+3. a repeat of (document id, recipient) within the last `duplicate_window`
+   deliveries of the tier is a duplicate: counted, not delivered again; a record
+   the previous owner of its partition had already handled (below the handled
+   mark kept in the committed offset's metadata) is a redelivery: counted apart,
+   its statuses not sent twice;
 4. otherwise record the delivery (latency from the intended send time, split at the
    router hop of the trace, and from the actual send time, the producer hop), count a
    leak if the document is classified, send status 01 (ARRIVED) on the status topic
    keyed by the original sender, and schedule status 03 (ACCEPTED) after a simulated
    handling delay (a timer heap, not a sleep).
 
-Offsets are committed once a second up to the oldest record not finished yet (held, or
-its 03 not sent), after flushing the status producer: at-least-once. After a crash the
-unfinished records are delivered again and, in the same process, counted as duplicates.
-Details: docs/SIMULATE.md.
+Offsets are committed every `commit_interval_s` up to the oldest record not
+finished yet (held, or its 03 not sent), after the statuses before it are flushed:
+at-least-once. Rebalance callbacks run on kafka-python's network thread, where no
+consumer call may block, so they only note what changed; the loop acts on it
+after the poll. Details: docs/SIMULATE.md.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import ReasonCode, Secrecy, StatusCode, StatusMessage, Tier
 from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.recipient_state import (
     DUPLICATE_WINDOW,
     EXTRAS_KEY,
@@ -53,6 +60,8 @@ from interchange.pipeline.recipient_state import (
     InboxCounts,
     PendingOffsets,
     RecentDeliveries,
+    handled_mark,
+    mark_metadata,
 )
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
@@ -60,6 +69,8 @@ from interchange.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
+FLUSH_TIMEOUT_S = 30.0  # a status flush longer than this is a Kafka failure
+COMMIT_TIMEOUT_MS = 15_000
 _RELEASE, _ACCEPT = 0, 1
 
 
@@ -70,7 +81,7 @@ class Stop(Protocol):
 @dataclass(frozen=True, slots=True)
 class RecipientConfig:
     tiers: tuple[Tier, ...] = tuple(Tier)
-    group_prefix: str = DEFAULT_GROUP_PREFIX
+    group_prefix: str = DEFAULT_GROUP_PREFIX  # the consumer group of the process
     accept_delay_s: float = 0.1  # mean simulated handling time before status 03
     seed: int = 0
     run_start_us: int | None = None  # origin of downtime windows (see `infer_run_start`)
@@ -81,225 +92,36 @@ class RecipientConfig:
     batch_size: int = 2000
     poll_timeout_ms: int = 100
     report_interval_s: float = 1.0
-    commit_interval_s: float = 1.0
+    commit_interval_s: float = 0.5
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
-
-
-def group_of(prefix: str, tier: Tier) -> str:
-    return f"{prefix}-{tier.value}"
 
 
 def now_us() -> int:
     return time.time_ns() // 1000
 
 
-class _TierWorker:
-    """One tier's consumer loop, timers and counters (runs in its own thread)."""
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One delivery record being handled: where it came from and what it carries."""
 
-    def __init__(self, owner: Recipients, tier: Tier) -> None:
-        self.owner = owner
-        self.tier = tier
-        self.topic = owner.layout.delivery(tier)
-        self.lock = threading.Lock()
-        self.counts = InboxCounts()
-        self.seen = RecentDeliveries(owner.config.duplicate_window)
-        self.timers: list[tuple[int, int, int, Any, int, str, Arrival]] = []
-        self.pending = PendingOffsets()
-        self.assigned = False
-        self.last_record = time.monotonic()
-        self.error: BaseException | None = None
-        self._seq = 0
-        self._rng = random.Random(f"{owner.config.seed}:{tier.value}")  # noqa: S311 - simulation
-        self._consumer: Any = None
-
-    # -- loop --------------------------------------------------------------------------
-    def run(self, stop: threading.Event) -> None:
-        from kafka.errors import KafkaError
-
-        try:
-            self._consumer = make_consumer(
-                self.owner.settings,
-                group_id=group_of(self.owner.config.group_prefix, self.tier),
-            )
-            self._consumer.subscribe([self.topic], listener=_Listener(self))
-            last_commit = time.monotonic()
-            cfg = self.owner.config
-            while not stop.is_set():
-                timeout = cfg.poll_timeout_ms
-                if self.timers:
-                    due_ms = (self.timers[0][0] - now_us()) // 1000
-                    timeout = max(0, min(timeout, due_ms))
-                try:
-                    batch = self._consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
-                    with self.lock:
-                        for tp, records in batch.items():
-                            for record in records:
-                                self._arrive(tp, record)
-                        self._fire(now_us())
-                    if batch:
-                        self.last_record = time.monotonic()
-                    if time.monotonic() - last_commit >= cfg.commit_interval_s:
-                        last_commit = time.monotonic()
-                        self._commit()
-                except KafkaError as exc:
-                    log.warning("recipients %s: Kafka error %s; retrying", self.tier, exc)
-                    stop.wait(0.5)
-            with self.lock:
-                self._fire(now_us(), accept_all=True)
-            self._commit()
-        except BaseException as exc:  # reported by the owner; the process exits non-zero
-            self.error = exc
-            log.exception("recipients %s: worker failed", self.tier)
-        finally:
-            if self._consumer is not None:
-                try:
-                    self._consumer.close()
-                except Exception as exc:  # closing must not mask the real outcome
-                    log.debug("closing consumer: %s", exc)
-
-    def idle(self) -> bool:
-        return not self.timers
-
-    def held_now(self) -> int:
-        """Records waiting for their agency's downtime window to end."""
-        with self.lock:
-            return sum(1 for t in self.timers if t[2] == _RELEASE)
-
-    # -- per record --------------------------------------------------------------------
-    def _arrive(self, tp: Any, record: Any) -> None:
-        counts = self.counts
-        counts.records += 1
-        offset = record.offset
-        self.pending.consumed(tp, offset)
-        arrival = self.owner.decode(record.value)
-        if arrival is None or not record.key:
-            counts.malformed += 1
-            return
-        recipient = record.key.decode("utf-8", "replace")
-        at = now_us()
-        downtime = self.owner.downtime
-        if downtime.any:
-            if downtime.run_start_us is None:
-                self.owner.infer_run_start(arrival.send_time_us)
-            until = downtime.down_until(recipient, at)
-            if until is not None:
-                counts.held += 1
-                self.pending.hold(tp, offset)
-                self._push(until, _RELEASE, tp, offset, recipient, arrival)
-                return
-        self._deliver(tp, offset, recipient, arrival, at)
-
-    def _deliver(self, tp: Any, offset: int, recipient: str, a: Arrival, at: int) -> None:
-        key = (a.document_id, recipient)
-        counts = self.counts
-        if key in self.seen:
-            with self.owner.metrics_lock:
-                self.owner.metrics.record_duplicate(a.sender_tier, self.tier, a.priority)
-            counts.duplicates += 1
-            counts.agency(recipient).duplicates += 1
-            self.pending.done(tp, offset)
-            return
-        self.seen.add(key)
-        router, sent = a.router_time_us, a.sent_time_us
-        with self.owner.metrics_lock:
-            self.owner.metrics.record_delivery(
-                a.sender_tier,
-                self.tier,
-                a.priority,
-                at - a.send_time_us,
-                before_router_us=None if router is None else router - a.send_time_us,
-                after_router_us=None if router is None else at - router,
-                from_send_us=None if sent is None else at - sent,
-                reverified=a.signature_ok,
-            )
-        counts.delivered += 1
-        agency = counts.agency(recipient)
-        agency.delivered += 1
-        if a.secrecy is not Secrecy.NONE:
-            counts.leaks += 1
-            agency.leaks += 1
-        self._status(a, recipient, StatusCode.ARRIVED, at)
-        counts.status_arrived += 1
-        self.pending.hold(tp, offset)
-        delay = min(self._rng.expovariate(1.0), 10.0) * self.owner.config.accept_delay_s
-        self._push(at + round(delay * 1e6), _ACCEPT, tp, offset, recipient, a)
-
-    def _status(self, a: Arrival, recipient: str, code: StatusCode, at: int) -> None:
-        value = codec.encode_status(StatusMessage(a.document_id, a.sender, recipient, code, at))
-        headers = [("code", code.value.encode()), ("send-time-us", b"%d" % a.send_time_us)]
-        future = self.owner.producer.send(
-            self.owner.layout.status, key=a.sender.encode(), value=value, headers=headers
-        )
-        future.add_errback(self.owner.status_failed)
-
-    # -- timers --------------------------------------------------------------------------
-    def _push(self, due: int, kind: int, tp: Any, off: int, *what: Any) -> None:
-        """`what` is (recipient, arrival)."""
-        self._seq += 1
-        heapq.heappush(self.timers, (due, self._seq, kind, tp, off, *what))
-
-    def _fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
-        """Run due timers; `accept_all` sends every pending 03 now (stop, revocation)."""
-        keep = []
-        while self.timers and (accept_all or self.timers[0][0] <= now):
-            item = heapq.heappop(self.timers)
-            _due, _seq, kind, tp, off, recipient, a = item
-            if only is not None and tp not in only:
-                keep.append(item)
-                continue
-            if kind == _ACCEPT:
-                self._status(a, recipient, StatusCode.ACCEPTED, now_us())
-                self.counts.status_accepted += 1
-                self.pending.done(tp, off)
-            elif item[0] <= now:  # the downtime window ended: deliver now
-                self._deliver(tp, off, recipient, a, now_us())
-            elif only is None:
-                keep.append(item)  # stopping: a held record stays unfinished (not committed)
-        for item in keep:
-            heapq.heappush(self.timers, item)
-
-    def _commit(self) -> None:
-        from kafka.structs import OffsetAndMetadata
-
-        with self.lock:
-            positions = self.pending.to_commit()
-        if not positions or self._consumer is None:
-            return
-        self.owner.producer.flush()  # statuses of committed records are on the broker
-        self._consumer.commit({tp: OffsetAndMetadata(p, "", -1) for tp, p in positions.items()})
-        with self.lock:
-            self.pending.committed(positions)
-
-    def revoked(self, tps: set[Any]) -> None:
-        """Finish what can be finished on `tps`, drop held records (the next owner gets them)."""
-        from kafka.errors import KafkaError
-
-        with self.lock:
-            self._fire(now_us(), accept_all=True, only=tps)
-            self.timers = [t for t in self.timers if t[3] not in tps]
-            heapq.heapify(self.timers)
-        try:
-            self._commit()
-        except KafkaError as exc:
-            log.warning("recipients %s: commit on revocation failed: %s", self.tier, exc)
-        with self.lock:
-            self.pending.forget(tps)
+    tp: Any
+    offset: int
+    tier: Tier
+    recipient: str
+    arrival: Arrival
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, worker: _TierWorker) -> None:
-        self._worker = worker
+@dataclass(slots=True)
+class _Timer:
+    """A status or release due at `due`; ordered by (due, seq)."""
 
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        if revoked:
-            self._worker.revoked(set(revoked))
+    due: int
+    seq: int
+    kind: int
+    item: _Item
 
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        self._worker.assigned = True
-        log.info("recipients %s: assigned %s", self._worker.tier, sorted(assigned))
-
-    def on_partitions_lost(self, lost: Any) -> None:
-        self.on_partitions_revoked(lost)
+    def __lt__(self, other: _Timer) -> bool:
+        return (self.due, self.seq) < (other.due, other.seq)
 
 
 class Recipients:
@@ -323,106 +145,334 @@ class Recipients:
         self.downtime = Downtime(directory, agencies)
         if config.run_start_us is not None:
             self.downtime.start(config.run_start_us)
-        self.metrics = RunMetrics()  # shared by the tier threads, under `metrics_lock`
-        self.metrics_lock = threading.Lock()
-        self.workers = [_TierWorker(self, t) for t in config.tiers]
+        self.tier_of_topic = {self.layout.delivery(t): t for t in config.tiers}
+        self.metrics = RunMetrics()
+        self.counts = InboxCounts()
+        self.seen = {t: RecentDeliveries(config.duplicate_window) for t in config.tiers}
+        self.timers: list[_Timer] = []
+        self.pending = PendingOffsets()
+        self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
+        self.handled: dict[Any, int] = {}  # partition -> last offset this process handled
         self.producer: Any = None
-        self._failed_lock = threading.Lock()
-        self._failed = 0
+        self._consumer: Any = None
+        self._lock = threading.RLock()  # the loop's state against `snapshot` from other threads
+        self._futures: list[Any] = []  # status sends since the last flush
+        self._assigned: set[Any] | None = None  # set by the listener, read after poll
+        self._revoked: set[Any] = set()
+        self._seq = 0
+        self._rng = random.Random(f"{config.seed}:recipients")  # noqa: S311 - simulation
         self._echo = echo or (lambda line: None)
+        self.last_record = time.monotonic()
+        self.ready = False  # the group gave this process its partitions (at least once)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def run(self, stop: Stop) -> InboxCounts:
+        """Consume until `stop`, `max_records` or `idle_exit_s`; return the final counts."""
+        from kafka.errors import KafkaError
+
+        cfg = self.config
+        create_topics(self.settings)
+        self.producer = make_producer(self.settings)
+        self._consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
+        self._consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
+        fetch_wait = AdaptiveFetchWait(
+            self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
+        )
+        last_commit = last_report = time.monotonic()
+        try:
+            while not stop.wait(0) and not self._done():
+                timeout = cfg.poll_timeout_ms
+                if self.timers:
+                    timeout = max(0, min(timeout, (self.timers[0].due - now_us()) // 1000))
+                try:
+                    batch = self._consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
+                    self._rebalanced()
+                    with self._lock:
+                        for tp, records in batch.items():
+                            tier = self.tier_of_topic[tp.topic]
+                            for record in records:
+                                self._arrive(tier, tp, record)
+                        self._fire(now_us())
+                    fetch_wait.observe(bool(batch))
+                    if batch:
+                        self.last_record = time.monotonic()
+                    mono = time.monotonic()
+                    if mono - last_commit >= cfg.commit_interval_s:
+                        last_commit = mono
+                        self._commit()
+                except KafkaError as exc:
+                    self._echo(f"recipients: Kafka error {type(exc).__name__}: {exc}; retrying")
+                    stop.wait(0.5)
+                if time.monotonic() - last_report >= cfg.report_interval_s:
+                    last_report = time.monotonic()
+                    self.write_stats()
+            with self._lock:
+                self._fire(now_us(), accept_all=True)
+            self._commit()
+        finally:
+            self._close()
+            self.write_stats()
+        return self._counts()
+
+    def _close(self) -> None:
+        for name in ("_consumer", "producer"):
+            client = getattr(self, name)
+            if client is None:
+                continue
+            try:
+                if name == "producer":
+                    client.flush(timeout=FLUSH_TIMEOUT_S)
+                    client.close(timeout=10)
+                else:
+                    client.close(autocommit=False, timeout_ms=5000)
+            except Exception as exc:  # closing must not mask the real outcome
+                log.debug("closing %s: %s", name, exc)
+
+    def _done(self) -> bool:
+        cfg = self.config
+        if cfg.max_records is not None and self.counts.records >= cfg.max_records:
+            return True
+        if cfg.idle_exit_s is not None:
+            quiet = time.monotonic() - self.last_record
+            return quiet >= cfg.idle_exit_s and not self.timers
+        return False
+
+    # -- rebalances (noted by the listener on the network thread, handled here) ----------
+
+    def _rebalanced(self) -> None:
+        revoked, self._revoked = self._revoked, set()
+        if revoked:
+            with self._lock:
+                self._fire(now_us(), accept_all=True, only=revoked)
+                self.timers = [t for t in self.timers if t.item.tp not in revoked]
+                heapq.heapify(self.timers)
+                self.pending.forget(revoked)
+                for tp in revoked:
+                    self.marks.pop(tp, None)
+                    self.handled.pop(tp, None)
+        assigned, self._assigned = self._assigned, None
+        if assigned:
+            self._read_marks(assigned)
+
+    def _read_marks(self, tps: set[Any]) -> None:
+        """The handled mark each partition's previous owner committed (redeliveries)."""
+        from kafka.errors import KafkaError
+
+        for tp in tps:
+            try:
+                committed = self._consumer.committed(tp, metadata=True, timeout_ms=5000)
+            except KafkaError as exc:
+                log.warning("recipients: no committed metadata for %s: %s", tp, exc)
+                continue
+            mark = handled_mark(getattr(committed, "metadata", None))
+            if mark is not None:
+                self.marks[tp] = mark
+
+    # -- per record ----------------------------------------------------------------------
+
+    def _arrive(self, tier: Tier, tp: Any, record: Any) -> None:
+        counts = self.counts
+        counts.records += 1
+        offset = record.offset
+        self.pending.consumed(tp, offset)
+        arrival = self.decode(record.value)
+        if arrival is None or not record.key:
+            counts.malformed += 1
+            return
+        recipient = record.key.decode("utf-8", "replace")
+        item = _Item(tp, offset, tier, recipient, arrival)
+        mark = self.marks.get(tp)
+        if mark is not None and offset <= mark:
+            # handled by this partition's previous owner: its status 01 is already out
+            counts.redelivered += 1
+            self.seen[tier].add((arrival.document_id, recipient))
+            self.pending.hold(tp, offset)
+            self._push(now_us(), _ACCEPT, item)
+            return
+        self.handled[tp] = offset
+        at = now_us()
+        downtime = self.downtime
+        if downtime.any:
+            if downtime.run_start_us is None:
+                self.infer_run_start(arrival.send_time_us)
+            until = downtime.down_until(recipient, at)
+            if until is not None:
+                counts.held += 1
+                self.pending.hold(tp, offset)
+                self._push(until, _RELEASE, item)
+                return
+        self._deliver(item, at)
+
+    def _deliver(self, item: _Item, at: int) -> None:
+        a, recipient, tier = item.arrival, item.recipient, item.tier
+        key = (a.document_id, recipient)
+        counts = self.counts
+        seen = self.seen[tier]
+        if key in seen:
+            self.metrics.record_duplicate(a.sender_tier, tier, a.priority)
+            counts.duplicates += 1
+            counts.agency(recipient).duplicates += 1
+            self.pending.done(item.tp, item.offset)
+            return
+        seen.add(key)
+        router, sent = a.router_time_us, a.sent_time_us
+        self.metrics.record_delivery(
+            a.sender_tier,
+            tier,
+            a.priority,
+            at - a.send_time_us,
+            before_router_us=None if router is None else router - a.send_time_us,
+            after_router_us=None if router is None else at - router,
+            from_send_us=None if sent is None else at - sent,
+            reverified=a.signature_ok,
+        )
+        counts.delivered += 1
+        agency = counts.agency(recipient)
+        agency.delivered += 1
+        if a.secrecy is not Secrecy.NONE:
+            counts.leaks += 1
+            agency.leaks += 1
+        self._status(a, recipient, StatusCode.ARRIVED, at)
+        counts.status_arrived += 1
+        self.pending.hold(item.tp, item.offset)
+        delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
+        self._push(at + round(delay * 1e6), _ACCEPT, item)
+
+    def _status(self, a: Arrival, recipient: str, code: StatusCode, at: int) -> None:
+        """Queue one status; the batch's statuses are flushed together before a commit."""
+        value = codec.encode_status(StatusMessage(a.document_id, a.sender, recipient, code, at))
+        headers = [("code", code.value.encode()), ("send-time-us", b"%d" % a.send_time_us)]
+        self._futures.append(
+            self.producer.send(
+                self.layout.status, key=a.sender.encode(), value=value, headers=headers
+            )
+        )
+
+    # -- timers --------------------------------------------------------------------------
+
+    def _push(self, due: int, kind: int, item: _Item) -> None:
+        self._seq += 1
+        heapq.heappush(self.timers, _Timer(due, self._seq, kind, item))
+
+    def _fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
+        """Run due timers; `accept_all` sends every pending 03 now (stop, revocation)."""
+        keep = []
+        while self.timers and (accept_all or self.timers[0].due <= now):
+            t = heapq.heappop(self.timers)
+            item = t.item
+            if only is not None and item.tp not in only:
+                keep.append(t)
+                continue
+            if t.kind == _ACCEPT:
+                self._status(item.arrival, item.recipient, StatusCode.ACCEPTED, now_us())
+                self.counts.status_accepted += 1
+                self.pending.done(item.tp, item.offset)
+            elif t.due <= now:  # the downtime window ended: deliver now
+                self._deliver(item, now_us())
+            elif only is None:
+                keep.append(t)  # stopping: a held record stays unfinished (not committed)
+        for t in keep:
+            heapq.heappush(self.timers, t)
+
+    # -- commits -------------------------------------------------------------------------
+
+    def _commit(self) -> None:
+        """Flush the statuses sent so far, then commit up to the oldest unfinished record,
+        with the last handled offset as metadata (the next owner's redelivery mark)."""
+        from kafka.errors import KafkaTimeoutError
+        from kafka.structs import OffsetAndMetadata
+
+        with self._lock:
+            positions = self.pending.to_commit()
+            futures, self._futures = self._futures, []
+            handled = dict(self.handled)
+        if futures:
+            self.producer.flush(timeout=FLUSH_TIMEOUT_S)
+            failed = [f for f in futures if not f.is_done or f.failed()]
+            if failed:
+                self.counts.status_failed += len(failed)
+                first = failed[0].exception if failed[0].is_done else "not acknowledged"
+                if not any(f.is_done for f in failed):
+                    raise KafkaTimeoutError(f"status flush took over {FLUSH_TIMEOUT_S:.0f} s")
+                log.warning("%d status send(s) failed: %s", len(failed), first)
+        if not positions or self._consumer is None:
+            return
+        offsets = {
+            tp: OffsetAndMetadata(p, mark_metadata(handled.get(tp)), -1)
+            for tp, p in positions.items()
+        }
+        self._consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
+        with self._lock:
+            self.pending.committed(positions)
+
+    # -- reading the state -----------------------------------------------------------------
 
     def infer_run_start(self, send_time_us: int) -> None:
         """No --run-start: "start_us" of the run file if readable, else the first send time."""
-        with self._failed_lock:
-            if self.downtime.run_start_us is not None:
-                return
-            start, source = send_time_us, "the first document"
-            if self.config.run_file is not None:
-                try:
-                    data = json.loads(Path(self.config.run_file).read_text(encoding="utf-8"))
-                    start, source = int(data["start_us"]), str(self.config.run_file)
-                except (OSError, ValueError, KeyError, TypeError) as exc:
-                    log.warning("run file %s unreadable (%s)", self.config.run_file, exc)
-            self.downtime.start(start)
-            self._echo(f"recipients: run start {start} (from {source})")
-
-    def status_failed(self, exc: BaseException) -> None:
-        with self._failed_lock:
-            self._failed += 1
-        log.warning("status send failed: %s", exc)
+        if self.downtime.run_start_us is not None:
+            return
+        start, source = send_time_us, "the first document"
+        if self.config.run_file is not None:
+            try:
+                data = json.loads(Path(self.config.run_file).read_text(encoding="utf-8"))
+                start, source = int(data["start_us"]), str(self.config.run_file)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("run file %s unreadable (%s)", self.config.run_file, exc)
+        self.downtime.start(start)
+        self._echo(f"recipients: run start {start} (from {source})")
 
     def snapshot(self) -> tuple[RunMetrics, InboxCounts]:
-        """A copy of the metrics and the summed counters (for callers that keep them)."""
-        with self.metrics_lock:
-            metrics = RunMetrics().merge(self.metrics)
-        return metrics, self._counts()
+        """A copy of the metrics and the counters (for callers on other threads)."""
+        with self._lock:
+            return RunMetrics().merge(self.metrics), self._counts()
 
     def _counts(self) -> InboxCounts:
-        counts = InboxCounts()
-        for w in self.workers:
-            with w.lock:
-                counts.merge(w.counts)
-        counts.ready = all(w.assigned for w in self.workers)
-        counts.status_failed += self._failed
-        return counts
+        with self._lock:
+            counts = InboxCounts().merge(self.counts)
+            counts.ready = self.ready
+            return counts
+
+    def held_now(self) -> int:
+        """Records waiting for their agency's downtime window to end."""
+        return sum(1 for t in self.timers if t.kind == _RELEASE)
 
     def write_stats(self) -> None:
         if self.config.stats_file is None:
             return
-        counts = self._counts()
-        with self.metrics_lock:  # encoded in place: no per-second copy of every histogram
+        with self._lock:  # encoded in place: no per-second copy of every histogram
+            counts = self._counts()
             data = self.metrics.to_dict()
+            held = self.held_now()
         data |= {
             EXTRAS_KEY: counts.to_dict()
             | {
                 "tiers": [t.value for t in self.config.tiers],
                 "run_start_us": self.downtime.run_start_us,
-                "held_now": sum(w.held_now() for w in self.workers),
+                "held_now": held,
             }
         }
         atomic_write_text(Path(self.config.stats_file), json.dumps(data, separators=(",", ":")))
 
-    def run(self, stop: Stop) -> InboxCounts:
-        """Consume until `stop`, `max_records` or `idle_exit_s`; return the final counts.
 
-        Raises the first worker's exception (after stopping the others) if one failed.
-        """
-        create_topics(self.settings)
-        self.producer = make_producer(self.settings)
-        halt = threading.Event()
-        threads = [
-            threading.Thread(target=w.run, args=(halt,), name=f"recipients-{w.tier}", daemon=True)
-            for w in self.workers
-        ]
-        for t in threads:
-            t.start()
-        cfg = self.config
-        try:
-            while not stop.wait(cfg.report_interval_s):
-                self.write_stats()
-                if any(w.error is not None for w in self.workers) or self._done():
-                    break
-        finally:
-            halt.set()
-            for t in threads:
-                t.join(timeout=30)
-            self.producer.flush(timeout=30)
-            self.producer.close(timeout=10)
-            self.write_stats()
-        for w in self.workers:
-            if w.error is not None:
-                raise w.error
-        return self._counts()
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on kafka-python's network thread: note the change, never call the consumer."""
 
-    def _done(self) -> bool:
-        cfg = self.config
-        records = sum(w.counts.records for w in self.workers)
-        if cfg.max_records is not None and records >= cfg.max_records:
-            return True
-        if cfg.idle_exit_s is not None:
-            quiet = time.monotonic() - max(w.last_record for w in self.workers)
-            return quiet >= cfg.idle_exit_s and all(w.idle() for w in self.workers)
-        return False
+    def __init__(self, owner: Recipients) -> None:
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            self._owner._revoked |= set(revoked)
+            log.info("recipients: revoked %s", sorted(revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._owner._assigned = set(assigned)
+        self._owner.ready = True
+        log.info("recipients: assigned %s", sorted(assigned))
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        self.on_partitions_revoked(lost)
 
 
 def read_counts(paths: list[Path]) -> InboxCounts:

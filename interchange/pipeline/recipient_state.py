@@ -207,6 +207,22 @@ class PendingOffsets:
             self._committed.pop(tp, None)
 
 
+MARK_PREFIX = "handled="
+
+
+def mark_metadata(handled: int | None) -> str:
+    """Commit metadata naming the last offset handled (status 01 sent) on a partition."""
+    return "" if handled is None else f"{MARK_PREFIX}{handled}"
+
+
+def handled_mark(metadata: str | None) -> int | None:
+    """The offset in `mark_metadata`'s text; None for anything else (other writers)."""
+    if not metadata or not metadata.startswith(MARK_PREFIX):
+        return None
+    digits = metadata[len(MARK_PREFIX) :]
+    return int(digits) if digits.isdigit() else None
+
+
 @dataclass
 class AgencyCounts:
     delivered: int = 0
@@ -222,6 +238,7 @@ class InboxCounts:
     malformed: int = 0  # not a strict envelope/document: counted, never delivered
     delivered: int = 0
     duplicates: int = 0
+    redelivered: int = 0  # handled by the partition's previous owner, seen again (no new 01)
     leaks: int = 0  # delivered documents with secrecy above NONE: must stay 0
     held: int = 0  # deliveries delayed by a recipient downtime window (total)
     status_arrived: int = 0  # status 01 sent
@@ -274,6 +291,7 @@ _SUMMED = (
     "malformed",
     "delivered",
     "duplicates",
+    "redelivered",
     "leaks",
     "held",
     "status_arrived",

@@ -100,7 +100,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "recipient agency id",
             "Envelope (router hop appended to trace)",
             "router (transactional)",
-            f"{tier.value} recipients (group interchange-recipients-{tier.value}), audit",
+            "recipients (one group for every tier, default interchange-recipients), audit",
         )
         for tier in Tier
     ]
