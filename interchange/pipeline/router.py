@@ -37,6 +37,7 @@ from interchange.core.policy import (
 )
 from interchange.errors import InterchangeError, TopicError
 from interchange.pipeline.clients import make_consumer, producer_config
+from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
     Batch,
@@ -149,6 +150,8 @@ class Router:
         self._txn_seq = 0
         self._pending: Batch | None = None  # decided, its transaction not yet run
         self._revoked = False  # partitions were revoked during the last poll
+        self._stop: Stop | None = None
+        self._fetch_wait: AdaptiveFetchWait | None = None
         self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
 
@@ -185,6 +188,9 @@ class Router:
         self._producer.init_transactions()
         self._consumer = make_consumer(self.settings, group_id=self.config.group)
         self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
+        self._fetch_wait = AdaptiveFetchWait(
+            self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
+        )
         self._restorer = make_consumer(self.settings)
 
     def _close_clients(self) -> None:
@@ -204,6 +210,7 @@ class Router:
 
         last_record = last_report = last_summary = time.monotonic()
         backoff = 0.5
+        self._stop = stop
         try:
             if not self._connect(stop):
                 return self.decided
@@ -276,6 +283,8 @@ class Router:
             # decided under the old assignment (only with --commit-interval-ms): decide again
             # from the committed offsets rather than commit for partitions now owned elsewhere
             raise KafkaError("rebalance while decided records waited for their transaction")
+        if self._fetch_wait is not None:
+            self._fetch_wait.observe(bool(got))
         if got:
             self._decide(got)
         if self._pending is not None and self._due(self._pending):
@@ -324,7 +333,11 @@ class Router:
         batch = self._pending
         try:
             run_transaction(
-                self._producer, batch, self._consumer.group_metadata(), self.layout.router_state
+                self._producer,
+                batch,
+                self._consumer.group_metadata(),
+                self.layout.router_state,
+                stop=self._stop,
             )
         except KafkaError:
             self.metrics.transaction(committed=False, records=len(batch.decisions))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from interchange.core import codec
 from interchange.core.model import Rejection
@@ -53,9 +53,24 @@ class Batch:
         ]
 
 
-def run_transaction(producer: Any, batch: Batch, group_metadata: Any, changelog_topic: str) -> None:
+TXN_STEP_TIMEOUT_S = 10.0  # longest wait for one transactional round trip
+
+
+class StopLike(Protocol):
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def run_transaction(
+    producer: Any,
+    batch: Batch,
+    group_metadata: Any,
+    changelog_topic: str,
+    *,
+    stop: StopLike | None = None,
+    timeout_s: float = TXN_STEP_TIMEOUT_S,
+) -> None:
     """One batch's transaction: its outputs, its changelog records and consumed offsets,
-    committed or aborted."""
+    committed or aborted. Every wait is bounded by `timeout_s` and gives way to `stop`."""
     from kafka.errors import KafkaError, ProducerFencedError
     from kafka.structs import OffsetAndMetadata
 
@@ -67,16 +82,62 @@ def run_transaction(producer: Any, batch: Batch, group_metadata: Any, changelog_
             send(out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition)
         for out in batch.changelog_outputs(changelog_topic):
             send(out.topic, out.value, key=out.key, partition=out.partition)
-        producer.send_offsets_to_transaction(offsets, group_metadata)
-        producer.commit_transaction()
+        txn = _Transactions(producer, stop, timeout_s)
+        txn.send_offsets(offsets, group_metadata)
+        txn.commit()
     except ProducerFencedError:
         raise
     except KafkaError:
         try:
-            producer.abort_transaction()
+            _Transactions(producer, stop, timeout_s).abort()
         except KafkaError as exc:
             log.debug("abort after a failed transaction: %s", exc)
         raise
+
+
+class _Transactions:
+    """kafka-python's send_offsets_to_transaction, commit_transaction and
+    abort_transaction wait without a bound (a router hung for good when the broker
+    died mid-transaction). These are the same steps, on the same transaction
+    manager, with a bounded wait that also gives way to a stop request; a
+    KafkaTimeoutError leaves the producer to be closed and replaced by the caller."""
+
+    def __init__(self, producer: Any, stop: StopLike | None, timeout_s: float) -> None:
+        self._producer = producer
+        self._manager = getattr(producer, "_transaction_manager", None)
+        self._stop = stop
+        self._timeout_s = timeout_s
+
+    def send_offsets(self, offsets: dict[Any, Any], group_metadata: Any) -> None:
+        if self._manager is None:  # another client: its own (unbounded) call
+            self._producer.send_offsets_to_transaction(offsets, group_metadata)
+            return
+        self._await(self._manager.send_offsets_to_transaction(offsets, group_metadata), "offsets")
+
+    def commit(self) -> None:
+        if self._manager is None:
+            self._producer.commit_transaction()
+            return
+        self._await(self._manager.begin_commit(), "commit")
+
+    def abort(self) -> None:
+        if self._manager is None:
+            self._producer.abort_transaction()
+            return
+        self._await(self._manager.begin_abort(), "abort")
+
+    def _await(self, result: Any, what: str) -> None:
+        from kafka.errors import KafkaTimeoutError
+
+        self._producer._sender.wakeup()
+        deadline = time.monotonic() + self._timeout_s
+        while not result.wait(timeout_ms=200):  # raises the step's own error when it failed
+            if time.monotonic() >= deadline:
+                raise KafkaTimeoutError(
+                    f"transaction {what} not answered within {self._timeout_s:.0f} s"
+                )
+            if self._stop is not None and self._stop.wait(0):
+                raise KafkaTimeoutError(f"stopped while waiting for the transaction {what}")
 
 
 def encode_outputs(decision: Decision, layout: Any, router: bytes, txn: bytes) -> list[Output]:
