@@ -158,3 +158,14 @@ class StopFlag:
 
     def __bool__(self) -> bool:
         return self._event.is_set()
+
+
+def add_static_assignment_option(group: argparse._ArgumentGroup) -> None:
+    """`--static-assignment`, shared by the stages that read in a consumer group."""
+    group.add_argument(
+        "--static-assignment",
+        action="store_true",
+        help="take every partition at once, without a group join (ready in about a second "
+        "instead of several on the embedded broker); only for the one process of its stage: "
+        "a second process in the same group would read the same partitions",
+    )

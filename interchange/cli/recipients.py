@@ -13,6 +13,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    add_static_assignment_option,
     configure_logging,
     directory_from_args,
     kafka_settings,
@@ -88,6 +89,7 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--stats-file", type=Path, metavar="F", help="stats JSON, every 1 s and at exit")
     g.add_argument("--idle-exit", type=float, metavar="S", help="exit after S s without records")
     g.add_argument("--max-records", type=int, metavar="N", help="exit after N delivery records")
+    add_static_assignment_option(g)
     g.add_argument("-v", "--verbose", action="store_true", help="log assignments and errors")
     parser.set_defaults(func=run_recipients)
 
@@ -116,6 +118,7 @@ def run_recipients(args: argparse.Namespace) -> int:
         idle_exit_s=args.idle_exit,
         max_records=args.max_records,
         duplicate_window=args.duplicate_window,
+        static=args.static_assignment,
     )
 
     def echo(line: str) -> None:

@@ -15,6 +15,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    add_static_assignment_option,
     configure_logging,
     directory_from_args,
     kafka_settings,
@@ -75,6 +76,7 @@ def register_route(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--idle-exit", type=float, metavar="S", help="exit after S seconds without a submission"
     )
+    add_static_assignment_option(group)
     out = parser.add_argument_group("metrics")
     out.add_argument(
         "--stats-file",
@@ -127,6 +129,7 @@ def run_route(args: argparse.Namespace) -> int:
         replay_capacity=args.replay_capacity or DEFAULT_REPLAY_CAPACITY,
         max_records=args.max_records,
         idle_exit_s=args.idle_exit,
+        static=args.static_assignment,
         summary_interval_s=args.summary_interval,
         stats_file=args.stats_file,
         metrics_file=args.metrics_file,

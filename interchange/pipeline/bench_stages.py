@@ -137,7 +137,9 @@ def start_consumers(
     stages = Stages(step_dir)
     logs = step_dir / "logs"
     for i in range(routers):
-        stage = router_stage(settings, i, directory_file, stages.stats_dir, logs)
+        stage = router_stage(
+            settings, i, directory_file, stages.stats_dir, logs, static=routers == 1
+        )
         stage.argv += ["--metrics-file", str(step_dir / f"router-{i}.prom")]
         stage.argv += ["--commit-interval-ms", str(commit_interval_ms), *router_args]
         stages.routers.append(stage)
@@ -149,7 +151,7 @@ def start_consumers(
         stats_dir.mkdir(parents=True, exist_ok=True)
         stage = recipients_stage(
             settings, directory_file, stats_dir, logs, run_file=run_file, seed=i, verify=False,
-            accept_delay_s=ACCEPT_DELAY_S,
+            accept_delay_s=ACCEPT_DELAY_S, static=recipients == 1,
         )  # fmt: skip
         stage.name = f"recipients {i}"
         stage.argv += recipients_args

@@ -79,3 +79,25 @@ def make_consumer(
         settings, group_id=group_id, read_committed=read_committed, auto_commit=auto_commit
     )
     return KafkaConsumer(*topics, **config)
+
+
+def assign_all(consumer: Any, topics: list[str], timeout_s: float = 15.0) -> list[Any]:
+    """Assign every partition of `topics` to `consumer` (static assignment, no group join;
+    committed offsets of its group_id still apply). Raises TopicError if a topic has no
+    partitions in the cluster metadata within `timeout_s`."""
+    import time
+
+    from kafka.structs import TopicPartition
+
+    from interchange.errors import TopicError
+
+    deadline = time.monotonic() + timeout_s
+    tps: list[Any] = []
+    for topic in topics:
+        while not (partitions := consumer.partitions_for_topic(topic)):
+            if time.monotonic() >= deadline:
+                raise TopicError(f"topic {topic} has no partitions (does it exist?)")
+            time.sleep(0.1)
+        tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    return tps

@@ -49,7 +49,7 @@ from interchange.core.atomic import atomic_write_text
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import ReasonCode, Secrecy, StatusCode, StatusMessage, Tier
-from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.pipeline.clients import assign_all, make_consumer, make_producer
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.recipient_state import (
     DUPLICATE_WINDOW,
@@ -94,6 +94,7 @@ class RecipientConfig:
     report_interval_s: float = 1.0
     commit_interval_s: float = 0.5
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
+    static: bool = False  # own every partition without a group join (a single process only)
 
 
 def now_us() -> int:
@@ -175,7 +176,11 @@ class Recipients:
         create_topics(self.settings)
         self.producer = make_producer(self.settings)
         self._consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
-        self._consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
+        if cfg.static:
+            self._read_marks(set(assign_all(self._consumer, sorted(self.tier_of_topic))))
+            self.ready = True
+        else:
+            self._consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
         fetch_wait = AdaptiveFetchWait(
             self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )

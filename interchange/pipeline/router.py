@@ -36,7 +36,7 @@ from interchange.core.policy import (
     decide,
 )
 from interchange.errors import InterchangeError, TopicError
-from interchange.pipeline.clients import make_consumer, producer_config
+from interchange.pipeline.clients import assign_all, make_consumer, producer_config
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
@@ -73,6 +73,7 @@ class RouterConfig:
     commit_interval_ms: int = 0  # least time a batch gathers records before it commits
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY
     max_records: int | None = None  # exit after deciding this many records
+    static: bool = False  # own every partition without a group join (a single router only)
     idle_exit_s: float | None = None  # exit after this long without records
     restore_idle_s: float = 0.5  # changelog read is complete after this long without data
     poll_timeout_ms: int = 200
@@ -187,7 +188,11 @@ class Router:
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
         self._consumer = make_consumer(self.settings, group_id=self.config.group)
-        self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
+        if self.config.static:
+            owned = assign_all(self._consumer, [self.layout.submissions])
+            self._assigned([tp.partition for tp in owned])
+        else:
+            self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
         self._fetch_wait = AdaptiveFetchWait(
             self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )

@@ -117,7 +117,11 @@ class Simulation:
         sla = Sla.parse(o.sla) if o.sla else Sla()
         if not o.external_stages:
             for i in range(o.routers):
-                self.stages.append(router_stage(s, i, directory_file, self.stats_dir, self.logs))
+                self.stages.append(
+                    router_stage(
+                        s, i, directory_file, self.stats_dir, self.logs, static=o.routers == 1
+                    )
+                )
             self.stages.append(
                 recipients_stage(
                     s,
@@ -128,6 +132,7 @@ class Simulation:
                     seed=o.seed,
                     verify=o.verify_at_recipient,
                     accept_delay_s=o.accept_delay_s,
+                    static=True,  # the run's only recipients process
                 )
             )
         halt = threading.Event()

@@ -101,8 +101,15 @@ def base_argv(command: str, settings: Settings, *extra: str) -> list[str]:
 
 
 def router_stage(
-    settings: Settings, index: int, directory_file: Path, stats_dir: Path, logs: Path
+    settings: Settings,
+    index: int,
+    directory_file: Path,
+    stats_dir: Path,
+    logs: Path,
+    *,
+    static: bool = False,
 ) -> Stage:
+    """`static`: the run's only router takes every partition without a group join."""
     stats = stats_dir / f"router-{index}.json"
     argv = base_argv(
         "route",
@@ -118,6 +125,7 @@ def router_stage(
         "--summary-interval",
         "5",
         "-v",  # logs "assigned submission partitions": the orchestrator's readiness signal
+        *(["--static-assignment"] if static else []),
     )
     return Stage(f"router {index}", argv, logs / f"router-{index}.log", stats)
 
@@ -132,7 +140,9 @@ def recipients_stage(
     seed: int,
     verify: bool,
     accept_delay_s: float,
+    static: bool = False,
 ) -> Stage:
+    """`static`: the run's only recipients process takes every partition at once."""
     stats = stats_dir / "recipients.json"
     argv = base_argv(
         "recipients",
@@ -152,6 +162,8 @@ def recipients_stage(
     )
     if verify:
         argv.append("--verify-at-recipient")
+    if static:
+        argv.append("--static-assignment")
     return Stage("recipients", argv, logs / "recipients.log", stats)
 
 
