@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -177,3 +180,59 @@ def _read_statuses(settings: Settings, expected: int) -> list[tuple[str, StatusM
     finally:
         consumer.close()
     return out
+
+
+def _recipients_process(settings: Settings, group: str, stats: Path) -> subprocess.Popen[str]:
+    argv = [
+        sys.executable, "-m", "interchange", "recipients", "--bootstrap", str(settings.bootstrap),
+        "--topic-prefix", settings.topic_prefix, "--keys-dir", str(settings.keys_dir),
+        "--preset", "tiny", "--group-prefix", group, "--accept-delay", "0.01",
+        "--stats-file", str(stats),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_recipients_processes_share_one_group_through_a_rebalance(
+    settings: Settings, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    """The second process joining makes the group rebalance; both keep working, nobody
+    crashes on the rebalance, SIGTERM ends both cleanly, and every delivery is handled."""
+    directory = build("tiny")
+    keys = make_pki(settings.keys_dir, directory)
+    create_topics(settings)
+    layout = layout_of(settings)
+    group = unique("recipients")
+    stats = [tmp_path / "r0.json", tmp_path / "r1.json"]
+    now = time.time_ns() // 1000
+    docs = [document(CENTRAL, [COMMUNE, DISTRICT], i, send_time_us=now) for i in range(60)]
+    routed = [_routed(sign(keys, d), now) for d in docs]
+    producer = make_producer(settings)
+
+    def send(batch: list[bytes]) -> None:
+        for value in batch:
+            producer.send(layout.delivery(Tier.COMMUNE), key=COMMUNE.encode(), value=value)
+            producer.send(layout.delivery(Tier.DISTRICT), key=DISTRICT.encode(), value=value)
+        producer.flush()
+
+    first = _recipients_process(settings, group, stats[0])
+    procs = [first]
+    try:
+        _wait(lambda: read_counts([stats[0]]).ready, timeout=60)
+        send(routed[:30])
+        _wait(lambda: read_counts([stats[0]]).status_accepted >= 60, timeout=60)
+        procs.append(_recipients_process(settings, group, stats[1]))
+        _wait(lambda: read_counts([stats[1]]).ready, timeout=60)  # the rebalance is done
+        send(routed[30:])
+        _wait(lambda: read_counts(stats).delivered + read_counts(stats).redelivered >= 120, 60)
+    finally:
+        producer.close()
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        errors = [p.communicate(timeout=30)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert not any("Traceback" in e for e in errors), errors
+    counts = read_counts(stats)
+    assert counts.malformed == 0
+    # at-least-once: every delivery handled; a repeat is counted, never silent
+    assert counts.records == counts.delivered + counts.duplicates + counts.redelivered
+    assert counts.delivered == 120
