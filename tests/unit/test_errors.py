@@ -11,8 +11,8 @@ from interchange import errors
 from interchange.errors import InterchangeError
 
 
-def all_subclasses(cls: type) -> set[type]:
-    found: set[type] = set()
+def all_subclasses(cls: type[Exception]) -> set[type[Exception]]:
+    found: set[type[Exception]] = set()
     for sub in cls.__subclasses__():
         found |= {sub, *all_subclasses(sub)}
     return found

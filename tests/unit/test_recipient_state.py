@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from router_helpers import CENTRAL, COMMUNE, document
 
 from interchange.core import codec
 from interchange.core.model import Envelope, Hop
 from interchange.core.presets import build
 from interchange.pipeline.recipient_state import ArrivalDecoder, RecentDeliveries
-from tests.router_helpers import CENTRAL, COMMUNE, document
 
 
 def test_recent_deliveries_forget_the_oldest_pair_beyond_the_window() -> None:

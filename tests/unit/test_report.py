@@ -23,6 +23,7 @@ from interchange.report.json_report import (
 from interchange.report.model import (
     BarChart,
     BarSeries,
+    Chart,
     LineSeries,
     PercentileChart,
     Section,
@@ -109,7 +110,7 @@ def test_html_escapes_text_and_renders_generic_sections(tmp_path: Path) -> None:
 
 
 def test_svg_charts_have_no_external_references_and_handle_empty_data() -> None:
-    charts = [
+    charts: list[Chart] = [
         PercentileChart("empty", (LineSeries("a", ()),)),
         PercentileChart("one", (LineSeries("a", ((50.0, 1.0), (99.0, 5.0), (100.0, 9.0))),)),
         BarChart("none", (), ()),
