@@ -40,7 +40,7 @@ from interchange.pipeline.simulate_model import (
     SimulationResult,
     Snapshot,
     make_directory,
-    tally,
+    stats_totals,
 )
 from interchange.pipeline.stages import Stage, producer_stage, recipients_stage, router_stage
 from interchange.pipeline.topics import create_topics
@@ -205,7 +205,7 @@ class Simulation:
                         f"{st.name} exited while starting (code {st.returncode}): {st.log_tail(3)}"
                     )
                 return False
-            ready = tally(self._stats_files()).ready
+            ready = stats_totals(self._stats_files()).ready
             if ready and all(st.log_contains(ROUTER_READY) for st in routers):
                 self.echo(f"stages ready after {time.monotonic() - started:.1f} s")
                 return True
@@ -275,7 +275,7 @@ class Simulation:
             if self._stopped(POLL_S):
                 self.problems.append("interrupted before the run completed")
                 return ledger
-            t = tally(self._stats_files())
+            t = stats_totals(self._stats_files())
             accepted = acks.snapshot()[1].accepted
             if not produced_done and producer.returncode is not None:
                 produced_done = True

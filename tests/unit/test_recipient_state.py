@@ -62,7 +62,7 @@ def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
 def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) -> None:
     import json
 
-    from interchange.pipeline.simulate_model import tally
+    from interchange.pipeline.simulate_model import stats_totals
 
     def stats(name: str, ready: bool) -> Path:
         path = tmp_path / name
@@ -70,6 +70,6 @@ def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) 
         return path
 
     one, two = stats("r1.json", True), stats("r2.json", False)
-    assert tally([one]).ready
-    assert not tally([one, two]).ready
-    assert not tally([]).ready
+    assert stats_totals([one]).ready
+    assert not stats_totals([one, two]).ready
+    assert not stats_totals([]).ready
