@@ -133,7 +133,7 @@ def run_archive(args: argparse.Namespace) -> int:
 
 
 def run_audit_cli(args: argparse.Namespace) -> int:
-    from interchange.core.audit_model import Check
+    from interchange.core.audit_findings import Check
     from interchange.core.targets import load_targets
     from interchange.pipeline.audit import AuditConfig, default_workers, run_audit
     from interchange.pipeline.topics import layout_of

@@ -39,7 +39,7 @@ from interchange.pipeline.bench_stages import (
 from interchange.pipeline.cpu_ceiling import measure_stage_costs, wire_sizes
 from interchange.pipeline.passthrough import run_passthrough
 from interchange.pipeline.procstats import ProcessSampler
-from interchange.pipeline.simulate_model import stats_totals
+from interchange.pipeline.simulate_values import stats_totals
 from interchange.pipeline.topics import create_topics
 from interchange.settings import Settings
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interchange.core.audit_model import RawRecord
+from interchange.core.audit_findings import RawRecord
 from interchange.errors import ConfigError, InterchangeError
 from interchange.pipeline.clients import make_consumer
 from interchange.settings import Settings

@@ -35,7 +35,7 @@ from interchange.pipeline.ledger import (
     read_rejections,
 )
 from interchange.pipeline.recipient import read_counts
-from interchange.pipeline.simulate_model import (
+from interchange.pipeline.simulate_values import (
     SimulationOptions,
     SimulationResult,
     Snapshot,

@@ -62,7 +62,7 @@ def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
 def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) -> None:
     import json
 
-    from interchange.pipeline.simulate_model import stats_totals
+    from interchange.pipeline.simulate_values import stats_totals
 
     def stats(name: str, ready: bool) -> Path:
         path = tmp_path / name

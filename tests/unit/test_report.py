@@ -20,7 +20,7 @@ from interchange.report.json_report import (
     dumps,
     write_json,
 )
-from interchange.report.model import (
+from interchange.report.sections import (
     BarChart,
     BarSeries,
     Chart,
