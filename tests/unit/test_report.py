@@ -47,7 +47,7 @@ def report() -> CoverageReport:
     for lat in (1, 2, 3, 4, 5, 6, 7):
         m.record_delivery(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, lat * S // 10)
     m.record_addressed(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 4)
-    m.record_not_connected(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS)
+    m.record_rejected(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, ReasonCode.NOT_CONNECTED)
     m.record_delivery(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 9 * S)
     return compute_coverage(m)
 
