@@ -16,9 +16,7 @@ PERCENTILE_KEYS = ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us"
 
 
 @pytest.fixture(scope="module")
-def report(
-    bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, Any], Path]:
+def report(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("bench")
     prefix = f"t-bench-{out.name}."
     code = main(

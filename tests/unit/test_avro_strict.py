@@ -89,9 +89,7 @@ def test_a_count_within_the_cap_must_also_fit_the_remaining_input() -> None:
 
 
 def test_a_huge_declared_length_fails_cleanly_in_both() -> None:
-    schema = parse(
-        {"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes"}]}
-    )
+    schema = parse({"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes"}]})
     data = varint(1 << 60) + b"x" * 8
     with pytest.raises(EOFError):
         fastavro.schemaless_reader(io.BytesIO(data), schema)
