@@ -4,11 +4,13 @@ Precedence: command-line flag, then environment variable, then default.
 Unknown keys are an error, whether passed in code or as `INTERCHANGE_*`
 variables, so a typo never silently runs with a default.
 
-Kafka client defaults that matter on both the embedded Tansu broker and
-Apache Kafka live in `client_defaults()` (see ../docs/TOPICS.md):
+The Kafka client values that matter on both the embedded Tansu broker and
+Apache Kafka are fields here; `interchange.pipeline.clients` turns them into
+client configs (`client_defaults()` below holds only what every client shares:
+bootstrap, client id, request timeout). Why each value, in docs/TOPICS.md:
 
 * `fetch_max_wait_ms=10`: Tansu holds every fetch for the full wait even when
-  data is ready (docs/TOPICS.md, the embedded broker); 10 ms keeps p99 latency honest and costs
+  data is ready (docs/EMBEDDED_BROKER.md quirk 3); 10 ms keeps p99 latency honest and costs
   Apache Kafka only some extra fetch requests on an idle topic.
 * `max_poll_interval_ms=10000`, `heartbeat_interval_ms=1000`: kafka-python
   uses the poll interval as the rebalance timeout and Tansu completes a group

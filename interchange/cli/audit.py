@@ -77,7 +77,7 @@ def register_audit(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--workers", type=int, metavar="N", help="processes for re-verification (default: cores)"
     )
-    parser.set_defaults(func=run_audit)
+    parser.set_defaults(func=run_audit_cli)
 
 
 def register_archive(parser: argparse.ArgumentParser) -> None:
@@ -132,11 +132,10 @@ def run_archive(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_audit(args: argparse.Namespace) -> int:
-    from interchange.core.audit_model import Check
+def run_audit_cli(args: argparse.Namespace) -> int:
+    from interchange.core.audit_findings import Check
     from interchange.core.targets import load_targets
-    from interchange.pipeline.audit import AuditConfig, default_workers
-    from interchange.pipeline.audit import run_audit as audit_records
+    from interchange.pipeline.audit import AuditConfig, default_workers, run_audit
     from interchange.pipeline.topics import layout_of
 
     settings = settings_from_args(args)
@@ -154,7 +153,7 @@ def run_audit(args: argparse.Namespace) -> int:
         partial=partial,
         targets=load_targets(args.targets),
     )
-    outcome = audit_records(records, config, prior=prior, live_report=live)
+    outcome = run_audit(records, config, prior=prior, live_report=live)
     checked = [
         c
         for c in Check

@@ -29,7 +29,7 @@ PROGRESS_LINE_S = 5.0
 
 
 def register_simulate(parser: argparse.ArgumentParser) -> None:
-    from interchange.pipeline import simulate_model as sim
+    from interchange.pipeline import simulate_values as sim
 
     add_kafka_options(parser)
     add_keys_option(parser)
@@ -95,7 +95,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from interchange.pipeline.simulate import run_simulation
-    from interchange.pipeline.simulate_model import SimulationOptions, make_directory
+    from interchange.pipeline.simulate_values import SimulationOptions, make_directory
     from interchange.report.terminal import print_coverage
 
     settings = settings_from_args(args)

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interchange.core.audit_model import Finding, Kind, RawRecord
+from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.errors import ArchiveError
 
 ARCHIVE_FORMAT = "interchange-archive/1"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from interchange.core import codec
 from interchange.core.audit_facts import DeliveryFact, Submission
-from interchange.core.audit_model import Finding, Kind, RawRecord, at
+from interchange.core.audit_findings import Finding, Kind, RawRecord, at
 from interchange.core.directory import attributed_tier
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Agency, ReasonCode, Rejection, StatusCode, StatusMessage, Tier

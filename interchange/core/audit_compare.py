@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from interchange.core.audit_model import Finding, Kind
+from interchange.core.audit_findings import Finding, Kind
 from interchange.errors import ConfigError
 
 EXACT = (

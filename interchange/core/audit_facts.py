@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from interchange.core import codec
-from interchange.core.audit_model import RawRecord
+from interchange.core.audit_findings import RawRecord
 from interchange.core.model import (
     Envelope,
     Priority,

@@ -348,22 +348,10 @@ class _Compiler:
 class StrictReader:
     """Reads one top-level value of a parsed schema from untrusted bytes, or raises DecodeError."""
 
-    def __init__(
-        self, parsed_schema: Mapping[str, Any], limits: Limits, *, specialised: bool = True
-    ) -> None:
-        """`specialised=False` keeps the plain closure walk: the reference the generated
-        reader (`avro_codegen`, same results and errors, fewer Python calls) is tested against.
-        """
+    def __init__(self, parsed_schema: Mapping[str, Any], limits: Limits) -> None:
         self.limits = limits
-        named = parsed_schema.get("__named_schemas", {})
-        compiler = _Compiler(named, limits)
-        if specialised:
-            # deferred import: the generator builds on this module's readers
-            from interchange.core.avro_codegen import specialise
-
-            self._root = specialise(compiler, named, limits, dict(parsed_schema))
-        else:
-            self._root = compiler.compile(dict(parsed_schema), "")
+        compiler = _Compiler(parsed_schema.get("__named_schemas", {}), limits)
+        self._root = compiler.compile(dict(parsed_schema), "")
 
     def read(self, data: object) -> Any:
         """Decode `data`: every length is checked before use; all input must be consumed."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -100,14 +100,6 @@ class LatencyFigures:
             "p9999_us": self.p9999_us,
             "max_us": self.max_us,
         }
-
-
-def merge_histograms(hists: Iterable[LatencyHistogram]) -> LatencyHistogram:
-    """One histogram with every count of `hists` (several processes, several flows)."""
-    out = LatencyHistogram()
-    for hist in hists:
-        out.merge(hist)
-    return out
 
 
 def subtract_histogram(total: LatencyHistogram, earlier: LatencyHistogram) -> LatencyHistogram:
@@ -338,8 +330,3 @@ class MemoryTrack:
             "flat_within_10pct": self.flat(),
             "series": [[t, v] for t, v in self.series],
         }
-
-
-def counts_delta(end: Mapping[str, int], start: Mapping[str, int]) -> dict[str, int]:
-    """Per-key difference of two cumulative counters (keys of `end`)."""
-    return {k: v - start.get(k, 0) for k, v in end.items()}

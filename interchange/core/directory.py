@@ -1,6 +1,6 @@
 """The four-tier agency directory: who exists, who is whose parent, who is on the axis.
 
-Agency ids have the DOMAIN.md shape `DDD.DD.DD.Xnn`, most significant block on
+Agency ids have the shape `DDD.DD.DD.Xnn` (docs/RULES.md), most significant block on
 the right. The simulator's own scheme (docs/WORKLOAD.md):
 
     central body   000.00.00.Gnn    nn = 01..99 (Government Office is G22)

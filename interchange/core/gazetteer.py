@@ -4,7 +4,7 @@ Counts are approximate figures from before the 2025 reform (about 705 districts
 and 10,600 communes in 63 provinces); they make the `national` preset uneven the
 way the real country is (Hà Nội has 30 districts and 579 communes, Đà Nẵng 56
 communes). Codes `G..`/`H..` are the simulator's own (see docs/WORKLOAD.md);
-only the Government Office's `G22` is taken from DOMAIN.md.
+only the Government Office's `G22` is a real code (docs/RULES.md).
 """
 
 from __future__ import annotations

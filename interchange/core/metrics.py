@@ -38,7 +38,6 @@ __all__ = [
 STATS_SCHEMA_VERSION = 1
 
 FlowKey = tuple[Tier, Tier, Priority]  # (sender tier, recipient tier, priority)
-TierPair = tuple[Tier, Tier]  # (sender tier, recipient tier)
 
 _TIER_ORDER = {t: i for i, t in enumerate(Tier)}
 
@@ -182,10 +181,6 @@ class RunMetrics:
     ) -> None:
         """A classified document was excluded for `n` recipients of this tier (router)."""
         self._cell((sender, recipient, priority)).excluded += n
-
-    def record_not_connected(self, sender: Tier, recipient: Tier, priority: Priority) -> None:
-        """One recipient is not on the axis (router, ReasonCode.NOT_CONNECTED)."""
-        self._cell((sender, recipient, priority)).not_connected += 1
 
     def record_rejected(
         self, sender: Tier, recipient: Tier, priority: Priority, reason: ReasonCode, n: int = 1

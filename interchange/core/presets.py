@@ -41,7 +41,7 @@ DEFAULT_PRESET = Preset.PROVINCE.value  # every command's default directory
 PRESET_NAMES = tuple(p.value for p in Preset)
 
 
-# Defaults follow the 2030 online-processing targets of DOMAIN.md (province 100%,
+# Defaults follow the 2030 online-processing targets of docs/RULES.md (province 100%,
 # district >= 90%, commune >= 70%); central bodies are all on the axis.
 DEFAULT_CONNECTED_SHARE: Mapping[Tier, float] = MappingProxyType(
     {Tier.CENTRAL: 1.0, Tier.PROVINCE: 1.0, Tier.DISTRICT: 0.9, Tier.COMMUNE: 0.7}

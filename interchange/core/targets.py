@@ -1,7 +1,8 @@
 """Policy targets and delivery SLAs the coverage report is measured against.
 
-Targets come from DOMAIN.md ("share of work records processed online"), read as the
-share of eligible documents delivered electronically per recipient tier:
+Targets are the online-processing targets of docs/RULES.md (the share of work records
+processed online), read as the share of eligible documents delivered electronically per
+recipient tier:
 
     2025: province >= 90%, district >= 80%, commune >= 60%
     2030: province 100%,   district >= 90%, commune >= 70%

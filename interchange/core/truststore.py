@@ -15,7 +15,6 @@ SENDER_MISMATCH, ALGORITHM_MISMATCH, BAD_SIGNATURE.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,11 +103,6 @@ class TrustStore:
 
     def revoked_at(self, serial: int) -> int | None:
         return self._revoked.get(serial)
-
-    def cert_ids(self) -> list[str]:
-        """Every certificate id present in certs/ (sorted)."""
-        names = os.listdir(self._layout.certs_dir) if self._layout.certs_dir.exists() else []
-        return sorted(n[:-4] for n in names if n.endswith(".pem") and CERT_ID.fullmatch(n[:-4]))
 
     def refresh(self) -> None:
         """Re-read the CRL if it changed (new certificates are found on first use anyway)."""

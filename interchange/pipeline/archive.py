@@ -38,7 +38,7 @@ from interchange.core.archive_chain import (
     verify_manifest,
 )
 from interchange.core.atomic import atomic_write_text
-from interchange.core.audit_model import Finding, RawRecord
+from interchange.core.audit_findings import Finding, RawRecord
 from interchange.errors import ArchiveError
 
 DEFAULT_MAX_RECORDS = 100_000

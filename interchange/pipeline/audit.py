@@ -31,7 +31,7 @@ from interchange.core.audit_facts import (
     submission_facts,
     verify_values,
 )
-from interchange.core.audit_model import Finding, Kind, RawRecord
+from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics

@@ -39,7 +39,7 @@ from interchange.pipeline.bench_stages import (
 from interchange.pipeline.cpu_ceiling import measure_stage_costs, wire_sizes
 from interchange.pipeline.passthrough import run_passthrough
 from interchange.pipeline.procstats import ProcessSampler
-from interchange.pipeline.simulate_model import tally
+from interchange.pipeline.simulate_values import stats_totals
 from interchange.pipeline.topics import create_topics
 from interchange.settings import Settings
 
@@ -225,7 +225,7 @@ class _StepRun:
             now = time.monotonic()
             elapsed = now - t0
             # counters only, every second; histograms are decoded just for the two snapshots
-            counts = tally(stages.stats_files())
+            counts = stats_totals(stages.stats_files())
             addressed, accounted = counts.addressed, counts.addressed - counts.unaccounted
             lag, _ = stages.router_gauges()
             if warm is None and elapsed >= options.warmup_s:

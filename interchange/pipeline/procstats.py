@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import psutil  # type: ignore[import-untyped]  # no stubs installed
+import psutil
 
 
 @dataclass

@@ -35,12 +35,12 @@ from interchange.pipeline.ledger import (
     read_rejections,
 )
 from interchange.pipeline.recipient import read_counts
-from interchange.pipeline.simulate_model import (
+from interchange.pipeline.simulate_values import (
     SimulationOptions,
     SimulationResult,
     Snapshot,
     make_directory,
-    tally,
+    stats_totals,
 )
 from interchange.pipeline.stages import Stage, producer_stage, recipients_stage, router_stage
 from interchange.pipeline.topics import create_topics
@@ -143,38 +143,40 @@ class Simulation:
         try:
             for stage in self.stages:
                 stage.start()
-            if not self._wait_ready(started):
-                return self._finish(
-                    ledger=ledger, acks=acks, targets=targets, sla=sla, start_us=0, started=started
+            # Not ready: no run. The stages are stopped below and the report built after,
+            # so it carries their exit codes.
+            if self._wait_ready(started):
+                start_us = now_us() + round(o.lead_s * 1e6)
+                self._write_run_file(start_us, directory, spec)
+                producer = producer_stage(
+                    s,
+                    directory_file,
+                    self.run_dir,
+                    self.stats_dir,
+                    rate=o.rate,
+                    count=count,
+                    duration=duration,
+                    seed=o.seed,
+                    faults=o.faults,
+                    start_us=start_us,
                 )
-            start_us = now_us() + round(o.lead_s * 1e6)
-            self._write_run_file(start_us, directory, spec)
-            producer = producer_stage(
-                s,
-                directory_file,
-                self.run_dir,
-                self.stats_dir,
-                rate=o.rate,
-                count=count,
-                duration=duration,
-                seed=o.seed,
-                faults=o.faults,
-                start_us=start_us,
-            )
-            self.stages.append(producer.start())
-            acks = AckReader(s, directory, since_us=start_us)
-            ack_thread = threading.Thread(target=acks.run, args=(halt,), name="acks", daemon=True)
-            ack_thread.start()
-            ledger = plan_ledger(directory, spec, o.seed, start_us)  # while the producer starts
-            ledger = self._wait(
-                producer=producer,
-                ledger=ledger,
-                acks=acks,
-                directory=directory,
-                spec=spec,
-                start_us=start_us,
-                started=started,
-            )
+                self.stages.append(producer.start())
+                acks = AckReader(s, directory, since_us=start_us)
+                ack_thread = threading.Thread(
+                    target=acks.run, args=(halt,), name="acks", daemon=True
+                )
+                ack_thread.start()
+                # planned while the producer starts
+                ledger = plan_ledger(directory, spec, o.seed, start_us)
+                ledger = self._wait(
+                    producer=producer,
+                    ledger=ledger,
+                    acks=acks,
+                    directory=directory,
+                    spec=spec,
+                    start_us=start_us,
+                    started=started,
+                )
         finally:
             for stage in self.stages:
                 stage.terminate()
@@ -208,7 +210,7 @@ class Simulation:
                         f"{st.name} exited while starting (code {st.returncode}): {st.log_tail(3)}"
                     )
                 return False
-            ready = tally(self._stats_files()).ready
+            ready = stats_totals(self._stats_files()).ready
             if ready and all(st.log_contains(ROUTER_READY) for st in routers):
                 self.echo(f"stages ready after {time.monotonic() - started:.1f} s")
                 return True
@@ -278,7 +280,7 @@ class Simulation:
             if self._stopped(POLL_S):
                 self.problems.append("interrupted before the run completed")
                 return ledger
-            t = tally(self._stats_files())
+            t = stats_totals(self._stats_files())
             accepted = acks.snapshot()[1].accepted
             if not produced_done and producer.returncode is not None:
                 produced_done = True

@@ -69,12 +69,6 @@ class TopicLayout:
             self.router_state,
         )
 
-    def tier_of_delivery(self, topic: str) -> Tier:
-        for tier in Tier:
-            if topic == self.delivery(tier):
-                return tier
-        raise TopicError(f"{topic} is not a delivery topic of prefix {self.prefix!r}")
-
 
 def layout_of(settings: Settings) -> TopicLayout:
     return TopicLayout(settings.topic_prefix)

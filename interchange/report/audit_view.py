@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from interchange.core.audit_compare import Comparison
-from interchange.core.audit_model import Check, Finding, by_check
+from interchange.core.audit_findings import Check, Finding, by_check
 from interchange.core.coverage import CoverageReport
 from interchange.report.bundle import ReportPaths
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.html import render_html, write_html
 from interchange.report.json_report import build_report, coverage_payload, write_json
-from interchange.report.model import (
+from interchange.report.sections import (
     BarChart,
     BarSeries,
     Cell,

@@ -11,7 +11,7 @@ from interchange.core.benchcalc import LatencyFigures
 from interchange.report.bundle import ReportPaths
 from interchange.report.html import render_html, write_html
 from interchange.report.json_report import build_report, write_json
-from interchange.report.model import (
+from interchange.report.sections import (
     LineSeries,
     PercentileChart,
     Section,

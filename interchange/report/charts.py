@@ -1,4 +1,4 @@
-"""Chart specs (report/model.py) drawn as inline SVG with matplotlib's Agg backend.
+"""Chart specs (report/sections.py) drawn as inline SVG with matplotlib's Agg backend.
 
 The SVG is made self-contained for an offline HTML page: glyphs are paths (no fonts),
 and the XML prolog, DOCTYPE, metadata and namespace URLs are stripped (inline SVG in
@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # before pyplot: never a GUI backend, even with DISPLAY s
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from interchange.report.model import BarChart, Chart, PercentileChart, TimeChart, Tone
+from interchange.report.sections import BarChart, Chart, PercentileChart, TimeChart, Tone
 
 # Colour-blind-safe palette (Okabe-Ito), in a fixed order so tiers keep their colour.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from interchange.core.coverage import Check, CoverageReport, TierCoverage
 from interchange.core.model import Priority, ReasonCode
-from interchange.report.model import (
+from interchange.report.sections import (
     BarChart,
     BarSeries,
     Cell,

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from interchange.core.coverage import CoverageReport
 from interchange.report.coverage_view import coverage_sections
-from interchange.report.model import Cell, Section, Styled, Table, Tone
+from interchange.report.sections import Cell, Section, Styled, Table, Tone
 
 _STYLE = {
     Tone.PLAIN: "",

@@ -12,11 +12,11 @@ from agency_helpers import module_settings, running_router
 
 from interchange.cli.main import main
 from interchange.core.directory import Directory, build_directory
-from interchange.core.fate import Outcome
+from interchange.core.fate import Outcome, Until
 from interchange.core.model import StatusCode, Tier
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
-from interchange.pipeline.send import SendRequest, Until, send_and_follow
+from interchange.pipeline.send import SendRequest, send_and_follow
 from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from router_helpers import PROVINCE, SECRET_SUBJECT, document, sign
 from interchange.cli.main import main
 from interchange.core import codec
 from interchange.core.audit_compare import coverage_of
-from interchange.core.audit_model import Kind, RawRecord
+from interchange.core.audit_findings import Kind, RawRecord
 from interchange.core.directory import Directory
 from interchange.core.model import Secrecy, Tier
 from interchange.core.pki import KeyStore
@@ -24,7 +24,7 @@ from interchange.pipeline.audit import AuditConfig, AuditOutcome, run_audit
 from interchange.pipeline.clients import make_producer
 from interchange.pipeline.replay import ReplayConfig, replay
 from interchange.pipeline.simulate import run_simulation
-from interchange.pipeline.simulate_model import SimulationOptions
+from interchange.pipeline.simulate_values import SimulationOptions
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,7 @@ PERCENTILE_KEYS = ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us"
 
 
 @pytest.fixture(scope="module")
-def report(
-    bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, object], Path]:
+def report(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("bench")
     prefix = f"t-bench-{out.name}."
     code = main(
@@ -35,7 +34,7 @@ def report(
     return json.loads((out / "bench.json").read_text()), out
 
 
-def test_report_envelope_and_files(report: tuple[dict[str, object], Path]) -> None:
+def test_report_envelope_and_files(report: tuple[dict[str, Any], Path]) -> None:
     data, out = report
     assert data["kind"] == "loadtest"
     assert data["mode"] == "fixed"
@@ -49,16 +48,16 @@ def test_report_envelope_and_files(report: tuple[dict[str, object], Path]) -> No
     assert "http://" not in html.replace("http://www.w3.org", "")
 
 
-def test_no_document_lost_or_duplicated(report: tuple[dict[str, object], Path]) -> None:
-    (step,) = report[0]["steps"]  # type: ignore[misc]
+def test_no_document_lost_or_duplicated(report: tuple[dict[str, Any], Path]) -> None:
+    (step,) = report[0]["steps"]
     assert step["sent"] > 0
     assert step["lost"] == 0
     assert step["duplicates"] == 0
     assert step["delivered"] == step["expected"] == step["sent"]
 
 
-def test_percentiles_are_monotonic(report: tuple[dict[str, object], Path]) -> None:
-    (step,) = report[0]["steps"]  # type: ignore[misc]
+def test_percentiles_are_monotonic(report: tuple[dict[str, Any], Path]) -> None:
+    (step,) = report[0]["steps"]
     for family in ("latency_intended", "schedule_lag"):
         values = [step[family][k] for k in PERCENTILE_KEYS]
         assert values == sorted(values), family
@@ -66,20 +65,20 @@ def test_percentiles_are_monotonic(report: tuple[dict[str, object], Path]) -> No
     assert step["latency_intended"]["count"] <= step["delivered"]
 
 
-def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, object], Path]) -> None:
+def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, Any], Path]) -> None:
     data = report[0]
-    (step,) = data["steps"]  # type: ignore[misc]
+    (step,) = data["steps"]
     ceilings = data["ceilings"]
-    assert ceilings["cpu_docs_s"] > 0  # type: ignore[index]
-    assert set(ceilings["stages"]) == {"producer", "router", "recipient"}  # type: ignore[index]
-    assert ceilings["passthrough"]["received"] == ceilings["passthrough"]["produced"]  # type: ignore[index]
+    assert ceilings["cpu_docs_s"] > 0
+    assert set(ceilings["stages"]) == {"producer", "router", "recipient"}
+    assert ceilings["passthrough"]["received"] == ceilings["passthrough"]["produced"]
     for name, value in step["ratios"].items():
         assert value is not None, name
         assert value > 0, name
 
 
-def test_every_stage_process_was_sampled(report: tuple[dict[str, object], Path]) -> None:
-    (step,) = report[0]["steps"]  # type: ignore[misc]
+def test_every_stage_process_was_sampled(report: tuple[dict[str, Any], Path]) -> None:
+    (step,) = report[0]["steps"]
     roles = sorted(p["role"] for p in step["processes"])
     assert roles == ["producer", "recipient", "router"]
     for proc in step["processes"]:

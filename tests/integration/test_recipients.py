@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from router_helpers import CENTRAL, COMMUNE, DISTRICT, PROVINCE, document, make_pki, sign
 
 from interchange.core import codec
 from interchange.core.directory import Downtime
@@ -32,7 +33,6 @@ from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.recipient import RecipientConfig, Recipients, read_counts
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
-from tests.router_helpers import CENTRAL, COMMUNE, DISTRICT, PROVINCE, document, make_pki, sign
 
 pytestmark = pytest.mark.integration
 

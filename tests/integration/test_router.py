@@ -18,7 +18,7 @@ from router_helpers import SECRET_CONTENT, SECRET_SUBJECT, Case, cases, make_pki
 
 from interchange.core import codec
 from interchange.core.directory import Directory, build_directory
-from interchange.core.model import ReasonCode
+from interchange.core.model import ReasonCode, Tier
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
@@ -77,7 +77,7 @@ def observed(settings: Settings, records: list[Any]) -> Counter[Key]:
         else:
             env = codec.decode_envelope(rec.value)
             doc = codec.decode_document(env.content)
-            tier = layout.tier_of_delivery(rec.topic)
+            [tier] = [t for t in Tier if layout.delivery(t) == rec.topic]
             assert rec.key.decode() in {r.id for r in doc.recipients}
             assert env.trace[-1].node.startswith("router:")
             out["delivery", doc.id, rec.key.decode(), tier.value] += 1

@@ -19,7 +19,7 @@ from interchange.core.archive_chain import (
     verify_file,
     verify_manifest,
 )
-from interchange.core.audit_model import Finding, Kind, RawRecord
+from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.errors import ArchiveError
 
 

@@ -13,7 +13,7 @@ from router_helpers import COMMUNE, PROVINCE, SECRET_SUBJECT, Case, cases, docum
 from interchange.core import codec
 from interchange.core.audit_checks import AuditResult, audit_records
 from interchange.core.audit_facts import delivery_facts, submission_facts
-from interchange.core.audit_model import Check, Kind, RawRecord, by_check
+from interchange.core.audit_findings import Check, Kind, RawRecord, by_check
 from interchange.core.directory import Directory, build_directory
 from interchange.core.model import (
     Envelope,

@@ -27,7 +27,7 @@ def province_run() -> RunMetrics:
     m.record_addressed(C, P, Priority.EXPRESS, 4)
     m.record_excluded(C, P, Priority.NORMAL, 2)
     m.record_rejected(C, P, Priority.EXPRESS, ReasonCode.REVOKED)
-    m.record_not_connected(C, P, Priority.EXPRESS)
+    m.record_rejected(C, P, Priority.EXPRESS, ReasonCode.NOT_CONNECTED)
     for lat in (1 * S, 2 * S, 3 * S, 70 * S):  # NORMAL, SLA 60 s: 3 within
         m.record_delivery(C, P, Priority.NORMAL, lat, before_router_us=1000, after_router_us=2000)
     for lat in (4 * S, 6 * S):  # EXPRESS, SLA 5 s: 1 within
@@ -65,7 +65,7 @@ def test_brief_example_75_percent() -> None:
     m.record_addressed(P, D, Priority.NORMAL, 10)
     m.record_excluded(P, D, Priority.NORMAL, 2)
     m.record_rejected(P, D, Priority.NORMAL, ReasonCode.BAD_SIGNATURE)
-    m.record_not_connected(P, D, Priority.NORMAL)
+    m.record_rejected(P, D, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
     for lat in (1, 2, 3, 4, 5, 100):
         m.record_delivery(P, D, Priority.NORMAL, lat * S)
     r = compute_coverage(m).tier(D)
@@ -128,7 +128,7 @@ def test_total_row_and_outcomes_by_reason() -> None:
     m = province_run()
     m.record_addressed(P, M, Priority.NORMAL, 2)
     m.record_rejected(P, M, Priority.NORMAL, ReasonCode.REVOKED)
-    m.record_not_connected(P, M, Priority.NORMAL)
+    m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
     report = compute_coverage(m)
     assert report.total.addressed == 12
     assert report.total.electronic.passed is None  # the total has no target

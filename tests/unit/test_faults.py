@@ -10,7 +10,7 @@ import pytest
 from interchange.core import codec
 from interchange.core.directory import build_directory
 from interchange.core.faults import Fault, malformed, seal, to_wire
-from interchange.core.model import Hop, ReasonCode
+from interchange.core.model import Envelope, Hop, ReasonCode
 from interchange.core.pki import KeyStore, TrustStore, init_pki
 from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard, decide
 from interchange.core.workload import WorkloadSpec, generate
@@ -29,7 +29,7 @@ def test_every_planned_outcome_is_what_the_router_decides(keys: Path) -> None:
     now = time.time_ns() // 1000
     spec = WorkloadSpec(rate=200, count=1500, faults=dict.fromkeys(Fault, 0.03))
     store, trust, guard = KeyStore.open(keys), TrustStore.open(keys), ReplayGuard()
-    sealed = {}
+    sealed: dict[int, Envelope] = {}
     seen_faults = set()
     for p in generate(directory, spec, seed=21, start_us=now):
         envelope = sealed[p.replay_of] if p.replay_of is not None else seal(p, store)

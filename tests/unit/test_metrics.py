@@ -80,7 +80,7 @@ def sample(seed: int) -> RunMetrics:
     m.record_rejected(P, D, X, ReasonCode.BAD_SIGNATURE)
     m.record_rejected(P, D, X, ReasonCode.CLASSIFIED)
     m.record_rejected(P, M, N, ReasonCode.NOT_CONNECTED)
-    m.record_not_connected(P, M, N)
+    m.record_rejected(P, M, N, ReasonCode.NOT_CONNECTED)
     m.record_delivery(
         C, P, N, 1_000 * (seed + 1), before_router_us=400, after_router_us=600, reverified=True
     )

@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from pki_fixtures import AGENCIES, BY_ALGORITHM, NOW, pki_copy, pki_dir  # noqa: F401 (fixtures)
 
 from interchange.cli.main import main
+from interchange.core.ca import DAY_US
 from interchange.core.certificates import issued_by
-from interchange.core.issuance import DAY_US
 from interchange.core.keyfiles import Layout
 from interchange.core.model import Agency, ReasonCode, Tier
 from interchange.core.pki import (

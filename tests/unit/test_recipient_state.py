@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from router_helpers import CENTRAL, COMMUNE, document
 
 from interchange.core import codec
 from interchange.core.model import Envelope, Hop
 from interchange.core.presets import build
 from interchange.pipeline.recipient_state import ArrivalDecoder, RecentDeliveries
-from tests.router_helpers import CENTRAL, COMMUNE, document
 
 
 def test_recent_deliveries_forget_the_oldest_pair_beyond_the_window() -> None:
@@ -62,7 +62,7 @@ def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
 def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) -> None:
     import json
 
-    from interchange.pipeline.simulate_model import tally
+    from interchange.pipeline.simulate_values import stats_totals
 
     def stats(name: str, ready: bool) -> Path:
         path = tmp_path / name
@@ -70,6 +70,6 @@ def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) 
         return path
 
     one, two = stats("r1.json", True), stats("r2.json", False)
-    assert tally([one]).ready
-    assert not tally([one, two]).ready
-    assert not tally([]).ready
+    assert stats_totals([one]).ready
+    assert not stats_totals([one, two]).ready
+    assert not stats_totals([]).ready

@@ -20,9 +20,10 @@ from interchange.report.json_report import (
     dumps,
     write_json,
 )
-from interchange.report.model import (
+from interchange.report.sections import (
     BarChart,
     BarSeries,
+    Chart,
     LineSeries,
     PercentileChart,
     Section,
@@ -46,7 +47,7 @@ def report() -> CoverageReport:
     for lat in (1, 2, 3, 4, 5, 6, 7):
         m.record_delivery(Tier.CENTRAL, Tier.PROVINCE, Priority.NORMAL, lat * S // 10)
     m.record_addressed(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 4)
-    m.record_not_connected(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS)
+    m.record_rejected(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, ReasonCode.NOT_CONNECTED)
     m.record_delivery(Tier.PROVINCE, Tier.COMMUNE, Priority.EXPRESS, 9 * S)
     return compute_coverage(m)
 
@@ -109,7 +110,7 @@ def test_html_escapes_text_and_renders_generic_sections(tmp_path: Path) -> None:
 
 
 def test_svg_charts_have_no_external_references_and_handle_empty_data() -> None:
-    charts = [
+    charts: list[Chart] = [
         PercentileChart("empty", (LineSeries("a", ()),)),
         PercentileChart("one", (LineSeries("a", ((50.0, 1.0), (99.0, 5.0), (100.0, 9.0))),)),
         BarChart("none", (), ()),

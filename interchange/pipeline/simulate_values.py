@@ -89,7 +89,7 @@ class Snapshot:
 
 
 @dataclass
-class Tally:
+class StatsTotals:
     """Sums over stats files without decoding a histogram (cheap enough to poll)."""
 
     addressed: int = 0
@@ -108,9 +108,9 @@ class Tally:
         )
 
 
-def tally(files: list[Path]) -> Tally:
+def stats_totals(files: list[Path]) -> StatsTotals:
     """Counters summed over stats files; `ready` only when every recipients file says so."""
-    out = Tally()
+    out = StatsTotals()
     readiness: list[bool] = []  # one per recipients file
     for path in files:
         try:

@@ -1,0 +1,170 @@
+"""The strict reader on every Avro type, and its bounds against fastavro's own reader.
+
+fastavro (measured, 1.13): a declared bytes length of 2**60 fails cleanly with
+EOFError, but an array's item count is trusted, so a count over zero-size items
+makes a few input bytes allocate a list of that many entries. The strict reader
+checks every count against its cap and the remaining input before it builds
+anything (docs/SCHEMAS.md).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import fastavro
+import pytest
+
+from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
+from interchange.errors import DecodeError
+
+
+def varint(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def parse(schema: Any) -> dict[str, Any]:
+    parsed = fastavro.parse_schema(schema)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak of Python allocations while `fn` runs (its exception, if any, is swallowed)."""
+    tracemalloc.start()
+    try:
+        fn()
+    except Exception:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+NULLS = parse(
+    {
+        "type": "record",
+        "name": "R",
+        "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}],
+    }
+)
+
+
+def test_an_array_count_is_bounded_before_any_item_is_read() -> None:
+    """24,000,000 zero-size items in 5 bytes: fastavro builds the list, the reader refuses."""
+    data = varint(24_000_000) + b"\x00"
+    assert len(data) == 5
+    assert peak_bytes(lambda: fastavro.schemaless_reader(io.BytesIO(data), NULLS)) > 150e6
+    reader = StrictReader(NULLS, Limits(max_input=1 << 20))
+    with pytest.raises(DecodeError) as excinfo:
+        reader.read(data)
+    assert excinfo.value.reason == DecodeReason.LIMIT_EXCEEDED
+    assert peak_bytes(lambda: reader.read(data)) < 100_000
+
+
+def test_a_count_within_the_cap_must_also_fit_the_remaining_input() -> None:
+    schema = parse(
+        {
+            "type": "record",
+            "name": "R",
+            "fields": [{"name": "a", "type": {"type": "array", "items": "long"}}],
+        }
+    )
+    reader = StrictReader(schema, Limits(max_input=1 << 22, max_items=10_000_000))
+    data = varint(5_000_000) + b"\x00" * 1_000  # 5,000,000 longs need at least 5 MB
+    with pytest.raises(DecodeError) as excinfo:
+        reader.read(data)
+    assert excinfo.value.reason == DecodeReason.TRUNCATED
+    assert peak_bytes(lambda: reader.read(data)) < 100_000
+
+
+def test_a_huge_declared_length_fails_cleanly_in_both() -> None:
+    schema = parse({"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes"}]})
+    data = varint(1 << 60) + b"x" * 8
+    with pytest.raises(EOFError):
+        fastavro.schemaless_reader(io.BytesIO(data), schema)
+    with pytest.raises(DecodeError) as excinfo:
+        StrictReader(schema, Limits(max_input=1 << 20)).read(data)
+    assert excinfo.value.reason == DecodeReason.LIMIT_EXCEEDED
+
+
+EVERY_TYPE: Any = {
+    "type": "record",
+    "name": "T",
+    "fields": [
+        {"name": "b", "type": "boolean"},
+        {"name": "i", "type": "int"},
+        {"name": "l", "type": "long"},
+        {"name": "f", "type": "float"},
+        {"name": "d", "type": "double"},
+        {"name": "s", "type": "string"},
+        {"name": "y", "type": "bytes"},
+        {"name": "x", "type": {"type": "fixed", "name": "X", "size": 3}},
+        {
+            "name": "e",
+            "type": {"type": "enum", "name": "E", "symbols": [f"S{i}" for i in range(70)]},
+        },
+        {"name": "e2", "type": "E"},
+        {"name": "u", "type": ["null", "int", "string", "X"]},
+        {"name": "m", "type": {"type": "map", "values": ["null", "long"]}},
+        {"name": "a", "type": {"type": "array", "items": {"type": "array", "items": "string"}}},
+        {"name": "next", "type": ["null", "T"]},
+        {"name": "tail", "type": {"type": "array", "items": "T"}},
+    ],
+}
+
+
+def mutate(rng: random.Random, data: bytes) -> bytes:
+    buf = bytearray(data)
+    op = rng.randrange(4)
+    if op == 0 and buf:
+        buf[rng.randrange(len(buf))] ^= 1 << rng.randrange(8)
+    elif op == 1:
+        at = rng.randint(0, len(buf))
+        buf[at:at] = rng.randbytes(rng.randint(1, 3))
+    elif op == 2 and buf:
+        buf[rng.randrange(len(buf))] = rng.choice([0x00, 0x01, 0x7F, 0x80, 0xFF])
+    else:
+        buf = buf[: rng.randint(0, len(buf))]
+    return bytes(buf)
+
+
+def test_every_avro_type_reads_like_fastavro_and_fails_only_with_decode_error() -> None:
+    schema = parse(EVERY_TYPE)
+    reader = StrictReader(schema, Limits(max_input=1 << 16, max_string=100, max_bytes=70,
+                                         max_items=5, fields={"T.s": 6, "T.a": 2}))  # fmt: skip
+    leaf = {"b": True, "i": -3, "l": 1 << 40, "f": 1.5, "d": -2.25, "s": "ủy", "y": b"\x00" * 65,
+            "x": b"abc", "e": "S69", "e2": "S0", "u": "x", "m": {"k": 7, "z": None},
+            "a": [["p", "q"], []], "next": None, "tail": []}  # fmt: skip
+    values = [
+        leaf,
+        {**leaf, "u": None, "next": {**leaf, "u": 9}, "tail": [leaf]},
+        {**leaf, "u": b"xyz", "s": "", "y": b"", "a": [], "m": {}},
+    ]
+    valid = []
+    for value in values:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, schema, value)
+        data = out.getvalue()
+        assert reader.read(data) == fastavro.schemaless_reader(io.BytesIO(data), schema)
+        valid.append(data)
+    rng = random.Random(11)
+    reasons: set[str] = set()
+    for _ in range(20_000):
+        data = mutate(rng, rng.choice(valid)) if rng.random() < 0.8 else rng.randbytes(40)
+        try:
+            reader.read(data)
+        except DecodeError as exc:  # anything else escapes and fails the test
+            reasons.add(exc.reason)
+    assert DecodeReason.INTERNAL not in reasons
+    assert {DecodeReason.TRUNCATED, DecodeReason.LIMIT_EXCEEDED} <= reasons

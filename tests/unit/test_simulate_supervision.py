@@ -1,0 +1,73 @@
+"""A simulation whose stages never become ready stops them before it reports.
+
+No broker: the stages are stand-in processes that never signal readiness and exit
+with code 3 on SIGTERM, so the report must be built after they exited and carry
+their exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from interchange.pipeline import simulate
+from interchange.pipeline.simulate import Simulation, SimulationOptions, SimulationResult
+from interchange.pipeline.stages import Stage
+from interchange.settings import Settings
+
+NEVER_READY = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))\n"
+    "time.sleep(120)\n"
+)
+
+
+def stand_in(name: str, stats_dir: Path, logs: Path) -> Stage:
+    slug = name.replace(" ", "-")
+    argv = [sys.executable, "-c", NEVER_READY]
+    return Stage(name, argv, logs / f"{slug}.log", stats_dir / f"{slug}.json")
+
+
+class Recording(Simulation):
+    """Notes which stages were still running when the report was built."""
+
+    running_at_finish: list[str] | None = None
+
+    def _finish(self, **kwargs: object) -> SimulationResult:
+        self.running_at_finish = [st.name for st in self.stages if st.running]
+        return super()._finish(**kwargs)  # type: ignore[arg-type]
+
+
+def test_stages_that_never_get_ready_are_stopped_before_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulate, "create_topics", lambda settings: None)
+
+    def router(settings: Settings, i: int, directory: Path, stats: Path, logs: Path) -> Stage:
+        return stand_in(f"router {i}", stats, logs)
+
+    def recipients(
+        settings: Settings, directory: Path, stats: Path, logs: Path, **_: object
+    ) -> Stage:
+        return stand_in("recipients", stats, logs)
+
+    monkeypatch.setattr(simulate, "router_stage", router)
+    monkeypatch.setattr(simulate, "recipients_stage", recipients)
+    settings = Settings(
+        bootstrap="127.0.0.1:9", keys_dir=tmp_path / "keys", out_dir=tmp_path / "out"
+    )
+    options = SimulationOptions(
+        preset="tiny", count=10, out=tmp_path / "run", ready_timeout_s=1.0, default_downtime=False
+    )
+    sim = Recording(settings, options)
+
+    result = sim.run()
+
+    assert sim.running_at_finish == []
+    assert not any(st.running for st in sim.stages)
+    assert result.exit_code == 1
+    assert any("did not get their partitions" in p for p in result.problems)
+    assert any(p.startswith("router 0 exited with code 3") for p in result.problems)
+    assert any(p.startswith("recipients exited with code 3") for p in result.problems)
