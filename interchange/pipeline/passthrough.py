@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,34 +61,54 @@ def run_passthrough(
         raise PassthroughError("pass-through needs at least one record size")
     stem = f"{settings.topic_prefix}raw-{uuid.uuid4().hex[:8]}"
     topics = (f"{stem}.in", f"{stem}.out")
-    _create(settings, topics)
+    create_hop_topics(settings, topics)
     ctx = mp.get_context("spawn")
     results: Any = ctx.Queue()
-    procs = [
-        ctx.Process(target=_sink, args=(settings, topics[1], results, timeout_s), daemon=True),
-        ctx.Process(target=_relay, args=(settings, topics, results, timeout_s), daemon=True),
-        ctx.Process(
-            target=_produce, args=(settings, topics[0], list(sizes), duration_s, results),
-            daemon=True,
-        ),
-    ]  # fmt: skip
+    try:
+        got = run_hops(
+            ctx,
+            results,
+            [
+                (_sink, (settings, topics[1], results, timeout_s)),
+                (_relay, (settings, topics, results, timeout_s)),
+                (_produce, (settings, topics[0], list(sizes), duration_s, results)),
+            ],
+            timeout_s + duration_s,
+        )
+    finally:
+        delete_topics(settings, topics)
+    received, first, last = got["sink"]
+    return PassthroughResult(
+        got["producer"], got["relay"], received, max(0.0, last - first), sum(sizes) / len(sizes)
+    )
+
+
+def run_hops(
+    ctx: Any,
+    results: Any,
+    targets: list[tuple[Callable[..., None], tuple[Any, ...]]],
+    timeout_s: float,
+) -> dict[str, Any]:
+    """Run each (function, args) in its own process; each puts (role, value) or ("error",
+    text) on `results`. Returns the values by role once every process has answered."""
+    procs = [ctx.Process(target=fn, args=args, daemon=True) for fn, args in targets]
     for proc in procs:
         proc.start()
     got: dict[str, Any] = {}
-    deadline = time.monotonic() + timeout_s + duration_s
+    deadline = time.monotonic() + timeout_s
     try:
         while len(got) < len(procs):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PassthroughError("the pass-through did not finish in time")
+                raise PassthroughError("the hop processes did not finish in time")
             try:
                 role, value = results.get(timeout=min(remaining, 1.0))
             except Exception:  # queue.Empty: check the children are alive
                 if any(p.exitcode not in (None, 0) for p in procs):
-                    raise PassthroughError("a pass-through process failed") from None
+                    raise PassthroughError("a hop process failed") from None
                 continue
             if role == "error":
-                raise PassthroughError(f"pass-through: {value}")
+                raise PassthroughError(str(value))
             got[role] = value
     finally:
         for proc in procs:
@@ -96,14 +116,10 @@ def run_passthrough(
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=5)
-        _delete(settings, topics)
-    received, first, last = got["sink"]
-    return PassthroughResult(
-        got["producer"], got["relay"], received, max(0.0, last - first), sum(sizes) / len(sizes)
-    )
+    return got
 
 
-def _create(settings: Settings, topics: Sequence[str]) -> None:
+def create_hop_topics(settings: Settings, topics: Sequence[str]) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
     admin = KafkaAdminClient(**settings.client_defaults())
@@ -119,7 +135,7 @@ def _create(settings: Settings, topics: Sequence[str]) -> None:
         admin.close()
 
 
-def _delete(settings: Settings, topics: Sequence[str]) -> None:
+def delete_topics(settings: Settings, topics: Sequence[str]) -> None:
     """Best effort: the embedded broker forgets them anyway; a cluster should not keep them."""
     from kafka.admin import KafkaAdminClient
 
@@ -133,7 +149,7 @@ def _delete(settings: Settings, topics: Sequence[str]) -> None:
         pass
 
 
-def _assigned_consumer(settings: Settings, topic: str) -> Any:
+def assigned_consumer(settings: Settings, topic: str) -> Any:
     from kafka.structs import TopicPartition
 
     consumer = make_consumer(settings)
@@ -167,14 +183,14 @@ def _produce(
         producer.close(timeout=10)
         results.put(("producer", sent))
     except Exception as exc:
-        results.put(("error", f"producer: {type(exc).__name__}: {exc}"))
+        results.put(("error", f"pass-through producer: {type(exc).__name__}: {exc}"))
 
 
 def _relay(settings: Settings, topics: tuple[str, str], results: Any, timeout_s: float) -> None:
     from kafka import KafkaProducer
 
     try:
-        consumer = _assigned_consumer(settings, topics[0])
+        consumer = assigned_consumer(settings, topics[0])
         producer = KafkaProducer(**producer_config(settings))
         relayed = 0
         last = started = time.monotonic()
@@ -194,12 +210,12 @@ def _relay(settings: Settings, topics: tuple[str, str], results: Any, timeout_s:
         consumer.close()
         results.put(("relay", relayed))
     except Exception as exc:
-        results.put(("error", f"relay: {type(exc).__name__}: {exc}"))
+        results.put(("error", f"pass-through relay: {type(exc).__name__}: {exc}"))
 
 
 def _sink(settings: Settings, topic: str, results: Any, timeout_s: float) -> None:
     try:
-        consumer = _assigned_consumer(settings, topic)
+        consumer = assigned_consumer(settings, topic)
         received = 0
         first = last = 0.0
         started = time.monotonic()
@@ -217,4 +233,4 @@ def _sink(settings: Settings, topic: str, results: Any, timeout_s: float) -> Non
         consumer.close()
         results.put(("sink", (received, first, last)))
     except Exception as exc:
-        results.put(("error", f"sink: {type(exc).__name__}: {exc}"))
+        results.put(("error", f"pass-through sink: {type(exc).__name__}: {exc}"))
