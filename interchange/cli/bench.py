@@ -74,6 +74,14 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--passthrough", type=float, default=4.0, metavar="S",
                      help="seconds of raw Kafka pass-through (0 skips it; default 4)")  # fmt: skip
     out.add_argument(
+        "--naive",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="seconds of the naive reference pipeline: sign, send, verify, forward, sink at "
+        "full speed, no transactions or statuses (0 skips it; default 4)",
+    )
+    out.add_argument(
         "--out-dir", type=Path, metavar="DIR", help="where bench.json/.html go (default runs/)"
     )
     out.add_argument("--no-progress", action="store_true", help="no live display")
@@ -108,6 +116,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
         attachment_bytes=args.attachment_bytes,
         seed=args.seed,
         passthrough_s=args.passthrough or None,
+        naive_s=args.naive or None,
     )
     console = Console(stderr=True)
     live = not args.no_progress and console.is_terminal

@@ -57,6 +57,15 @@ class Ceilings:
     cores: int
     passthrough_docs_s: float | None  # None: skipped (--no-passthrough)
     passthrough: dict[str, Any] | None = None
+    naive: dict[str, Any] | None = None  # the naive reference pipeline (None: skipped)
+
+    @property
+    def naive_docs_s(self) -> float | None:
+        return None if self.naive is None else float(self.naive["docs_per_s"])
+
+    @property
+    def naive_p99_us(self) -> int | None:
+        return None if self.naive is None else int(self.naive["p99_us"])
 
     @property
     def cpu_docs_s(self) -> float:
@@ -80,6 +89,7 @@ class Ceilings:
             if self.passthrough_docs_s is None
             else round(self.passthrough_docs_s, 1),
             "passthrough": self.passthrough,
+            "naive": self.naive,
         }
 
 
@@ -161,6 +171,9 @@ def step_ratios(step: Step, ceilings: Ceilings) -> dict[str, float | None]:
     router = ceilings.cost("router")
     return {
         "vs_passthrough": _round(ratio(step.achieved_rate, ceilings.passthrough_docs_s), 4),
+        "vs_naive": _round(ratio(step.achieved_rate, ceilings.naive_docs_s), 4),
+        # both from the actual send time; the naive figure is at its own saturation
+        "p99_vs_naive": _round(ratio(_actual_p99(step), ceilings.naive_p99_us), 4),
         "vs_cpu_ceiling": _round(ratio(step.achieved_rate, ceilings.cpu_docs_s), 4),
         "router_vs_own_cpu_ceiling": None
         if router is None
@@ -188,6 +201,11 @@ class BenchResult:
             "steps": [s.to_dict(self.ceilings) for s in self.steps],
             "max_sustainable_rate": self.max_sustainable_rate,
         }
+
+
+def _actual_p99(step: Step) -> float | None:
+    figures = step.latency_actual or step.latency_intended
+    return float(figures.p99_us) if figures.count else None
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

@@ -37,6 +37,7 @@ from interchange.pipeline.bench_stages import (
     start_producers,
 )
 from interchange.pipeline.cpu_ceiling import measure_stage_costs, wire_sizes
+from interchange.pipeline.naive import run_naive
 from interchange.pipeline.passthrough import run_passthrough
 from interchange.pipeline.procstats import ProcessSampler
 from interchange.pipeline.simulate_values import stats_totals
@@ -68,6 +69,7 @@ class BenchOptions:
     attachment_bytes: int = calc.BENCH_ATTACHMENT_BYTES
     seed: int = 0
     passthrough_s: float | None = 4.0  # None: skip the pass-through ceiling
+    naive_s: float | None = 4.0  # None: skip the naive reference pipeline
     sample_interval_s: float = 0.5
 
     def __post_init__(self) -> None:
@@ -120,11 +122,22 @@ def run_bench(
         emit("phase", f"raw Kafka pass-through for {options.passthrough_s:.0f} s")
         sizes = wire_sizes(directory, settings.keys_dir, attachment_bytes=options.attachment_bytes)
         passthrough = run_passthrough(settings, sizes, duration_s=options.passthrough_s)
+    naive = None
+    if options.naive_s is not None:
+        emit("phase", f"naive reference pipeline for {options.naive_s:.0f} s")
+        naive = run_naive(
+            settings,
+            options.preset,
+            attachment_bytes=options.attachment_bytes,
+            duration_s=options.naive_s,
+            seed=options.seed,
+        )
     ceilings = Ceilings(
         costs,
         os.cpu_count() or 1,
         None if passthrough is None else passthrough.rate,
         None if passthrough is None else passthrough.to_dict(),
+        None if naive is None else naive.to_dict(),
     )
     ctx = _Context(options, directory, directory_file, emit)
     steps: list[Step] = []

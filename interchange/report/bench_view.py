@@ -157,6 +157,14 @@ def _ceilings(result: BenchResult) -> Section:
     ]
     rows.append(("CPU ceiling, whole pipeline", f"{c.cores} cores", _rate(c.cpu_docs_s)))
     rows.append(("raw Kafka pass-through", "3 hops, no codec/crypto", _rate(c.passthrough_docs_s)))
+    rows.append(
+        (
+            "naive pipeline",
+            "sign, verify, forward, sink; no txn/status"
+            + ("" if c.naive is None else f"; p99 {c.naive['p99_us'] / 1000:,.0f} ms"),
+            _rate(c.naive_docs_s),
+        )
+    )
     ratio_rows = []
     for s in result.steps:
         r = step_ratios(s, c)
@@ -165,6 +173,8 @@ def _ceilings(result: BenchResult) -> Section:
                 _rate(s.target_rate),
                 _rate(s.achieved_rate),
                 fmt_share(r["vs_passthrough"]),
+                fmt_share(r["vs_naive"]),
+                _times(r["p99_vs_naive"]),
                 fmt_share(r["vs_cpu_ceiling"]),
                 fmt_share(r["router_vs_own_cpu_ceiling"]),
             )
@@ -180,15 +190,22 @@ def _ceilings(result: BenchResult) -> Section:
                     "offered",
                     "achieved",
                     "of pass-through",
+                    "of naive",
+                    "p99 vs naive",
                     "of CPU ceiling",
                     "router of own CPU ceiling",
                 ),
                 tuple(ratio_rows),
                 note="router of own CPU ceiling = pure decision CPU ÷ CPU the router "
-                "process spent per document",
+                "process spent per document; p99 vs naive = the step's p99 from the actual "
+                "send ÷ the naive pipeline's p99 at its own saturation",
             ),
         ),
     )
+
+
+def _times(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}x"
 
 
 def _cpu(result: BenchResult) -> Section:

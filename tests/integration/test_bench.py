@@ -24,7 +24,7 @@ def report(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
             "bench", "--bootstrap", bootstrap, "--topic-prefix", prefix,
             "--keys-dir", str(out / "keys"), "--out-dir", str(out),
             "--rate", "80", "--duration", "4", "--warmup", "1", "--passthrough", "1",
-            "--preset", "tiny", "--no-progress",
+            "--naive", "1", "--preset", "tiny", "--no-progress",
             # reach the stages: a flag they refused would fail the step
             "--commit-interval-ms", "50", "--replay-capacity", "1000",
             "--duplicate-window", "1000",
@@ -72,6 +72,9 @@ def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, Any], Path]) -
     assert ceilings["cpu_docs_s"] > 0
     assert set(ceilings["stages"]) == {"producer", "router", "recipient"}
     assert ceilings["passthrough"]["received"] == ceilings["passthrough"]["produced"]
+    naive = ceilings["naive"]  # every bench document is valid: all verified and forwarded
+    assert naive["received"] == naive["forwarded"] == naive["produced"] > 0
+    assert 0 < naive["p50_us"] <= naive["p99_us"]
     for name, value in step["ratios"].items():
         assert value is not None, name
         assert value > 0, name

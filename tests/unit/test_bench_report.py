@@ -20,6 +20,7 @@ CEILINGS = Ceilings(
     (StageCost("producer", 100.0), StageCost("router", 200.0), StageCost("recipient", 100.0)),
     cores=2,
     passthrough_docs_s=8_000.0,
+    naive={"docs_per_s": 4_000.0, "p50_us": 2_000, "p99_us": 10_000},
 )
 LAT = LatencyFigures(40_000, 5_000, 9_000, 20_000, 30_000, 35_000, 36_000)
 
@@ -50,6 +51,8 @@ def test_ratios_against_each_ceiling() -> None:
     ratios = step_ratios(RESULT.steps[0], CEILINGS)
     assert ratios == {
         "vs_passthrough": 0.25,  # 2,000 / 8,000
+        "vs_naive": 0.5,  # 2,000 / 4,000
+        "p99_vs_naive": 2.0,  # 20 ms / 10 ms (no actual-send figures: the intended ones)
         "vs_cpu_ceiling": 0.4,  # 2,000 / (2 cores x 1e6 / 400 µs)
         "router_vs_own_cpu_ceiling": 0.8,  # 200 µs pure / 250 µs spent
     }
