@@ -50,7 +50,18 @@ def register_produce(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument_group("processes and output")
     p.add_argument("--instances", type=int, default=1, metavar="N", help="producer processes")
     p.add_argument("--shard", metavar="I/N", help="send only shard I of N (by sender hash)")
-    p.add_argument("--start-at", type=int, metavar="US", help="shared run start, us since epoch")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument(
+        "--start-at", type=int, metavar="US", help="shared run start, us since epoch"
+    )
+    start.add_argument(
+        "--start-file",
+        type=Path,
+        metavar="FILE",
+        help='connect, then wait for FILE (JSON with "start_us", the run start) to appear: an '
+        "orchestrator starts the producer with the other stages and writes FILE once they are "
+        "ready",
+    )
     p.add_argument("--out-dir", type=Path, metavar="DIR", help="run directory (default runs/)")
     p.add_argument("--manifest", type=Path, metavar="FILE", help="default OUT_DIR/manifest.json")
     p.add_argument("--stats-file", type=Path, metavar="FILE", help="RunMetrics JSON, every 1 s")
@@ -130,6 +141,7 @@ def _run_one(
     config = ProducerConfig(
         seed=args.seed,
         start_us=args.start_at,
+        start_file=args.start_file,
         shard=shard[0],
         shards=shard[1],
         stats_file=args.stats_file,
@@ -191,9 +203,11 @@ def _run_instances(
         str(out_dir),
         "--directory",
         str(out_dir / "directory.json"),
-        "--start-at",
-        str(start_at),
     ]
+    if args.start_file is not None:  # every shard waits for the same file
+        base += ["--start-file", str(args.start_file)]
+    else:
+        base += ["--start-at", str(args.start_at or start_at)]
     base += ["--count", str(args.count)] if args.count is not None else []
     base += ["--duration", str(args.duration)] if args.duration is not None else []
     parts = [out_dir / f"manifest-{i}-of-{n}.json" for i in range(n)]

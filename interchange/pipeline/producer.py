@@ -15,6 +15,7 @@ in one process and in order on one partition.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -57,6 +58,10 @@ class ProducerConfig:
     shards: int = 1
     stats_file: Path | None = None
     flush_timeout_s: float = 60.0
+    # a JSON file with "start_us", written by the orchestrator once the stages are ready:
+    # the producer connects first and waits for it, so the run starts without a spawn lead
+    start_file: Path | None = None
+    start_file_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +123,10 @@ class AgencyProducer:
             raise ProducerError(
                 f"cannot connect to Kafka at {self.settings.bootstrap}: {exc}"
             ) from exc
-        if self.config.start_us is None:
-            producer.partitions_for(self.topic)  # fetch metadata before the clock starts
-            self.start_us = time.time_ns() // 1000 + START_LEAD_US
+        if not self._set_start(producer, stop):
+            producer.close(timeout=5)
+            self.result.stopped_early = True
+            return self.result
         started = time.monotonic()
         last_report = 0.0
         lag_us = 0
@@ -162,6 +168,39 @@ class AgencyProducer:
         if on_progress is not None:
             on_progress(self._progress(started, lag_us))
         return self.result
+
+    def _set_start(self, producer: Any, stop: Stop) -> bool:
+        """Fix the run start unless given: from the start file, else just after connecting.
+        False when stopped while waiting for the start file."""
+        if self.config.start_us is not None:
+            return True
+        producer.partitions_for(self.topic)  # fetch metadata before the clock starts
+        if self.config.start_file is None:
+            self.start_us = time.time_ns() // 1000 + START_LEAD_US
+            return True
+        start = self._await_start_file(stop)
+        if start is None:
+            return False
+        self.start_us = start
+        return True
+
+    def _await_start_file(self, stop: Stop) -> int | None:
+        """"start_us" of the start file once it exists; None if stopped first. Raises
+        ProducerError after `start_file_timeout_s` or on a file without it."""
+        path = self.config.start_file
+        assert path is not None
+        deadline = time.monotonic() + self.config.start_file_timeout_s
+        while not path.exists():
+            if stop.wait(0.02):
+                return None
+            if time.monotonic() >= deadline:
+                raise ProducerError(
+                    f"no start file {path} after {self.config.start_file_timeout_s:.0f} s"
+                )
+        try:
+            return int(json.loads(path.read_text(encoding="utf-8"))["start_us"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ProducerError(f"start file {path} has no start_us: {exc}") from exc
 
     def _send(self, producer: Any, planned: Planned, envelope: Envelope, actual: int) -> int:
         """Send one sealed envelope with the producer hop at `actual`; return its lag (µs)."""

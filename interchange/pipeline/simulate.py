@@ -141,26 +141,28 @@ class Simulation:
         ledger = Ledger({}, {})
         start_us = 0
         try:
+            producer = producer_stage(
+                s,
+                directory_file,
+                self.run_dir,
+                self.stats_dir,
+                rate=o.rate,
+                count=count,
+                duration=duration,
+                seed=o.seed,
+                faults=o.faults,
+                start_file=self.run_dir / "run.json",
+            )
             for stage in self.stages:
                 stage.start()
+            # connected and loaded while the other stages join; it sends from the run file's
+            # start, written once they are ready (the run file is also the recipients')
+            self.stages.append(producer.start())
             # Not ready: no run. The stages are stopped below and the report built after,
             # so it carries their exit codes.
             if self._wait_ready(started):
                 start_us = now_us() + round(o.lead_s * 1e6)
                 self._write_run_file(start_us, directory, spec)
-                producer = producer_stage(
-                    s,
-                    directory_file,
-                    self.run_dir,
-                    self.stats_dir,
-                    rate=o.rate,
-                    count=count,
-                    duration=duration,
-                    seed=o.seed,
-                    faults=o.faults,
-                    start_us=start_us,
-                )
-                self.stages.append(producer.start())
                 acks = AckReader(s, directory, since_us=start_us)
                 ack_thread = threading.Thread(
                     target=acks.run, args=(halt,), name="acks", daemon=True

@@ -42,7 +42,7 @@ class SimulationOptions:
     idle_timeout_s: float = 30.0
     ready_timeout_s: float = 60.0  # stages must have their partitions within this
     external_ready_timeout_s: float = 20.0  # external stages: then start anyway
-    lead_s: float = 2.0  # producer process start-up before the run start
+    lead_s: float = 0.5  # from the stages being ready to the run start (the producer waits)
     default_downtime: bool = True
 
     @property

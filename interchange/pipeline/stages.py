@@ -178,9 +178,11 @@ def producer_stage(
     duration: float | None,
     seed: int,
     faults: str,
-    start_us: int,
+    start_file: Path,
 ) -> Stage:
-    """One producer process; `--shard 0/1` because the orchestrator prepared keys and topics."""
+    """One producer process; `--shard 0/1` because the orchestrator prepared keys and topics.
+    It connects at once and starts sending at the "start_us" of `start_file`, which the
+    orchestrator writes when the other stages are ready."""
     stats = stats_dir / "producer.json"
     argv = base_argv(
         "produce",
@@ -193,8 +195,8 @@ def producer_stage(
         str(seed),
         "--faults",
         faults,
-        "--start-at",
-        str(start_us),
+        "--start-file",
+        str(start_file),
         "--shard",
         "0/1",
         "--out-dir",

@@ -127,3 +127,36 @@ def test_sigterm_stops_cleanly_and_flushes_everything(settings: Settings, tmp_pa
     assert 0 < sent < 200 * 60
     assert data["acked"] == sent
     assert len(consume_all(settings, sent)) == sent
+
+
+def test_a_producer_with_a_start_file_sends_nothing_until_the_file_names_the_start(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    directory = build_directory("tiny")
+    create_topics(settings)
+    init_pki(settings.keys_dir, list(directory))
+    start_file = tmp_path / "run.json"
+    producer = AgencyProducer(
+        settings,
+        directory,
+        WorkloadSpec(rate=200, count=20),
+        KeyStore.open(settings.keys_dir),
+        ProducerConfig(seed=3, start_file=start_file),
+    )
+    stop = threading.Event()
+    runner = threading.Thread(target=producer.run, args=(stop,))
+    runner.start()
+    try:
+        time.sleep(1.5)  # connected, waiting for the file
+        assert producer.result.sent.documents == 0
+        start_us = time.time_ns() // 1000 + 200_000
+        start_file.write_text(json.dumps({"start_us": start_us}))
+        runner.join(30)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert producer.start_us == start_us
+    assert producer.result.sent.documents == 20
+    assert len(consume_all(settings, 20)) == 20
