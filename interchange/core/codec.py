@@ -34,6 +34,7 @@ from interchange.core.model import (
     Rejection,
     Secrecy,
     Signer,
+    StaffInfo,
     StatusCode,
     StatusMessage,
 )
@@ -298,6 +299,15 @@ def encode_status(msg: StatusMessage) -> bytes:
             "code": _STATUS_TO_AVRO[StatusCode(msg.code)],
             "time_us": msg.time_us,
             "detail": msg.detail,
+            "staff": None
+            if msg.staff is None
+            else {
+                "name": msg.staff.name,
+                "position": msg.staff.position,
+                "department": msg.staff.department,
+            },
+            "online": msg.online,
+            "due_us": msg.due_us,
         }
     except (AttributeError, ValueError, TypeError, KeyError) as exc:
         raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
@@ -312,6 +322,9 @@ def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
         code=_STATUS_FROM_AVRO[v["code"]],
         time_us=v["time_us"],
         detail=v["detail"],
+        staff=None if v["staff"] is None else StaffInfo(**v["staff"]),
+        online=v["online"],
+        due_us=v["due_us"],
     )
 
 

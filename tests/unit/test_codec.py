@@ -37,6 +37,7 @@ from interchange.core.model import (
     Rejection,
     Secrecy,
     Signer,
+    StaffInfo,
     StatusCode,
     StatusMessage,
 )
@@ -117,8 +118,17 @@ def test_envelope_carries_signed_bytes_unchanged(doc: Document) -> None:
 def test_status_wire_form_is_pinned() -> None:
     """Field order, zigzag longs and the S-prefixed code enum, byte for byte."""
     msg = StatusMessage("d", "s", "r", StatusCode.ACCEPTED, -1, "")
-    # strings: len*2 then bytes; enum index 2 -> 0x04; long -1 -> 0x01; empty string -> 0x00
-    assert encode_status(msg) == bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 4, 1, 0])
+    # strings: len*2 then bytes; enum index 2 -> 0x04; long -1 -> 0x01; empty string -> 0x00;
+    # then the v2 fields staff, online, due_us: union index 0 (null) each
+    head = bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 4, 1, 0])
+    assert encode_status(msg) == head + bytes([0, 0, 0])
+    work = StatusMessage(
+        "d", "s", "r", StatusCode.ASSIGNED, -1, "", StaffInfo("a", "b", "c"), True, 1
+    )
+    # staff: branch 1 then three strings; online: branch 1, true; due_us: branch 1, long 1
+    tail = bytes([2, 2, ord("a"), 2, ord("b"), 2, ord("c"), 2, 1, 2, 2])
+    assert encode_status(work) == bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 6, 1, 0]) + tail
+    assert decode_status(encode_status(work)) == work
 
 
 def test_priority_and_business_type_indexes_are_the_edxml_codes() -> None:
