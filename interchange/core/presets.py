@@ -27,7 +27,8 @@ from interchange.core.directory import (
     province_id,
 )
 from interchange.core.model import Agency, Tier
-from interchange.errors import DirectoryError
+from interchange.core.workrecord import DEFAULT_WORK_SETTINGS, WorkSettings
+from interchange.errors import ConfigError, DirectoryError
 
 
 class Preset(enum.StrEnum):
@@ -69,6 +70,8 @@ class Scenario:
     random_downtime: tuple[RandomDowntime, ...] = ()
     connected: tuple[str, ...] = ()  # forced on the axis, whatever the share
     disconnected: tuple[str, ...] = ()  # forced off
+    # How recipients handle work records: online share per tier, time scale (core.workrecord)
+    work_records: WorkSettings = DEFAULT_WORK_SETTINGS
 
     def __post_init__(self) -> None:
         shares = {**DEFAULT_CONNECTED_SHARE, **self.connected_share}
@@ -93,6 +96,7 @@ class Scenario:
             "random_downtime",
             "connected",
             "disconnected",
+            "work_records",
         }
         unknown = set(data) - allowed
         if unknown:
@@ -118,7 +122,10 @@ class Scenario:
                 ),
                 connected=tuple(str(x) for x in data.get("connected", [])),
                 disconnected=tuple(str(x) for x in data.get("disconnected", [])),
+                work_records=WorkSettings.from_dict(data.get("work_records", {})),
             )
+        except ConfigError as exc:
+            raise DirectoryError(f"bad scenario: {exc}") from exc
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DirectoryError(f"bad scenario: {exc!r}") from exc
 
@@ -148,6 +155,7 @@ class Scenario:
             ],
             "connected": list(self.connected),
             "disconnected": list(self.disconnected),
+            "work_records": self.work_records.to_dict(),
         }
 
 

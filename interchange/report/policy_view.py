@@ -183,3 +183,40 @@ def _funnel_row(t: TierCoverage) -> tuple[Cell, ...]:
 
 def _at_least(c: Check) -> str:
     return "—" if c.target is None else f"≥ {fmt_share(c.target)}"
+
+
+def policy_headline(report: CoverageReport) -> tuple[str, str]:
+    """One line per rule for a command's closing summary: verdict, figure, main causes."""
+    ex = report.exchange_total
+    if ex is None or ex.check.value is None:
+        exchange = "exchange (rule 1): n/a, no eligible document"
+    else:
+        word = "PASS" if report.exchange_passed else "FAIL"
+        failing = [
+            f"{r.side} {r.label} {fmt_share(r.check.value)}"
+            for r in (*report.exchange_by_sender, *report.exchange_by_recipient)
+            if r.check.passed is False
+        ]
+        causes = ", ".join(f"{k} {fmt_count(n)}" for k, n in ex.not_exchanged.items())
+        exchange = (
+            f"exchange (rule 1, target {fmt_share(report.targets.exchange)} every tier): {word} "
+            f"{fmt_share(ex.check.value)} of {fmt_count(ex.eligible)} eligible"
+            + (f"; not exchanged: {causes}" if causes else "")
+            + (f"; below target: {', '.join(failing)}" if failing else "")
+        )
+    name = report.targets.name
+    if not report.processing_measured:
+        processing = (
+            f"online processing of work records (rule 2, {name} targets): {NOT_MEASURED} "
+            "(no work-record status states online or paper)"
+        )
+    else:
+        word = {True: "PASS", False: "FAIL", None: "n/a"}[report.processing_passed]
+        shares = ", ".join(
+            f"{t.label} {fmt_share(t.processing.value)}"
+            + (f" (≥ {fmt_share(t.processing.target)})" if t.processing.target is not None else "")
+            for t in report.tiers
+            if t.processing.value is not None
+        )
+        processing = f"online processing of work records (rule 2, {name} targets): {word} {shares}"
+    return exchange, processing

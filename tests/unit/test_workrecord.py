@@ -209,3 +209,16 @@ def test_work_cells_travel_in_run_metrics() -> None:
     old = m.to_dict()
     del old["work"]  # a stats file written before work records
     assert RunMetrics.from_dict(old).work == {}
+
+
+def test_scenario_carries_work_record_settings() -> None:
+    from interchange.core.presets import Scenario
+    from interchange.errors import DirectoryError
+
+    s = Scenario.from_dict({"work_records": {"online_share": {"commune": 0.4}, "time_scale": 3600}})
+    assert s.work_records.online_share[Tier.COMMUNE] == 0.4
+    assert s.work_records.time_scale == 3600
+    assert Scenario.from_dict(s.to_dict()) == s
+    assert Scenario().work_records.online_share == DEFAULT_ONLINE_SHARE
+    with pytest.raises(DirectoryError, match="online share of commune"):
+        Scenario.from_dict({"work_records": {"online_share": {"commune": 2}}})
