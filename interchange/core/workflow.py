@@ -121,7 +121,7 @@ class WorkflowTally:
     def __init__(self) -> None:
         self._records: dict[tuple[str, str], _Record] = {}
         self._cells: dict[tuple[Tier, Tier], WorkCell] = {}
-        self.last_time_us = 0  # the latest status time seen: default "as of" for open records
+        self.last_time_us = 0  # latest time of a status after 01: default "as of" for open records
 
     def _cell(self, flow: tuple[Tier, Tier]) -> WorkCell:
         cell = self._cells.get(flow)
@@ -137,9 +137,10 @@ class WorkflowTally:
         rec = self._records.get(key)
         if rec is None:
             rec = self._records[key] = _Record((sender_tier, recipient_tier))
-        self.last_time_us = max(self.last_time_us, msg.time_us)
-        cell = self._cell(rec.flow)
         code = msg.code
+        if code is not StatusCode.ARRIVED:  # 01 is optional in the order: readers may skip it
+            self.last_time_us = max(self.last_time_us, msg.time_us)
+        cell = self._cell(rec.flow)
         if code in _RECALL:
             return self._recall(rec, cell, code)
         step = _STEP.get(code)
