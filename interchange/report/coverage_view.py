@@ -75,7 +75,6 @@ def _coverage(report: CoverageReport) -> Section:
             "tier",
             "addressed",
             "classified",
-            "replays",
             "eligible",
             "delivered",
             "within SLA",
@@ -84,7 +83,8 @@ def _coverage(report: CoverageReport) -> Section:
             "in flight / lost",
         ),
         tuple(_count_row(t) for t in (*report.tiers, report.total)),
-        note="Counts are per recipient: a document to 3 agencies counts 3 times.",
+        note="Counts are per recipient: a document to 3 agencies counts 3 times. "
+        "Eligible = addressed − classified − replays (REPLAY under Outcomes).",
     )
     checks = Table(
         "Delivery against its bounds",
@@ -123,7 +123,6 @@ def _count_row(t: TierCoverage) -> tuple[Cell, ...]:
         label,
         fmt_count(t.addressed),
         fmt_count(t.excluded_classified),
-        fmt_count(t.replays),
         fmt_count(t.eligible),
         fmt_count(t.delivered),
         fmt_count(t.within_sla),

@@ -42,33 +42,66 @@ def exchange_section(report: CoverageReport) -> Section:
         percent=True,
         value_label="share of eligible documents",
     )
-    lines = [_exchange_line("sender", r) for r in report.exchange_by_sender]
-    lines += [_exchange_line("recipient", r) for r in rows]
-    if report.exchange_total is not None:
-        lines.append(_exchange_line("all", report.exchange_total))
-    table = Table(
-        "Exchange against 100%",
-        ("side", "tier", "eligible", "exchanged", "share", "target", "", "not exchanged by cause"),
-        tuple(lines),
-        note="Counts are per recipient. A cause: not connected (goes on paper), a router "
-        "rejection reason, a signature failed at the recipient, in flight or lost.",
-        align="llrrrrll",
+    columns = (
+        "tier",
+        "eligible",
+        "exchanged",
+        "share",
+        "",
+        "not connected",
+        "rejected",
+        "sig. invalid",
+        "lost / in flight",
     )
-    return Section("Exchange (rule 1)", text, (chart,), (table,), verdict(report.exchange_passed))
+    total_rows = () if report.exchange_total is None else (report.exchange_total,)
+    tables = [
+        Table(
+            f"Exchange by recipient tier (target {fmt_share(target)})",
+            columns,
+            tuple(_exchange_line(r) for r in (*rows, *total_rows)),
+            note="Counts are per recipient: a document to 3 agencies counts 3 times.",
+        ),
+        Table(
+            f"Exchange by sender tier (target {fmt_share(target)})",
+            columns,
+            tuple(_exchange_line(r) for r in report.exchange_by_sender),
+            note="The same documents grouped by the tier that issued them.",
+        ),
+    ]
+    if report.exchange_total is not None and report.exchange_total.not_exchanged:
+        total = report.exchange_total
+        tables.append(
+            Table(
+                "Not exchanged, by cause (all tiers)",
+                ("cause", "documents", "of eligible"),
+                tuple(
+                    (cause, fmt_count(n), fmt_share(n / total.eligible if total.eligible else None))
+                    for cause, n in total.not_exchanged.items()
+                ),
+                note="NOT_CONNECTED: the recipient is not on the axis (paper); a reason code: "
+                "the router refused the submission; IN_FLIGHT_OR_LOST: no outcome.",
+            )
+        )
+    return Section(
+        "Exchange (rule 1)", text, (chart,), tuple(tables), verdict(report.exchange_passed)
+    )
 
 
-def _exchange_line(side: str, r: ExchangeRow) -> tuple[Cell, ...]:
-    causes = ", ".join(f"{name} {fmt_count(n)}" for name, n in r.not_exchanged.items())
+def _exchange_line(r: ExchangeRow) -> tuple[Cell, ...]:
     label: Cell = r.label if r.tier is not None else Styled("all tiers", Tone.MUTED)
+    lost: Cell = fmt_count(r.unaccounted)
+    if r.unaccounted:
+        lost = Styled(fmt_count(r.unaccounted), Tone.WARN)
     return (
-        side if r.tier is not None else "",
         label,
         fmt_count(r.eligible),
         fmt_count(r.exchanged),
         fmt_share(r.check.value),
-        _at_least(r.check),
         verdict(r.check.passed),
-        causes or "—",
+        fmt_count(r.not_connected),
+        fmt_count(sum(r.rejected.values())),
+        fmt_count(r.signature_invalid),
+        lost,
     )
 
 
@@ -193,16 +226,20 @@ def policy_headline(report: CoverageReport) -> tuple[str, str]:
     else:
         word = "PASS" if report.exchange_passed else "FAIL"
         failing = [
-            f"{r.side} {r.label} {fmt_share(r.check.value)}"
-            for r in (*report.exchange_by_sender, *report.exchange_by_recipient)
-            if r.check.passed is False
+            f"{side} {low.label} {fmt_share(low.check.value)}"
+            for side, rows in (
+                ("sender", report.exchange_by_sender),
+                ("recipient", report.exchange_by_recipient),
+            )
+            for low in [min(rows, key=_share_key, default=None)]
+            if low is not None and low.check.passed is False
         ]
         causes = ", ".join(f"{k} {fmt_count(n)}" for k, n in ex.not_exchanged.items())
         exchange = (
             f"exchange (rule 1, target {fmt_share(report.targets.exchange)} every tier): {word} "
             f"{fmt_share(ex.check.value)} of {fmt_count(ex.eligible)} eligible"
             + (f"; not exchanged: {causes}" if causes else "")
-            + (f"; below target: {', '.join(failing)}" if failing else "")
+            + (f"; lowest: {', '.join(failing)}" if failing else "")
         )
     name = report.targets.name
     if not report.processing_measured:
@@ -220,3 +257,7 @@ def policy_headline(report: CoverageReport) -> tuple[str, str]:
         )
         processing = f"online processing of work records (rule 2, {name} targets): {word} {shares}"
     return exchange, processing
+
+
+def _share_key(r: ExchangeRow) -> float:
+    return 2.0 if r.check.value is None else r.check.value
