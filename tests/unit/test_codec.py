@@ -131,6 +131,39 @@ def test_status_wire_form_is_pinned() -> None:
     assert decode_status(encode_status(work)) == work
 
 
+def test_status_written_with_schema_v1_still_decodes() -> None:
+    """A v1 status (a v1 connector, an older archive) decodes with the v2 fields None."""
+    import io
+    import json
+    from pathlib import Path
+
+    import fastavro
+
+    v1 = Path(__file__).resolve().parents[2] / "schemas" / "history" / "v1" / "status.avsc"
+    out = io.BytesIO()
+    fastavro.schemaless_writer(
+        out,
+        fastavro.parse_schema(json.loads(v1.read_text(encoding="utf-8"))),
+        {
+            "document_id": "d",
+            "sender": "s",
+            "recipient": "r",
+            "code": "S03",
+            "time_us": 5,
+            "detail": "x",
+        },
+    )
+    msg = decode_status(out.getvalue())
+    assert msg == StatusMessage("d", "s", "r", StatusCode.ACCEPTED, 5, "x")
+    assert (msg.staff, msg.online, msg.due_us) == (None, None, None)
+    v2 = encode_status(msg)
+    assert v2[:-3] == out.getvalue()
+    for cut in (1, 2, 4):  # neither a v2 nor a v1 record
+        with pytest.raises(DecodeError) as info:
+            decode_status(v2[:-cut])
+        assert info.value.reason == DecodeReason.TRUNCATED
+
+
 def test_priority_and_business_type_indexes_are_the_edxml_codes() -> None:
     for p in Priority:
         data = encode_document(sample_document(priority=p, attachments=()))
