@@ -39,6 +39,7 @@ __all__ = [
 STATS_SCHEMA_VERSION = 1
 
 FlowKey = tuple[Tier, Tier, Priority]  # (sender tier, recipient tier, priority)
+TierPair = tuple[Tier, Tier]  # (sender tier, recipient tier)
 
 _TIER_ORDER = {t: i for i, t in enumerate(Tier)}
 

@@ -82,7 +82,7 @@ def test_commune_at_61_percent_delivered_fails_exchange() -> None:
     m = RunMetrics()
     m.record_addressed(P, M, Priority.NORMAL, 100)
     for _ in range(39):
-        m.record_not_connected(P, M, Priority.NORMAL)
+        m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
     for _ in range(61):
         m.record_delivery(P, M, Priority.NORMAL, S)
     report = compute_coverage(m)
@@ -154,7 +154,7 @@ def test_exactly_at_target_passes_and_just_below_fails() -> None:
     assert r.exchange.value == 1.0
     assert r.exchange.passed is True
     m.record_addressed(P, M, Priority.NORMAL, 1)  # 5/6
-    m.record_not_connected(P, M, Priority.NORMAL)
+    m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
     assert compute_coverage(m).tier(M).exchange.passed is False
     assert meets(9, 10, 0.9)
     assert meets(29, 100, 0.29)
