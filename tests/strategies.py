@@ -26,6 +26,7 @@ from interchange.core.model import (
     Rejection,
     Secrecy,
     Signer,
+    StaffInfo,
     StatusCode,
     StatusMessage,
 )
@@ -106,6 +107,10 @@ status_messages = st.builds(
     code=st.sampled_from(StatusCode),
     time_us=LONGS,
     detail=short_text,
+    staff=st.none()
+    | st.builds(StaffInfo, name=short_text, position=short_text, department=short_text),
+    online=st.none() | st.booleans(),
+    due_us=st.none() | LONGS,
 )
 rejections = st.builds(
     Rejection,

@@ -180,6 +180,13 @@ class Reader:
             raise DecodeError("BAD_ENUM", f"index {i}")
         return symbols[i]
 
+    def optional(self) -> bool:
+        """The branch of a union [null, T]: False for null, True when a T follows."""
+        branch = self.long()
+        if branch not in (0, 1):
+            raise DecodeError("BAD_UNION", f"branch {branch}")
+        return branch == 1
+
     def opt_string(self) -> str | None:
         branch = self.long()
         if branch == 0:
@@ -258,6 +265,8 @@ def encode_envelope(e: dict[str, Any]) -> bytes:
 
 
 def encode_status(m: dict[str, Any]) -> bytes:
+    """Status schema v2: v1's six fields, then staff, online and due_us (each null or a value)."""
+    staff, online, due = m.get("staff"), m.get("online"), m.get("due_us")
     return b"".join((
         enc_string(m["document_id"]),
         enc_string(m["sender"]),
@@ -265,6 +274,10 @@ def encode_status(m: dict[str, Any]) -> bytes:
         enc_enum(m["code"], STATUS_CODES),
         enc_long(m["time_us"]),
         enc_string(m.get("detail", "")),
+        b"\x00" if staff is None else b"\x02" + b"".join(
+            enc_string(staff[k]) for k in ("name", "position", "department")),
+        b"\x00" if online is None else b"\x02" + (b"\x01" if online else b"\x00"),
+        b"\x00" if due is None else b"\x02" + enc_long(due),
     ))
 
 
@@ -357,7 +370,20 @@ def decode_status(data: bytes) -> dict[str, Any]:
     data = _checked(data, MAX_SMALL_RECORD, "status")
     r = Reader(data)
     m = {"document_id": r.string(), "sender": r.string(), "recipient": r.string(),
-         "code": r.enum(STATUS_CODES), "time_us": r.long(), "detail": r.string()}
+         "code": r.enum(STATUS_CODES), "time_us": r.long(), "detail": r.string(),
+         "staff": None, "online": None, "due_us": None}
+    if r.pos == len(data):  # a schema v1 record: the work-record fields were not there yet
+        _canonical(data, m, lambda v: encode_status(v)[:-3])
+        return m
+    if r.optional():
+        m["staff"] = {k: r.string() for k in ("name", "position", "department")}
+    if r.optional():
+        flag = r.fixed(1)
+        if flag not in (b"\x00", b"\x01"):
+            raise DecodeError("BAD_BOOLEAN", f"boolean byte {flag[0]}")
+        m["online"] = flag == b"\x01"
+    if r.optional():
+        m["due_us"] = r.long()
     r.end()
     _canonical(data, m, encode_status)
     return m

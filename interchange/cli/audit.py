@@ -212,6 +212,7 @@ def _write(
     args: argparse.Namespace, settings: Any, outcome: Any, source: Any, checked: Any
 ) -> None:
     from interchange.report.audit_view import audit_payload, audit_sections, write_audit_files
+    from interchange.report.policy_view import policy_headline
     from interchange.report.terminal import render_terminal
 
     sections = audit_sections(
@@ -226,6 +227,8 @@ def _write(
     title = "Interchange audit: " + ("PASS" if outcome.passed else "FAIL")
     meta = {"source": source["source"], "topic prefix": settings.topic_prefix}
     render_terminal(title, sections)
+    for line in policy_headline(outcome.coverage):
+        print(f"recomputed {line}")
     out = args.out or settings.out_dir / time.strftime("audit-%Y%m%d-%H%M%S")
     payload = audit_payload(
         outcome.findings,

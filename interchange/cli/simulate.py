@@ -96,6 +96,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     from interchange.pipeline.simulate import run_simulation
     from interchange.pipeline.simulate_values import SimulationOptions, make_directory
+    from interchange.report.policy_view import policy_headline
     from interchange.report.terminal import print_coverage
 
     settings = settings_from_args(args)
@@ -136,8 +137,10 @@ def run_simulate(args: argparse.Namespace) -> int:
             )
     print_coverage(result.coverage, console=out, title=f"Coverage report: {result.run_dir.name}")
     verdict = "[bold green]PASS[/]" if result.exit_code == 0 else "[bold red]FAIL[/]"
+    for line in policy_headline(result.coverage):
+        out.print(line, markup=False, highlight=False)
     out.print(
-        f"{verdict}  {result.documents:,} documents, {result.delivered:,} of "
+        f"{verdict}  integrity: {result.documents:,} documents, {result.delivered:,} of "
         f"{result.expected_delivered:,} expected deliveries, {result.duplicates} duplicates, "
         f"{result.leaks} classified leaks, {result.acks:,} status 03 back, "
         f"{result.seconds:.1f} s"

@@ -27,6 +27,7 @@ from interchange.core.audit_findings import Finding, Kind, RawRecord, at
 from interchange.core.directory import attributed_tier
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Agency, ReasonCode, Rejection, StatusCode, StatusMessage, Tier
+from interchange.core.workflow import Violation, WorkflowTally
 from interchange.errors import DecodeError
 
 Pair = tuple[str, str]  # (document id, recipient id)
@@ -317,6 +318,7 @@ def _statuses(
     delivered: Mapping[Pair, DeliveryFact],
 ) -> None:
     acked: set[Pair] = set()
+    work = WorkflowTally()
     for rec, msg in statuses:
         pair = (msg.document_id, msg.recipient)
         d = delivered.get(pair)
@@ -339,8 +341,31 @@ def _statuses(
                 )
             )
             continue
+        sender_tier = a.tier(d.sender)
+        if sender_tier is not None:
+            broken = work.observe(msg, sender_tier, d.tier)
+            if broken is not None:
+                a.add(at(_KIND_OF[broken], rec, _violation_text(broken, msg)))
+                continue
         if msg.code is StatusCode.ACCEPTED and pair not in acked:
             acked.add(pair)
-            sender_tier = a.tier(d.sender)
             if sender_tier is not None:
                 a.metrics.record_ack(sender_tier, d.tier, msg.time_us - d.send_time_us)
+    for (s_tier, r_tier), cell in work.cells():
+        a.metrics.record_work(s_tier, r_tier, cell)
+
+
+_KIND_OF = {
+    Violation.OUT_OF_ORDER: Kind.STATUS_OUT_OF_ORDER,
+    Violation.AFTER_COMPLETED: Kind.STATUS_AFTER_COMPLETED,
+    Violation.ANSWER_WITHOUT_RECALL: Kind.RECALL_ANSWER_WITHOUT_REQUEST,
+}
+
+
+def _violation_text(v: Violation, msg: StatusMessage) -> str:
+    what = f"status {msg.code.value} for {msg.document_id} from {msg.recipient}"
+    if v is Violation.OUT_OF_ORDER:
+        return f"{what}: not the next step of its work record (03 -> 04 -> 05 -> 06)"
+    if v is Violation.AFTER_COMPLETED:
+        return f"{what}: after 06, only recall statuses may follow"
+    return f"{what}: a recall answer with no recall request (13) before it"

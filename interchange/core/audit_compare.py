@@ -7,6 +7,11 @@ of a bucket at most 1/1000 of the value wide; two figures agree when
 and after-router histograms the audit records the very values the recipients did
 (docs/AUDIT.md), so in practice they are identical. The ack histogram is recorded
 at the sender when it reads status 03, which no record holds: it is shown, not judged.
+
+The two policy measures are compared too: per tier the exchanged count (rule 1) and,
+when the live report has it, the work-record funnel (rule 2: records, online, paper,
+each step, overdue, recall statuses), all exact. A live report written before work
+records were counted has no "work" figures; those are then not compared.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interchange.core.audit_findings import Finding, Kind
+from interchange.core.workflow import WORK_FIELDS
 from interchange.errors import ConfigError
 
 EXACT = (
@@ -23,10 +29,12 @@ EXACT = (
     "excluded_classified",
     "not_connected",
     "delivered",
+    "exchanged",
     "within_sla",
     "duplicates",
     "signature_invalid",
 )
+ADDED = ("exchanged",)  # compared only when the live report has them
 JUDGED_LATENCY = ("latency", "before_router", "after_router")
 SHOWN_LATENCY = ("ack",)
 PERCENTILES = ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")
@@ -66,11 +74,18 @@ def compare(live_report: Mapping[str, Any], audit_coverage: Mapping[str, Any]) -
             rows.append(Comparison(tier, "tier", lv is not None, au is not None, False))
             continue
         for key in EXACT:
+            if key in ADDED and key not in lv:
+                continue  # a live report older than the figure
             rows.append(Comparison(tier, key, lv.get(key), au.get(key), lv.get(key) == au.get(key)))
         lr, ar = lv.get("rejected", {}), au.get("rejected", {})
         for reason in sorted(set(lr) | set(ar)):
             a, b = lr.get(reason, 0), ar.get(reason, 0)
             rows.append(Comparison(tier, f"rejected {reason}", a, b, a == b))
+        lw, aw = lv.get("work"), au.get("work")
+        if isinstance(lw, Mapping) and isinstance(aw, Mapping):
+            for key in WORK_FIELDS:
+                a, b = lw.get(key, 0), aw.get(key, 0)
+                rows.append(Comparison(tier, f"work {key}", a, b, a == b))
         for fam in (*JUDGED_LATENCY, *SHOWN_LATENCY):
             rows += _latency(tier, fam, lv.get(fam, {}), au.get(fam, {}), fam in JUDGED_LATENCY)
     return rows

@@ -46,6 +46,7 @@ class Check(enum.StrEnum):
     MATCHED = "no delivery without a valid submission"
     REJECTIONS = "every rejection carries its reason"
     STATUS = "every status refers to a delivery"
+    WORKFLOW = "work-record statuses in order, 06 last, 15/16 only after 13"
     AGREEMENT = "figures agree with the live report"
 
 
@@ -79,6 +80,9 @@ class Kind(enum.StrEnum):
     UNEXPECTED_REJECTION = "UNEXPECTED_REJECTION"
     MISSING_REJECTION = "MISSING_REJECTION"
     STATUS_WITHOUT_DELIVERY = "STATUS_WITHOUT_DELIVERY"
+    STATUS_OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"  # a work-record step skipped or gone back
+    STATUS_AFTER_COMPLETED = "STATUS_AFTER_COMPLETED"  # a non-recall status after 06
+    RECALL_ANSWER_WITHOUT_REQUEST = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
     FIGURE_DIFFERS = "FIGURE_DIFFERS"
 
 
@@ -113,6 +117,9 @@ CHECK_OF: Mapping[Kind, Check] = MappingProxyType(
         Kind.UNEXPECTED_REJECTION: Check.REJECTIONS,
         Kind.MISSING_REJECTION: Check.REJECTIONS,
         Kind.STATUS_WITHOUT_DELIVERY: Check.STATUS,
+        Kind.STATUS_OUT_OF_ORDER: Check.WORKFLOW,
+        Kind.STATUS_AFTER_COMPLETED: Check.WORKFLOW,
+        Kind.RECALL_ANSWER_WITHOUT_REQUEST: Check.WORKFLOW,
         Kind.FIGURE_DIFFERS: Check.AGREEMENT,
     }
 )

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastavro import schemaless_writer
+from fastavro import parse_schema, schemaless_writer
 
 from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
 from interchange.core.model import (
@@ -34,10 +35,11 @@ from interchange.core.model import (
     Rejection,
     Secrecy,
     Signer,
+    StaffInfo,
     StatusCode,
     StatusMessage,
 )
-from interchange.core.schemas import load_schema
+from interchange.core.schemas import load_schema, schema_text
 from interchange.errors import DecodeError, EncodeError
 
 __all__ = [
@@ -93,6 +95,22 @@ _ENVELOPE_READER = StrictReader(
     ),
 )
 _STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+# Status schema v1 (history/v1): the current record without the three work-record fields
+# appended in v2 (staff, online, due_us). Statuses written by a v1 connector or kept in an
+# older archive still decode, with those fields None.
+_STATUS_V2_FIELDS = ("staff", "online", "due_us")
+
+
+def _status_v1_schema() -> dict[str, Any]:
+    text = json.loads(schema_text("status"))
+    text["fields"] = [f for f in text["fields"] if f["name"] not in _STATUS_V2_FIELDS]
+    parsed = parse_schema(text)
+    if not isinstance(parsed, dict):
+        raise TypeError("status schema is not a record schema")
+    return parsed
+
+
+_STATUS_V1_READER = StrictReader(_status_v1_schema(), Limits(max_input=MAX_RECORD_BYTES))
 _REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -298,6 +316,15 @@ def encode_status(msg: StatusMessage) -> bytes:
             "code": _STATUS_TO_AVRO[StatusCode(msg.code)],
             "time_us": msg.time_us,
             "detail": msg.detail,
+            "staff": None
+            if msg.staff is None
+            else {
+                "name": msg.staff.name,
+                "position": msg.staff.position,
+                "department": msg.staff.department,
+            },
+            "online": msg.online,
+            "due_us": msg.due_us,
         }
     except (AttributeError, ValueError, TypeError, KeyError) as exc:
         raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
@@ -312,11 +339,32 @@ def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
         code=_STATUS_FROM_AVRO[v["code"]],
         time_us=v["time_us"],
         detail=v["detail"],
+        staff=None if v["staff"] is None else StaffInfo(**v["staff"]),
+        online=v["online"],
+        due_us=v["due_us"],
     )
 
 
 def decode_status(data: bytes) -> StatusMessage:
-    return _strict_decode(data, _STATUS_READER, _status_from_avro, encode_status)
+    """Strictly decode a status record of schema v2, or of v1 (work-record fields None)."""
+    try:
+        return _strict_decode(data, _STATUS_READER, _status_from_avro, encode_status)
+    except DecodeError as exc:
+        if exc.reason != DecodeReason.TRUNCATED:
+            raise
+        try:
+            return _strict_decode(data, _STATUS_V1_READER, _status_v1_from_avro, _encode_status_v1)
+        except DecodeError:
+            raise exc from None  # not a v1 record either: report the v2 reading
+
+
+def _status_v1_from_avro(v: dict[str, Any]) -> StatusMessage:
+    return _status_from_avro(dict.fromkeys(_STATUS_V2_FIELDS) | v)
+
+
+def _encode_status_v1(msg: StatusMessage) -> bytes:
+    """The v1 wire form: v2 with its three trailing null unions (one 0 byte each) left off."""
+    return encode_status(msg)[: -len(_STATUS_V2_FIELDS)]
 
 
 # ---- Rejection -------------------------------------------------------------

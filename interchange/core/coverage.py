@@ -1,10 +1,23 @@
-"""Coverage per recipient tier, from run metrics, against targets and SLAs (pure).
+"""Coverage of a run, from run metrics, against targets and SLAs (pure).
 
-Formulas (per recipient tier; every count is per recipient, see core/metrics.py):
+Two policy rules, two measures (docs/REPORT.md cites the rules):
 
-    eligible   = addressed - excluded_classified
-    electronic = delivered / eligible                  (target: Targets.electronic)
-    timely     = delivered within the SLA / eligible   (target: Targets.timely)
+    exchange   = exchanged / eligible, per recipient tier, per sender tier and overall
+                 (target: Targets.exchange, 100% for every tier)
+      eligible  = addressed - classified - replays (a replay re-submits a document
+                  already counted; it is not another document)
+      exchanged = delivered - signature_invalid (delivered to a connected recipient
+                  after the router verified the full signature, and not failed by an
+                  end-to-end re-check)
+      not exchanged, by cause: not connected, each rejection reason, signature invalid
+                  at the recipient, in flight or lost
+    processing = online work records / work records with a stated mode, per recipient
+                 tier (target: Targets.processing, 2025 or 2030); "not measured" (None)
+                 when the run has no work-record status with the online flag
+
+Delivery figures beside them (per recipient tier; every count is per recipient):
+
+    timely     = delivered within the SLA / eligible   (target: Targets.timely, none built in)
     signature  = (delivered - signature_invalid) / delivered   (target: 100%)
     latency    = end-to-end delivery percentiles; p99 <= Targets.latency_p99_s
 
@@ -32,6 +45,7 @@ from interchange.core.targets import (
     load_targets,
     meets,
 )
+from interchange.core.workflow import WorkCell
 
 __all__ = [
     "BUILTIN_TARGETS",
@@ -39,6 +53,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "Check",
     "CoverageReport",
+    "ExchangeRow",
     "LatencySummary",
     "PriorityCoverage",
     "Sla",
@@ -53,7 +68,7 @@ __all__ = [
 class Check:
     """One measured figure against its target. `value`/`passed` are None when not measurable."""
 
-    name: str  # electronic, timely, signature, latency_p99
+    name: str  # exchange, processing, timely, signature, latency_p99
     value: float | None  # a share in [0, 1], or seconds for latency
     target: float | None  # None: no target for this tier
     passed: bool | None  # None: no target or nothing to measure
@@ -104,6 +119,34 @@ class PriorityCoverage:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeRow:
+    """The exchange measure for one tier on one side ("sender", "recipient") or overall."""
+
+    side: str  # sender, recipient, all
+    tier: Tier | None
+    eligible: int
+    exchanged: int
+    not_connected: int
+    rejected: Mapping[ReasonCode, int]  # every reason but CLASSIFIED, NOT_CONNECTED, REPLAY
+    signature_invalid: int
+    unaccounted: int  # in flight at the end, or lost
+    check: Check
+
+    @property
+    def label(self) -> str:
+        return self.tier.value if self.tier is not None else "all"
+
+    @property
+    def not_exchanged(self) -> Mapping[str, int]:
+        """What kept eligible documents off the axis, by cause (non-zero causes only)."""
+        out: dict[str, int] = {"NOT_CONNECTED": self.not_connected}
+        out |= {r.value: n for r, n in self.rejected.items()}
+        out["SIGNATURE_INVALID_AT_RECIPIENT"] = self.signature_invalid
+        out["IN_FLIGHT_OR_LOST"] = max(self.unaccounted, 0)
+        return {k: n for k, n in out.items() if n}
+
+
+@dataclass(frozen=True, slots=True)
 class TierCoverage:
     """Everything the report shows for one recipient tier (or all tiers when tier is None)."""
 
@@ -117,7 +160,9 @@ class TierCoverage:
     duplicates: int
     signature_reverified: int
     signature_invalid: int
-    electronic: Check
+    exchange: Check
+    processing: Check
+    work: WorkCell
     timely: Check
     signature: Check
     latency_check: Check
@@ -136,8 +181,13 @@ class TierCoverage:
         return sum(self.rejected.values())
 
     @property
+    def replays(self) -> int:
+        return self.rejected.get(ReasonCode.REPLAY, 0)
+
+    @property
     def eligible(self) -> int:
-        return self.addressed - self.excluded_classified
+        """Addressed, not classified, not a replay of a document already counted."""
+        return self.addressed - self.excluded_classified - self.replays
 
     @property
     def unaccounted(self) -> int:
@@ -148,7 +198,7 @@ class TierCoverage:
 
     @property
     def checks(self) -> tuple[Check, ...]:
-        return (self.electronic, self.timely, self.signature, self.latency_check)
+        return (self.exchange, self.processing, self.timely, self.signature, self.latency_check)
 
     @property
     def passed(self) -> bool:
@@ -158,13 +208,36 @@ class TierCoverage:
 
 @dataclass(frozen=True, slots=True)
 class CoverageReport:
-    """Coverage of a run: one row per tier (always all four, top-down) plus the total."""
+    """Coverage of a run: one row per tier (always all four, top-down) plus the total.
+
+    `tiers` are recipient tiers; `exchange_by_sender` judges each sender tier's documents.
+    """
 
     targets: Targets
     sla: Sla
     tiers: tuple[TierCoverage, ...]
     total: TierCoverage
     schedule_lag: LatencySummary
+    exchange_by_sender: tuple[ExchangeRow, ...] = ()
+    exchange_by_recipient: tuple[ExchangeRow, ...] = ()
+    exchange_total: ExchangeRow | None = None
+
+    @property
+    def exchange_passed(self) -> bool | None:
+        """Rule 1: every tier, on both sides, at its exchange target (None: nothing eligible)."""
+        rows = (*self.exchange_by_sender, *self.exchange_by_recipient)
+        verdicts = [r.check.passed for r in rows if r.check.passed is not None]
+        return all(verdicts) if verdicts else None
+
+    @property
+    def processing_measured(self) -> bool:
+        return any(t.processing.value is not None for t in self.tiers)
+
+    @property
+    def processing_passed(self) -> bool | None:
+        """Rule 2 over the tiers with a target and a measure; None: not measured."""
+        verdicts = [t.processing.passed for t in self.tiers if t.processing.passed is not None]
+        return all(verdicts) if verdicts else None
 
     @property
     def rejected_by_reason(self) -> Mapping[ReasonCode, int]:
@@ -176,7 +249,9 @@ class CoverageReport:
 
     @property
     def passed(self) -> bool:
-        return all(t.passed for t in self.tiers)
+        """No check of any tier failed, sender-side exchange included."""
+        senders = all(r.check.passed is not False for r in self.exchange_by_sender)
+        return senders and all(t.passed for t in self.tiers)
 
     def tier(self, tier: Tier) -> TierCoverage:
         return next(t for t in self.tiers if t.tier is tier)
@@ -190,7 +265,55 @@ def compute_coverage(
     rows = tuple(_tier_row(metrics, targets, sla, t) for t in Tier)
     total = _tier_row(metrics, None, sla, None)
     lag = LatencySummary.of(metrics.merged_histogram("schedule_lag"))
-    return CoverageReport(targets, sla, rows, total, lag)
+    return CoverageReport(
+        targets,
+        sla,
+        rows,
+        total,
+        lag,
+        exchange_by_sender=tuple(_exchange_row(metrics, targets, "sender", t) for t in Tier),
+        exchange_by_recipient=tuple(_exchange_row(metrics, targets, "recipient", t) for t in Tier),
+        exchange_total=_exchange_row(metrics, targets, "all", None),
+    )
+
+
+def _exchange_row(
+    metrics: RunMetrics, targets: Targets, side: str, tier: Tier | None
+) -> ExchangeRow:
+    """Rule 1 for one tier on one side (sender: key[0], recipient: key[1]) or overall."""
+    pos = 0 if side == "sender" else 1
+    addressed = excluded = not_connected = delivered = invalid = 0
+    rejected: dict[ReasonCode, int] = {}
+    for key, cell in metrics.cells.items():
+        if tier is not None and key[pos] is not tier:
+            continue
+        addressed += cell.addressed
+        excluded += cell.excluded
+        not_connected += cell.not_connected
+        delivered += cell.delivered
+        invalid += cell.signature_invalid
+        for reason, n in cell.rejected.items():
+            rejected[reason] = rejected.get(reason, 0) + n
+    replays = rejected.pop(ReasonCode.REPLAY, 0)
+    eligible = addressed - excluded - replays
+    unaccounted = eligible - (delivered + not_connected + sum(rejected.values()))
+    exchanged = delivered - invalid
+    return ExchangeRow(
+        side,
+        tier,
+        eligible,
+        exchanged,
+        not_connected,
+        {r: rejected[r] for r in ReasonCode if rejected.get(r)},
+        invalid,
+        unaccounted,
+        _ratio("exchange", exchanged, eligible, targets.exchange),
+    )
+
+
+def _processing(work: WorkCell, target: float | None) -> Check:
+    """Rule 2: online work records / work records whose mode the statuses state."""
+    return _ratio("processing", work.online, work.online + work.paper, target)
 
 
 def _tier_row(
@@ -211,6 +334,11 @@ def _tier_row(
         invalid += cell.signature_invalid
         for reason, n in cell.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + n
+
+    work = WorkCell()
+    for (_s, r), wcell in metrics.work.items():
+        if tier is None or r is tier:
+            work.merge(wcell)
 
     by_priority = []
     within = 0
@@ -234,7 +362,7 @@ def _tier_row(
     def target(m: Mapping[Tier, float]) -> float | None:
         return m.get(tier) if targets is not None and tier is not None else None
 
-    eligible = addressed - excluded
+    eligible = addressed - excluded - rejected.get(ReasonCode.REPLAY, 0)
     lat_target = target(targets.latency_p99_s) if targets is not None else None
     if latency.count == 0:
         lat_check = Check("latency_p99", None, lat_target, None)
@@ -257,7 +385,14 @@ def _tier_row(
         duplicates=duplicates,
         signature_reverified=reverified,
         signature_invalid=invalid,
-        electronic=_ratio("electronic", delivered, eligible, target(_m(targets, "electronic"))),
+        exchange=_ratio(
+            "exchange",
+            delivered - invalid,
+            eligible,
+            targets.exchange if targets is not None else None,
+        ),
+        processing=_processing(work, target(_m(targets, "processing"))),
+        work=work,
         timely=_ratio("timely", within, eligible, target(_m(targets, "timely"))),
         signature=_ratio(
             "signature",

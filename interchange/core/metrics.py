@@ -23,6 +23,7 @@ from typing import Any
 from interchange.core.atomic import atomic_write_text
 from interchange.core.histogram import LatencyHistogram
 from interchange.core.model import Priority, ReasonCode, Tier
+from interchange.core.workflow import WorkCell
 from interchange.errors import ConfigError
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
 STATS_SCHEMA_VERSION = 1
 
 FlowKey = tuple[Tier, Tier, Priority]  # (sender tier, recipient tier, priority)
+TierPair = tuple[Tier, Tier]  # (sender tier, recipient tier)
 
 _TIER_ORDER = {t: i for i, t in enumerate(Tier)}
 
@@ -147,10 +149,13 @@ class RunMetrics:
                      Benchmark reports it
     """
 
-    __slots__ = ("_hists", "cells")
+    __slots__ = ("_hists", "cells", "work")
 
     def __init__(self) -> None:
         self.cells: dict[FlowKey, Cell] = {}
+        # Work-record funnel per (sender tier, recipient tier), from the status topic
+        # (core.workflow.WorkflowTally); added within schema_version 1, absent in older files.
+        self.work: dict[TierPair, WorkCell] = {}
         self._hists: dict[str, dict[tuple[Any, ...], LatencyHistogram]] = {
             f.name: {} for f in _FAMILIES
         }
@@ -244,6 +249,10 @@ class RunMetrics:
         """Status 03 (accepted) came back to the sender `latency_us` after the intended send."""
         self._hist("ack", (sender, recipient)).record(latency_us)
 
+    def record_work(self, sender: Tier, recipient: Tier, cell: WorkCell) -> None:
+        """Add the work-record funnel counts of one flow (a WorkflowTally's output)."""
+        self.work.setdefault((sender, recipient), WorkCell()).merge(cell)
+
     def record_schedule_lag(self, sender: Tier, lag_us: int) -> None:
         """The producer sent `lag_us` after the intended send time (open-loop honesty)."""
         self._hist("schedule_lag", (sender,)).record(lag_us)
@@ -274,6 +283,8 @@ class RunMetrics:
         """Add `other` into this object (in place) and return self."""
         for key, cell in other.cells.items():
             self._cell(key).merge(cell)
+        for pair, wcell in other.work.items():
+            self.record_work(pair[0], pair[1], wcell)
         for family, table in other._hists.items():
             for key, hist in table.items():
                 self._hist(family, key).merge(hist)
@@ -300,7 +311,16 @@ class RunMetrics:
                 row |= {"count": hist.count, "clamped": hist.clamped, "hdr": hist.encode()}
                 rows.append(row)
             hists[fam.name] = rows
-        return {"schema_version": STATS_SCHEMA_VERSION, "cells": cells, "histograms": hists}
+        work = [
+            {"sender_tier": s.value, "recipient_tier": r.value} | wc.to_dict()
+            for (s, r), wc in sorted(self.work.items(), key=lambda kv: _key_order(kv[0]))
+        ]
+        return {
+            "schema_version": STATS_SCHEMA_VERSION,
+            "cells": cells,
+            "histograms": hists,
+            "work": work,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunMetrics:
@@ -325,7 +345,13 @@ class RunMetrics:
                     hist = LatencyHistogram.decode(row["hdr"])
                     hist.clamped = _count(row, "clamped")
                     out._hist(fam.name, hkey).merge(hist)
-        except (KeyError, TypeError, AttributeError) as exc:
+            for row in data.get("work", ()):
+                out.record_work(
+                    _enum(Tier, row["sender_tier"]),
+                    _enum(Tier, row["recipient_tier"]),
+                    WorkCell.from_dict(row),
+                )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ConfigError(f"stats: malformed ({exc!r})") from exc
         return out
 

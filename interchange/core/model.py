@@ -184,8 +184,21 @@ class Envelope:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffInfo:
+    """edXML StaffInfo: the official who handled one step of a work record."""
+
+    name: str
+    position: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatusMessage:
-    """Status of a delivered document, sent by the recipient back to the sender."""
+    """Status of a delivered document, sent by the recipient back to the sender.
+
+    `staff`, `online` and `due_us` describe the work record (statuses 03-06); None when
+    not stated (statuses 01/02, and every record written before schema v2).
+    """
 
     document_id: str
     sender: str  # the original sender (the status travels to it)
@@ -193,6 +206,9 @@ class StatusMessage:
     code: StatusCode
     time_us: int
     detail: str = ""
+    staff: StaffInfo | None = None
+    online: bool | None = None  # handled on the network (True) or on paper (False)
+    due_us: int | None = None  # handling deadline on the run's clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,20 @@
 """Policy targets and delivery SLAs the coverage report is measured against.
 
-Targets are the online-processing targets of docs/RULES.md (the share of work records
-processed online), read as the share of eligible documents delivered electronically per
-recipient tier:
+Two rules, two measures, never one for the other (docs/RULES.md states them,
+docs/REPORT.md maps each measure to its rule):
 
-    2025: province >= 90%, district >= 80%, commune >= 60%
-    2030: province 100%,   district >= 90%, commune >= 70%
+1. Exchange: 100% of the documents exchanged between state agencies (classified
+   excepted) are sent and received electronically, fully digitally signed. The
+   target is 100% for every tier, sender side and recipient side (`exchange`).
+2. Online processing of work records, per recipient tier (`processing`):
 
-Central bodies have no published figure; we hold them to the province target (they
-issue the directives provinces must receive, so they should not lag them). Timely
-coverage uses the same targets by default (a document delivered after its SLA did not
-let the work be processed online in time). Signature coverage must be 100% in every
+       2025: province >= 90%, district >= 80%, commune >= 60%
+       2030: province 100%,   district >= 90%, commune >= 70%
+
+   Central bodies have no published figure; we hold them to the province target.
+
+Timely delivery (within the priority's SLA) is no policy rule: the built-in sets give
+it no target (n/a); a targets file may. Signature coverage must be 100% in every
 target set. The latency target is p99 of end-to-end delivery <= the NORMAL SLA.
 
 SLA defaults are simulation-scale (runs last seconds to minutes, not days): the order
@@ -77,11 +81,15 @@ class Sla:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """Pass marks per recipient tier. A tier missing from a mapping has no target (n/a)."""
+    """Pass marks. A tier missing from a mapping has no target (n/a).
+
+    `exchange` applies to every tier, as a sender and as a recipient, and to the total.
+    """
 
     name: str
-    electronic: Mapping[Tier, float]
-    timely: Mapping[Tier, float]
+    processing: Mapping[Tier, float]
+    exchange: float = 1.0
+    timely: Mapping[Tier, float] = field(default_factory=dict)
     signature: float = 1.0
     latency_p99_s: Mapping[Tier, float] = field(default_factory=dict)
 
@@ -91,7 +99,8 @@ class Targets:
 
         return {
             "name": self.name,
-            "electronic": tiers(self.electronic),
+            "exchange": self.exchange,
+            "processing": tiers(self.processing),
             "timely": tiers(self.timely),
             "signature": self.signature,
             "latency_p99_s": tiers(self.latency_p99_s),
@@ -108,7 +117,7 @@ def _builtin(
         Tier.COMMUNE: commune,
     }
     latency = dict.fromkeys(Tier, DEFAULT_SLA_S[Priority.NORMAL])
-    return Targets(name, dict(shares), dict(shares), 1.0, latency)
+    return Targets(name, shares, 1.0, {}, 1.0, latency)
 
 
 BUILTIN_TARGETS: Mapping[str, Targets] = {
@@ -117,7 +126,7 @@ BUILTIN_TARGETS: Mapping[str, Targets] = {
 }
 DEFAULT_TARGETS = BUILTIN_TARGETS["2025"]
 
-_KEYS = {"name", "electronic", "timely", "signature", "latency_p99_s"}
+_KEYS = {"name", "exchange", "processing", "timely", "signature", "latency_p99_s"}
 
 
 def load_targets(name_or_path: str | Path) -> Targets:
@@ -142,19 +151,23 @@ def targets_from_dict(data: Any, default_name: str = "custom") -> Targets:
     """Validate a parsed targets document; shares are fractions in [0, 1]."""
     if not isinstance(data, dict):
         raise ConfigError("targets: expected a JSON object")
+    if "electronic" in data:
+        raise ConfigError(
+            "targets: 'electronic' is no longer read: the exchange rule is 'exchange' "
+            "(one share, default 1.0) and the work-record rule is 'processing' (per tier)"
+        )
     unknown = set(data) - _KEYS
     if unknown:
         raise ConfigError(f"targets: unknown key(s) {', '.join(sorted(unknown))}")
-    if "electronic" not in data:
-        raise ConfigError("targets: 'electronic' is required")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError("targets: 'name' must be a non-empty string")
-    electronic = _tier_map(data["electronic"], "electronic", upper=1.0)
-    timely = _tier_map(data["timely"], "timely", 1.0) if "timely" in data else dict(electronic)
+    processing = _tier_map(data.get("processing", {}), "processing", upper=1.0)
+    exchange = _number(data.get("exchange", 1.0), "exchange", 1.0)
+    timely = _tier_map(data.get("timely", {}), "timely", 1.0)
     signature = _number(data.get("signature", 1.0), "signature", 1.0)
     latency = _tier_map(data.get("latency_p99_s", {}), "latency_p99_s", upper=3600.0)
-    return Targets(name, electronic, timely, signature, latency)
+    return Targets(name, processing, exchange, timely, signature, latency)
 
 
 def meets(numerator: int, denominator: int, target: float) -> bool:

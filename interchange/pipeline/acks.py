@@ -8,6 +8,12 @@ for each first status 03 of a (document, recipient) records `now - intended send
 by (sender tier, recipient tier). The intended send time travels in the status record's
 `send-time-us` header, copied by the recipient from the document, so the reader needs no
 outbox of its own; a real sender would look it up in its outbox by document id.
+
+Every status after 01 also goes through a `core.workflow.WorkflowTally`: the work-record
+funnel (03 -> 04 -> 05 -> 06, online or paper, overdue) and the recall statuses per
+(sender tier, recipient tier), which `snapshot(work=True)` adds to the metrics (the
+coverage report's processing measure). A status breaking a workflow invariant is counted
+in `workflow_violations`; the audit names each one with its topic, partition and offset.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ from typing import Any
 from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
-from interchange.core.model import Tier
+from interchange.core.model import StatusCode, Tier
+from interchange.core.workflow import WorkflowTally
 from interchange.errors import DecodeError, DirectoryError
 from interchange.pipeline.clients import make_consumer
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 
-ACCEPTED = b"03"
 ARRIVED = b"01"
 
 
@@ -36,6 +42,7 @@ class AckCounts:
     accepted: int = 0  # first status 03 per (document, recipient)
     repeated: int = 0  # a 03 seen again
     malformed: int = 0
+    workflow_violations: int = 0  # statuses out of order, after 06, 15/16 without a 13
 
 
 class AckReader:
@@ -50,6 +57,7 @@ class AckReader:
         self._metrics = RunMetrics()
         self._counts = AckCounts()
         self._seen: set[tuple[str, str]] = set()
+        self._work = WorkflowTally()
         self.error: BaseException | None = None
 
     def _tier(self, agency_id: str) -> Tier:
@@ -99,13 +107,15 @@ class AckReader:
         if code == ARRIVED:
             counts.arrived += 1
             return
-        if code != ACCEPTED:
-            return
         try:
             status = codec.decode_status(record.value)
             sender, recipient = self._tier(status.sender), self._tier(status.recipient)
         except (DecodeError, DirectoryError):
             counts.malformed += 1
+            return
+        if self._work.observe(status, sender, recipient) is not None:
+            counts.workflow_violations += 1
+        if status.code is not StatusCode.ACCEPTED:
             return
         key = (status.document_id, status.recipient)
         if key in self._seen:
@@ -115,9 +125,14 @@ class AckReader:
         counts.accepted += 1
         self._metrics.record_ack(sender, recipient, time.time_ns() // 1000 - send_time)
 
-    def snapshot(self) -> tuple[RunMetrics, AckCounts]:
+    def snapshot(self, *, work: bool = False) -> tuple[RunMetrics, AckCounts]:
+        """Metrics and counts so far; `work` adds the work-record funnel (a pass over records)."""
         with self._lock:
             c = self._counts
-            return RunMetrics().merge(self._metrics), AckCounts(
-                c.arrived, c.accepted, c.repeated, c.malformed
+            metrics = RunMetrics().merge(self._metrics)
+            if work:
+                for (s, r), cell in self._work.cells():
+                    metrics.record_work(s, r, cell)
+            return metrics, AckCounts(
+                c.arrived, c.accepted, c.repeated, c.malformed, c.workflow_violations
             )

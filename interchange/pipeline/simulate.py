@@ -344,7 +344,9 @@ class Simulation:
         start_us: int,
         started: float,
     ) -> SimulationResult:
-        ack_metrics, ack_counts = acks.snapshot() if acks is not None else (RunMetrics(), None)
+        ack_metrics, ack_counts = (
+            acks.snapshot(work=True) if acks is not None else (RunMetrics(), None)
+        )
         write_stats(self.stats_dir / "senders.json", ack_metrics)
         files = self._stats_files()
         metrics = read_stats(files, missing_ok=True).merge(ack_metrics)
@@ -354,6 +356,11 @@ class Simulation:
             apply_rejections(ledger, read_rejections(self.settings, start_us))
         report = compute_coverage(metrics, targets, sla)
         self._judge(report, ledger, counts)
+        if ack_counts is not None and ack_counts.workflow_violations:
+            self.problems.append(
+                f"{ack_counts.workflow_violations:,} statuses break the work-record order "
+                "(out of order, after 06, or 15/16 without 13); `interchange audit` names them"
+            )
         o = self.options
         meta: dict[str, Any] = {
             "run_dir": str(self.run_dir),

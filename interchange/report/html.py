@@ -80,7 +80,7 @@ def coverage_html(
         title or "Interchange coverage report",
         coverage_sections(report),
         subtitle=subtitle
-        or f"Coverage per recipient tier against the {report.targets.name} targets",
+        or f"Exchange against 100% and work records against the {report.targets.name} targets",
         meta=meta,
     )
 

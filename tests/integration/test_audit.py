@@ -99,6 +99,11 @@ def test_cli_audit_exit_code_and_files(run: Run, tmp_path: Path) -> None:
     assert (report["kind"], report["passed"]) == ("audit", True)
     assert report["replay"]["records"] == len(run.records)
     assert (tmp_path / "audit.html").read_text(encoding="utf-8").startswith("<!")
+    # both policy measures recomputed from the records alone equal the live report's
+    live = json.loads(run.report_path.read_text(encoding="utf-8"))
+    assert report["coverage"]["exchange"] == live["exchange"]
+    assert report["coverage"]["processing"] == live["processing"]
+    assert live["processing"]["total"]["work"]["records"] == live["total"]["delivered"]
 
 
 def test_audit_without_a_source_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

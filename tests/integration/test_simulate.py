@@ -62,6 +62,19 @@ def test_simulate_accounts_for_every_recipient_and_writes_reports(
     assert report["total"]["addressed"] > report["total"]["delivered"]  # faults were injected
     assert report["total"]["ack"]["count"] == result.delivered
 
+    # Two rules, judged apart: communes partly off the axis fail exchange (100%), and the
+    # exit code stays 0; online processing has its own per-tier targets and funnel.
+    exchange = report["exchange"]
+    commune = exchange["by_recipient"]["commune"]
+    assert commune["not_exchanged"]["NOT_CONNECTED"] > 0
+    assert commune["check"]["target"] == 1.0
+    assert commune["check"]["verdict"] == "FAIL"
+    assert exchange["passed"] is False
+    processing = report["processing"]
+    assert processing["tiers"]["commune"]["check"]["target"] == 0.6  # 2025, not 100%
+    for tier, row in report["tiers"].items():
+        assert processing["tiers"][tier]["work"]["records"] == row["delivered"]  # one 03 each
+
     agencies = result.ledger.agencies
     assert len(agencies) > 10
     for row in agencies.values():

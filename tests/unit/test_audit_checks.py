@@ -307,3 +307,69 @@ def test_submissions_are_decided_per_partition_like_the_router(
     subs = [RawRecord(SUB, 0, i, 0, None, c.value) for i, c in enumerate(stream)]
     facts = submission_facts(subs, directory, trust)
     assert [f.outcome for f in facts] == [c.reason for c in stream]
+
+
+# ---- work records: invariants and the recomputed measures (issue 17) ----------------------
+
+
+def with_work_records(run: Run, *, forge: StatusMessage | None = None) -> Run:
+    """The faithful run plus a full 03 -> 06 trail (online, on time) for every delivery."""
+    from interchange.core.model import StaffInfo
+
+    staff = StaffInfo("Trần Thị B", "Chuyên viên", "Văn phòng")
+    arrivals = [codec.decode_status(s.value or b"") for s in run.statuses]
+    for i, arrived in enumerate(arrivals):
+        for step, code in enumerate(
+            (StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS, StatusCode.COMPLETED)
+        ):
+            msg = dataclasses.replace(
+                arrived, code=code, time_us=10 + step, staff=staff, online=i % 4 != 0, due_us=100
+            )
+            run.statuses.append(
+                RawRecord(STA, 0, len(run.statuses), 3, None, codec.encode_status(msg))
+            )
+    if forge is not None:
+        run.statuses.append(RawRecord(STA, 0, 900, 3, None, codec.encode_status(forge)))
+    return run
+
+
+def test_audit_recomputes_the_work_record_funnel(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    n = len(run.statuses)
+    result = audit(with_work_records(run), directory, trust)
+    assert result.findings == []
+    work = list(result.metrics.work.values())
+    assert sum(w.records for w in work) == sum(w.completed for w in work) == n
+    assert sum(w.online for w in work) == n - (n + 3) // 4
+    assert sum(w.paper for w in work) == (n + 3) // 4
+    assert sum(w.overdue_completed + w.overdue_open for w in work) == 0
+
+
+def test_forged_recall_answer_without_13_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    first = codec.decode_status(run.statuses[0].value or b"")
+    forged = dataclasses.replace(first, code=StatusCode.RECALL_AGREED, time_us=50)
+    found = audit(with_work_records(run, forge=forged), directory, trust).findings
+    assert [(f.kind, f.topic, f.partition, f.offset) for f in found] == [
+        (Kind.RECALL_ANSWER_WITHOUT_REQUEST, STA, 0, 900)
+    ]
+    assert found[0].check is Check.WORKFLOW
+
+
+def test_status_after_06_and_skipped_step_are_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    first = codec.decode_status(run.statuses[0].value or b"")
+    late = dataclasses.replace(first, code=StatusCode.IN_PROGRESS, time_us=60)
+    found = audit(with_work_records(run, forge=late), directory, trust).findings
+    assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_AFTER_COMPLETED, 900)]
+
+
+def test_skipped_step_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
+    first = codec.decode_status(run.statuses[0].value or b"")
+    jump = dataclasses.replace(first, code=StatusCode.IN_PROGRESS, time_us=60)  # 01 -> 05
+    run.statuses.append(RawRecord(STA, 0, 901, 3, None, codec.encode_status(jump)))
+    found = audit(run, directory, trust).findings
+    assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_OUT_OF_ORDER, 901)]

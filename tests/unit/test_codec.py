@@ -37,6 +37,7 @@ from interchange.core.model import (
     Rejection,
     Secrecy,
     Signer,
+    StaffInfo,
     StatusCode,
     StatusMessage,
 )
@@ -117,8 +118,50 @@ def test_envelope_carries_signed_bytes_unchanged(doc: Document) -> None:
 def test_status_wire_form_is_pinned() -> None:
     """Field order, zigzag longs and the S-prefixed code enum, byte for byte."""
     msg = StatusMessage("d", "s", "r", StatusCode.ACCEPTED, -1, "")
-    # strings: len*2 then bytes; enum index 2 -> 0x04; long -1 -> 0x01; empty string -> 0x00
-    assert encode_status(msg) == bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 4, 1, 0])
+    # strings: len*2 then bytes; enum index 2 -> 0x04; long -1 -> 0x01; empty string -> 0x00;
+    # then the v2 fields staff, online, due_us: union index 0 (null) each
+    head = bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 4, 1, 0])
+    assert encode_status(msg) == head + bytes([0, 0, 0])
+    work = StatusMessage(
+        "d", "s", "r", StatusCode.ASSIGNED, -1, "", StaffInfo("a", "b", "c"), True, 1
+    )
+    # staff: branch 1 then three strings; online: branch 1, true; due_us: branch 1, long 1
+    tail = bytes([2, 2, ord("a"), 2, ord("b"), 2, ord("c"), 2, 1, 2, 2])
+    assert encode_status(work) == bytes([2, ord("d"), 2, ord("s"), 2, ord("r"), 6, 1, 0]) + tail
+    assert decode_status(encode_status(work)) == work
+
+
+def test_status_written_with_schema_v1_still_decodes() -> None:
+    """A v1 status (a v1 connector, an older archive) decodes with the v2 fields None."""
+    import io
+    import json
+    from pathlib import Path
+
+    import fastavro
+
+    v1 = Path(__file__).resolve().parents[2] / "schemas" / "history" / "v1" / "status.avsc"
+    out = io.BytesIO()
+    fastavro.schemaless_writer(
+        out,
+        fastavro.parse_schema(json.loads(v1.read_text(encoding="utf-8"))),
+        {
+            "document_id": "d",
+            "sender": "s",
+            "recipient": "r",
+            "code": "S03",
+            "time_us": 5,
+            "detail": "x",
+        },
+    )
+    msg = decode_status(out.getvalue())
+    assert msg == StatusMessage("d", "s", "r", StatusCode.ACCEPTED, 5, "x")
+    assert (msg.staff, msg.online, msg.due_us) == (None, None, None)
+    v2 = encode_status(msg)
+    assert v2[:-3] == out.getvalue()
+    for cut in (1, 2, 4):  # neither a v2 nor a v1 record
+        with pytest.raises(DecodeError) as info:
+            decode_status(v2[:-cut])
+        assert info.value.reason == DecodeReason.TRUNCATED
 
 
 def test_priority_and_business_type_indexes_are_the_edxml_codes() -> None:

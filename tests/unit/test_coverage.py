@@ -44,12 +44,12 @@ def test_exact_numbers_for_one_tier() -> None:
     assert (r.addressed, r.excluded_classified, r.rejected_total, r.not_connected) == (11, 2, 1, 1)
     assert (r.delivered, r.within_sla, r.eligible, r.unaccounted) == (7, 5, 9, 0)
     assert r.rejected == {ReasonCode.REVOKED: 1}
-    assert (r.electronic.numerator, r.electronic.denominator) == (7, 9)
-    assert r.electronic.value == pytest.approx(7 / 9)
+    assert (r.exchange.numerator, r.exchange.denominator) == (7, 9)
+    assert r.exchange.value == pytest.approx(7 / 9)
     assert r.timely.value == pytest.approx(5 / 9)
     assert r.signature.value == 1.0
     assert r.signature.passed is True
-    assert r.electronic.passed is False  # 77.8% < 90%
+    assert r.exchange.passed is False  # 77.8% < 100%
     assert [(x.priority, x.delivered, x.within_sla) for x in r.by_priority] == [
         (Priority.NORMAL, 4, 3),
         (Priority.EXPRESS, 3, 2),
@@ -69,23 +69,93 @@ def test_brief_example_75_percent() -> None:
     for lat in (1, 2, 3, 4, 5, 100):
         m.record_delivery(P, D, Priority.NORMAL, lat * S)
     r = compute_coverage(m).tier(D)
-    assert r.electronic.value == 0.75  # 6 / 8
+    assert r.exchange.value == 0.75  # 6 / 8
     assert r.timely.value == 5 / 8
-    assert r.electronic.passed is False  # district 2025 target 80%
-    assert r.electronic.verdict == "FAIL"
-    assert r.timely.passed is False
+    assert r.exchange.passed is False  # the exchange rule is 100% for every tier
+    assert r.exchange.verdict == "FAIL"
+    assert r.timely.passed is None  # timely delivery is no policy rule: no built-in target
+
+
+def test_commune_at_61_percent_delivered_fails_exchange() -> None:
+    """The defect of issue 17: 61% delivered to communes PASSed against the 60% target
+    of the *processing* rule; the exchange rule asks 100% of eligible documents."""
+    m = RunMetrics()
+    m.record_addressed(P, M, Priority.NORMAL, 100)
+    for _ in range(39):
+        m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
+    for _ in range(61):
+        m.record_delivery(P, M, Priority.NORMAL, S)
+    report = compute_coverage(m)
+    assert report.passed is False
+    assert report.exchange_passed is False
+    commune = report.tier(M).exchange
+    assert (commune.value, commune.target, commune.verdict) == (0.61, 1.0, "FAIL")
+    by_sender = {r.tier: r for r in report.exchange_by_sender}
+    assert by_sender[P].check.verdict == "FAIL"
+    assert by_sender[P].not_exchanged == {"NOT_CONNECTED": 39}
+    assert report.exchange_total is not None
+    assert report.exchange_total.check.value == 0.61
+    # no work-record status in this run: the processing rule is not measured, not passed
+    assert report.processing_measured is False
+    assert report.processing_passed is None
+    assert report.tier(M).processing.verdict == "n/a"
+
+
+def test_exchange_at_100_percent_passes_and_causes_are_broken_down() -> None:
+    m = RunMetrics()
+    m.record_addressed(C, D, Priority.NORMAL, 4)
+    for _ in range(4):
+        m.record_delivery(C, D, Priority.NORMAL, S)
+    assert compute_coverage(m).exchange_passed is True
+    m.record_addressed(C, D, Priority.URGENT, 6)
+    m.record_excluded(C, D, Priority.URGENT, 1)  # classified: not eligible
+    m.record_rejected(C, D, Priority.URGENT, ReasonCode.REPLAY)  # a repeat: not eligible
+    m.record_rejected(C, D, Priority.URGENT, ReasonCode.BAD_SIGNATURE)
+    m.record_delivery(C, D, Priority.URGENT, S, reverified=False)  # not fully signed
+    m.record_delivery(C, D, Priority.URGENT, S)
+    # one addressed recipient has no outcome: in flight or lost
+    report = compute_coverage(m)
+    row = next(r for r in report.exchange_by_recipient if r.tier is D)
+    assert (row.eligible, row.exchanged) == (8, 5)
+    assert row.not_exchanged == {
+        "BAD_SIGNATURE": 1,
+        "SIGNATURE_INVALID_AT_RECIPIENT": 1,
+        "IN_FLIGHT_OR_LOST": 1,
+    }
+    assert row.check.verdict == "FAIL"
+    assert report.tier(D).exchange.value == 5 / 8
+
+
+def test_processing_share_is_judged_per_tier_against_the_work_record_targets() -> None:
+    from interchange.core.workflow import WorkCell
+
+    m = RunMetrics()
+    m.record_addressed(P, M, Priority.NORMAL, 10)
+    for _ in range(10):
+        m.record_delivery(P, M, Priority.NORMAL, S)
+    cell = WorkCell()
+    cell.records, cell.online, cell.paper = 10, 6, 4
+    m.record_work(P, M, cell)
+    report = compute_coverage(m)
+    r = report.tier(M)
+    assert (r.processing.value, r.processing.target, r.processing.verdict) == (0.6, 0.6, "PASS")
+    assert report.exchange_passed is True
+    assert report.processing_passed is True
+    r2030 = compute_coverage(m, load_targets("2030")).tier(M).processing
+    assert (r2030.target, r2030.verdict) == (0.7, "FAIL")
 
 
 def test_exactly_at_target_passes_and_just_below_fails() -> None:
     m = RunMetrics()
     m.record_addressed(P, M, Priority.NORMAL, 5)
-    for _ in range(3):
+    for _ in range(5):
         m.record_delivery(P, M, Priority.NORMAL, S)
     r = compute_coverage(m).tier(M)
-    assert r.electronic.value == 0.6
-    assert r.electronic.passed is True
-    m.record_addressed(P, M, Priority.NORMAL, 1)  # 3/6 = 50%
-    assert compute_coverage(m).tier(M).electronic.passed is False
+    assert r.exchange.value == 1.0
+    assert r.exchange.passed is True
+    m.record_addressed(P, M, Priority.NORMAL, 1)  # 5/6
+    m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
+    assert compute_coverage(m).tier(M).exchange.passed is False
     assert meets(9, 10, 0.9)
     assert meets(29, 100, 0.29)
     assert not meets(28, 100, 0.29)
@@ -106,9 +176,10 @@ def test_empty_tier_is_not_applicable_not_failed() -> None:
     report = compute_coverage(RunMetrics())
     assert [t.tier for t in report.tiers] == list(Tier)
     for t in report.tiers:
-        assert t.electronic.value is None
-        assert t.electronic.passed is None
-        assert t.electronic.verdict == "n/a"
+        assert t.exchange.value is None
+        assert t.exchange.passed is None
+        assert t.exchange.verdict == "n/a"
+        assert t.processing.verdict == "n/a"
         assert t.passed
     assert report.passed
 
@@ -131,7 +202,7 @@ def test_total_row_and_outcomes_by_reason() -> None:
     m.record_rejected(P, M, Priority.NORMAL, ReasonCode.NOT_CONNECTED)
     report = compute_coverage(m)
     assert report.total.addressed == 12
-    assert report.total.electronic.passed is None  # the total has no target
+    assert report.total.processing.passed is None  # the total has no processing target
     assert report.rejected_by_reason == {
         ReasonCode.REVOKED: 2,
         ReasonCode.CLASSIFIED: 2,
@@ -154,24 +225,26 @@ def test_custom_sla_changes_timely_only() -> None:
 def test_builtin_targets() -> None:
     t2025, t2030 = load_targets("2025"), load_targets("2030")
     assert t2025 is DEFAULT_TARGETS
-    assert [t2025.electronic[t] for t in Tier] == [0.9, 0.9, 0.8, 0.6]
-    assert [t2030.electronic[t] for t in Tier] == [1.0, 1.0, 0.9, 0.7]
-    assert t2030.timely == t2030.electronic
+    assert [t2025.processing[t] for t in Tier] == [0.9, 0.9, 0.8, 0.6]
+    assert [t2030.processing[t] for t in Tier] == [1.0, 1.0, 0.9, 0.7]
+    assert t2025.exchange == t2030.exchange == 1.0
+    assert t2030.timely == {}
     assert t2030.signature == 1.0
 
 
 def test_targets_file_round_trip_and_defaults(tmp_path: Path) -> None:
     path = tmp_path / "strict.json"
-    path.write_text(json.dumps({"electronic": {"province": 0.95, "commune": 0.5}}))
+    path.write_text(json.dumps({"processing": {"province": 0.95, "commune": 0.5}}))
     t = load_targets(path)
     assert t.name == "strict"
-    assert t.electronic == {P: 0.95, M: 0.5}
-    assert t.timely == t.electronic
+    assert t.processing == {P: 0.95, M: 0.5}
+    assert t.exchange == 1.0
+    assert t.timely == {}
     assert t.latency_p99_s == {}
     assert targets_from_dict(load_targets("2030").to_dict()) == load_targets("2030")
     m = RunMetrics()
     m.record_addressed(C, D, Priority.NORMAL, 1)
-    assert compute_coverage(m, t).tier(D).electronic.passed is None  # no district target
+    assert compute_coverage(m, t).tier(D).processing.target is None  # no district target
 
 
 @pytest.mark.parametrize(
@@ -179,12 +252,13 @@ def test_targets_file_round_trip_and_defaults(tmp_path: Path) -> None:
     [
         ("{nope", "targets file"),
         ("[]", "JSON object"),
-        ('{"timely": {}}', "'electronic' is required"),
-        ('{"electronic": {"village": 0.5}}', "unknown tier"),
-        ('{"electronic": {"province": 90}}', "within 0..1"),
-        ('{"electronic": {"province": true}}', "within 0..1"),
-        ('{"electronic": {}, "extra": 1}', "unknown key"),
-        ('{"electronic": {}, "latency_p99_s": {"province": -1}}', "latency_p99_s"),
+        ('{"electronic": {}}', "no longer read"),
+        ('{"processing": {"village": 0.5}}', "unknown tier"),
+        ('{"processing": {"province": 90}}', "within 0..1"),
+        ('{"processing": {"province": true}}', "within 0..1"),
+        ('{"exchange": 1.5}', "within 0..1"),
+        ('{"processing": {}, "extra": 1}', "unknown key"),
+        ('{"processing": {}, "latency_p99_s": {"province": -1}}', "latency_p99_s"),
     ],
 )
 def test_bad_targets_file_is_a_config_error(tmp_path: Path, content: str, message: str) -> None:

@@ -81,7 +81,7 @@ def test_html_is_well_formed_self_contained_and_has_charts(report: CoverageRepor
     parser.feed(page)
     parser.close()
     assert parser.open == []
-    assert parser.tags.count("svg") == 3  # coverage, latency, outcomes
+    assert parser.tags.count("svg") == 4  # exchange, delivery, latency, outcomes
     assert "script" not in parser.tags
     assert "link" not in parser.tags
     assert all(r.startswith("#") for r in parser.refs), parser.refs
@@ -139,6 +139,8 @@ def test_json_report_has_stable_documented_keys(report: CoverageReport, tmp_path
         "kind",
         "meta",
         "passed",
+        "exchange",
+        "processing",
         "targets",
         "sla_s",
         "tiers",
@@ -152,10 +154,12 @@ def test_json_report_has_stable_documented_keys(report: CoverageReport, tmp_path
         "addressed",
         "excluded_classified",
         "eligible",
+        "replays",
         "rejected",
         "rejected_total",
         "not_connected",
         "delivered",
+        "exchanged",
         "within_sla",
         "unaccounted",
         "duplicates",
@@ -163,21 +167,27 @@ def test_json_report_has_stable_documented_keys(report: CoverageReport, tmp_path
         "signature_invalid",
         "checks",
         "passed",
+        "work",
         "latency",
         "before_router",
         "after_router",
         "ack",
         "by_priority",
     }
-    assert prov["checks"]["electronic"] == {
+    assert prov["checks"]["exchange"] == {
         "value": 7 / 8,
-        "target": 0.9,
+        "target": 1.0,
         "verdict": "FAIL",
         "numerator": 7,
         "denominator": 8,
     }
+    assert back["exchange"]["by_recipient"]["province"]["not_exchanged"] == {"REVOKED": 1}
+    assert back["exchange"]["by_sender"]["central"]["check"]["verdict"] == "FAIL"
+    assert back["exchange"]["total"]["eligible"] == 12
+    assert back["processing"]["measured"] is False
+    assert back["processing"]["tiers"]["commune"]["check"]["value"] is None
     assert set(prov["latency"]) == {"count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}
-    assert back["tiers"]["district"]["checks"]["electronic"]["verdict"] == "n/a"
+    assert back["tiers"]["district"]["checks"]["exchange"]["verdict"] == "n/a"
     assert back["outcomes"] == {"DELIVERED": 8, "REVOKED": 1, "CLASSIFIED": 2, "NOT_CONNECTED": 1}
     assert json.loads(write_json(tmp_path / "r.json", doc).read_text()) == back
 
@@ -193,7 +203,36 @@ def test_terminal_shows_tiers_verdicts_and_reasons(report: CoverageReport) -> No
     out = console.export_text()
     for text in ("central", "province", "district", "commune", "PASS", "FAIL", "n/a", "REVOKED"):
         assert text in out
-    assert "87.5%" in out  # province electronic 7/8
+    assert "87.5%" in out  # province exchange 7/8
+    assert "not measured" in out  # no work-record status in this run
+
+
+def test_json_terminal_and_html_show_the_same_work_record_figures() -> None:
+    from interchange.core.workflow import WorkCell
+
+    m = RunMetrics()
+    m.record_addressed(Tier.PROVINCE, Tier.COMMUNE, Priority.NORMAL, 8)
+    for _ in range(8):
+        m.record_delivery(Tier.PROVINCE, Tier.COMMUNE, Priority.NORMAL, S)
+    cell = WorkCell()
+    cell.records, cell.assigned, cell.in_progress, cell.completed = 8, 7, 6, 5
+    cell.online, cell.paper, cell.overdue_completed, cell.overdue_open = 5, 3, 2, 1
+    cell.recall_requested, cell.recall_refused = 2, 1
+    m.record_work(Tier.PROVINCE, Tier.COMMUNE, cell)
+    r = compute_coverage(m)
+    doc = coverage_json(r)
+    commune = doc["processing"]["tiers"]["commune"]
+    assert commune["check"]["value"] == 5 / 8
+    assert commune["check"]["verdict"] == "PASS"  # 62.5% >= 60% (2025)
+    assert commune["work"]["overdue_completed"] == 2
+    console = Console(record=True, width=200, color_system=None)
+    print_coverage(r, console)
+    out = console.export_text()
+    page = coverage_html(r)
+    for text in ("62.5%", "Workflow funnel", "Recall outcomes", "16 refused"):
+        assert text in out
+        assert text in page
+    assert "Online processing of work records (rule 2)  PASS" in out  # measured, judged
 
 
 def test_terminal_colours_verdicts() -> None:
