@@ -89,6 +89,13 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--stats-file", type=Path, metavar="F", help="stats JSON, every 1 s and at exit")
     g.add_argument("--idle-exit", type=float, metavar="S", help="exit after S s without records")
     g.add_argument("--max-records", type=int, metavar="N", help="exit after N delivery records")
+    g.add_argument(
+        "--work-records",
+        type=Path,
+        metavar="FILE",
+        help='scenario JSON whose "work_records" (online share per tier, time scale) shape '
+        "how each delivered document is handled, statuses 03-06 (default: docs/SIMULATE.md)",
+    )
     add_static_assignment_option(g)
     g.add_argument("-v", "--verbose", action="store_true", help="log assignments and errors")
     parser.set_defaults(func=run_recipients)
@@ -96,6 +103,8 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
 
 def run_recipients(args: argparse.Namespace) -> int:
     from interchange.core.model import Tier
+    from interchange.core.presets import Scenario
+    from interchange.core.workrecord import DEFAULT_WORK_SETTINGS
     from interchange.pipeline.recipient import RecipientConfig, Recipients
 
     configure_logging(args.verbose, quiet_kafka=logging.ERROR)
@@ -107,6 +116,9 @@ def run_recipients(args: argparse.Namespace) -> int:
         from interchange.core.truststore import TrustStore
 
         verify = TrustStore.open(settings.keys_dir).verify
+    work = DEFAULT_WORK_SETTINGS
+    if args.work_records is not None:
+        work = Scenario.load(args.work_records).work_records
     config = RecipientConfig(
         tiers=tiers,
         group_prefix=args.group_prefix,
@@ -119,6 +131,7 @@ def run_recipients(args: argparse.Namespace) -> int:
         max_records=args.max_records,
         duplicate_window=args.duplicate_window,
         static=args.static_assignment,
+        work=work,
     )
 
     def echo(line: str) -> None:
@@ -139,6 +152,7 @@ def run_recipients(args: argparse.Namespace) -> int:
         f"{counts.redelivered:,} redelivered, {counts.malformed:,} malformed, "
         f"{counts.leaks:,} classified leaks, "
         f"{counts.held:,} held by downtime; status 01 {counts.status_arrived:,}, "
-        f"03 {counts.status_accepted:,}, failed {counts.status_failed:,}"
+        f"03 {counts.status_accepted:,}, 06 {counts.status_completed:,}, "
+        f"failed {counts.status_failed:,}"
     )
     return 1 if counts.leaks or counts.status_failed else 0

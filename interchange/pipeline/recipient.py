@@ -31,6 +31,7 @@ after the poll. Details: docs/SIMULATE.md.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import logging
@@ -44,11 +45,19 @@ from typing import Any, Protocol
 
 from kafka import ConsumerRebalanceListener
 
-from interchange.core import codec
+from interchange.core import codec, workrecord
 from interchange.core.atomic import atomic_write_text
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
-from interchange.core.model import ReasonCode, Secrecy, StatusCode, StatusMessage, Tier
+from interchange.core.model import (
+    DocumentType,
+    ReasonCode,
+    Secrecy,
+    StatusCode,
+    StatusMessage,
+    Tier,
+)
+from interchange.core.workrecord import DEFAULT_WORK_SETTINGS, WorkItem, WorkPlan, WorkSettings
 from interchange.pipeline.clients import assign_all, make_consumer, make_producer
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.recipient_state import (
@@ -71,7 +80,7 @@ log = logging.getLogger(__name__)
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
 FLUSH_TIMEOUT_S = 30.0  # a status flush longer than this is a Kafka failure
 COMMIT_TIMEOUT_MS = 15_000
-_RELEASE, _ACCEPT = 0, 1
+_RELEASE, _STEP = 0, 1
 
 
 class Stop(Protocol):
@@ -95,6 +104,7 @@ class RecipientConfig:
     commit_interval_s: float = 0.5
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
     static: bool = False  # own every partition without a group join (a single process only)
+    work: WorkSettings = DEFAULT_WORK_SETTINGS  # online shares per tier, the time scale
 
 
 def now_us() -> int:
@@ -114,12 +124,14 @@ class _Item:
 
 @dataclass(slots=True)
 class _Timer:
-    """A status or release due at `due`; ordered by (due, seq)."""
+    """A release, or a work-record step, due at `due`; ordered by (due, seq)."""
 
     due: int
     seq: int
     kind: int
     item: _Item
+    plan: WorkPlan | None = None
+    step: int = 0  # index of the plan's step this timer sends
 
     def __lt__(self, other: _Timer) -> bool:
         return (self.due, self.seq) < (other.due, other.seq)
@@ -149,6 +161,7 @@ class Recipients:
         self.tier_of_topic = {self.layout.delivery(t): t for t in config.tiers}
         self.metrics = RunMetrics()
         self.counts = InboxCounts()
+        self.work = config.work
         self.seen = {t: RecentDeliveries(config.duplicate_window) for t in config.tiers}
         self.timers: list[_Timer] = []
         self.pending = PendingOffsets()
@@ -289,11 +302,9 @@ class Recipients:
         item = _Item(tp, offset, tier, recipient, arrival)
         mark = self.marks.get(tp)
         if mark is not None and offset <= mark:
-            # handled by this partition's previous owner: its status 01 is already out
+            # handled by this partition's previous owner: its statuses went out from there
             counts.redelivered += 1
             self.seen[tier].add((arrival.document_id, recipient))
-            self.pending.hold(tp, offset)
-            self._push(now_us(), _ACCEPT, item)
             return
         self.handled[tp] = offset
         at = now_us()
@@ -341,12 +352,32 @@ class Recipients:
         self._status(a, recipient, StatusCode.ARRIVED, at)
         counts.status_arrived += 1
         self.pending.hold(item.tp, item.offset)
+        work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
+        plan = workrecord.plan(
+            work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
+        )
+        # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
+        # the plan's own intervals from the actual 03
         delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
-        self._push(at + round(delay * 1e6), _ACCEPT, item)
+        self._push(at + round(delay * 1e6), _STEP, item, plan)
 
-    def _status(self, a: Arrival, recipient: str, code: StatusCode, at: int) -> None:
+    def _status(
+        self,
+        a: Arrival,
+        recipient: str,
+        code: StatusCode,
+        at: int,
+        *,
+        plan: WorkPlan | None = None,
+        step: int = 0,
+    ) -> None:
         """Queue one status; the batch's statuses are flushed together before a commit."""
-        value = codec.encode_status(StatusMessage(a.document_id, a.sender, recipient, code, at))
+        if plan is None:
+            message = StatusMessage(a.document_id, a.sender, recipient, code, at)
+        else:
+            planned = dataclasses.replace(plan.steps[step], at_us=at)
+            message = plan.status(planned, a.document_id, a.sender, recipient)
+        value = codec.encode_status(message)
         headers = [("code", code.value.encode()), ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
             self.producer.send(
@@ -356,29 +387,46 @@ class Recipients:
 
     # -- timers --------------------------------------------------------------------------
 
-    def _push(self, due: int, kind: int, item: _Item) -> None:
+    def _push(
+        self, due: int, kind: int, item: _Item, plan: WorkPlan | None = None, step: int = 0
+    ) -> None:
         self._seq += 1
-        heapq.heappush(self.timers, _Timer(due, self._seq, kind, item))
+        heapq.heappush(self.timers, _Timer(due, self._seq, kind, item, plan, step))
 
     def _fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
-        """Run due timers; `accept_all` sends every pending 03 now (stop, revocation)."""
+        """Run due timers. `accept_all` (stop, revocation) sends every pending 03 now, so its
+        record's offset can be committed; later work steps of a stopping process are left
+        open (their time has not come), those of a revoked partition go on here."""
         keep = []
         while self.timers and (accept_all or self.timers[0].due <= now):
             t = heapq.heappop(self.timers)
             item = t.item
+            due = t.due <= now
             if only is not None and item.tp not in only:
                 keep.append(t)
-                continue
-            if t.kind == _ACCEPT:
-                self._status(item.arrival, item.recipient, StatusCode.ACCEPTED, now_us())
-                self.counts.status_accepted += 1
-                self.pending.done(item.tp, item.offset)
-            elif t.due <= now:  # the downtime window ended: deliver now
+            elif t.kind == _STEP and (due or t.step == 0):
+                self._work_step(t, now_us())
+            elif t.kind == _RELEASE and due:  # the downtime window ended: deliver now
                 self._deliver(item, now_us())
-            elif only is None:
-                keep.append(t)  # stopping: a held record stays unfinished (not committed)
+            elif only is not None or t.kind == _RELEASE:
+                keep.append(t)  # a held record stays unfinished (not committed)
         for t in keep:
             heapq.heappush(self.timers, t)
+
+    def _work_step(self, t: _Timer, at: int) -> None:
+        """Send step `t.step` of the record's plan; schedule the next at the plan's interval."""
+        plan, item = t.plan, t.item
+        assert plan is not None
+        step = plan.steps[t.step]
+        self._status(item.arrival, item.recipient, step.code, at, plan=plan, step=t.step)
+        if t.step == 0:
+            self.counts.status_accepted += 1
+            self.pending.done(item.tp, item.offset)  # registered: the record is received
+        if t.step + 1 < len(plan.steps):
+            gap = plan.steps[t.step + 1].at_us - step.at_us
+            self._push(at + gap, _STEP, item, plan, t.step + 1)
+        else:
+            self.counts.status_completed += 1
 
     # -- commits -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.model import Priority, ReasonCode, Secrecy, Tier
 from interchange.core.recent import RecentKeys
+from interchange.core.workrecord import WorkItem
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -43,6 +44,7 @@ class Arrival:
     router_time_us: int | None  # the router hop of the trace, if any
     signature_ok: bool | None  # None: not re-verified at the recipient
     sent_time_us: int | None = None  # actual send: the producer hop (trace[0]), if any
+    work: WorkItem | None = None  # what the work record's handling depends on
 
 
 class ArrivalDecoder:
@@ -91,6 +93,7 @@ class ArrivalDecoder:
             router_time,
             ok,
             sent_time,
+            WorkItem.of(doc),
         )
 
     def __call__(self, value: bytes | None) -> Arrival | None:
@@ -243,6 +246,7 @@ class InboxCounts:
     held: int = 0  # deliveries delayed by a recipient downtime window (total)
     status_arrived: int = 0  # status 01 sent
     status_accepted: int = 0  # status 03 sent
+    status_completed: int = 0  # status 06 sent (work records handled to the end)
     status_failed: int = 0  # status sends that failed
     ready: bool = False  # every tier consumer has its partitions
     by_agency: dict[str, AgencyCounts] = field(default_factory=dict)
@@ -296,5 +300,6 @@ _SUMMED = (
     "held",
     "status_arrived",
     "status_accepted",
+    "status_completed",
     "status_failed",
 )

@@ -57,6 +57,8 @@ __all__ = [
 
 POLL_S = 0.5
 ROUTER_READY = "assigned submission partitions"
+WORK_DRAIN_S = 10.0  # longest wait for open work records once every delivery is registered
+ACK_SETTLE_S = 0.5
 
 
 class Stop(Protocol):
@@ -133,6 +135,7 @@ class Simulation:
                     verify=o.verify_at_recipient,
                     accept_delay_s=o.accept_delay_s,
                     static=True,  # the run's only recipients process
+                    scenario=o.scenario,
                 )
             )
         halt = threading.Event()
@@ -278,6 +281,7 @@ class Simulation:
         last_state: tuple[int, ...] = ()
         last_change = time.monotonic()
         produced_done = False
+        work_since: float | None = None
         while True:
             if self._stopped(POLL_S):
                 self.problems.append("interrupted before the run completed")
@@ -322,7 +326,15 @@ class Simulation:
                 and t.unaccounted == 0
                 and accepted >= t.delivered
             ):
-                return ledger
+                # every delivery registered: let open work records finish (06), bounded
+                if work_since is None:
+                    work_since = time.monotonic()
+                if (
+                    t.work_completed >= t.work_registered
+                    or time.monotonic() - work_since >= WORK_DRAIN_S
+                ):
+                    self._stopped(ACK_SETTLE_S)  # the status reader sees the last 06s
+                    return ledger
             state = (t.produced, t.delivered, t.excluded, t.rejected, accepted)
             if state != last_state:
                 last_state, last_change = state, time.monotonic()

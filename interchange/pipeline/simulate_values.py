@@ -99,6 +99,8 @@ class StatsTotals:
     not_connected: int = 0
     produced: int = 0  # documents sent: rows of the producers' schedule-lag histograms
     held_now: int = 0
+    work_registered: int = 0  # work records the recipients registered (status 03 sent)
+    work_completed: int = 0  # of them, handled to the end (status 06 sent)
     ready: bool = False  # a recipients file says every tier consumer has partitions
 
     @property
@@ -128,6 +130,8 @@ def stats_totals(files: list[Path]) -> StatsTotals:
         extras = data.get("recipients")
         if isinstance(extras, dict):
             out.held_now += int(extras.get("held_now", 0))
+            out.work_registered += int(extras.get("status_accepted", 0))
+            out.work_completed += int(extras.get("status_completed", 0))
             readiness.append(bool(extras.get("ready")))
     out.ready = bool(readiness) and all(readiness)
     return out

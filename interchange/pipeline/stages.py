@@ -141,8 +141,10 @@ def recipients_stage(
     verify: bool,
     accept_delay_s: float,
     static: bool = False,
+    scenario: Path | None = None,
 ) -> Stage:
-    """`static`: the run's only recipients process takes every partition at once."""
+    """`static`: the run's only recipients process takes every partition at once;
+    `scenario`: its work-record settings shape the handling (statuses 03-06)."""
     stats = stats_dir / "recipients.json"
     argv = base_argv(
         "recipients",
@@ -164,6 +166,8 @@ def recipients_stage(
         argv.append("--verify-at-recipient")
     if static:
         argv.append("--static-assignment")
+    if scenario is not None:
+        argv += ["--work-records", str(scenario)]
     return Stage("recipients", argv, logs / "recipients.log", stats)
 
 
