@@ -142,6 +142,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     out.print(
         f"{verdict}  integrity: {result.documents:,} documents, {result.delivered:,} of "
         f"{result.expected_delivered:,} expected deliveries, {result.duplicates} duplicates, "
+        f"{result.redelivered} redelivered, "
         f"{result.leaks} classified leaks, {result.acks:,} status 03 back, "
         f"{result.seconds:.1f} s"
     )

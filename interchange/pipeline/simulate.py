@@ -409,6 +409,7 @@ class Simulation:
             report,
             ledger,
             meta,
+            counts.redelivered,
         )
         atomic_write_text(result.summary_json, json.dumps(result.to_dict(), indent=1) + "\n")
         return result

@@ -156,6 +156,7 @@ class SimulationResult:
     coverage: CoverageReport
     ledger: Ledger
     meta: dict[str, Any] = field(default_factory=dict)
+    redelivered: int = 0  # at-least-once repeats recognised after a recipients restart
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +169,7 @@ class SimulationResult:
             "expected_delivered": self.expected_delivered,
             "delivered": self.delivered,
             "duplicates": self.duplicates,
+            "redelivered": self.redelivered,
             "classified_leaks": self.leaks,
             "malformed_deliveries": self.malformed,
             "acks": self.acks,

@@ -1,0 +1,68 @@
+"""The recipients' redelivery mark, without a broker: a record at or below the mark the
+partition's previous owner committed is counted as redelivered and sends no status."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
+
+from interchange.core import codec
+from interchange.core.model import Hop, Tier
+from interchange.core.presets import build
+from interchange.pipeline.recipient import RecipientConfig, Recipients
+from interchange.pipeline.recipient_state import handled_mark, mark_metadata
+from interchange.settings import Settings
+
+
+@dataclass(frozen=True)
+class _TP:
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True)
+class _Record:
+    offset: int
+    key: bytes
+    value: bytes
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, topic: str, **kwargs: Any) -> None:
+        self.sent.append((topic, dict(kwargs["headers"])["code"]))
+
+
+def test_mark_round_trips_and_ignores_other_metadata() -> None:
+    assert handled_mark(mark_metadata(41)) == 41
+    assert mark_metadata(None) == ""
+    assert handled_mark("") is None
+    assert handled_mark(None) is None
+    assert handled_mark("handled=x") is None
+    assert handled_mark("somebody else's note") is None
+
+
+def test_records_up_to_the_mark_are_redelivered_the_rest_delivered(tmp_path: Any) -> None:
+    directory = build("tiny")
+    keys = make_pki(tmp_path / "keys", directory)
+    settings = Settings(bootstrap="127.0.0.1:1", keys_dir=tmp_path / "keys")
+    recipients = Recipients(settings, directory, RecipientConfig(tiers=(Tier.COMMUNE,)))
+    producer = _Producer()
+    recipients.producer = producer
+    tp = _TP(recipients.layout.delivery(Tier.COMMUNE), 0)
+    recipients.marks[tp] = 2  # the previous owner handled offsets 0..2
+    for offset in range(5):
+        env = sign(keys, document(CENTRAL, [COMMUNE], offset, send_time_us=1_000))
+        routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", 2_000)))
+        value = codec.encode_envelope(routed)
+        recipients._arrive(Tier.COMMUNE, tp, _Record(offset, COMMUNE.encode(), value))
+    counts = recipients.snapshot()[1]
+    assert (counts.redelivered, counts.delivered, counts.status_arrived) == (3, 2, 2)
+    assert [code for _, code in producer.sent] == [b"01", b"01"]
+    # the redelivered records are finished: the commit may pass them, not the delivered ones
+    assert recipients.pending.to_commit() == {tp: 3}
