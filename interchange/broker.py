@@ -30,7 +30,14 @@ def find_free_port(host: str = LOOPBACK) -> int:
 
 
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:
+    """True when a socket listens on `port`: a bind test made the way the broker binds.
+
+    Tansu's listener (Tokio) sets SO_REUSEADDR, so connections of a crashed broker
+    lingering in TIME_WAIT do not stop it; without the option here, this check would
+    refuse the port for about a minute after every crash.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -70,6 +71,27 @@ def test_port_taken_is_a_clear_error(tmp_path: Path) -> None:
         port = holder.getsockname()[1]
         with pytest.raises(BrokerError, match=f"port {port} .* in use"):
             EmbeddedBroker(port, log_path=tmp_path / "b.log").start()
+
+
+def test_restarts_on_its_port_right_after_a_crash(tmp_path: Path) -> None:
+    """A SIGKILLed broker's connections linger in TIME_WAIT; a new one starts at once."""
+    broker = EmbeddedBroker(log_path=tmp_path / "a.log").start()
+    port, pid = broker.port, broker.pid
+    assert port is not None
+    assert pid is not None
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        request = struct.pack(">hhih", 18, 0, 7, 1) + b"x"  # ApiVersions v0
+        client.sendall(struct.pack(">i", len(request)) + request)
+        assert client.recv(4096)  # a live Kafka connection, as a client of the old broker has
+        os.kill(pid, signal.SIGKILL)  # the broker's side closes first: TIME_WAIT on `port`
+        assert client.recv(1) == b""
+    finally:
+        client.close()
+        broker.stop()
+    again = EmbeddedBroker(port, log_path=tmp_path / "b.log")
+    with again:
+        assert kafka_answers("127.0.0.1", port)
 
 
 def test_missing_binary_is_a_clear_error(tmp_path: Path) -> None:
