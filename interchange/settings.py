@@ -72,8 +72,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.compression_type not in (None, "gzip", "lz4", "zstd", "snappy"):
             raise ConfigError(f"unknown compression_type {self.compression_type!r}")
-        if self.bootstrap is not None and not self.bootstrap.strip():
-            raise ConfigError("bootstrap must be host:port[,host:port...] when given")
+        if self.bootstrap is not None:
+            check_bootstrap(self.bootstrap)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes`; None values mean "not given" and are skipped."""
@@ -108,6 +108,25 @@ class Settings:
                 )
             values[name] = _parse(name, by_name[name].type, raw)
         return cls(**values)
+
+
+def check_bootstrap(text: str) -> None:
+    """Refuse anything but `HOST:PORT[,HOST:PORT...]` (IPv6 hosts in brackets), port 1-65535.
+
+    The one check for every command, flag and environment alike: a Kafka client
+    given `localhost:abc` fails deep inside with a ValueError instead.
+    """
+    want = "want HOST:PORT[,HOST:PORT...]"
+    if not text.strip():
+        raise ConfigError(f"bootstrap is empty; {want}")
+    for item in text.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep or not host or host in ("[]",):
+            raise ConfigError(f"bootstrap {text!r}: {item.strip()!r} has no host and port; {want}")
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ConfigError(f"bootstrap {text!r}: port {port!r} is not a number 1-65535; {want}")
+        if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
+            raise ConfigError(f"bootstrap {text!r}: host {host!r} (IPv6 goes in brackets); {want}")
 
 
 def _parse(name: str, type_name: object, raw: str) -> Any:

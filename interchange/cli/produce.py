@@ -19,7 +19,7 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.errors import ConfigError
+from interchange.errors import ConfigError, PkiError
 
 PRODUCE = Command(
     "produce",
@@ -83,6 +83,8 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 def run_produce(args: argparse.Namespace) -> int:
     from interchange.core.faults import parse_faults
+    from interchange.core.issuance import missing_pki
+    from interchange.core.keyfiles import Layout
     from interchange.core.workload import WorkloadSpec
 
     settings = settings_from_args(args)
@@ -102,6 +104,8 @@ def run_produce(args: argparse.Namespace) -> int:
             "'interchange broker' and pass --bootstrap.",
             file=sys.stderr,
         )
+    if not Layout(settings.keys_dir).root_cert.exists():  # before any broker is touched
+        raise PkiError(missing_pki(settings.keys_dir))
     with kafka_settings(settings) as live:
         if args.shard is None:  # a shard is started by a parent that prepared everything
             _prepare(live, directory)
@@ -121,7 +125,7 @@ def _prepare(settings: Any, directory: Any) -> None:
     created = create_topics(settings)
     if created:
         print(f"created {len(created)} topics", file=sys.stderr)
-    print(ensure_keys(settings.keys_dir, directory), file=sys.stderr)
+    print(ensure_keys(settings.keys_dir, directory, create=False), file=sys.stderr)
 
 
 def _run_one(

@@ -59,6 +59,15 @@ _COST_MS = {  # measured per certificate, one core: decides whether a process po
 }
 
 
+def missing_pki(keys_dir: Path) -> str:
+    """The one-line error for a keys directory without a PKI, saying how to make one."""
+    return (
+        f"{keys_dir} holds no PKI (no ca/root.pem); create one with "
+        f"'interchange keys init --dir {keys_dir} --preset PRESET' or point --keys-dir "
+        "at the directory the router uses"
+    )
+
+
 class CertFault(enum.StrEnum):
     """Deliberately bad credentials for fault injection; each maps to one ReasonCode."""
 
@@ -359,15 +368,20 @@ def issue_fault(
     return row
 
 
-def ensure_keys(keys_dir: Path, agencies: Iterable[Agency]) -> str:
+def ensure_keys(keys_dir: Path, agencies: Iterable[Agency], *, create: bool = True) -> str:
     """Create the PKI if missing, else issue keys for agencies that have none; a summary line.
 
     What every command that runs agencies needs before it starts (simulate, produce, bench).
+    `create=False` (produce) refuses a directory without a PKI: a stage that feeds a
+    separately started router must sign under the CA that router trusts, and a new
+    PKI in a mistyped directory would only make every document UNKNOWN_CERTIFICATE.
     """
     from interchange.core.pki import KeyStore  # pki builds on this module
 
     wanted = list(agencies)
     if not Layout(keys_dir).root_cert.exists():
+        if not create:
+            raise PkiError(missing_pki(keys_dir))
         report = init_pki(keys_dir, wanted)
         return f"created keys for {report.certificates} agencies in {keys_dir}"
     known = set(KeyStore.open(keys_dir).agency_ids())

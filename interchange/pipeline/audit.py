@@ -146,8 +146,10 @@ def _facts(
     config: AuditConfig,
 ) -> tuple[list[Submission], list[DeliveryFact]]:
     """Submissions decided per partition; each distinct delivery value verified once."""
+    # Opened here first even for the pool: a missing or broken keys directory is one
+    # clear PkiError, not a worker initializer's traceback and a BrokenProcessPool.
+    trust = TrustStore.open(config.keys_dir)
     if config.workers <= 1:
-        trust = TrustStore.open(config.keys_dir)
         s = [
             x
             for p in sorted(subs)

@@ -88,6 +88,7 @@ def test_produce_lands_exactly_the_count_keyed_by_sender(settings: Settings) -> 
 
 def test_sigterm_stops_cleanly_and_flushes_everything(settings: Settings, tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
+    init_pki(settings.keys_dir, list(build_directory("tiny")))  # produce makes no PKI itself
     command = [
         sys.executable,
         "-m",

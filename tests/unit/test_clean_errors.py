@@ -1,0 +1,102 @@
+"""Bad input through the CLI entry point: one clear line on stderr, exit 2, no traceback.
+
+Run as a subprocess (`python -m interchange`), exactly as a user does, so a traceback
+printed by any process (a pool worker too) shows up in stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from interchange.broker import find_free_port
+
+
+def cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "interchange", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean | (env or {}),
+        check=False,
+    )
+    return proc.returncode, proc.stderr
+
+
+def assert_one_clean_line(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], err
+
+
+COMMANDS = [
+    ("audit", "--preset", "tiny"),
+    ("archive", "--out", "{tmp}/archive"),
+    ("topics", "create"),
+    ("route",),
+    ("recipients",),
+    ("produce", "--preset", "tiny", "--count", "1", "--keys-dir", "{tmp}/keys"),
+    ("simulate", "--preset", "tiny", "--count", "10", "--out", "{tmp}/run"),
+    ("bench", "--rate", "10", "--duration", "1", "--out-dir", "{tmp}/bench"),
+    ("inbox", "--agency", "000.00.00.G05"),
+    ("conformance", "--topic", "t"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_malformed_bootstrap_flag(command: tuple[str, ...], tmp_path: Path) -> None:
+    argv = [a.format(tmp=tmp_path) for a in command]
+    code, err = cli(*argv, "--bootstrap", "localhost:abc")
+    assert_one_clean_line(code, err, "localhost:abc", "HOST:PORT")
+
+
+@pytest.mark.parametrize("value", ["localhost:abc", "localhost", "h:1,:2", "h:99999"])
+def test_malformed_bootstrap_environment(value: str) -> None:
+    code, err = cli("topics", "create", env={"INTERCHANGE_BOOTSTRAP": value})
+    assert_one_clean_line(code, err, "HOST:PORT")
+
+
+def test_produce_with_a_missing_keys_dir_says_how_to_make_one(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    code, err = cli(
+        "produce",
+        "--preset",
+        "tiny",
+        "--count",
+        "1",
+        "--bootstrap",
+        f"127.0.0.1:{find_free_port()}",
+        "--keys-dir",
+        str(missing),
+        "--out-dir",
+        str(tmp_path / "out"),
+    )
+    assert_one_clean_line(code, err, str(missing), "interchange keys init")
+    assert not missing.exists()  # no new PKI, not even an empty directory
+
+
+def test_recipients_verifying_with_a_missing_keys_dir_does_not_start(tmp_path: Path) -> None:
+    started = time.monotonic()
+    code, err = cli(
+        "recipients",
+        "--preset",
+        "tiny",
+        "--verify-at-recipient",
+        "--keys-dir",
+        str(tmp_path / "missing"),
+        "--bootstrap",
+        f"127.0.0.1:{find_free_port()}",
+        timeout=30,
+    )
+    assert_one_clean_line(code, err, str(tmp_path / "missing"), "keys init")
+    assert time.monotonic() - started < 20  # refused up front, not after a Kafka timeout
