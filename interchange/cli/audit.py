@@ -142,8 +142,9 @@ def run_audit_cli(args: argparse.Namespace) -> int:
     if args.archive is None and settings.bootstrap is None:
         raise ConfigError(NO_SOURCE)
     directory = directory_from_args(args)
+    records, prior, source, partial, prefix = _read(args, settings)
+    settings = settings.replace(topic_prefix=prefix)
     layout = layout_of(settings)
-    records, prior, source, partial = _read(args, settings, layout.all)
     live = _load_report(args.compare) if args.compare else None
     config = AuditConfig(
         directory=directory,
@@ -164,13 +165,24 @@ def run_audit_cli(args: argparse.Namespace) -> int:
     return 0 if outcome.passed else 1
 
 
-def _read(args: argparse.Namespace, settings: Any, topics: tuple[str, ...]) -> tuple[Any, ...]:
+def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
+    """Records, prior findings, source figures, partial?, and the topic prefix audited."""
+    from interchange.core.truststore import TrustStore
+    from interchange.pipeline.topics import layout_of
+
+    TrustStore.open(settings.keys_dir)  # the trust anchor first: no use reading without it
     if args.archive is not None:
-        from interchange.pipeline.archive import read_archive
+        from interchange.pipeline.archive import archive_prefix, read_archive
 
         started = time.perf_counter()
         got = read_archive(args.archive, expected_sha256=args.manifest_sha256)
         seconds = time.perf_counter() - started
+        prefix = archive_prefix(got.manifest)
+        if args.topic_prefix is not None and prefix is not None and args.topic_prefix != prefix:
+            raise ConfigError(
+                f"--topic-prefix {args.topic_prefix!r} disagrees with the archive, which holds "
+                f"the topics of prefix {prefix!r}; leave it out to audit those"
+            )
         size = sum(r.size for r in got.records)
         source = {
             "source": f"archive {args.archive}",
@@ -182,13 +194,19 @@ def _read(args: argparse.Namespace, settings: Any, topics: tuple[str, ...]) -> t
             "mb_per_s": round(size / 1e6 / seconds, 3) if seconds else 0.0,
             "per_topic": _per_topic(got.records),
         }
-        return got.records, got.findings, source, False
+        return got.records, got.findings, source, False, prefix or settings.topic_prefix
     from interchange.pipeline.replay import replay
 
-    config = _replay_config(args, topics)
+    config = _replay_config(args, layout_of(settings).all)
     records, stats = replay(settings, config)
+    if stats.missing_topics:
+        raise ConfigError(
+            f"{len(stats.missing_topics)} of {len(config.topics)} topics do not exist on "
+            f"{settings.bootstrap}: {', '.join(stats.missing_topics)} (is --topic-prefix "
+            f"{settings.topic_prefix!r} the run's?)"
+        )
     source = {"source": f"kafka {settings.bootstrap}", "idle_s": config.idle_s} | stats.to_dict()
-    return records, [], source, config.partial
+    return records, [], source, config.partial, settings.topic_prefix
 
 
 def _per_topic(records: Any) -> dict[str, int]:
@@ -223,8 +241,12 @@ def _write(
         reverify=outcome.reverify,
         comparison=outcome.comparison,
         checked=checked,
+        judged=outcome.judged,
     )
-    title = "Interchange audit: " + ("PASS" if outcome.passed else "FAIL")
+    empty = not any(outcome.judged.values())
+    title = "Interchange audit: " + (
+        "PASS" if outcome.passed else "FAIL" + (" (nothing to judge)" if empty else "")
+    )
     meta = {"source": source["source"], "topic prefix": settings.topic_prefix}
     render_terminal(title, sections)
     for line in policy_headline(outcome.coverage):
@@ -239,6 +261,15 @@ def _write(
         counts=outcome.counts,
         comparison=outcome.comparison,
         stats=outcome.metrics.to_dict(),
+        judged=outcome.judged,
     )
     paths = write_audit_files(out, title, sections, payload, meta)
+    if empty:
+        print(f"interchange audit: {nothing_judged_line(outcome)}", file=sys.stderr)
     print(f"audit report: {paths.json} and {paths.html}", file=sys.stderr)
+
+
+def nothing_judged_line(outcome: Any) -> str:
+    from interchange.core.audit_findings import Kind
+
+    return str(next(f.detail for f in outcome.findings if f.kind is Kind.NOTHING_JUDGED))

@@ -37,6 +37,7 @@ class RawRecord:
 class Check(enum.StrEnum):
     """The invariants, in report order."""
 
+    SOURCE = "the source holds records to judge"
     ARCHIVE = "archive intact"
     DECODE = "every record decodes strictly"
     SIGNATURE = "every delivery re-verifies"
@@ -53,6 +54,8 @@ class Check(enum.StrEnum):
 class Kind(enum.StrEnum):
     """What a finding is; `CHECK_OF` says which invariant it breaks."""
 
+    # source: an audit that read nothing of the run proves nothing
+    NOTHING_JUDGED = "NOTHING_JUDGED"
     # archive
     MANIFEST_INVALID = "MANIFEST_INVALID"
     FILE_MISSING = "FILE_MISSING"
@@ -101,6 +104,7 @@ _ARCHIVE = (
 CHECK_OF: Mapping[Kind, Check] = MappingProxyType(
     dict.fromkeys(_ARCHIVE, Check.ARCHIVE)
     | {
+        Kind.NOTHING_JUDGED: Check.SOURCE,
         Kind.MALFORMED_DELIVERY: Check.DECODE,
         Kind.MALFORMED_REJECTION: Check.DECODE,
         Kind.MALFORMED_STATUS: Check.DECODE,

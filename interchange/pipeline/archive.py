@@ -164,6 +164,18 @@ def read_archive(directory: Path, *, expected_sha256: str | None = None) -> Arch
     return ArchiveRead(manifest, records, findings, str(data.get("manifest_sha256", "")))
 
 
+def archive_prefix(manifest: Manifest) -> str | None:
+    """The topic prefix an archive holds: as recorded by `interchange archive`, else the one
+    its submissions topic implies (None when neither says)."""
+    recorded = manifest.source.get("topic_prefix")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    for entry in manifest.files:
+        if entry.topic.endswith("submissions"):
+            return entry.topic[: -len("submissions")]
+    return None
+
+
 def _read_file(path: Path) -> tuple[list[Chained], str]:
     """Records up to the first unreadable point, and what stopped the read ("" if none)."""
     out: list[Chained] = []

@@ -79,6 +79,7 @@ class AuditOutcome:
     counts: dict[str, int]
     reverify: dict[str, Any]
     comparison: list[Comparison] = field(default_factory=list)
+    judged: dict[str, int] = field(default_factory=dict)  # records judged, per audited topic
 
     @property
     def passed(self) -> bool:
@@ -98,7 +99,11 @@ def run_audit(
     rejections: list[RawRecord] = []
     statuses: list[RawRecord] = []
     tiers = {config.layout.delivery(t): t for t in Tier}
+    judged = judged_topics(config.layout)
+    per_topic = dict.fromkeys(judged, 0)
     for rec in records:
+        if rec.topic in per_topic:
+            per_topic[rec.topic] += 1
         if rec.topic == config.layout.submissions:
             subs_by_partition.setdefault(rec.partition, []).append(rec)
         elif rec.topic in tiers:
@@ -116,6 +121,8 @@ def run_audit(
     result = audit_records(subs, facts, rejections, statuses, config.directory.by_id)
     coverage = compute_coverage(result.metrics, config.targets, config.sla)
     findings = list(prior)
+    if not any(per_topic.values()):
+        findings.append(nothing_judged(config.layout, len(records)))
     notes: list[Finding] = []
     for f in result.findings:
         (notes if config.partial and f.kind in CROSS_RECORD else findings).append(f)
@@ -131,6 +138,7 @@ def run_audit(
             "records_per_s": round(verified / seconds, 1) if seconds > 0 else 0.0,
             "workers": config.workers,
         },
+        judged=per_topic,
     )
     if live_report is not None:
         from interchange.report.json_report import coverage_payload
@@ -138,6 +146,25 @@ def run_audit(
         outcome.comparison = compare(live_report, coverage_payload(coverage))
         outcome.findings += differences(outcome.comparison)
     return outcome
+
+
+def judged_topics(layout: TopicLayout) -> tuple[str, ...]:
+    """The topics whose records the audit judges (router-state is the router's own)."""
+    return (
+        layout.submissions,
+        *(layout.delivery(t) for t in Tier),
+        layout.rejections,
+        layout.status,
+    )
+
+
+def nothing_judged(layout: TopicLayout, read: int) -> Finding:
+    """The audit read no record of the run: an empty or mis-prefixed source proves nothing."""
+    return Finding(
+        Kind.NOTHING_JUDGED,
+        f"nothing to judge: {read:,} record(s) read, none on the audited topics "
+        f"({layout.submissions}, ...); an empty or mis-prefixed source proves nothing",
+    )
 
 
 def _facts(

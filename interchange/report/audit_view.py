@@ -37,9 +37,14 @@ def audit_sections(
     reverify: Mapping[str, Any],
     comparison: Sequence[Comparison] = (),
     checked: Sequence[Check] = tuple(Check),
+    judged: Mapping[str, int] | None = None,
 ) -> tuple[Section, ...]:
     """Verdict per invariant, findings, replay, agreement, then the recomputed coverage."""
-    out = [_verdict(findings, checked), _findings(findings, notes), _replay(source, reverify)]
+    out = [
+        _verdict(findings, checked),
+        _findings(findings, notes),
+        _replay(source, reverify, judged or {}),
+    ]
     if comparison:
         out.append(_agreement(comparison))
     out += coverage_sections(coverage)
@@ -95,14 +100,22 @@ def _findings(findings: Sequence[Finding], notes: Sequence[Finding]) -> Section:
     return Section("Findings", text, (), tuple(tables))
 
 
-def _replay(source: Mapping[str, Any], reverify: Mapping[str, Any]) -> Section:
-    rows: list[tuple[Cell, ...]] = [(str(k), str(v)) for k, v in source.items() if k != "per_topic"]
+def _replay(
+    source: Mapping[str, Any], reverify: Mapping[str, Any], judged: Mapping[str, int]
+) -> Section:
+    rows: list[tuple[Cell, ...]] = [
+        (str(k), str(v)) for k, v in source.items() if not isinstance(v, Mapping)
+    ]
     rows += [(f"re-verify {k}", str(v)) for k, v in reverify.items()]
-    per_topic = source.get("per_topic", {})
+    read = source.get("per_topic", {})
+    names = list(read) + [t for t in judged if t not in read]
+    rows_per_topic: list[tuple[Cell, ...]] = [
+        (t, fmt_count(int(read.get(t, 0))), fmt_count(int(judged.get(t, 0)))) for t in names
+    ]
+    total_read = sum(int(n) for n in read.values())
+    rows_per_topic.append(("total", fmt_count(total_read), fmt_count(sum(judged.values()))))
     topics = Table(
-        "Records read per topic",
-        ("topic", "records"),
-        tuple((t, fmt_count(int(n))) for t, n in per_topic.items()),
+        "Records read and judged per topic", ("topic", "read", "judged"), tuple(rows_per_topic)
     )
     facts = Table("Source and throughput", ("figure", "value"), tuple(rows), align="ll")
     return Section("Replay", "", (), (facts, topics))
@@ -137,6 +150,7 @@ def audit_payload(
     counts: Mapping[str, int],
     comparison: Sequence[Comparison] = (),
     stats: Mapping[str, Any] | None = None,
+    judged: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The `kind: "audit"` report body (docs/AUDIT.md lists the keys)."""
     grouped = by_check(findings)
@@ -150,6 +164,7 @@ def audit_payload(
         "notes": [f.to_dict() for f in notes],
         "counts": dict(counts),
         "replay": dict(source),
+        "judged": {"records": sum((judged or {}).values()), "per_topic": dict(judged or {})},
         "reverify": dict(reverify),
         "coverage": coverage_payload(coverage),
         "comparison": [

@@ -98,12 +98,61 @@ def test_cli_audit_exit_code_and_files(run: Run, tmp_path: Path) -> None:
     report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     assert (report["kind"], report["passed"]) == ("audit", True)
     assert report["replay"]["records"] == len(run.records)
-    assert (tmp_path / "audit.html").read_text(encoding="utf-8").startswith("<!")
+    layout = layout_of(run.settings)
+    submissions = sum(1 for r in run.records if r.topic == layout.submissions)
+    assert report["judged"]["per_topic"][layout.submissions] == submissions > 0
+    router_state = sum(1 for r in run.records if r.topic == layout.router_state)
+    assert report["judged"]["records"] == len(run.records) - router_state
+    html = (tmp_path / "audit.html").read_text(encoding="utf-8")
+    assert html.startswith("<!")
+    assert "Records read and judged per topic" in html
     # both policy measures recomputed from the records alone equal the live report's
     live = json.loads(run.report_path.read_text(encoding="utf-8"))
     assert report["coverage"]["exchange"] == live["exchange"]
     assert report["coverage"]["processing"] == live["processing"]
     assert live["processing"]["total"]["work"]["records"] == live["total"]["delivered"]
+
+
+def _cli_audit(run: Run, *source: str, out: Path) -> list[str]:
+    return [
+        "audit",
+        *source,
+        "--keys-dir",
+        str(run.settings.keys_dir),
+        "--directory",
+        str(run.report_path.parent / "directory.json"),
+        "--out",
+        str(out),
+        "--idle",
+        "1",
+        "--workers",
+        "1",
+    ]
+
+
+def test_an_audit_of_missing_topics_fails(
+    run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = ("--bootstrap", run.settings.bootstrap or "", "--topic-prefix", "nope.")
+    assert main(_cli_audit(run, *source, out=tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "nope.submissions" in err
+    assert "8 of 8 topics do not exist" in err
+
+
+def test_an_audit_of_empty_topics_fails_with_nothing_to_judge(
+    settings: Settings, run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from interchange.pipeline.topics import create_topics
+
+    create_topics(settings)  # every topic exists, none holds a record
+    source = ("--bootstrap", settings.bootstrap or "", "--topic-prefix", settings.topic_prefix)
+    assert main(_cli_audit(run, *source, out=tmp_path)) == 1
+    assert "nothing to judge" in capsys.readouterr().err
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert [f["kind"] for f in report["findings"]] == ["NOTHING_JUDGED"]
+    assert report["judged"]["records"] == 0
 
 
 def test_audit_without_a_source_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,3 +330,61 @@ def test_replay_from_offsets_and_time_range(settings: Settings) -> None:
     middle, _ = replay(settings, window)
     assert [r.value for r in middle] == [b"v3", b"v4", b"v5"]
     assert window.partial
+
+
+def _forged_delivery(run: Run) -> RawRecord:
+    keys = KeyStore.open(run.settings.keys_dir)
+    forged = document(PROVINCE, ["000.00.00.G05"], 990_101)
+    topic = layout_of(run.settings).delivery(Tier.CENTRAL)
+    value = codec.encode_envelope(sign(keys, forged))
+    return RawRecord(topic, 0, 10**9, 1_800_000_000_000, b"000.00.00.G05", value)
+
+
+def test_archive_audit_takes_the_manifests_topic_prefix(
+    run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Documented usage, no --topic-prefix: the manifest's prefix is audited, and a forged
+    delivery in the archive fails the audit (it used to pass, judging nothing)."""
+    out = tmp_path / "archive"
+    write_archive(
+        [*run.records, _forged_delivery(run)],
+        out,
+        topic_order=layout_of(run.settings).all,
+        source={"topic_prefix": run.settings.topic_prefix},
+    )
+    assert run.settings.topic_prefix != "interchange."
+    assert main(_cli_audit(run, "--archive", str(out), out=tmp_path / "a")) == 1
+    report = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
+    assert "FORGED_DELIVERY" in {f["kind"] for f in report["findings"]}
+    assert report["judged"]["records"] > len(run.records) // 2
+    capsys.readouterr()
+    wrong = ("--archive", str(out), "--topic-prefix", "interchange.")
+    assert main(_cli_audit(run, *wrong, out=tmp_path / "b")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "disagrees with the archive" in err
+
+
+def test_archive_audit_with_a_missing_keys_dir_is_one_clean_line(
+    run: Run, archive: Path, tmp_path: Path
+) -> None:
+    """With the default worker pool too (it used to end in a BrokenProcessPool traceback)."""
+    import subprocess
+    import sys
+
+    argv = _cli_audit(run, "--archive", str(archive), out=tmp_path)
+    argv[argv.index("--keys-dir") + 1] = str(tmp_path / "missing")
+    argv[-2:] = ["--workers", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "interchange", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(tmp_path / "missing") in lines[0]
+    assert "keys init" in lines[0]
