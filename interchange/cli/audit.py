@@ -29,7 +29,7 @@ AUDIT = Command(
 ARCHIVE = Command(
     "archive",
     "auditors",
-    "write every topic to Avro files with a hash-chained manifest (audit it with --archive)",
+    "write every topic to Avro files with a signed, time-stamped, chained manifest",
     "interchange archive --bootstrap 127.0.0.1:9092 --out archives/2026-11-02",
 )
 
@@ -82,7 +82,14 @@ def register_audit(parser: argparse.ArgumentParser) -> None:
 
 def register_archive(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new archive dir")
+    add_keys_option(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="new archive dir; archives in the same parent directory form one chain",
+    )
     _add_range_options(parser)
     parser.add_argument(
         "--max-records", type=int, default=100_000, metavar="N", help="records per file"
@@ -104,18 +111,31 @@ def _replay_config(args: argparse.Namespace, topics: tuple[str, ...]) -> Any:
 
 
 def run_archive(args: argparse.Namespace) -> int:
-    from interchange.pipeline.archive import write_archive
+    from interchange.pipeline.archive import Sealer, write_archive
     from interchange.pipeline.replay import replay
     from interchange.pipeline.topics import layout_of
 
     settings = settings_from_args(args)
     if settings.bootstrap is None:
         raise ConfigError("give --bootstrap HOST:PORT, the broker that holds the topics to archive")
+    sealer, issued = Sealer.from_keys(settings.keys_dir)  # before reading: no key, no archive
+    if issued:
+        print(
+            f"issued the archive signer and time-stamping authority certificates in "
+            f"{settings.keys_dir}/ca (archive.pem, tsa.pem)",
+            file=sys.stderr,
+        )
     layout = layout_of(settings)
     records, stats = replay(settings, _replay_config(args, layout.all))
+    if stats.missing_topics:
+        raise ConfigError(
+            f"topics missing on {settings.bootstrap}: {', '.join(stats.missing_topics)} "
+            f"(is --topic-prefix {settings.topic_prefix!r} right?)"
+        )
     manifest = write_archive(
         records,
         args.out,
+        sealer=sealer,
         topic_order=layout.all,
         source={"bootstrap": settings.bootstrap, "topic_prefix": settings.topic_prefix}
         | {"replay": stats.to_dict()},
@@ -126,8 +146,9 @@ def run_archive(args: argparse.Namespace) -> int:
     print(
         f"archived {manifest.records:,} records in {len(manifest.files)} file(s) to {args.out}\n"
         f"replay: {stats.records_per_s:,.0f} records/s, {stats.mb_per_s:.1f} MB/s\n"
-        f"manifest sha256 {data['manifest_sha256']} (keep it elsewhere: "
-        "audit --manifest-sha256 checks it)"
+        f"manifest sha256 {data['manifest_sha256']}, signed and time-stamped "
+        f"(manifest.p7s, manifest.tsr); archive {manifest.chain.seq} of the chain in "
+        f"{args.out.resolve().parent}"
     )
     return 0
 
@@ -170,12 +191,12 @@ def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
     from interchange.core.truststore import TrustStore
     from interchange.pipeline.topics import layout_of
 
-    TrustStore.open(settings.keys_dir)  # the trust anchor first: no use reading without it
+    trust = TrustStore.open(settings.keys_dir)  # the trust anchor first: nothing without it
     if args.archive is not None:
         from interchange.pipeline.archive import archive_prefix, read_archive
 
         started = time.perf_counter()
-        got = read_archive(args.archive, expected_sha256=args.manifest_sha256)
+        got = read_archive(args.archive, trust=trust, expected_sha256=args.manifest_sha256)
         seconds = time.perf_counter() - started
         prefix = archive_prefix(got.manifest)
         if args.topic_prefix is not None and prefix is not None and args.topic_prefix != prefix:
@@ -187,6 +208,9 @@ def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
         source = {
             "source": f"archive {args.archive}",
             "manifest_sha256": got.manifest_sha256,
+            "sealed_at": _iso(got.seal.gen_time_us),
+            "signed_by": got.seal.signer or "(no valid signature)",
+            "chain_position": f"{got.manifest.chain.seq} ({got.chain_length} in the chain)",
             "files": len(got.manifest.files),
             "records": len(got.records),
             "seconds": round(seconds, 3),
@@ -207,6 +231,12 @@ def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
         )
     source = {"source": f"kafka {settings.bootstrap}", "idle_s": config.idle_s} | stats.to_dict()
     return records, [], source, config.partial, settings.topic_prefix
+
+
+def _iso(time_us: int | None) -> str:
+    if time_us is None:
+        return "(no valid time-stamp)"
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time_us / 1e6))
 
 
 def _per_topic(records: Any) -> dict[str, int]:

@@ -28,11 +28,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from interchange.core.archive_links import ChainLink
 from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.errors import ArchiveError
 
-ARCHIVE_FORMAT = "interchange-archive/1"
+ARCHIVE_FORMAT = "interchange-archive/2"  # /2: signed, time-stamped and chained
 MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.p7s"  # CMS signature of manifest.json by the archive signer
+TIMESTAMP_NAME = "manifest.tsr"  # RFC 3161 time-stamp response over manifest.p7s
+SEAL_FILES = frozenset({MANIFEST_NAME, SIGNATURE_NAME, TIMESTAMP_NAME})
 _MAGIC = b"ICAR1"
 _ABSENT = 0xFFFFFFFF  # length marker of a null key, header value or value
 
@@ -129,6 +133,7 @@ class Manifest:
     created_us: int
     files: tuple[FileEntry, ...]
     source: Mapping[str, Any] = field(default_factory=dict)
+    chain: ChainLink = field(default_factory=lambda: ChainLink(0))
 
     @property
     def records(self) -> int:
@@ -144,6 +149,7 @@ class Manifest:
             "archive_id": self.archive_id,
             "created_us": self.created_us,
             "source": dict(self.source),
+            "chain": self.chain.to_dict(),
             "files": [f.to_dict() for f in self.files],
             "records": self.records,
             "final_hash": self.final_hash,
@@ -156,7 +162,10 @@ class Manifest:
         """Parse a manifest; ArchiveError when it is not one (its hash is checked separately)."""
         try:
             if data.get("format") != ARCHIVE_FORMAT:
-                raise ArchiveError(f"not an {ARCHIVE_FORMAT} manifest: {data.get('format')!r}")
+                raise ArchiveError(
+                    f"not an {ARCHIVE_FORMAT} manifest: {data.get('format')!r} (an archive "
+                    "written before archives were signed: re-archive it from the topics)"
+                )
             files = tuple(
                 FileEntry(
                     str(f["name"]),
@@ -168,7 +177,13 @@ class Manifest:
                 )
                 for f in data["files"]
             )
-            return cls(str(data["archive_id"]), int(data["created_us"]), files, data["source"])
+            return cls(
+                str(data["archive_id"]),
+                int(data["created_us"]),
+                files,
+                data["source"],
+                ChainLink.from_dict(data["chain"]),
+            )
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ArchiveError(f"malformed archive manifest: {exc!r}") from exc
 
@@ -225,7 +240,7 @@ def verify_manifest(
             )
     out += [
         Finding(Kind.FILE_EXTRA, "file not listed in the manifest", file=name)
-        for name in sorted(present - listed - {MANIFEST_NAME})
+        for name in sorted(present - listed - SEAL_FILES)
     ]
     return out
 

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from interchange.core.model import Tier
 from interchange.core.signing import Algorithm, PrivateKey, PublicKey, algorithm_of
@@ -24,6 +24,11 @@ from interchange.errors import PkiError
 
 ORGANIZATION = "Interchange Simulated Government"
 ROOT_NAME = "Interchange Simulated National Root CA"
+ARCHIVE_SIGNER_NAME = "Interchange Archive Signer"
+TSA_NAME = "Interchange Simulated Time-Stamping Authority"
+# id-kp-documentSigning (RFC 9336): the archive key signs manifests, nothing else.
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+TIME_STAMPING = ExtendedKeyUsageOID.TIME_STAMPING  # RFC 3161: the only EKU, critical
 _US = 1_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -122,6 +127,59 @@ def issue(
     )
 
 
+def issue_service(
+    ca_key: PrivateKey,
+    ca_name: x509.Name,
+    subject_key: PublicKey,
+    *,
+    common_name: str,
+    purpose: x509.ObjectIdentifier,
+    serial: int,
+    not_before_us: int,
+    not_after_us: int,
+) -> x509.Certificate:
+    """A certificate for a service of the axis (archive signer, time-stamping authority).
+
+    Its extended key usage names the one purpose (critical for time-stamping, as
+    RFC 3161 requires); agency certificates carry none, and the document verifier
+    refuses any certificate that has one (`is_signing_end_entity`), so a service key
+    can never pass for an agency's.
+    """
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca_name)
+        .public_key(subject_key)
+        .serial_number(serial)
+        .not_valid_before(to_datetime(not_before_us))
+        .not_valid_after(to_datetime(not_after_us))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(ca=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([purpose]), critical=purpose == TIME_STAMPING)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, _ca_signature_hash(ca_key))
+    )
+
+
+def purposes(cert: x509.Certificate) -> tuple[tuple[x509.ObjectIdentifier, ...], bool]:
+    """The extended key usages of `cert` and whether that extension is critical."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        return (), False
+    return tuple(ext.value), ext.critical
+
+
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=not ca,
@@ -208,9 +266,10 @@ def is_signing_end_entity(cert: x509.Certificate) -> bool:
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        service = purposes(cert)[0]  # an archive signer or TSA certificate signs no document
     except (x509.ExtensionNotFound, ValueError):
         return False
-    return not constraints.ca and usage.digital_signature
+    return not constraints.ca and usage.digital_signature and not service
 
 
 def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:

@@ -45,6 +45,7 @@ from interchange.core.model import Agency, Tier
 from interchange.core.signing import (
     DEFAULT_ALGORITHM,
     Algorithm,
+    PrivateKey,
     generate_key,
     load_private_key,
     private_key_pem,
@@ -366,6 +367,57 @@ def issue_fault(
         store_cert(layout, row, cert)
         append_index(layout, [row])
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKey:
+    """A service's private key and certificate (archive signer, time-stamping authority)."""
+
+    key: PrivateKey
+    cert: x509.Certificate
+
+
+def archive_services(
+    keys_dir: Path, *, now: int | None = None
+) -> tuple[ServiceKey, ServiceKey, bool]:
+    """The archive signer and the TSA of this PKI, issued by its root on first use.
+
+    Returns (archive signer, TSA, issued now?). Both use ECDSA P-256 with SHA-256,
+    the algorithm time-stamping authorities commonly use, so any CMS tool checks them.
+    """
+    layout = Layout(Path(keys_dir))
+    t0 = now_us() if now is None else now
+    issued = False
+    with layout.locked():
+        ca_key, root = load_ca(layout)
+        out = []
+        for cert_path, key_path, name, purpose in (
+            (
+                layout.archive_cert,
+                layout.archive_key,
+                certs.ARCHIVE_SIGNER_NAME,
+                certs.DOCUMENT_SIGNING,
+            ),
+            (layout.tsa_cert, layout.tsa_key, certs.TSA_NAME, certs.TIME_STAMPING),
+        ):
+            if not cert_path.exists():
+                key = generate_key(Algorithm.ECDSA_P256)
+                cert = certs.issue_service(
+                    ca_key,
+                    root.subject,
+                    key.public_key(),
+                    common_name=name,
+                    purpose=purpose,
+                    serial=x509.random_serial_number(),
+                    not_before_us=t0 - BACKDATE_US,
+                    not_after_us=t0 + ROOT_VALIDITY_DAYS * DAY_US,
+                )
+                write_file(key_path, private_key_pem(key), private=True)
+                write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+                issued = True
+            key = load_private_key(key_path.read_bytes(), str(key_path))
+            out.append(ServiceKey(key, x509.load_pem_x509_certificate(cert_path.read_bytes())))
+    return out[0], out[1], issued
 
 
 def ensure_keys(keys_dir: Path, agencies: Iterable[Agency], *, create: bool = True) -> str:

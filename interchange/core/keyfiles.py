@@ -7,6 +7,8 @@
       ca/root.key          the root's private key (0600)
       ca/crl.pem           the CRL, signed by the root
       ca/rogue.pem, .key   a CA nobody trusts, for UNTRUSTED fault material
+      ca/archive.pem, .key the archive signer (signs archive manifests; issued on first use)
+      ca/tsa.pem, .key     the simulated RFC 3161 time-stamping authority (likewise)
       certs/<cert id>.pem  every issued certificate, named by its id (public side)
       private/<cert id>.key  the matching private keys (0600)
 
@@ -67,6 +69,22 @@ class Layout:
     @property
     def rogue_key(self) -> Path:
         return self.ca_dir / "rogue.key"
+
+    @property
+    def archive_cert(self) -> Path:
+        return self.ca_dir / "archive.pem"
+
+    @property
+    def archive_key(self) -> Path:
+        return self.ca_dir / "archive.key"
+
+    @property
+    def tsa_cert(self) -> Path:
+        return self.ca_dir / "tsa.pem"
+
+    @property
+    def tsa_key(self) -> Path:
+        return self.ca_dir / "tsa.key"
 
     @property
     def index(self) -> Path:

@@ -66,6 +66,11 @@ class TrustStore:
         return store
 
     @property
+    def root(self) -> x509.Certificate:
+        """The trust anchor (also of the archive seal: signer and time-stamping authority)."""
+        return self._root
+
+    @property
     def root_cert_id(self) -> str:
         return certs.cert_id_of(self._root)
 
