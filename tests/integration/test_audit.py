@@ -19,7 +19,9 @@ from interchange.core.audit_findings import Kind, RawRecord
 from interchange.core.directory import Directory
 from interchange.core.model import Secrecy, Tier
 from interchange.core.pki import KeyStore
-from interchange.pipeline.archive import read_archive, write_archive
+from interchange.core.truststore import TrustStore
+from interchange.pipeline.archive import ArchiveRead, Sealer, write_archive
+from interchange.pipeline.archive import read_archive as read_archive_with
 from interchange.pipeline.audit import AuditConfig, AuditOutcome, run_audit
 from interchange.pipeline.clients import make_producer
 from interchange.pipeline.replay import ReplayConfig, replay
@@ -58,6 +60,30 @@ def run(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
     records, _stats = replay(settings, ReplayConfig(layout_of(settings).all, idle_s=1.5))
     report = json.loads(result.report_json.read_text(encoding="utf-8"))
     return Run(settings, directory, report, result.report_json, records)
+
+
+def sealer(run: Run) -> Sealer:
+    return Sealer.from_keys(run.settings.keys_dir)[0]
+
+
+def read_archive(path: Path) -> ArchiveRead:
+    """Read back with the run's trust anchor (the root certificate) and nothing else."""
+    return read_archive_with(path, trust=TrustStore.open(run_keys(path)))
+
+
+_KEYS: dict[Path, Path] = {}  # archive parent directory -> keys dir of the run
+
+
+def run_keys(path: Path) -> Path:
+    return _KEYS[path.resolve().parent]
+
+
+def write(run: Run, records: list[RawRecord], out: Path, **kw: Any) -> Path:
+    _KEYS[out.resolve().parent] = run.settings.keys_dir
+    write_archive(
+        records, out, sealer=sealer(run), topic_order=layout_of(run.settings).all, **kw
+    )
+    return out
 
 
 def audit(run: Run, records: list[RawRecord], **kw: Any) -> AuditOutcome:
@@ -162,9 +188,7 @@ def test_audit_without_a_source_is_refused(capsys: pytest.CaptureFixture[str]) -
 
 @pytest.fixture
 def archive(run: Run, tmp_path: Path) -> Path:
-    out = tmp_path / "archive"
-    write_archive(run.records, out, topic_order=layout_of(run.settings).all, max_records=200)
-    return out
+    return write(run, run.records, tmp_path / "archive", max_records=200)
 
 
 def test_archive_audit_passes_after_the_broker(run: Run, archive: Path) -> None:
@@ -345,11 +369,10 @@ def test_archive_audit_takes_the_manifests_topic_prefix(
 ) -> None:
     """Documented usage, no --topic-prefix: the manifest's prefix is audited, and a forged
     delivery in the archive fails the audit (it used to pass, judging nothing)."""
-    out = tmp_path / "archive"
-    write_archive(
+    out = write(
+        run,
         [*run.records, _forged_delivery(run)],
-        out,
-        topic_order=layout_of(run.settings).all,
+        tmp_path / "archive",
         source={"topic_prefix": run.settings.topic_prefix},
     )
     assert run.settings.topic_prefix != "interchange."
