@@ -41,6 +41,16 @@ TSA_POLICY = "2.25.331333005034306888897222491563101381049"
 _SKEW_US = 5 * 60 * 1_000_000  # a seal's genTime may precede the manifest's clock by this
 
 
+class TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 TimeStampResp. asn1crypto's `tsp.TimeStampResp` lacks the OPTIONAL on
+    timeStampToken, so a rejection (status only) could neither be built nor read."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto's schema declaration
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 class SealFault(enum.StrEnum):
     """What is wrong with a seal; each becomes an archive finding of the same name."""
 
@@ -142,7 +152,7 @@ class TimeStampAuthority:
             _attr("signing_certificate_v2", tsp.SigningCertificateV2({"certs": [cert_id]})),
         ]
         token = _signed_data("tst_info", tst, attrs, self.key, self.cert)
-        resp = tsp.TimeStampResp(
+        resp = TimeStampResp(
             {"status": {"status": "granted"}, "time_stamp_token": cms.ContentInfo.load(token)}
         )
         return bytes(resp.dump())
@@ -162,7 +172,7 @@ def _gen_time(at_us: int) -> dt.datetime:
 
 def _rejection(failure: str, text: str) -> bytes:
     status = {"status": "rejection", "status_string": [text], "fail_info": {failure}}
-    return bytes(tsp.TimeStampResp({"status": status}).dump())
+    return bytes(TimeStampResp({"status": status}).dump())
 
 
 def _asn_cert(cert: x509.Certificate) -> ax509.Certificate:
@@ -274,7 +284,7 @@ class _UnsignedError(_SealError):
 
 def _check_timestamp(tsr: bytes, sealed: bytes, root: x509.Certificate, revoked_at: Revoked) -> int:
     try:
-        resp = tsp.TimeStampResp.load(tsr)
+        resp = TimeStampResp.load(tsr)
         status = resp["status"]["status"].native
         token = resp["time_stamp_token"]
         if status not in ("granted", "granted_with_mods") or token.native is None:
