@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from interchange.core import codec
+from interchange.core.audit_evidence import Evidence
 from interchange.core.audit_facts import DeliveryFact, Submission
 from interchange.core.audit_findings import Finding, Kind, RawRecord, at
 from interchange.core.directory import attributed_tier
@@ -42,8 +43,9 @@ class AuditResult:
 
 
 class _Audit:
-    def __init__(self, by_id: Mapping[str, Agency]) -> None:
+    def __init__(self, by_id: Mapping[str, Agency], evidence: Evidence | None = None) -> None:
         self.by_id = by_id
+        self.evidence = evidence
         self.findings: list[Finding] = []
         self.metrics = RunMetrics()
         self.counts: Counter[str] = Counter()
@@ -62,9 +64,12 @@ def audit_records(
     rejections: Sequence[RawRecord],
     statuses: Sequence[RawRecord],
     directory_by_id: Mapping[str, Agency],
+    *,
+    evidence: Evidence | None = None,
 ) -> AuditResult:
-    """Every cross-record invariant, and the figures recomputed from the records."""
-    a = _Audit(directory_by_id)
+    """Every cross-record invariant, and the figures recomputed from the records
+    (with `evidence`, also where each counted unit came from)."""
+    a = _Audit(directory_by_id, evidence)
     a.counts.update(
         submissions=len(submissions),
         deliveries=len(deliveries),
@@ -91,6 +96,8 @@ def _addressed(a: _Audit, submissions: Sequence[Submission]) -> None:
             tier = a.tier(r)
             if tier is not None:
                 a.metrics.record_addressed(sender_tier, tier, s.priority)
+                if a.evidence is not None:
+                    a.evidence.count(tier, "addressed", (s.topic, s.partition, s.offset))
         if s.producer_hop_us is not None and s.outcome is not ReasonCode.REPLAY:
             a.metrics.record_schedule_lag(sender_tier, s.producer_hop_us - s.send_time_us)
 
@@ -191,8 +198,11 @@ def _count_delivery(a: _Audit, f: DeliveryFact, repeat: bool, arrival_us: int | 
     sender_tier = a.tier(f.sender)
     if sender_tier is None:
         return
+    loc = (f.topic, f.partition, f.offset)
     if repeat:
         a.metrics.record_duplicate(sender_tier, f.tier, f.priority)
+        if a.evidence is not None:
+            a.evidence.count(f.tier, "duplicates", loc)
         return
     if arrival_us is None:
         arrival_us = f.timestamp_ms * 1000
@@ -209,6 +219,14 @@ def _count_delivery(a: _Audit, f: DeliveryFact, repeat: bool, arrival_us: int | 
         after_router_us=None if hop is None else arrival_us - hop,
         reverified=f.verify is None,
     )
+    if a.evidence is not None:
+        a.evidence.count(f.tier, "delivered", loc)
+        if f.verify is not None:
+            a.evidence.count(f.tier, "signature_invalid", loc)
+        a.evidence.latency(f.tier, "latency", arrival_us - f.send_time_us, loc)
+        if hop is not None:
+            a.evidence.latency(f.tier, "before_router", hop - f.send_time_us, loc)
+            a.evidence.latency(f.tier, "after_router", arrival_us - hop, loc)
 
 
 def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[RawRecord]) -> None:
@@ -238,7 +256,7 @@ def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[
             expected[key] -= 1
         else:
             extra.append((key, rec))
-        _count_rejection(a, rej, sub)
+        _count_rejection(a, rej, sub, rec)
     _settle(a, extra, {k: n for k, n in expected.items() if n > 0}, origin)
 
 
@@ -278,7 +296,7 @@ def _key(r: Rejection) -> RejectionKey:
     return (r.document_id, r.content_sha256, r.reason.value, r.recipient or "")
 
 
-def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None) -> None:
+def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None, rec: RawRecord) -> None:
     """Attribute as the router does: NOT_CONNECTED to its recipient, else to all addressed."""
     sender_tier = a.tier(rej.sender)
     if sender_tier is None or sub is None:
@@ -288,6 +306,8 @@ def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None) -> None:
         tier = a.tier(r)
         if tier is not None:
             a.metrics.record_rejected(sender_tier, tier, sub.priority, rej.reason)
+            if a.evidence is not None:
+                a.evidence.rejection(tier, rej.reason, (rec.topic, rec.partition, rec.offset))
 
 
 def _decode_statuses(

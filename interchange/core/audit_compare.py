@@ -105,6 +105,7 @@ def _latency(
 
 
 def differences(rows: list[Comparison]) -> list[Finding]:
+    """One FIGURE_DIFFERS per differing figure (`core.audit_evidence` adds the records)."""
     return [
         Finding(Kind.FIGURE_DIFFERS, f"{r.tier} {r.figure}: live {r.live}, audit {r.audit}")
         for r in rows

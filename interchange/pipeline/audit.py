@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from interchange.core.audit_checks import audit_records
-from interchange.core.audit_compare import Comparison, compare, differences
+from interchange.core.audit_compare import Comparison, compare
+from interchange.core.audit_evidence import Evidence, named_differences
 from interchange.core.audit_facts import (
     DeliveryFact,
     Submission,
@@ -118,7 +119,11 @@ def run_audit(
     subs, facts = _facts(subs_by_partition, deliveries, config)
     seconds = time.perf_counter() - started
     verified = len(subs) + len(facts)
-    result = audit_records(subs, facts, rejections, statuses, config.directory.by_id)
+    # The records behind every figure are kept only when a differing one must name them.
+    evidence = Evidence() if live_report is not None else None
+    result = audit_records(
+        subs, facts, rejections, statuses, config.directory.by_id, evidence=evidence
+    )
     coverage = compute_coverage(result.metrics, config.targets, config.sla)
     findings = list(prior)
     if not any(per_topic.values()):
@@ -144,7 +149,7 @@ def run_audit(
         from interchange.report.json_report import coverage_payload
 
         outcome.comparison = compare(live_report, coverage_payload(coverage))
-        outcome.findings += differences(outcome.comparison)
+        outcome.findings += named_differences(outcome.comparison, evidence)
     return outcome
 
 

@@ -22,7 +22,7 @@ from test_audit import run as run  # noqa: PLC0414 - the fixture, shared with te
 from interchange.cli.main import main
 from interchange.core import codec
 from interchange.core.archive_chain import Manifest
-from interchange.core.audit_model import RawRecord
+from interchange.core.audit_findings import RawRecord
 from interchange.core.issuance import init_pki
 from interchange.errors import DecodeError
 from interchange.pipeline.archive import Sealer, manifest_text, write_files

@@ -411,3 +411,44 @@ def test_archive_audit_with_a_missing_keys_dir_is_one_clean_line(
     assert len(lines) == 1
     assert str(tmp_path / "missing") in lines[0]
     assert "keys init" in lines[0]
+
+
+def test_compare_names_the_records_behind_a_differing_figure(run: Run) -> None:
+    """A redelivered record and a status time moved by 90 s: each differing figure names
+    the very record that makes it differ."""
+    import dataclasses
+
+    from interchange.core.model import StatusCode
+
+    layout = layout_of(run.settings)
+    topic = layout.delivery(Tier.PROVINCE)
+    first = next(r for r in run.records if r.topic == topic)
+    again = dataclasses.replace(first, offset=10**9)
+    status_at = next(
+        i
+        for i, r in enumerate(run.records)
+        if r.topic == layout.status
+        and codec.decode_status(r.value or b"").code is StatusCode.ARRIVED
+        and codec.decode_status(r.value or b"").recipient == PROVINCE
+    )
+    msg = codec.decode_status(run.records[status_at].value or b"")
+    late = dataclasses.replace(msg, time_us=msg.time_us + 90_000_000)
+    records = list(run.records)
+    records[status_at] = dataclasses.replace(records[status_at], value=codec.encode_status(late))
+    delivery = next(
+        r
+        for r in run.records
+        if r.topic == topic
+        and r.key == PROVINCE.encode()
+        and codec.decode_document(codec.decode_envelope(r.value or b"").content).id
+        == msg.document_id
+    )
+    outcome = audit(run, [*records, again], live_report=run.report)
+    differing = {
+        f.detail.split(":")[0]: f for f in outcome.findings if f.kind is Kind.FIGURE_DIFFERS
+    }
+    dup = differing["province duplicates"]
+    assert (dup.topic, dup.partition, dup.offset) == (topic, first.partition, 10**9)
+    assert f"{topic}[{first.partition}]@{10**9}" in dup.detail
+    slow = differing["province latency max_us"]
+    assert (slow.topic, slow.partition, slow.offset) == (topic, delivery.partition, delivery.offset)

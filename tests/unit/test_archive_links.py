@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from interchange.core.archive_links import ChainLink, ChainMember, next_link, verify_links
-from interchange.core.audit_model import Kind
+from interchange.core.audit_findings import Kind
 from interchange.errors import ArchiveError
 
 
