@@ -80,9 +80,7 @@ def run_keys(path: Path) -> Path:
 
 def write(run: Run, records: list[RawRecord], out: Path, **kw: Any) -> Path:
     _KEYS[out.resolve().parent] = run.settings.keys_dir
-    write_archive(
-        records, out, sealer=sealer(run), topic_order=layout_of(run.settings).all, **kw
-    )
+    write_archive(records, out, sealer=sealer(run), topic_order=layout_of(run.settings).all, **kw)
     return out
 
 
