@@ -15,8 +15,9 @@ checked on its own and a break names the record: a changed record fails its own
 hash, a deleted one leaves its seq missing, an inserted one has a seq that is
 taken or out of range, a moved one appears out of order. The manifest pins each
 file's start, final hash, record count and file SHA-256, so a missing or extra
-file and a rewritten tail show too. Anchor the manifest hash outside the archive
-(it is printed when the archive is written) to make rewriting everything show.
+file and a rewritten tail show too. A rewrite of everything, hashes recomputed, is
+caught by the seal: the manifest is signed and time-stamped (`core.seal`), and each
+archive names its predecessor's manifest hash (`core.archive_links`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Write topics to an Avro archive with a hash-chained manifest, and read one back.
+"""Write topics to a sealed Avro archive (hash-chained records, signed and time-stamped
+manifest, chained to the previous archive), and read one back.
 
 Layout of an archive directory (docs/AUDIT.md, "Archive format"):
 
