@@ -410,7 +410,10 @@ def archive_services(
                     purpose=purpose,
                     serial=x509.random_serial_number(),
                     not_before_us=t0 - BACKDATE_US,
-                    not_after_us=t0 + ROOT_VALIDITY_DAYS * DAY_US,
+                    # never past the root: a chain is only as valid as its anchor
+                    not_after_us=min(
+                        t0 + ROOT_VALIDITY_DAYS * DAY_US, certs.to_us(root.not_valid_after_utc)
+                    ),
                 )
                 write_file(key_path, private_key_pem(key), private=True)
                 write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))

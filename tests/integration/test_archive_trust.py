@@ -222,3 +222,28 @@ def test_a_deleted_or_replaced_archive_breaks_the_chain(run: Run, tmp_path: Path
     assert code == 1
     assert "CHAIN_BROKEN" in kinds
     assert "ARCHIVE_MISSING" not in kinds
+
+
+def test_archive_and_audit_commands_seal_and_chain(
+    run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The documented commands: two archives of the run in one directory, the second
+    chained to the first; the audit needs no --topic-prefix and no anchor."""
+    store = tmp_path / "archives"
+    for name in ("first", "second"):
+        argv = ["archive", "--bootstrap", run.settings.bootstrap or ""]
+        argv += ["--topic-prefix", run.settings.topic_prefix]
+        argv += ["--keys-dir", str(run.settings.keys_dir), "--out", str(store / name)]
+        assert main([*argv, "--idle", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "archive 1 of the chain" in out
+    second = json.loads((store / "second" / "manifest.json").read_text(encoding="utf-8"))
+    first = json.loads((store / "first" / "manifest.json").read_text(encoding="utf-8"))
+    assert second["chain"]["previous_manifest_sha256"] == first["manifest_sha256"]
+    assert second["source"]["topic_prefix"] == run.settings.topic_prefix
+    code = main(_cli_audit(run, "--archive", str(store / "second"), out=tmp_path / "a"))
+    assert code == 0, capsys.readouterr()
+    report = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
+    assert report["replay"]["chain_position"].startswith("1 (2 in the chain)")
+    assert report["replay"]["signed_by"].startswith("CN=Interchange Archive Signer")
+    assert report["judged"]["records"] > 0
