@@ -105,6 +105,25 @@ def timestamp_request(data: bytes, nonce: int | None = None) -> bytes:
     )
 
 
+def answers(request: bytes, response: bytes) -> str:
+    """ "" when `response` grants a token for `request` (same imprint, same nonce), else why
+    not: the requester's check, which a later verifier cannot make (it has no nonce)."""
+    try:
+        req = tsp.TimeStampReq.load(request)
+        resp = TimeStampResp.load(response)
+        status = resp["status"]["status"].native
+        if status not in ("granted", "granted_with_mods"):
+            return f"the time-stamping authority answered {status}"
+        tst = resp["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+        if tst["nonce"].native != req["nonce"].native:
+            return "the time-stamp answers another request (nonce)"
+        if tst["message_imprint"].dump() != req["message_imprint"].dump():
+            return "the time-stamp is of other data (message imprint)"
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"not an RFC 3161 response: {exc}"
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class TimeStampAuthority:
     """The simulated TSA: an RFC 3161 responder, bytes in and bytes out."""

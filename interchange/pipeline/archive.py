@@ -52,6 +52,7 @@ from interchange.core.issuance import ServiceKey, archive_services
 from interchange.core.seal import (
     SealCheck,
     TimeStampAuthority,
+    answers,
     sign_detached,
     timestamp_request,
     verify_seal,
@@ -131,7 +132,11 @@ def write_archive(
     text = manifest_text(manifest)
     # The seal goes first and the manifest last: an archive exists once its manifest does.
     signature = sign_detached(text.encode("utf-8"), sealer.signer.key, sealer.signer.cert, created)
-    stamp = sealer.tsa.respond(timestamp_request(signature), time.time_ns() // 1000)
+    request = timestamp_request(signature)
+    stamp = sealer.tsa.respond(request, time.time_ns() // 1000)
+    problem = answers(request, stamp)
+    if problem:
+        raise ArchiveError(f"cannot seal the archive: {problem}")
     (out_dir / SIGNATURE_NAME).write_bytes(signature)
     (out_dir / TIMESTAMP_NAME).write_bytes(stamp)
     atomic_write_text(out_dir / MANIFEST_NAME, text)

@@ -19,6 +19,7 @@ from interchange.core.seal import (
     SealFault,
     TimeStampAuthority,
     TimeStampResp,
+    answers,
     sign_detached,
     timestamp_request,
     verify_seal,
@@ -191,3 +192,13 @@ def _revoke(keys: Path, cert: x509.Certificate, at: int, *, again: bool = False)
         entries = revoked_entries(layout)
         entries[cert.serial_number] = at
         write_crl(layout, ca_key, entries, now_us() + (2_000_000 if again else 0))
+
+
+def test_the_requester_checks_nonce_and_imprint(services: tuple[ServiceKey, ServiceKey]) -> None:
+    tsa = TimeStampAuthority(services[1].key, services[1].cert)
+    request = timestamp_request(MANIFEST, nonce=7)
+    assert answers(request, tsa.respond(request, now_us())) == ""
+    other = tsa.respond(timestamp_request(MANIFEST, nonce=8), now_us())
+    assert "nonce" in answers(request, other)
+    elsewhere = tsa.respond(timestamp_request(MANIFEST + b" ", nonce=7), now_us())
+    assert "imprint" in answers(request, elsewhere)
