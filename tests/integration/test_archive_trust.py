@@ -43,7 +43,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     from fastavro import reader
 
     with open(path, "rb") as fo:
-        return list(reader(fo))
+        return [dict(row) for row in reader(fo) if isinstance(row, dict)]
 
 
 def _put(path: Path, rows: list[dict[str, Any]]) -> None:
