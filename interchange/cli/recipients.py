@@ -107,7 +107,7 @@ def run_recipients(args: argparse.Namespace) -> int:
     from interchange.core.workrecord import DEFAULT_WORK_SETTINGS
     from interchange.pipeline.recipient import RecipientConfig, Recipients
 
-    configure_logging(args.verbose, quiet_kafka=logging.ERROR)
+    configure_logging(args.verbose, quiet_kafka=logging.CRITICAL)  # the stage says it in one line
     settings = settings_from_args(args)
     directory = directory_from_args(args)
     tiers = tuple(Tier(t) for t in args.tier) if args.tier else directory.tiers

@@ -22,6 +22,9 @@ def producer_config(settings: Settings, *, transactional_id: str | None = None) 
         "max_request_size": 5 * 1024 * 1024,
         "retries": 2**31 - 1,
         "max_in_flight_requests_per_connection": 5,
+        # a send blocks at most this long for metadata or buffer space (default 60 s):
+        # a stage whose broker is gone must still honour SIGTERM within seconds
+        "max_block_ms": 10_000,
         # kafka-python's own sensors cost ~10% of an idle client's CPU and nothing reads them
         "metrics_enabled": False,
     }
@@ -101,3 +104,44 @@ def assign_all(consumer: Any, topics: list[str], timeout_s: float = 15.0) -> lis
         tps += [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(tps)
     return tps
+
+
+def close_quietly(client: Any, timeout_s: float) -> str | None:
+    """Close a producer or consumer within `timeout_s`, whatever state the broker is in;
+    return what went wrong (for the caller's one line), or None.
+
+    kafka-python's `KafkaProducer.close` raises when its final flush times out and then
+    leaves the sender thread running (and `__del__` retries, printing a traceback at
+    exit). Here a producer that cannot flush is force-closed: its undelivered records
+    fail, which is what a closing stage wants.
+    """
+    from kafka import KafkaProducer
+
+    try:
+        if isinstance(client, KafkaProducer):
+            client.close(timeout=timeout_s)
+        else:
+            client.close(autocommit=False, timeout_ms=int(timeout_s * 1000))
+        return None
+    except Exception as exc:  # closing must never mask the caller's outcome
+        sender = getattr(client, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+            client._closed = True  # so its __del__ does not try again
+        return f"{type(exc).__name__}: {exc}"
+
+
+def producer_is_fenced_or_lost(exc: BaseException | None) -> bool:
+    """A send error after which the idempotent producer must be replaced (the broker lost
+    its producer state, e.g. the embedded broker restarted with empty memory)."""
+    from kafka import errors
+
+    return isinstance(
+        exc,
+        (
+            errors.UnknownProducerIdError,
+            errors.OutOfOrderSequenceNumberError,
+            errors.InvalidProducerEpochError,
+            errors.ProducerFencedError,
+        ),
+    )

@@ -16,6 +16,7 @@ in one process and in order on one partition.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from interchange.core.model import Envelope, Hop
 from interchange.core.tally import Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate
 from interchange.errors import InterchangeError
-from interchange.pipeline.clients import make_producer
+from interchange.pipeline.clients import close_quietly, make_producer, producer_is_fenced_or_lost
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 
@@ -39,6 +40,7 @@ MANIFEST_FORMAT = "interchange-manifest/1"
 REPLAY_CACHE = 4096  # sealed envelopes kept for byte-identical replays (pool is 256)
 STATS_INTERVAL_S = 1.0
 START_LEAD_US = 100_000  # first send 0.1 s after connecting, so it is not late by design
+STOP_FLUSH_S = 5.0  # flush bound when stopped early (the broker may be gone)
 MAX_BURST = 512  # records sent between two checks of the stop flag when behind schedule
 
 
@@ -83,6 +85,7 @@ class ProduceResult:
     first_error: str = ""
     stopped_early: bool = False
     end_us: int = 0
+    replaced: int = 0  # producers replaced after the broker lost their state
 
 
 class AgencyProducer:
@@ -95,6 +98,8 @@ class AgencyProducer:
         spec: WorkloadSpec,
         credentials: CredentialSource,
         config: ProducerConfig,
+        *,
+        echo: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -106,6 +111,8 @@ class AgencyProducer:
         self.result = ProduceResult()
         self._sealed: OrderedDict[int, Envelope] = OrderedDict()
         self.start_us = config.start_us or 0
+        self._lost: str | None = None  # set by a send callback: the producer must be replaced
+        self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def plan(self) -> Iterator[Planned]:
         stream = generate(self.directory, self.spec, self.config.seed, start_us=self.start_us)
@@ -128,46 +135,75 @@ class AgencyProducer:
             self.result.stopped_early = True
             return self.result
         started = time.monotonic()
-        last_report = 0.0
-        lag_us = 0
-        plan = self.plan()
         try:
-            nxt = next(plan, None)
-            ready = None if nxt is None else self._envelope(nxt)
-            while nxt is not None:
-                delay = (nxt.send_at_us - time.time_ns() // 1000) / 1e6
-                if stop.wait(delay if delay > 0 else 0):
-                    self.result.stopped_early = True
-                    break
-                # A burst: everything due now, each record only once its own time has come.
-                now = time.time_ns() // 1000
-                for _ in range(MAX_BURST):
-                    assert ready is not None
-                    lag_us = self._send(producer, nxt, ready, now)
-                    nxt = next(plan, None)
-                    if nxt is None:
-                        break
-                    ready = self._envelope(nxt)  # signed ahead, before its time comes
-                    now = time.time_ns() // 1000
-                    if nxt.send_at_us > now:
-                        break
-                mono = time.monotonic()
-                if mono - last_report >= STATS_INTERVAL_S:
-                    last_report = mono
-                    self._write_stats()
-                    if on_progress is not None:
-                        on_progress(self._progress(started, lag_us))
+            producer, lag_us = self._send_plan(producer, stop, on_progress, started)
         finally:
+            # a stopped producer does not wait a minute for a broker that is gone
+            timeout = STOP_FLUSH_S if self.result.stopped_early else self.config.flush_timeout_s
             try:
-                producer.flush(timeout=self.config.flush_timeout_s)
+                producer.flush(timeout=timeout)
             except KafkaError as exc:
                 self._failed(exc)
-            producer.close(timeout=self.config.flush_timeout_s)
+            if problem := close_quietly(producer, timeout):
+                self._echo(f"producer: closed with records undelivered ({problem})")
             self.result.end_us = time.time_ns() // 1000
             self._write_stats()
         if on_progress is not None:
             on_progress(self._progress(started, lag_us))
         return self.result
+
+    def _send_plan(
+        self,
+        producer: Any,
+        stop: Stop,
+        on_progress: Callable[[Progress], None] | None,
+        started: float,
+    ) -> tuple[Any, int]:
+        """Send the plan on schedule; returns the producer in use (it may have been
+        replaced after the broker lost its state) and the last record's lag."""
+        last_report = 0.0
+        lag_us = 0
+        plan = self.plan()
+        nxt = next(plan, None)
+        ready = None if nxt is None else self._envelope(nxt)
+        while nxt is not None:
+            delay = (nxt.send_at_us - time.time_ns() // 1000) / 1e6
+            if stop.wait(delay if delay > 0 else 0):
+                self.result.stopped_early = True
+                break
+            # A burst: everything due now, each record only once its own time has come.
+            now = time.time_ns() // 1000
+            for _ in range(MAX_BURST):
+                assert ready is not None
+                lag_us = self._send(producer, nxt, ready, now)
+                nxt = next(plan, None)
+                if nxt is None:
+                    break
+                ready = self._envelope(nxt)  # signed ahead, before its time comes
+                now = time.time_ns() // 1000
+                if nxt.send_at_us > now:
+                    break
+            if self._lost is not None:
+                producer = self._replace(producer)
+            mono = time.monotonic()
+            if mono - last_report >= STATS_INTERVAL_S:
+                last_report = mono
+                self._write_stats()
+                if on_progress is not None:
+                    on_progress(self._progress(started, lag_us))
+        return producer, lag_us
+
+    def _replace(self, producer: Any) -> Any:
+        """The broker forgot this producer (restarted without its state): say so once,
+        and go on with a new producer (a new producer id)."""
+        self._echo(
+            f"producer: the broker lost this producer's state ({self._lost}); "
+            "sends failed, continuing with a new producer"
+        )
+        self._lost = None
+        self.result.replaced += 1
+        close_quietly(producer, 1.0)
+        return make_producer(self.settings)
 
     def _set_start(self, producer: Any, stop: Stop) -> bool:
         """Fix the run start unless given: from the start file, else just after connecting.
@@ -204,12 +240,20 @@ class AgencyProducer:
 
     def _send(self, producer: Any, planned: Planned, envelope: Envelope, actual: int) -> int:
         """Send one sealed envelope with the producer hop at `actual`; return its lag (µs)."""
+        from kafka.errors import KafkaError
+
         hop = Hop(f"producer:{planned.sender}", actual)
         data = to_wire(envelope, planned.fault, hop, planned.seq)
         lag = actual - planned.send_at_us
-        future = producer.send(self.topic, key=planned.key, value=data, timestamp_ms=actual // 1000)
-        future.add_errback(self._failed)
-        future.add_callback(self._acked)
+        try:
+            future = producer.send(
+                self.topic, key=planned.key, value=data, timestamp_ms=actual // 1000
+            )
+        except KafkaError as exc:  # e.g. no metadata within max_block_ms: the broker is gone
+            self._failed(exc)
+        else:
+            future.add_errback(self._failed)
+            future.add_callback(self._acked)
         tier = planned.sender_tier
         self.metrics.record_schedule_lag(tier, lag)
         if planned.fault is not Fault.MALFORMED:  # the router can attribute it to tiers
@@ -235,6 +279,8 @@ class AgencyProducer:
 
     def _failed(self, exc: BaseException) -> None:
         self.result.failed += 1
+        if producer_is_fenced_or_lost(exc):
+            self._lost = f"{type(exc).__name__}"
         if not self.result.first_error:
             self.result.first_error = f"{type(exc).__name__}: {exc}"
 

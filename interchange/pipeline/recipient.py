@@ -58,7 +58,13 @@ from interchange.core.model import (
     Tier,
 )
 from interchange.core.workrecord import DEFAULT_WORK_SETTINGS, WorkItem, WorkPlan, WorkSettings
-from interchange.pipeline.clients import assign_all, make_consumer, make_producer
+from interchange.pipeline.clients import (
+    assign_all,
+    close_quietly,
+    make_consumer,
+    make_producer,
+    producer_is_fenced_or_lost,
+)
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.recipient_state import (
     DUPLICATE_WINDOW,
@@ -78,8 +84,9 @@ from interchange.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
-FLUSH_TIMEOUT_S = 30.0  # a status flush longer than this is a Kafka failure
+FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, said once
 COMMIT_TIMEOUT_MS = 15_000
+STOP_TIMEOUT_S = 3.0  # each bound while stopping: SIGTERM is honoured within seconds
 _RELEASE, _STEP = 0, 1
 
 
@@ -178,6 +185,7 @@ class Recipients:
         self._echo = echo or (lambda line: None)
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
+        self._down_since: float | None = None  # Kafka stopped answering (one line per outage)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -220,32 +228,26 @@ class Recipients:
                         last_commit = mono
                         self._commit()
                 except KafkaError as exc:
-                    self._echo(f"recipients: Kafka error {type(exc).__name__}: {exc}; retrying")
-                    stop.wait(0.5)
+                    self._outage(exc)
+                    stop.wait(1.0)
                 if time.monotonic() - last_report >= cfg.report_interval_s:
                     last_report = time.monotonic()
                     self.write_stats()
             with self._lock:
                 self._fire(now_us(), accept_all=True)
-            self._commit()
+            try:
+                self._commit(final=True)
+            except KafkaError as exc:  # the broker is gone: at-least-once redelivers them
+                self._echo(f"recipients: last commit failed ({type(exc).__name__}); stopping")
         finally:
             self._close()
             self.write_stats()
         return self._counts()
 
     def _close(self) -> None:
-        for name in ("_consumer", "producer"):
-            client = getattr(self, name)
-            if client is None:
-                continue
-            try:
-                if name == "producer":
-                    client.flush(timeout=FLUSH_TIMEOUT_S)
-                    client.close(timeout=10)
-                else:
-                    client.close(autocommit=False, timeout_ms=5000)
-            except Exception as exc:  # closing must not mask the real outcome
-                log.debug("closing %s: %s", name, exc)
+        for client in (self._consumer, self.producer):
+            if client is not None and (problem := close_quietly(client, STOP_TIMEOUT_S)):
+                log.debug("closing a client: %s", problem)
 
     def _done(self) -> bool:
         cfg = self.config
@@ -430,9 +432,18 @@ class Recipients:
 
     # -- commits -------------------------------------------------------------------------
 
-    def _commit(self) -> None:
+    def _commit(self, *, final: bool = False) -> None:
         """Flush the statuses sent so far, then commit up to the oldest unfinished record,
-        with the last handled offset as metadata (the next owner's redelivery mark)."""
+        with the last handled offset as metadata (the next owner's redelivery mark).
+        `final` (stopping): short bounds, so SIGTERM is honoured with the broker gone."""
+        flush_s, commit_ms = (
+            (STOP_TIMEOUT_S, int(STOP_TIMEOUT_S * 1000))
+            if final
+            else (
+                FLUSH_TIMEOUT_S,
+                COMMIT_TIMEOUT_MS,
+            )
+        )
         from kafka.errors import KafkaTimeoutError
         from kafka.structs import OffsetAndMetadata
 
@@ -441,23 +452,53 @@ class Recipients:
             futures, self._futures = self._futures, []
             handled = dict(self.handled)
         if futures:
-            self.producer.flush(timeout=FLUSH_TIMEOUT_S)
-            failed = [f for f in futures if not f.is_done or f.failed()]
+            try:
+                self.producer.flush(timeout=flush_s)
+            except KafkaTimeoutError:
+                # not acknowledged yet: the next commit waits for them again, and commits
+                # nothing before they are out
+                with self._lock:
+                    self._futures = [f for f in futures if not f.is_done] + self._futures
+                raise
+            failed = [f for f in futures if f.failed()]
             if failed:
                 self.counts.status_failed += len(failed)
-                first = failed[0].exception if failed[0].is_done else "not acknowledged"
-                if not any(f.is_done for f in failed):
-                    raise KafkaTimeoutError(f"status flush took over {FLUSH_TIMEOUT_S:.0f} s")
-                log.warning("%d status send(s) failed: %s", len(failed), first)
+                self._echo(
+                    f"recipients: {len(failed):,} status send(s) failed: {failed[0].exception!r}"
+                )
+                if producer_is_fenced_or_lost(failed[0].exception):
+                    self._echo(
+                        "recipients: the broker lost the status producer's state; new producer"
+                    )
+                    close_quietly(self.producer, 1.0)
+                    self.producer = make_producer(self.settings)
         if not positions or self._consumer is None:
+            self._recovered()
             return
         offsets = {
             tp: OffsetAndMetadata(p, mark_metadata(handled.get(tp)), -1)
             for tp, p in positions.items()
         }
-        self._consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
+        self._consumer.commit(offsets, timeout_ms=commit_ms)
         with self._lock:
             self.pending.committed(positions)
+        self._recovered()
+
+    def _outage(self, exc: BaseException) -> None:
+        """One line when Kafka stops answering, not one per attempt."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self._echo(
+                f"recipients: Kafka at {self.settings.bootstrap} not answering "
+                f"({type(exc).__name__}: {exc}); retrying every second"
+            )
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            self._echo(
+                f"recipients: Kafka answers again after {time.monotonic() - self._down_since:.0f} s"
+            )
+            self._down_since = None
 
     # -- reading the state -----------------------------------------------------------------
 

@@ -36,7 +36,12 @@ from interchange.core.policy import (
     decide,
 )
 from interchange.errors import InterchangeError, TopicError
-from interchange.pipeline.clients import assign_all, make_consumer, producer_config
+from interchange.pipeline.clients import (
+    assign_all,
+    close_quietly,
+    make_consumer,
+    producer_config,
+)
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
@@ -52,7 +57,8 @@ from interchange.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 5.0  # a restarted broker is found again within seconds
+CLOSE_TIMEOUT_S = 3.0  # closing clients while the broker may be gone
 
 
 class RouterError(InterchangeError):
@@ -203,11 +209,8 @@ class Router:
         for name in ("_consumer", "_restorer", "_producer"):
             client = getattr(self, name)
             setattr(self, name, None)
-            if client is not None:
-                try:
-                    client.close(timeout=5) if name == "_producer" else client.close()
-                except Exception as exc:  # closing must never mask the real error
-                    log.debug("closing %s: %s", name, exc)
+            if client is not None and (problem := close_quietly(client, CLOSE_TIMEOUT_S)):
+                log.debug("closing %s: %s", name, problem)
 
     def run(self, stop: Stop) -> int:
         """Route until `stop`, `max_records` or `idle_exit_s`; return records decided."""

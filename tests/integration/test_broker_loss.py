@@ -1,0 +1,88 @@
+"""Broker loss and restart: every stage says what happened in a line, keeps going or
+stops cleanly, and honours SIGTERM within seconds. The embedded broker loses all its
+data on a restart, which is the harshest case (producer state, topics, offsets)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from interchange.broker import EmbeddedBroker
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SIGTERM_BOUND_S = 15.0
+
+
+def _stage(args: list[str], log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "interchange", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        text=True,
+    )
+
+
+@pytest.mark.skipif(bool(os.environ.get("INTERCHANGE_BOOTSTRAP")), reason="kills its own broker")
+def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    subprocess.run(
+        [sys.executable, "-m", "interchange", "keys", "init", "--keys-dir", str(keys),
+         "--preset", "tiny"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    first = EmbeddedBroker(log_path=tmp_path / "broker-1.log").start()
+    port = first.port
+    assert port is not None
+    bootstrap = first.bootstrap
+    common = ["--bootstrap", bootstrap, "--keys-dir", str(keys), "--preset", "tiny"]
+    logs = {name: tmp_path / f"{name}.log" for name in ("router", "recipients", "producer")}
+    subprocess.run(
+        [sys.executable, "-m", "interchange", "topics", "create", "--bootstrap", bootstrap],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    stages = {
+        "router": _stage(["route", *common, "--router-id", "loss"], logs["router"]),
+        "recipients": _stage(["recipients", *common], logs["recipients"]),
+        "producer": _stage(
+            ["produce", *common, "--rate", "50", "--duration", "120", "--no-progress",
+             "--out-dir", str(tmp_path / "run")],
+            logs["producer"],
+        ),
+    }  # fmt: skip
+    second = None
+    try:
+        time.sleep(8)  # routing
+        first.stop()  # SIGTERM then SIGKILL of the broker: everything in memory is gone
+        time.sleep(12)  # transactions, flushes and fetches fail meanwhile
+        second = EmbeddedBroker(port=port, log_path=tmp_path / "broker-2.log").start()
+        time.sleep(12)  # each stage finds the new broker
+        assert all(p.poll() is None for p in stages.values()), {
+            n: logs[n].read_text()[-2000:] for n, p in stages.items() if p.poll() is not None
+        }
+        started = time.monotonic()
+        for p in stages.values():
+            p.send_signal(signal.SIGTERM)
+        for p in stages.values():
+            p.wait(timeout=SIGTERM_BOUND_S)
+        assert time.monotonic() - started < SIGTERM_BOUND_S
+    finally:
+        for p in stages.values():
+            if p.poll() is None:
+                p.kill()
+        if second is not None:
+            second.stop()
+    text = {name: log.read_text() for name, log in logs.items()}
+    for name, body in text.items():
+        assert "Traceback" not in body, (name, body[-3000:])
+    # each stage said what happened, in its own words
+    router_said = ("reconnecting", "unreachable")
+    assert any(words in text["router"] for words in router_said), text["router"][-2000:]
+    assert "not answering" in text["recipients"], text["recipients"][-2000:]
+    assert "lost this producer's state" in text["producer"], text["producer"][-2000:]
