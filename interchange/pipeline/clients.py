@@ -8,7 +8,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafka.partitioner.abc import Partitioner
+from kafka.partitioner.default import DefaultPartitioner, murmur2
+
 from interchange.settings import Settings
+
+
+class CachedKeyPartitioner(Partitioner):  # type: ignore[misc]
+    """Kafka's default partitioner (murmur2 of the key over every partition, as the Java
+    client and kafka-python's `DefaultPartitioner` pick), with each key's hash kept.
+
+    Every record of the axis is keyed by an agency id, and a few thousand agencies send
+    millions of records: kafka-python's pure-Python murmur2 per send was 5% of the
+    recipients' CPU. The partition count is read from the cluster metadata on every
+    call, so a topic that grows partitions is followed as the default partitioner does.
+    """
+
+    MAX_KEYS = 100_000  # more distinct keys than any preset has agencies: start over
+
+    def __init__(self) -> None:
+        self._hashes: dict[bytes, int] = {}
+
+    def partition(  # noqa: PLR0917 - kafka-python's Partitioner interface
+        self,
+        topic: str,
+        key: Any,
+        serialized_key: bytes | None,
+        value: Any,
+        serialized_value: Any,
+        cluster: Any,
+    ) -> int:
+        if serialized_key is None:
+            return int(
+                _DEFAULT.partition(topic, key, serialized_key, value, serialized_value, cluster)
+            )
+        partitions = cluster.partitions_for_topic(topic)
+        if not partitions:
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        hashed = self._hashes.get(serialized_key)
+        if hashed is None:
+            if len(self._hashes) >= self.MAX_KEYS:
+                self._hashes.clear()
+            hashed = self._hashes[serialized_key] = murmur2(serialized_key) & 0x7FFFFFFF
+        ordered = sorted(partitions)
+        return int(ordered[hashed % len(ordered)])
+
+
+_DEFAULT = DefaultPartitioner()
 
 
 def producer_config(settings: Settings, *, transactional_id: str | None = None) -> dict[str, Any]:
@@ -27,6 +73,7 @@ def producer_config(settings: Settings, *, transactional_id: str | None = None) 
         "max_block_ms": 10_000,
         # kafka-python's own sensors cost ~10% of an idle client's CPU and nothing reads them
         "metrics_enabled": False,
+        "partitioner": CachedKeyPartitioner(),
     }
     if settings.compression_type:
         config["compression_type"] = settings.compression_type
