@@ -254,6 +254,15 @@ class SeriesBuilder:
             sum(r.accounted for r in last),
         )
 
+    def latest(self, counter: str) -> tuple[float, int]:
+        """(when, total) of one counter (`sent`, `addressed`, `delivered`, `accounted`): the
+        sum over processes, at the newest write among those that count it (progress rates)."""
+        carrying = [s.last for s in self._sources.values() if getattr(s.last, counter)]
+        return (
+            max((r.written_s for r in carrying), default=self.origin_s),
+            sum(getattr(r, counter) for r in carrying),
+        )
+
     def _observe(self, name: str, reading: Reading) -> None:
         source = self._sources.get(name)
         if source is None:

@@ -217,3 +217,15 @@ def test_sliding_rate_is_the_rate_over_the_last_window() -> None:
 def test_builder_rejects_an_odd_bound() -> None:
     with pytest.raises(ConfigError):
         SeriesBuilder(ORIGIN, max_points=3)
+
+
+def test_latest_total_is_timed_by_the_processes_that_count_it() -> None:
+    b = SeriesBuilder(ORIGIN)
+    b.add(
+        ORIGIN + 2.0,
+        {"p0": producer(ORIGIN + 1.2, 40), "p1": producer(ORIGIN + 1.4, 60),
+         "r": recipients(ORIGIN + 1.9, 70)},
+    )  # fmt: skip
+    assert b.latest("sent") == (ORIGIN + 1.4, 100)
+    assert b.latest("delivered") == (ORIGIN + 1.9, 70)
+    assert SeriesBuilder(ORIGIN).latest("sent") == (ORIGIN, 0)
