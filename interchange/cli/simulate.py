@@ -193,12 +193,13 @@ class _Progress:
             self.console.print(self._text(self._last))
 
     def _text(self, s: Any) -> str:
-        rate = s.delivered / s.elapsed_s if s.elapsed_s else 0.0
+        # Rates over the last few seconds (a sliding window), not since the start.
         return (
-            f"{s.elapsed_s:5.1f} s {s.phase}: produced {s.produced:,}/{s.planned:,} | "
-            f"delivered {s.delivered:,}/{s.expected_delivered:,} ({rate:,.0f}/s) | "
-            f"excluded {s.excluded:,} rejected {s.rejected:,} not connected "
-            f"{s.not_connected:,} | status 03 {s.acks:,} | held by downtime {s.held_now:,}"
+            f"{s.elapsed_s:5.1f} s {s.phase}: produced {s.produced:,}/{s.planned:,} "
+            f"({_per_s(s.produced_rate)}) | delivered {s.delivered:,}/{s.expected_delivered:,} "
+            f"({_per_s(s.delivered_rate)}) | excluded {s.excluded:,} rejected {s.rejected:,} "
+            f"not connected {s.not_connected:,} | status 03 {s.acks:,} | held by downtime "
+            f"{s.held_now:,}"
         )
 
     def update(self, snap: Any) -> None:
@@ -208,3 +209,7 @@ class _Progress:
         elif snap.elapsed_s - self._last_line >= PROGRESS_LINE_S:
             self._last_line = snap.elapsed_s
             self.console.print(self._text(snap))
+
+
+def _per_s(rate: float | None) -> str:
+    return "—/s" if rate is None else f"{rate:,.0f}/s"
