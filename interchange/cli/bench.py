@@ -95,7 +95,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
     from interchange.core.benchcalc import Criteria
     from interchange.pipeline.bench import BenchOptions, run_bench
     from interchange.report.bench_view import TITLE, bench_sections, write_bench_files
-    from interchange.report.terminal import render_terminal
+    from interchange.report.terminal import render_terminal, report_console
 
     settings = settings_from_args(args)
     options = BenchOptions(
@@ -136,7 +136,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             "clients": _clients_line(running, options),
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
-    render_terminal(TITLE, bench_sections(result), Console())
+    render_terminal(TITLE, bench_sections(result), report_console())
     print(f"report: {paths.json} and {paths.html}", file=sys.stderr)
     lost = sum(s.lost for s in result.steps)
     return 1 if lost else 0

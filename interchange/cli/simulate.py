@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from interchange.pipeline.simulate import run_simulation
     from interchange.pipeline.simulate_values import SimulationOptions, make_directory
     from interchange.report.policy_view import policy_headline
-    from interchange.report.terminal import print_coverage
+    from interchange.report.terminal import print_coverage, report_console
 
     settings = settings_from_args(args)
     if settings.bootstrap is not None and not args.external_stages and not args.topic_prefix:
@@ -126,7 +125,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         default_downtime=not args.no_downtime,
     )
     err = Console(stderr=True)
-    out = Console(width=None if sys.stdout.isatty() else 120)
+    out = report_console()
     _describe(err, options, make_directory(options))
     stop = StopFlag().install()
     with kafka_settings(settings) as live:
