@@ -91,7 +91,6 @@ def register_simulate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from interchange.pipeline.simulate import run_simulation
     from interchange.pipeline.simulate_values import SimulationOptions, make_directory
@@ -124,7 +123,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout,
         default_downtime=not args.no_downtime,
     )
-    err = Console(stderr=True)
+    err = report_console(stderr=True)  # progress lines unwrapped in a log too
     out = report_console()
     _describe(err, options, make_directory(options))
     stop = StopFlag().install()

@@ -20,7 +20,9 @@ Definitions (docs/BENCHMARKS.md, "Per-second series"):
   offered when each document has one recipient, as in `bench`);
 * achieved: first deliveries the recipients recorded per second;
 * backlog: pairs addressed so far minus pairs with an outcome so far (delivered,
-  classified, rejected or not connected): what is in flight at that moment;
+  classified, rejected or not connected): what is in flight at that moment. Each
+  process's totals are taken at one common moment (interpolated within its latest
+  interval), never below 0;
 * p50/p99: from the intended send time, over the deliveries of the latest interval of
   every recipients process.
 
@@ -43,7 +45,7 @@ from interchange.errors import ConfigError
 MAX_POINTS = 3_600
 # A process whose file is older than this adds no rate: it ended (a producer that is
 # done) or is stuck, and either way it reported nothing new.
-STALE_S = 3.0
+STALE_S = 2.0
 LATENCY_FAMILY = "delivery"  # intended send time -> recipient
 
 
@@ -230,6 +232,8 @@ class SeriesBuilder:
         for name, reading in readings.items():
             self._observe(name, reading)
         point = self._point(now_s)
+        if now_s < self.origin_s:  # before the run start: baselines only, no point
+            return point
         self._samples += 1
         if self._samples % self._stride == 0:
             self._points.append(point)
@@ -279,28 +283,43 @@ class SeriesBuilder:
         source.last = reading
 
     def _point(self, now_s: float) -> Point:
-        live = [
-            s.interval
+        fresh = [
+            s
             for s in self._sources.values()
             if s.interval is not None
             and s.interval.seconds > 0
             and now_s - s.last.written_s <= self.stale_s
         ]
+        live = [s.interval for s in fresh if s.interval is not None]
         latency = LatencyHistogram()
         for iv in live:
             latency.merge(iv.latency)
-        total = self.totals()
         return Point(
             now_s - self.origin_s,
             sum(iv.sent / iv.seconds for iv in live),
             sum(iv.addressed / iv.seconds for iv in live),
             sum(iv.delivered / iv.seconds for iv in live),
             sum(iv.accounted / iv.seconds for iv in live),
-            total.addressed - total.accounted,
+            self._backlog(min((s.last.written_s for s in fresh), default=now_s)),
             latency.count,
             latency.percentile(50.0) if latency.count else None,
             latency.percentile(99.0) if latency.count else None,
         )
+
+    def _backlog(self, at_s: float) -> int:
+        """Addressed minus accounted, every process's totals taken at the same moment `at_s`
+        (the oldest latest write of the processes still writing), interpolated within each
+        one's latest interval: files written up to a second apart would otherwise count a
+        document at the router before its producer's file says it was sent."""
+        addressed = accounted = 0.0
+        for s in self._sources.values():
+            last, iv = s.last, s.interval
+            share = 0.0  # how much of the latest interval lies after `at_s`
+            if iv is not None and iv.seconds > 0 and last.written_s > at_s:
+                share = min(1.0, (last.written_s - at_s) / iv.seconds)
+            addressed += last.addressed - share * (iv.addressed if iv else 0)
+            accounted += last.accounted - share * (iv.accounted if iv else 0)
+        return max(0, round(addressed - accounted))
 
 
 class StatsFiles:

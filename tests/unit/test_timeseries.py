@@ -51,14 +51,39 @@ def test_rates_come_from_each_process_own_interval_between_writes() -> None:
     assert p.addressed == 300.0
     assert p.achieved == 40.0  # 60 deliveries over 1.5 s
     assert p.outcomes == 50.0  # 75 outcomes over 1.5 s
-    assert p.backlog == 300 - 75
+    # both totals at origin + 1.0, the older write: the recipients' 75 outcomes over 1.5 s
+    # are 50 by then
+    assert p.backlog == 300 - 50
     p = b.add(
         ORIGIN + 2.6,
         {"prod": producer(ORIGIN + 2.0, 250, fan_out=3),
-         "rcpt": recipients(ORIGIN + 2.5, 160, other=20)},
+         "rcpt": recipients(ORIGIN + 2.5, 161, other=20)},
     )  # fmt: skip
-    assert (p.offered, p.addressed, p.achieved, p.outcomes) == (150.0, 450.0, 100.0, 105.0)
-    assert p.backlog == 750 - 180
+    assert (p.offered, p.addressed, p.achieved, p.outcomes) == (150.0, 450.0, 101.0, 106.0)
+    assert p.backlog == 750 - (181 - 106 / 2)
+
+
+def test_backlog_takes_every_file_at_one_moment_so_it_never_goes_negative() -> None:
+    """At 100/s, everything delivered at once. The producer's file is 0.9 s older than the
+    recipients': raw totals would say 100 addressed and 190 outcomes (-90 in flight); taken
+    at the same moment nothing is."""
+    b = SeriesBuilder(ORIGIN)
+    p = b.add(
+        ORIGIN + 2.0,
+        {"prod": producer(ORIGIN + 1.0, 100), "rcpt": recipients(ORIGIN + 1.9, 190)},
+    )
+    assert p.backlog == 0
+    b.add(ORIGIN + 2.1, {"prod": producer(ORIGIN + 2.0, 200)})  # its last write: it ends
+    late = b.add(ORIGIN + 4.5, {"rcpt": recipients(ORIGIN + 4.4, 200)})
+    assert (late.offered, late.backlog) == (0.0, 0)  # its total stands, its rate is gone
+
+
+def test_samples_before_the_run_start_make_no_point() -> None:
+    b = SeriesBuilder(ORIGIN)
+    b.add(ORIGIN - 1.0, {"r": recipients(ORIGIN - 1.5, 0)})
+    assert b.series.points == ()
+    b.add(ORIGIN + 1.0, {"r": recipients(ORIGIN + 0.5, 10)})
+    assert [p.achieved for p in b.series.points] == [10 / 2.0]
 
 
 def test_a_writer_slower_than_the_sampler_never_shows_a_gap_or_a_double_second() -> None:
@@ -107,10 +132,10 @@ def test_no_deliveries_means_no_latency_and_an_idle_second_means_zero_rate() -> 
 
 
 def test_a_process_that_stopped_writing_adds_no_rate_but_its_totals_stay() -> None:
-    b = SeriesBuilder(ORIGIN, stale_s=3.0)
+    b = SeriesBuilder(ORIGIN, stale_s=2.0)
     b.add(ORIGIN + 1.0, {"prod": producer(ORIGIN + 1.0, 50)})
-    assert b.add(ORIGIN + 4.0, {"prod": producer(ORIGIN + 1.0, 50)}).offered == 50.0
-    late = b.add(ORIGIN + 4.5, {"prod": producer(ORIGIN + 1.0, 50)})
+    assert b.add(ORIGIN + 3.0, {"prod": producer(ORIGIN + 1.0, 50)}).offered == 50.0
+    late = b.add(ORIGIN + 3.5, {"prod": producer(ORIGIN + 1.0, 50)})
     assert (late.offered, late.backlog) == (0.0, 50)
 
 
