@@ -160,8 +160,12 @@ def tick_line(tick: Any) -> str:
     return (
         f"{tick.phase}  sent {tick.addressed:,} ({_per_s(tick.sent_rate)})  "
         f"done {tick.accounted:,} (delivering {_per_s(tick.delivered_rate)})  "
-        f"backlog {tick.addressed - tick.accounted:,}  router lag ~{tick.router_lag:,}"
+        f"backlog {_backlog(tick):,}  router lag ~{tick.router_lag:,}"
     )
+
+
+def _backlog(tick: Any) -> int:
+    return tick.backlog if tick.backlog is not None else tick.addressed - tick.accounted
 
 
 def _per_s(rate: float | None) -> str:

@@ -85,9 +85,7 @@ class LatencyHistogram:
         nonzero = np.flatnonzero(diff)
         if nonzero.size:
             np.frombuffer(out._h.counts, dtype=np.uint64)[:] = diff.astype(np.uint64)
-            out._h.set_internal_tacking_values(
-                int(nonzero[0]), int(nonzero[-1]), int(diff.sum())
-            )
+            out._h.set_internal_tacking_values(int(nonzero[0]), int(nonzero[-1]), int(diff.sum()))
         out.clamped = max(0, self.clamped - earlier.clamped)
         return out
 

@@ -10,7 +10,8 @@ rate, and reads every stage's stats files each second:
 * throughput and CPU per document cover the window [warm-up end, last send];
 * latency covers every delivery recorded after the warm-up, until the step drained;
 * backlog = documents addressed so far minus documents accounted at the recipients,
-  sampled each second; its least-squares growth over the window says "bounded" or not;
+  sampled each second (each file's totals taken at one moment, core/timeseries); its
+  least-squares growth over the window says "bounded" or not;
 * the per-second series of the whole step (core/timeseries: offered and achieved rate,
   p50/p99, backlog) comes from the same samples.
 """
@@ -101,6 +102,7 @@ class Tick:
     phase: str  # warm-up, measuring, draining
     sent_rate: float | None = None  # documents sent / s over the last few seconds
     delivered_rate: float | None = None  # deliveries / s over the last few seconds
+    backlog: int | None = None  # in flight, every stats file taken at one moment
 
 
 Events = Callable[[str, Any], None]  # ("phase", text) | ("tick", Tick) | ("step", Step)
@@ -244,7 +246,7 @@ class _StepRun:
                 raise ConfigError(f"bench step {self.index + 1}: {failure}; logs in {stages.dir}")
             now = time.monotonic()
             elapsed = now - t0
-            series.add(time.time(), files.read(stages.stats_files()))
+            point = series.add(time.time(), files.read(stages.stats_files()))
             totals = series.totals()
             addressed, accounted = totals.addressed, totals.accounted
             sending.add(*series.latest("sent"))
@@ -253,7 +255,7 @@ class _StepRun:
             if warm is None and elapsed >= options.warmup_s:
                 warm = _Snapshot(now, stages.read(), self.sampler.snapshot_cpu())
             if warm is not None and end is None:
-                backlog.append((now - warm.at, addressed - accounted))
+                backlog.append((now - warm.at, point.backlog))
                 lag_max = max(lag_max, lag)
             if end is None and stages.producers_done() and elapsed >= options.duration_s:
                 end = _Snapshot(now, stages.read(), self.sampler.snapshot_cpu())
@@ -261,7 +263,7 @@ class _StepRun:
             self.ctx.emit(
                 "tick",
                 Tick(self.index, self.rate, elapsed, options.duration_s, addressed, accounted,
-                     lag, phase, sending.rate(), delivering.rate()),
+                     lag, phase, sending.rate(), delivering.rate(), point.backlog),
             )  # fmt: skip
             if accounted != last_accounted:
                 last_accounted, quiet_since = accounted, now

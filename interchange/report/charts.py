@@ -17,7 +17,13 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: never a GUI backend, even with DISPLAY set
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+)
 
 from interchange.report.sections import (
     BarChart,
@@ -154,8 +160,9 @@ def _panels(chart: PanelChart) -> Any:
             colour += 1
         if panel.log:
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(_plain))
-            ax.yaxis.set_minor_formatter(FuncFormatter(_plain))  # within a decade: 20, 30, 50
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(_plain))  # 20, 50, 100, 200 ...
+            ax.yaxis.set_minor_formatter(NullFormatter())
         else:
             ax.set_ylim(bottom=0)
         for at, _text in chart.markers:

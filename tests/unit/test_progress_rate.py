@@ -39,4 +39,6 @@ def test_bench_progress_shows_current_rates() -> None:
     line = tick_line(tick)
     assert "sent 11,000 (1,002/s)" in line
     assert "done 9,500 (delivering 981/s)" in line
-    assert "backlog 1,500" in line
+    assert "backlog 1,500" in line  # without a backlog of its own: sent - done
+    timed = Tick(0, 1_000.0, 12.0, 30.0, 11_000, 11_020, 40, "measuring", None, None, 12)
+    assert "backlog 12 " in tick_line(timed)  # the files taken at one moment, not -20
