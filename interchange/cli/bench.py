@@ -165,7 +165,7 @@ def tick_line(tick: Any) -> str:
 
 
 def _backlog(tick: Any) -> int:
-    return tick.backlog if tick.backlog is not None else tick.addressed - tick.accounted
+    return int(tick.backlog if tick.backlog is not None else tick.addressed - tick.accounted)
 
 
 def _per_s(rate: float | None) -> str:
