@@ -33,6 +33,7 @@ adjacent points are merged pairwise and one sample in two is kept from then on.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -223,19 +224,21 @@ class SeriesBuilder:
         self._stride = 1  # keep one sample in `stride` (doubles at each downsampling)
         self._samples = 0
 
-    def add(self, now_s: float, readings: Mapping[str, Reading]) -> Point:
+    def add(self, now_s: float, readings: Mapping[str, Reading], *, final: bool = False) -> Point:
         """Take one sample at `now_s` (same clock as the readings) and return its point.
 
         `readings` maps a process (e.g. its stats file's path) to its file as just read;
-        a file seen before with the same write time changes nothing.
+        a file seen before with the same write time changes nothing. `final`: the last
+        sample of a run, its stages drained or exited, so every file is final: the backlog
+        is their totals as they are, and the point is kept whatever the downsampling.
         """
         for name, reading in readings.items():
             self._observe(name, reading)
-        point = self._point(now_s)
+        point = self._point(now_s, final=final)
         if now_s < self.origin_s:  # before the run start: baselines only, no point
             return point
         self._samples += 1
-        if self._samples % self._stride == 0:
+        if self._samples % self._stride == 0 or final:
             self._points.append(point)
             if len(self._points) >= self.max_points:
                 pairs = zip(self._points[0::2], self._points[1::2], strict=True)
@@ -282,7 +285,7 @@ class SeriesBuilder:
             source.interval = None
         source.last = reading
 
-    def _point(self, now_s: float) -> Point:
+    def _point(self, now_s: float, *, final: bool) -> Point:
         fresh = [
             s
             for s in self._sources.values()
@@ -300,7 +303,10 @@ class SeriesBuilder:
             sum(iv.addressed / iv.seconds for iv in live),
             sum(iv.delivered / iv.seconds for iv in live),
             sum(iv.accounted / iv.seconds for iv in live),
-            self._backlog(min((s.last.written_s for s in fresh), default=now_s)),
+            self._backlog(
+                # final: nothing moves any more, every file is its process's final state
+                math.inf if final else min((s.last.written_s for s in fresh), default=now_s)
+            ),
             latency.count,
             latency.percentile(50.0) if latency.count else None,
             latency.percentile(99.0) if latency.count else None,

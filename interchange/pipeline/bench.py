@@ -272,6 +272,7 @@ class _StepRun:
                 or now - quiet_since >= DRAIN_QUIET_S
                 or now - end.at > DRAIN_TIMEOUT_S
             ):
+                series.add(time.time(), files.read(stages.stats_files()), final=True)
                 break
         assert warm is not None
         assert end is not None

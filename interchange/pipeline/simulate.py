@@ -357,13 +357,13 @@ class Simulation:
                 )
                 return ledger
 
-    def _sample(self, *, due_only: bool = False) -> None:
+    def _sample(self, *, due_only: bool = False, final: bool = False) -> None:
         """One point of the per-second series, and the progress rates; `due_only`: only
         when SAMPLE_S has passed since the last one."""
         if due_only and time.monotonic() - self._last_sample < SAMPLE_S:
             return
         self._last_sample = time.monotonic()
-        self.timeline.add(time.time(), self._files.read(self._stats_files()))
+        self.timeline.add(time.time(), self._files.read(self._stats_files()), final=final)
         self._rates[0].add(*self.timeline.latest("sent"))
         self._rates[1].add(*self.timeline.latest("delivered"))
 
@@ -381,7 +381,7 @@ class Simulation:
             acks.snapshot(work=True) if acks is not None else (RunMetrics(), None)
         )
         if start_us:
-            self._sample()  # the stages' last writes, at exit
+            self._sample(final=True)  # the stages' last writes, at exit
         write_stats(self.stats_dir / "senders.json", ack_metrics)
         files = self._stats_files()
         metrics = read_stats(files, missing_ok=True).merge(ack_metrics)

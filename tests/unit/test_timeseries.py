@@ -78,6 +78,18 @@ def test_backlog_takes_every_file_at_one_moment_so_it_never_goes_negative() -> N
     assert (late.offered, late.backlog) == (0.0, 0)  # its total stands, its rate is gone
 
 
+def test_the_final_sample_takes_the_files_as_they_are() -> None:
+    """A drained run whose producer wrote its last file just before the end: at that
+    moment 40 were still in flight, but the run's last point is its final state."""
+    b = SeriesBuilder(ORIGIN, max_points=2)
+    b.add(ORIGIN + 1.0, {"prod": producer(ORIGIN + 1.0, 100), "rcpt": recipients(ORIGIN + 1.0, 80)})
+    readings = {"prod": producer(ORIGIN + 2.0, 200), "rcpt": recipients(ORIGIN + 2.5, 200)}
+    assert b.add(ORIGIN + 2.6, readings).backlog == 200 - (200 - 120 / 1.5 * 0.5)
+    last = b.add(ORIGIN + 2.7, readings, final=True)
+    assert last.backlog == 0
+    assert b.series.points[-1] == last  # kept, though one sample in two is dropped by now
+
+
 def test_samples_before_the_run_start_make_no_point() -> None:
     b = SeriesBuilder(ORIGIN)
     b.add(ORIGIN - 1.0, {"r": recipients(ORIGIN - 1.5, 0)})
