@@ -261,14 +261,16 @@ class SeriesBuilder:
             sum(r.accounted for r in last),
         )
 
-    def latest(self, counter: str) -> tuple[float, int]:
+    def latest(self, counter: str, now_s: float | None = None) -> tuple[float, int]:
         """(when, total) of one counter (`sent`, `addressed`, `delivered`, `accounted`): the
-        sum over processes, at the newest write among those that count it (progress rates)."""
+        sum over processes, at the newest write among those that count it (progress rates).
+        With `now_s`, a total no process has rewritten for `stale_s` stands at `now_s`: they
+        ended (a finished producer) or stalled, so a rate over it falls to 0."""
         carrying = [s.last for s in self._sources.values() if getattr(s.last, counter)]
-        return (
-            max((r.written_s for r in carrying), default=self.origin_s),
-            sum(getattr(r, counter) for r in carrying),
-        )
+        when = max((r.written_s for r in carrying), default=self.origin_s)
+        if now_s is not None and now_s - when > self.stale_s:
+            when = now_s
+        return when, sum(getattr(r, counter) for r in carrying)
 
     def _observe(self, name: str, reading: Reading) -> None:
         source = self._sources.get(name)

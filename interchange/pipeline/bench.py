@@ -249,8 +249,8 @@ class _StepRun:
             point = series.add(time.time(), files.read(stages.stats_files()))
             totals = series.totals()
             addressed, accounted = totals.addressed, totals.accounted
-            sending.add(*series.latest("sent"))
-            delivering.add(*series.latest("delivered"))
+            sending.add(*series.latest("sent", time.time()))
+            delivering.add(*series.latest("delivered", time.time()))
             lag, _ = stages.router_gauges()
             if warm is None and elapsed >= options.warmup_s:
                 warm = _Snapshot(now, stages.read(), self.sampler.snapshot_cpu())

@@ -364,8 +364,9 @@ class Simulation:
             return
         self._last_sample = time.monotonic()
         self.timeline.add(time.time(), self._files.read(self._stats_files()), final=final)
-        self._rates[0].add(*self.timeline.latest("sent"))
-        self._rates[1].add(*self.timeline.latest("delivered"))
+        now = time.time()
+        self._rates[0].add(*self.timeline.latest("sent", now))
+        self._rates[1].add(*self.timeline.latest("delivered", now))
 
     def _finish(
         self,

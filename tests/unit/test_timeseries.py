@@ -266,3 +266,14 @@ def test_latest_total_is_timed_by_the_processes_that_count_it() -> None:
     assert b.latest("sent") == (ORIGIN + 1.4, 100)
     assert b.latest("delivered") == (ORIGIN + 1.9, 70)
     assert SeriesBuilder(ORIGIN).latest("sent") == (ORIGIN, 0)
+    assert b.latest("sent", ORIGIN + 3.0) == (ORIGIN + 1.4, 100)  # written 1.6 s ago: current
+    assert b.latest("sent", ORIGIN + 3.5) == (ORIGIN + 3.5, 100)  # 2.1 s: the producers ended
+
+
+def test_a_progress_rate_falls_to_zero_once_the_producer_ended() -> None:
+    b, rate = SeriesBuilder(ORIGIN), SlidingRate(window_s=5.0)
+    for second in range(1, 11):  # 100/s for 5 s, then the producer's file stays as it is
+        now = ORIGIN + second + 0.1
+        b.add(now, {"prod": producer(ORIGIN + min(second, 5), 100 * min(second, 5))})
+        rate.add(*b.latest("sent", now))
+    assert rate.rate() == 0.0
