@@ -7,6 +7,7 @@ import io
 
 import pytest
 from rich.console import Console
+from test_bench_report import RESULT
 
 from interchange.core.coverage import compute_coverage
 from interchange.core.metrics import RunMetrics
@@ -15,7 +16,6 @@ from interchange.report.bench_view import TITLE, bench_sections
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.sections import Section, Table
 from interchange.report.terminal import PIPE_WIDTH, render_terminal, report_console
-from tests.unit.test_bench_report import RESULT
 
 
 def _coverage_sections() -> tuple[Section, ...]:

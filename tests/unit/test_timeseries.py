@@ -93,7 +93,7 @@ def test_the_final_sample_takes_the_files_as_they_are() -> None:
 def test_samples_before_the_run_start_make_no_point() -> None:
     b = SeriesBuilder(ORIGIN)
     b.add(ORIGIN - 1.0, {"r": recipients(ORIGIN - 1.5, 0)})
-    assert b.series.points == ()
+    assert not b.series.points
     b.add(ORIGIN + 1.0, {"r": recipients(ORIGIN + 0.5, 10)})
     assert [p.achieved for p in b.series.points] == [10 / 2.0]
 
