@@ -23,6 +23,7 @@ BENCH = Command(
     "maximum sustainable rate",
     "interchange bench --rate 3000 --duration 60 --warmup 10 --out-dir runs/bench",
 )
+TICK_LINE_S = 5.0  # without a terminal, a progress line every this many seconds
 
 
 def register_bench(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +95,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
     from interchange.core.benchcalc import Criteria
     from interchange.pipeline.bench import BenchOptions, run_bench
     from interchange.report.bench_view import TITLE, bench_sections, write_bench_files
-    from interchange.report.terminal import render_terminal
+    from interchange.report.terminal import render_terminal, report_console
 
     settings = settings_from_args(args)
     options = BenchOptions(
@@ -135,7 +136,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             "clients": _clients_line(running, options),
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
-    render_terminal(TITLE, bench_sections(result), Console())
+    render_terminal(TITLE, bench_sections(result), report_console())
     print(f"report: {paths.json} and {paths.html}", file=sys.stderr)
     lost = sum(s.lost for s in result.steps)
     return 1 if lost else 0
@@ -153,6 +154,24 @@ def _clients_line(settings: Any, options: Any) -> str:
     )
 
 
+def tick_line(tick: Any) -> str:
+    """Where a step is: totals, and the rates over the last few seconds (not averages
+    since the start, which lag behind for minutes after a slow start)."""
+    return (
+        f"{tick.phase}  sent {tick.addressed:,} ({_per_s(tick.sent_rate)})  "
+        f"done {tick.accounted:,} (delivering {_per_s(tick.delivered_rate)})  "
+        f"backlog {_backlog(tick):,}  router lag ~{tick.router_lag:,}"
+    )
+
+
+def _backlog(tick: Any) -> int:
+    return int(tick.backlog if tick.backlog is not None else tick.addressed - tick.accounted)
+
+
+def _per_s(rate: float | None) -> str:
+    return "—/s" if rate is None else f"{rate:,.0f}/s"
+
+
 class _Display:
     """Live progress on stderr (rich), or one line per phase and step when not a terminal."""
 
@@ -161,6 +180,8 @@ class _Display:
         self.live = live
         self._progress: Any = None
         self._task: Any = None
+        self._last_line = 0.0
+        self._step = -1
 
     def __enter__(self) -> _Display:
         if self.live:
@@ -185,11 +206,15 @@ class _Display:
         elif kind == "step":
             self._print(f"bench: {step_line(value)}")
             self._task = None
-        elif kind == "tick" and self._progress is not None:
-            detail = (
-                f"{value.phase}  sent {value.addressed:,}  done {value.accounted:,}  "
-                f"backlog {value.addressed - value.accounted:,}  router lag ~{value.router_lag:,}"
-            )
+        elif kind == "tick":
+            detail = tick_line(value)
+            if self._progress is None:  # a log: one line every few seconds
+                if value.elapsed_s - self._last_line >= TICK_LINE_S or value.step != self._step:
+                    self._last_line, self._step = value.elapsed_s, value.step
+                    self._print(
+                        f"bench: {value.target_rate:,.0f}/s {value.elapsed_s:5.1f} s {detail}"
+                    )
+                return
             if self._task is None:
                 self._task = self._progress.add_task(
                     f"{value.target_rate:,.0f}/s", total=value.duration_s, detail=detail

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -92,12 +91,11 @@ def register_simulate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from interchange.pipeline.simulate import run_simulation
     from interchange.pipeline.simulate_values import SimulationOptions, make_directory
     from interchange.report.policy_view import policy_headline
-    from interchange.report.terminal import print_coverage
+    from interchange.report.terminal import print_coverage, report_console
 
     settings = settings_from_args(args)
     if settings.bootstrap is not None and not args.external_stages and not args.topic_prefix:
@@ -125,8 +123,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout,
         default_downtime=not args.no_downtime,
     )
-    err = Console(stderr=True)
-    out = Console(width=None if sys.stdout.isatty() else 120)
+    err = report_console(stderr=True)  # progress lines unwrapped in a log too
+    out = report_console()
     _describe(err, options, make_directory(options))
     stop = StopFlag().install()
     with kafka_settings(settings) as live:
@@ -193,12 +191,13 @@ class _Progress:
             self.console.print(self._text(self._last))
 
     def _text(self, s: Any) -> str:
-        rate = s.delivered / s.elapsed_s if s.elapsed_s else 0.0
+        # Rates over the last few seconds (a sliding window), not since the start.
         return (
-            f"{s.elapsed_s:5.1f} s {s.phase}: produced {s.produced:,}/{s.planned:,} | "
-            f"delivered {s.delivered:,}/{s.expected_delivered:,} ({rate:,.0f}/s) | "
-            f"excluded {s.excluded:,} rejected {s.rejected:,} not connected "
-            f"{s.not_connected:,} | status 03 {s.acks:,} | held by downtime {s.held_now:,}"
+            f"{s.elapsed_s:5.1f} s {s.phase}: produced {s.produced:,}/{s.planned:,} "
+            f"({_per_s(s.produced_rate)}) | delivered {s.delivered:,}/{s.expected_delivered:,} "
+            f"({_per_s(s.delivered_rate)}) | excluded {s.excluded:,} rejected {s.rejected:,} "
+            f"not connected {s.not_connected:,} | status 03 {s.acks:,} | held by downtime "
+            f"{s.held_now:,}"
         )
 
     def update(self, snap: Any) -> None:
@@ -208,3 +207,7 @@ class _Progress:
         elif snap.elapsed_s - self._last_line >= PROGRESS_LINE_S:
             self._last_line = snap.elapsed_s
             self.console.print(self._text(snap))
+
+
+def _per_s(rate: float | None) -> str:
+    return "—/s" if rate is None else f"{rate:,.0f}/s"

@@ -8,7 +8,7 @@ after the warm-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from interchange.core.benchcalc import (
@@ -21,6 +21,7 @@ from interchange.core.benchcalc import (
     ratio,
     stage_efficiency,
 )
+from interchange.core.timeseries import Series
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,8 @@ class Step:
     router_lag_max: int
     processes: tuple[StageProcess, ...]
     verdict: Verdict
+    # the whole step second by second (warm-up and drain too)
+    timeline: Series = field(default_factory=Series)
 
     @property
     def achieved_rate(self) -> float:
@@ -160,6 +163,7 @@ class Step:
             "processes": [p.to_dict() for p in self.processes],
             "sustainable": self.verdict.sustainable,
             "limits": [limit.value for limit in self.verdict.limits],
+            "timeline": self.timeline.to_dict(),
         }
         if ceilings is not None:
             out["ratios"] = step_ratios(self, ceilings)

@@ -13,6 +13,7 @@ import binascii
 import zlib
 from collections.abc import Iterable
 
+import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from interchange.errors import ConfigError
@@ -71,15 +72,20 @@ class LatencyHistogram:
         """What was recorded after `earlier`, a snapshot of this same recorder: the
         counts subtracted bucket by bucket. ConfigError if `earlier` has a count this
         histogram does not (it was not an earlier state)."""
-        mine, theirs = self._h.counts, earlier._h.counts
+        # Vectorised over the counts arrays (one fixed shape everywhere): a Python loop over
+        # ~23,500 buckets costs ~40 ms, too slow for a per-second series of several processes.
+        mine = np.frombuffer(self._h.counts, dtype=np.uint64).astype(np.int64)
+        theirs = np.frombuffer(earlier._h.counts, dtype=np.uint64).astype(np.int64)
+        if mine.shape != theirs.shape:
+            raise ConfigError("the snapshot is not a histogram of the same shape")
+        diff = mine - theirs
+        if (diff < 0).any():
+            raise ConfigError("the snapshot is not an earlier state of this histogram")
         out = LatencyHistogram()
-        for index in range(max(len(mine), len(theirs))):
-            got = mine[index] if index < len(mine) else 0
-            before = theirs[index] if index < len(theirs) else 0
-            if before > got:
-                raise ConfigError("the snapshot is not an earlier state of this histogram")
-            if got > before:
-                out._h.record_value(self._h.get_value_from_index(index), got - before)
+        nonzero = np.flatnonzero(diff)
+        if nonzero.size:
+            np.frombuffer(out._h.counts, dtype=np.uint64)[:] = diff.astype(np.uint64)
+            out._h.set_internal_tacking_values(int(nonzero[0]), int(nonzero[-1]), int(diff.sum()))
         out.clamped = max(0, self.clamped - earlier.clamped)
         return out
 

@@ -10,7 +10,10 @@ rate, and reads every stage's stats files each second:
 * throughput and CPU per document cover the window [warm-up end, last send];
 * latency covers every delivery recorded after the warm-up, until the step drained;
 * backlog = documents addressed so far minus documents accounted at the recipients,
-  sampled each second; its least-squares growth over the window says "bounded" or not.
+  sampled each second (each file's totals taken at one moment, core/timeseries); its
+  least-squares growth over the window says "bounded" or not;
+* the per-second series of the whole step (core/timeseries: offered and achieved rate,
+  p50/p99, backlog) comes from the same samples.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from interchange.core.histogram import LatencyHistogram
 from interchange.core.issuance import ensure_keys
 from interchange.core.metrics import RunMetrics
 from interchange.core.presets import build
+from interchange.core.timeseries import Series, SeriesBuilder, SlidingRate, StatsFiles
 from interchange.errors import ConfigError
 from interchange.pipeline.bench_stages import (
     ProducerJob,
@@ -40,7 +44,6 @@ from interchange.pipeline.cpu_ceiling import measure_stage_costs, wire_sizes
 from interchange.pipeline.naive import run_naive
 from interchange.pipeline.passthrough import run_passthrough
 from interchange.pipeline.procstats import ProcessSampler
-from interchange.pipeline.simulate_values import stats_totals
 from interchange.pipeline.topics import create_topics
 from interchange.settings import Settings
 
@@ -97,6 +100,9 @@ class Tick:
     accounted: int
     router_lag: int
     phase: str  # warm-up, measuring, draining
+    sent_rate: float | None = None  # documents sent / s over the last few seconds
+    delivered_rate: float | None = None  # deliveries / s over the last few seconds
+    backlog: int | None = None  # in flight, every stats file taken at one moment
 
 
 Events = Callable[[str, Any], None]  # ("phase", text) | ("tick", Tick) | ("step", Step)
@@ -231,20 +237,25 @@ class _StepRun:
         backlog: list[tuple[float, int]] = []
         lag_max = last_accounted = 0
         quiet_since = time.monotonic()
+        files = StatsFiles()  # counters every second; a file is parsed again only if it changed
+        series = SeriesBuilder(start_us / 1e6)
+        sending, delivering = SlidingRate(), SlidingRate()
         while True:
             time.sleep(1.0)
             if failure := stages.failed():
                 raise ConfigError(f"bench step {self.index + 1}: {failure}; logs in {stages.dir}")
             now = time.monotonic()
             elapsed = now - t0
-            # counters only, every second; histograms are decoded just for the two snapshots
-            counts = stats_totals(stages.stats_files())
-            addressed, accounted = counts.addressed, counts.addressed - counts.unaccounted
+            point = series.add(time.time(), files.read(stages.stats_files()))
+            totals = series.totals()
+            addressed, accounted = totals.addressed, totals.accounted
+            sending.add(*series.latest("sent", time.time()))
+            delivering.add(*series.latest("delivered", time.time()))
             lag, _ = stages.router_gauges()
             if warm is None and elapsed >= options.warmup_s:
                 warm = _Snapshot(now, stages.read(), self.sampler.snapshot_cpu())
             if warm is not None and end is None:
-                backlog.append((now - warm.at, addressed - accounted))
+                backlog.append((now - warm.at, point.backlog))
                 lag_max = max(lag_max, lag)
             if end is None and stages.producers_done() and elapsed >= options.duration_s:
                 end = _Snapshot(now, stages.read(), self.sampler.snapshot_cpu())
@@ -252,7 +263,7 @@ class _StepRun:
             self.ctx.emit(
                 "tick",
                 Tick(self.index, self.rate, elapsed, options.duration_s, addressed, accounted,
-                     lag, phase),
+                     lag, phase, sending.rate(), delivering.rate(), point.backlog),
             )  # fmt: skip
             if accounted != last_accounted:
                 last_accounted, quiet_since = accounted, now
@@ -261,10 +272,11 @@ class _StepRun:
                 or now - quiet_since >= DRAIN_QUIET_S
                 or now - end.at > DRAIN_TIMEOUT_S
             ):
+                series.add(time.time(), files.read(stages.stats_files()), final=True)
                 break
         assert warm is not None
         assert end is not None
-        return self.figures(warm, end, stages.read(), backlog, lag_max)
+        return self.figures(warm, end, stages.read(), backlog, lag_max, timeline=series.series)
 
     def figures(
         self,
@@ -273,6 +285,8 @@ class _StepRun:
         final: RunMetrics,
         backlog: list[tuple[float, int]],
         router_lag_max: int,
+        *,
+        timeline: Series,
     ) -> Step:
         options = self.ctx.options
         window_s = end.at - warm.at
@@ -317,6 +331,7 @@ class _StepRun:
             router_lag_max=router_lag_max,
             processes=tuple(sorted(processes, key=lambda p: (p.role, p.pid))),
             verdict=calc.judge(result, options.criteria),
+            timeline=timeline,
         )
 
 

@@ -24,6 +24,7 @@ from interchange.core.faults import parse_faults
 from interchange.core.issuance import ensure_keys
 from interchange.core.manifest import read_manifest
 from interchange.core.metrics import RunMetrics, read_stats, write_stats
+from interchange.core.timeseries import SeriesBuilder, SlidingRate, StatsFiles
 from interchange.core.workload import WorkloadSpec
 from interchange.errors import ConfigError
 from interchange.pipeline.acks import AckReader
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 POLL_S = 0.5
+SAMPLE_S = 1.0  # the per-second series: one sample of the stats files a second
 ROUTER_READY = "assigned submission partitions"
 WORK_DRAIN_S = 10.0  # longest wait for open work records once every delivery is registered
 ACK_SETTLE_S = 0.5
@@ -99,6 +101,11 @@ class Simulation:
         self.stages: list[Stage] = []
         self.problems: list[str] = []
         self.started_wall = time.time()
+        # The run second by second (core/timeseries); its origin is set when the run starts.
+        self.timeline = SeriesBuilder(self.started_wall)
+        self._files = StatsFiles()
+        self._rates = (SlidingRate(), SlidingRate())  # documents sent, deliveries
+        self._last_sample = 0.0
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> SimulationResult:
@@ -165,6 +172,7 @@ class Simulation:
             # so it carries their exit codes.
             if self._wait_ready(started):
                 start_us = now_us() + round(o.lead_s * 1e6)
+                self.timeline = SeriesBuilder(start_us / 1e6)
                 self._write_run_file(start_us, directory, spec)
                 acks = AckReader(s, directory, since_us=start_us)
                 ack_thread = threading.Thread(
@@ -287,6 +295,7 @@ class Simulation:
                 self.problems.append("interrupted before the run completed")
                 return ledger
             t = stats_totals(self._stats_files())
+            self._sample(due_only=True)
             accepted = acks.snapshot()[1].accepted
             if not produced_done and producer.returncode is not None:
                 produced_done = True
@@ -312,6 +321,8 @@ class Simulation:
                 t.unaccounted,
                 accepted,
                 t.held_now,
+                produced_rate=self._rates[0].rate(),
+                delivered_rate=self._rates[1].rate(),
             )
             self._progress(snap)
             crashed = [st for st in self.stages if st is not producer and not st.running]
@@ -346,6 +357,17 @@ class Simulation:
                 )
                 return ledger
 
+    def _sample(self, *, due_only: bool = False, final: bool = False) -> None:
+        """One point of the per-second series, and the progress rates; `due_only`: only
+        when SAMPLE_S has passed since the last one."""
+        if due_only and time.monotonic() - self._last_sample < SAMPLE_S:
+            return
+        self._last_sample = time.monotonic()
+        self.timeline.add(time.time(), self._files.read(self._stats_files()), final=final)
+        now = time.time()
+        self._rates[0].add(*self.timeline.latest("sent", now))
+        self._rates[1].add(*self.timeline.latest("delivered", now))
+
     def _finish(
         self,
         *,
@@ -359,6 +381,8 @@ class Simulation:
         ack_metrics, ack_counts = (
             acks.snapshot(work=True) if acks is not None else (RunMetrics(), None)
         )
+        if start_us:
+            self._sample(final=True)  # the stages' last writes, at exit
         write_stats(self.stats_dir / "senders.json", ack_metrics)
         files = self._stats_files()
         metrics = read_stats(files, missing_ok=True).merge(ack_metrics)
@@ -388,8 +412,13 @@ class Simulation:
             "seconds": round(time.monotonic() - started, 1),
             "problems": list(self.problems),
         }
+        timeline = self.timeline.series
         paths = write_coverage_files(
-            report, self.run_dir, meta=meta, title=f"interchange simulate — {self.run_dir.name}"
+            report,
+            self.run_dir,
+            meta=meta,
+            title=f"interchange simulate — {self.run_dir.name}",
+            timeline=timeline if start_us else None,
         )
         result = SimulationResult(
             self.run_dir,
@@ -410,6 +439,7 @@ class Simulation:
             ledger,
             meta,
             counts.redelivered,
+            timeline,
         )
         atomic_write_text(result.summary_json, json.dumps(result.to_dict(), indent=1) + "\n")
         return result

@@ -11,6 +11,7 @@ from interchange.core.coverage import CoverageReport
 from interchange.core.directory import Directory
 from interchange.core.model import Tier
 from interchange.core.presets import DEFAULT_PRESET, RandomDowntime, Scenario, build
+from interchange.core.timeseries import Series
 from interchange.pipeline.ledger import Ledger
 
 DEFAULT_RATE = 150.0
@@ -86,6 +87,8 @@ class Snapshot:
     unaccounted: int  # addressed so far minus every outcome so far
     acks: int
     held_now: int
+    produced_rate: float | None = None  # documents sent / s over the last few seconds
+    delivered_rate: float | None = None  # deliveries / s over the last few seconds
 
 
 @dataclass
@@ -157,6 +160,7 @@ class SimulationResult:
     ledger: Ledger
     meta: dict[str, Any] = field(default_factory=dict)
     redelivered: int = 0  # at-least-once repeats recognised after a recipients restart
+    timeline: Series = field(default_factory=Series)  # the run second by second
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -24,6 +24,8 @@ from interchange.report.sections import (
     fmt_us,
     verdict,
 )
+from interchange.report.timeline_view import TEXT as TIMELINE_TEXT
+from interchange.report.timeline_view import peaks_row, peaks_table, timeline_chart
 
 KIND = "loadtest"
 TITLE = "Interchange load test"
@@ -37,6 +39,7 @@ def bench_json(result: BenchResult, meta: Mapping[str, Any] | None = None) -> di
 def bench_sections(result: BenchResult) -> list[Section]:
     return [
         _summary(result),
+        _per_second(result),
         _latency(result),
         _ceilings(result),
         _cpu(result),
@@ -116,6 +119,25 @@ def _summary(result: BenchResult) -> Section:
         note="backlog: least-squares growth of undelivered documents over the window",
     )
     return Section("Throughput", text, tables=(table,), status=status)
+
+
+def _per_second(result: BenchResult) -> Section:
+    """Each step second by second, warm-up and drain included (core/timeseries)."""
+    charts = tuple(
+        timeline_chart(
+            s.timeline,
+            f"{_rate(s.target_rate)} offered: rate, latency and backlog per second",
+            ((s.warmup_s, "warm-up ends"), (s.duration_s, "last send due")),
+        )
+        for s in result.steps
+    )
+    rows = [peaks_row(f"{_rate(s.target_rate)} offered", s.timeline) for s in result.steps]
+    return Section(
+        "Second by second",
+        f"{TIMELINE_TEXT} The whole step is shown, warm-up and drain included.",
+        charts=charts,
+        tables=(peaks_table(rows),),
+    )
 
 
 def _latency(result: BenchResult) -> Section:

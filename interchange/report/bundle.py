@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from interchange.core.coverage import CoverageReport
+from interchange.core.timeseries import Series
 from interchange.report.html import coverage_html, write_html
 from interchange.report.json_report import coverage_json, write_json
+from interchange.report.sections import Section
+from interchange.report.timeline_view import timeline_section
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +28,18 @@ def write_coverage_files(
     stem: str = "report",
     meta: Mapping[str, Any] | None = None,
     title: str = "",
+    timeline: Series | None = None,
 ) -> ReportPaths:
-    """`<out_dir>/<stem>.json` and `<stem>.html`, both written atomically."""
+    """`<out_dir>/<stem>.json` and `<stem>.html`, both written atomically; with the run's
+    per-second series (simulate) as the JSON's `timeline` and a section of the page."""
     out_dir = Path(out_dir)
     meta = dict(meta or {})
-    json_path = write_json(out_dir / f"{stem}.json", coverage_json(report, meta))
-    html_path = write_html(out_dir / f"{stem}.html", coverage_html(report, title=title, meta=meta))
+    data = coverage_json(report, meta)
+    extra: tuple[Section, ...] = ()
+    if timeline is not None:
+        data["timeline"] = timeline.to_dict()
+        extra = (timeline_section(timeline),)
+    json_path = write_json(out_dir / f"{stem}.json", data)
+    html = coverage_html(report, title=title, meta=meta, extra=extra)
+    html_path = write_html(out_dir / f"{stem}.html", html)
     return ReportPaths(json_path, html_path)

@@ -17,9 +17,22 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: never a GUI backend, even with DISPLAY set
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+)
 
-from interchange.report.sections import BarChart, Chart, PercentileChart, TimeChart, Tone
+from interchange.report.sections import (
+    BarChart,
+    Chart,
+    PanelChart,
+    PercentileChart,
+    TimeChart,
+    Tone,
+)
 
 # Colour-blind-safe palette (Okabe-Ito), in a fixed order so tiers keep their colour.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000")
@@ -54,6 +67,8 @@ def render_svg(chart: Chart) -> str:
             fig = _percentile(chart)
         elif isinstance(chart, TimeChart):
             fig = _over_time(chart)
+        elif isinstance(chart, PanelChart):
+            fig = _panels(chart)
         else:
             fig = _bars(chart)
         buf = io.StringIO()
@@ -124,6 +139,52 @@ def _over_time(chart: TimeChart) -> Any:
     ax.set_xlabel("seconds into the measured window")
     _label(ax, chart.title, chart.value_label, drawn, "lower right")
     return fig
+
+
+def _panels(chart: PanelChart) -> Any:
+    n = max(len(chart.panels), 1)
+    fig, axes = plt.subplots(n, 1, sharex=True, figsize=(9.0, 1.9 * n + 0.7), squeeze=False)
+    colour = 0  # one colour per line across panels, so a legend entry is never ambiguous
+    for ax, panel in zip(axes[:, 0], chart.panels, strict=False):
+        drawn = 0
+        for series in panel.series:
+            if series.points:
+                ax.plot(
+                    [t for t, _ in series.points],
+                    [v for _, v in series.points],
+                    linewidth=1.4,
+                    color=PALETTE[colour % len(PALETTE)],
+                    label=series.name,
+                )
+                drawn += 1
+            colour += 1
+        if panel.log:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(_plain))  # 20, 50, 100, 200 ...
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(bottom=0)
+        for at, _text in chart.markers:
+            ax.axvline(at, color="#777", linewidth=0.9, linestyle="--")
+        ax.set_ylabel(panel.value_label)
+        if drawn:
+            ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        else:
+            _empty(ax)
+    top = axes[0, 0]
+    top.set_title(chart.title, loc="left")
+    for at, text in chart.markers:
+        top.annotate(
+            text, (at, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
+            textcoords="offset points", fontsize=7, color="#555",
+        )  # fmt: skip
+    axes[-1, 0].set_xlabel(chart.x_label)
+    return fig
+
+
+def _plain(v: float, _pos: int) -> str:
+    return f"{v:g}"
 
 
 def _label(ax: Any, title: str, value_label: str, drawn: int, legend_at: str) -> None:

@@ -73,12 +73,18 @@ def write_html(path: Path, html: str) -> Path:
 
 
 def coverage_html(
-    report: CoverageReport, *, title: str = "", subtitle: str = "", meta: Meta = ()
+    report: CoverageReport,
+    *,
+    title: str = "",
+    subtitle: str = "",
+    meta: Meta = (),
+    extra: Iterable[Section] = (),
 ) -> str:
-    """The coverage report as a page (simulate and the audit call this)."""
+    """The coverage report as a page (simulate and the audit call this); `extra` sections
+    (simulate's per-second series) follow the coverage ones."""
     return render_html(
         title or "Interchange coverage report",
-        coverage_sections(report),
+        (*coverage_sections(report), *extra),
         subtitle=subtitle
         or f"Exchange against 100% and work records against the {report.targets.name} targets",
         meta=meta,

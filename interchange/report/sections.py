@@ -95,7 +95,27 @@ class TimeChart:
     value_label: str = ""
 
 
-Chart = BarChart | PercentileChart | TimeChart
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """One plot of a `PanelChart`: its lines share the y axis."""
+
+    series: tuple[LineSeries, ...]  # points are (seconds, value); NaN leaves a gap
+    value_label: str = ""
+    log: bool = False  # a log y axis (latency: milliseconds and seconds on one plot)
+
+
+@dataclass(frozen=True, slots=True)
+class PanelChart:
+    """Plots stacked over one time axis, as load-test dashboards (Gatling, k6, OpenMessaging
+    Benchmark) show a run: rates, latency and backlog second by second."""
+
+    title: str
+    panels: tuple[Panel, ...]
+    x_label: str = "seconds since the run start"
+    markers: tuple[tuple[float, str], ...] = ()  # vertical lines (seconds, label)
+
+
+Chart = BarChart | PercentileChart | TimeChart | PanelChart
 
 
 @dataclass(frozen=True, slots=True)

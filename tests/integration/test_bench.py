@@ -92,3 +92,23 @@ def test_every_stage_process_was_sampled(report: tuple[dict[str, Any], Path]) ->
         assert curve[0][1] == proc["memory"]["start_bytes"]
         assert curve[-1][1] == proc["memory"]["end_bytes"]
         assert [t for t, _ in curve] == sorted(t for t, _ in curve)
+
+
+def test_per_second_series_covers_the_step(report: tuple[dict[str, Any], Path]) -> None:
+    data, out = report
+    (step,) = data["steps"]
+    timeline = step["timeline"]
+    n = timeline["points"]
+    assert n >= 4  # 4 s of arrivals, one sample a second, then the drain
+    for key in ("t_s", "offered_rate", "achieved_rate", "backlog", "p50_us", "p99_us"):
+        assert len(timeline[key]) == n, key
+    assert timeline["t_s"] == sorted(timeline["t_s"])
+    assert 0 < max(timeline["offered_rate"]) < 80 * 3  # Poisson arrivals at 80/s
+    assert max(timeline["achieved_rate"]) > 0
+    assert timeline["offered_rate"] == timeline["addressed_rate"]  # one recipient each
+    assert timeline["backlog"][-1] == 0  # drained: every document has its outcome
+    latency = zip(timeline["p50_us"], timeline["p99_us"], strict=True)
+    pairs = [(a, b) for a, b in latency if b is not None]
+    assert pairs
+    assert all(a <= b for a, b in pairs)
+    assert "80/s offered: rate, latency and backlog per second" in (out / "bench.html").read_text()

@@ -91,6 +91,17 @@ def test_simulate_accounts_for_every_recipient_and_writes_reports(
     parser.feed(html)
     assert "svg" in parser.tags
     assert "<svg" in html
+    assert "Second by second" in html
+
+    timeline = report["timeline"]  # the run second by second
+    assert timeline["points"] >= 2
+    assert max(timeline["offered_rate"]) > 0
+    assert max(timeline["achieved_rate"]) > 0
+    assert max(timeline["addressed_rate"]) >= max(timeline["offered_rate"])
+    assert timeline["backlog"][-1] == 0  # drained
+    assert any(p99 is not None for p99 in timeline["p99_us"])
+    assert len(result.timeline.points) == timeline["points"]
+
     run_dir = tmp_path / "run"
     for name in ("directory.json", "run.json", "manifest.json", "stats/recipients.json"):
         assert (run_dir / name).is_file(), name

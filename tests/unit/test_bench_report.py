@@ -14,6 +14,7 @@ from interchange.core.benchcalc import (
     StepResult,
     judge,
 )
+from interchange.core.timeseries import Point, Series
 from interchange.report.bench_view import bench_json, bench_sections, step_line, write_bench_files
 
 CEILINGS = Ceilings(
@@ -23,6 +24,14 @@ CEILINGS = Ceilings(
     naive={"docs_per_s": 4_000.0, "p50_us": 2_000, "p99_us": 10_000},
 )
 LAT = LatencyFigures(40_000, 5_000, 9_000, 20_000, 30_000, 35_000, 36_000)
+TIMELINE = Series(
+    (
+        Point(1.0, 2_000.0, 2_000.0, 0.0, 0.0, 2_000, 0, None, None),
+        Point(2.0, 2_000.0, 2_000.0, 1_900.0, 1_900.0, 2_100, 1_900, 4_000, 25_000),
+        Point(3.0, 2_000.0, 2_000.0, 2_050.0, 2_050.0, 2_050, 2_050, 5_000, 19_000),
+    ),
+    1.0,
+)
 
 
 def _step(rate: float, router_cpu_s: float) -> Step:
@@ -40,7 +49,7 @@ def _step(rate: float, router_cpu_s: float) -> Step:
         latency_intended=LAT, latency_actual=None, schedule_lag=LAT,
         curve_intended=((50.0, 5_000), (99.0, 20_000)), curve_actual=(),
         backlog=((0.0, 10), (1.0, 11)), backlog_slope=1.0, router_lag_max=40,
-        processes=procs, verdict=judge(result, Criteria()),
+        processes=procs, verdict=judge(result, Criteria()), timeline=TIMELINE,
     )  # fmt: skip
 
 
@@ -71,6 +80,13 @@ def test_json_payload_has_the_documented_keys() -> None:
     assert step["latency_actual"] is None
     assert data["ceilings"]["cpu_docs_s"] == 5_000.0
     assert step["processes"][1]["memory"]["flat_within_10pct"] is False
+    timeline = step["timeline"]
+    assert timeline["t_s"] == [1.0, 2.0, 3.0]
+    assert timeline["offered_rate"] == [2_000.0] * 3
+    assert timeline["achieved_rate"] == [0.0, 1_900.0, 2_050.0]
+    assert timeline["backlog"] == [2_000, 2_100, 2_050]
+    assert timeline["p99_us"] == [None, 25_000, 19_000]
+    assert Series.from_dict(timeline) == TIMELINE
     json.dumps(data)  # serialisable as is
 
 
@@ -78,6 +94,7 @@ def test_sections_cover_every_figure() -> None:
     titles = [s.title for s in bench_sections(RESULT)]
     assert titles == [
         "Throughput",
+        "Second by second",
         "End-to-end latency",
         "Ceilings",
         "CPU time per document",
@@ -92,6 +109,14 @@ def test_files_are_written(tmp_path: Path) -> None:
     assert "<svg" in html
     assert "RSS over the measured window" in html  # the router's memory curve
     assert "max sustainable 2,000/s" in html
+    assert "2,000/s offered: rate, latency and backlog per second" in html
+
+
+def test_peaks_of_the_per_second_series() -> None:
+    second = next(s for s in bench_sections(RESULT) if s.title == "Second by second")
+    assert second.tables[0].rows == (
+        ("2,000/s offered", "3", "2,000/s", "2,050/s", "5.0 ms", "25.0 ms", "2,100", "2 s"),
+    )
 
 
 def test_step_line_says_sustainable() -> None:
