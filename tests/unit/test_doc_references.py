@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md"])
 DOTTED = re.compile(r"`([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?:\(\))?`")
 FILE_THEN_NAME = re.compile(r"`(interchange/[\w/]+)\.py` `([A-Za-z_][\w.]*)(?:\(\))?`")
-FILE_SUFFIXES = {"py", "json", "html", "md", "pem", "avsc", "txt", "log", "yml", "toml", "svg"}
+FILE_SUFFIXES = {
+    *("py", "json", "html", "md", "pem", "avsc", "txt", "log", "yml", "toml", "svg"),
+    *("p7s", "tsr"),  # the archive's manifest signature and time-stamp files
+}
 
 
 def package() -> dict[str, ModuleType]:

@@ -45,8 +45,15 @@ def test_stages_that_never_get_ready_are_stopped_before_the_report(
 ) -> None:
     monkeypatch.setattr(simulate, "create_topics", lambda settings: None)
 
-    def router(settings: Settings, i: int, directory: Path, stats: Path, logs: Path) -> Stage:
+    def router(
+        settings: Settings, i: int, directory: Path, stats: Path, logs: Path, **_: object
+    ) -> Stage:
         return stand_in(f"router {i}", stats, logs)
+
+    def producer(
+        settings: Settings, directory: Path, run_dir: Path, stats: Path, **_: object
+    ) -> Stage:
+        return stand_in("producer", stats, run_dir / "logs")
 
     def recipients(
         settings: Settings, directory: Path, stats: Path, logs: Path, **_: object
@@ -55,6 +62,7 @@ def test_stages_that_never_get_ready_are_stopped_before_the_report(
 
     monkeypatch.setattr(simulate, "router_stage", router)
     monkeypatch.setattr(simulate, "recipients_stage", recipients)
+    monkeypatch.setattr(simulate, "producer_stage", producer)
     settings = Settings(
         bootstrap="127.0.0.1:9", keys_dir=tmp_path / "keys", out_dir=tmp_path / "out"
     )
@@ -71,3 +79,5 @@ def test_stages_that_never_get_ready_are_stopped_before_the_report(
     assert any("did not get their partitions" in p for p in result.problems)
     assert any(p.startswith("router 0 exited with code 3") for p in result.problems)
     assert any(p.startswith("recipients exited with code 3") for p in result.problems)
+    # the producer starts with them (waiting for the run file), and is stopped with them
+    assert any(p.startswith("producer exited with code 3") for p in result.problems)
