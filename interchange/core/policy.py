@@ -4,8 +4,9 @@ Order of checks; the first failure wins (the connector contract, docs/ROUTER.md)
 
 1. MALFORMED: the envelope, or the document inside it, does not decode strictly.
 2. TOO_LARGE: the envelope could not be forwarded within the caps once the router's
-   hop is appended (trace at the hop cap, size cap), or the id does not fit the
-   replay changelog. Every record the router writes decodes with its own decoders.
+   hop is appended (trace at the hop cap; less than `ROUTER_HOP_ROOM` bytes under the
+   size cap), or the id does not fit the replay changelog. So every record the
+   router writes decodes with its own decoders.
 3. UNKNOWN_SENDER: the document's sender id is not in the directory.
 4. KEY_MISMATCH: the record key is not the sender id.
 5. WRONG_PARTITION: the record is not on the partition Kafka's default partitioner
@@ -66,7 +67,18 @@ MAX_ID_CHARS = 256  # characters of an id a rejection copies; longer ones are cu
 MAX_DETAIL_CHARS = 512  # characters of a rejection's detail
 TRUNCATED = "...[truncated]"  # ends an id or detail that was cut
 MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
+ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
 _HOP_OVERHEAD = 1 + 5 + 10  # array block count growth, node length varint, time varint
+# Outcomes decided before any check that depends on the receipt time (checks 1-5).
+JUDGED_BEFORE_TIME = frozenset(
+    {
+        ReasonCode.MALFORMED,
+        ReasonCode.TOO_LARGE,
+        ReasonCode.UNKNOWN_SENDER,
+        ReasonCode.KEY_MISMATCH,
+        ReasonCode.WRONG_PARTITION,
+    }
+)
 
 
 class Directory(Protocol):
@@ -320,9 +332,10 @@ def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> st
     """Why the routed envelope (with `hop`) or the changelog entry would break a cap, or ""."""
     if len(envelope.trace) >= codec.MAX_TRACE_HOPS:
         return f"trace already has {len(envelope.trace)} hops, the cap is {codec.MAX_TRACE_HOPS}"
-    node = hop.node.encode()
-    if size + len(node) + _HOP_OVERHEAD > codec.MAX_ENVELOPE_BYTES:
-        # near the cap: measure exactly (rare, so the cost of encoding does not matter)
+    room = codec.MAX_ENVELOPE_BYTES - ROUTER_HOP_ROOM
+    if size > room:  # a fixed room, so the outcome never depends on the router's id or clock
+        return f"{size} bytes, above {room}: no room for the router's hop"
+    if len(hop.node.encode()) + _HOP_OVERHEAD > ROUTER_HOP_ROOM:  # an unusually long router id
         routed = Envelope(
             envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
         )
