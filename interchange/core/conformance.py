@@ -59,7 +59,7 @@ class Check(enum.StrEnum):
     REQUIRED_FIELDS = "required-fields"  # non-empty fields, valid dates, digests, trace
     ID_CONVENTION = "id-convention"  # id = {sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}
     TIMESTAMPS = "timestamps"  # send time plausible against the reference time
-    CERTIFICATE = "certificate"  # known, chains to the root, valid and unrevoked at the reference time
+    CERTIFICATE = "certificate"  # known, chained, valid and unrevoked at the reference time
     SIGNATURE = "signature"  # verifies over the exact content bytes with the cert's key
     RECORD_KEY = "record-key"  # Kafka key = sender id (topic input only)
     SECRECY = "secrecy"  # classified documents must not be submitted
