@@ -40,6 +40,7 @@ subject or content (the Excluded outcome does not even carry them).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -314,7 +315,7 @@ def _admit(  # noqa: PLR0911 - one return per reason code, in the documented ord
         sender_key = meta.sender.encode()
         if placement.key != sender_key:
             return meta.rejected(ReasonCode.KEY_MISMATCH, "record key is not the sender id")
-        home = partition_of(sender_key, placement.partitions)
+        home = _home_partition(sender_key, placement.partitions)
         if placement.partition != home:
             detail = f"on partition {placement.partition}, the sender's is {home}"
             return meta.rejected(ReasonCode.WRONG_PARTITION, detail)
@@ -326,6 +327,13 @@ def _admit(  # noqa: PLR0911 - one return per reason code, in the documented ord
     if not doc.recipients:
         return meta.rejected(ReasonCode.NO_RECIPIENTS, "the document names no recipient")
     return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _home_partition(key: bytes, partitions: int) -> int:
+    """`partition_of`, remembered: only senders of the directory get here (check 3 came
+    first), so the cache holds at most one entry per agency and partition count."""
+    return partition_of(key, partitions)
 
 
 def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> str:
