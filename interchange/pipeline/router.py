@@ -316,6 +316,8 @@ class Router:
 
     def _decide(self, got: dict[Any, list[Any]]) -> None:
         """Decide polled records into the pending batch (outputs built, nothing sent yet)."""
+        from kafka.errors import KafkaError
+
         self._ensure_guards(got)
         if self._pending is None:
             self._txn_seq += 1
@@ -327,6 +329,8 @@ class Router:
             state = self._guards[tp.partition]
             guard = state.guard
             partitions = len(self._consumer.partitions_for_topic(tp.topic) or ())
+            if not partitions:  # no metadata: decide again after a reconnect, never guess
+                raise KafkaError(f"no partition metadata for {tp.topic}")
             for record in records:
                 decision = decide(
                     record.value,
