@@ -73,6 +73,7 @@ def _decider(directory: Directory, keys_dir: Path):  # type: ignore[no-untyped-d
             trust=trust,
             replay_window=guard,
             now_us=NOW,
+            placement=None,  # not read from Kafka: no key or partition to check
             router_node="router:bench",
         )
 

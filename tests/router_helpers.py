@@ -22,7 +22,9 @@ from interchange.core.model import (
     Secrecy,
     Signer,
 )
+from interchange.core.partitioner import partition_of
 from interchange.core.pki import CertFault, KeyStore, init_pki
+from interchange.core.policy import Placement
 
 CENTRAL = "000.00.00.G05"
 CENTRAL2 = "000.00.00.G14"
@@ -33,6 +35,7 @@ OFFLINE_COMMUNE = "000.02.01.H01"  # connected=False in the tiny preset
 STRANGER = "000.00.00.G99"  # valid shape, not in the directory
 SECRET_SUBJECT = "TOP-SECRET-SUBJECT-d41d8cd9"
 SECRET_CONTENT = b"TOP-SECRET-ATTACHMENT-8f00b204e980"
+DAY_US = 86_400_000_000
 
 
 def make_pki(keys_dir: Path, directory: Directory) -> KeyStore:
@@ -98,6 +101,21 @@ class Case:
     not_connected: tuple[str, ...] = ()
     document_id: str = ""
     classified: bool = False
+    other_key: str | None = None  # produced with this agency's id as key (KEY_MISMATCH)
+    off_home: bool = False  # produced to the partition after its key's (WRONG_PARTITION)
+
+    @property
+    def key(self) -> bytes:
+        """The record key to produce it with."""
+        return (self.other_key if self.other_key is not None else self.sender).encode()
+
+    def partition(self, partitions: int) -> int:
+        """The partition to produce it to among `partitions` (>= 2 for an off-home case)."""
+        home = partition_of(self.key, partitions)
+        return (home + 1) % partitions if self.off_home else home
+
+    def placement(self, partitions: int) -> Placement:
+        return Placement(self.key, self.partition(partitions), partitions)
 
 
 def cases(keys: KeyStore, base: int = 0) -> list[Case]:
@@ -111,6 +129,9 @@ def cases(keys: KeyStore, base: int = 0) -> list[Case]:
         reason: ReasonCode | None,
         deliveries: tuple[str, ...] = (),
         not_connected: tuple[str, ...] = (),
+        *,
+        other_key: str | None = None,
+        off_home: bool = False,
     ) -> None:
         value = env if isinstance(env, bytes) else codec.encode_envelope(env)
         out.append(
@@ -123,6 +144,8 @@ def cases(keys: KeyStore, base: int = 0) -> list[Case]:
                 not_connected,
                 doc.id,
                 doc.secrecy.classified,
+                other_key,
+                off_home,
             )
         )
 
@@ -181,6 +204,18 @@ def cases(keys: KeyStore, base: int = 0) -> list[Case]:
     ):
         d = document(PROVINCE, [CENTRAL], nxt())
         add(f"cert-{fault.value}", d, sign(keys, d, fault=fault), reason)
+    d = document(CENTRAL, [PROVINCE], nxt())
+    add("key-mismatch", d, sign(keys, d), ReasonCode.KEY_MISMATCH, other_key=PROVINCE)
+    d = document(CENTRAL, [PROVINCE], nxt())
+    add("wrong-partition", d, sign(keys, d), ReasonCode.WRONG_PARTITION, off_home=True)
+    d = document(CENTRAL, [PROVINCE], nxt(), send_time_us=time.time_ns() // 1000 - 2 * DAY_US)
+    add("send-time-skew", d, sign(keys, d), ReasonCode.SEND_TIME_SKEW)
+    d = document(CENTRAL, [], nxt())
+    add("no-recipients", d, sign(keys, d), ReasonCode.NO_RECIPIENTS)
+    d = document(CENTRAL, [PROVINCE], nxt())
+    env = sign(keys, d)
+    full = tuple(Hop(f"relay:{i}", d.send_time_us) for i in range(codec.MAX_TRACE_HOPS))
+    add("trace-full", d, replace(env, trace=full), ReasonCode.TOO_LARGE)
     d = document(CENTRAL, [PROVINCE], nxt())
     add("malformed-envelope", d, b"\x00garbage", ReasonCode.MALFORMED)
     d = document(CENTRAL, [PROVINCE], nxt())

@@ -32,6 +32,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.x509.oid import NameOID
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
@@ -77,11 +81,16 @@ def tier_of(agency_id: str) -> str:
     return "district" if commune == "00" else "commune"
 
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
 def sign(key: Any, content: bytes) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(content, ec.ECDSA(hashes.SHA256()))
+        # the axis accepts low-S ECDSA only (CONNECTOR.md section 7): s <= n / 2
+        r, s = decode_dss_signature(key.sign(content, ec.ECDSA(hashes.SHA256())))
+        return encode_dss_signature(r, min(s, P256_ORDER - s))
     return key.sign(content, PSS, hashes.SHA256())
 
 
@@ -90,6 +99,8 @@ def signature_ok(public: Any, content: bytes, signature: bytes) -> bool:
         if isinstance(public, ed25519.Ed25519PublicKey):
             public.verify(signature, content)
         elif isinstance(public, ec.EllipticCurvePublicKey):
+            if decode_dss_signature(signature)[1] > P256_ORDER // 2:
+                return False  # high-S twin: refused like the router does
             public.verify(signature, content, ec.ECDSA(hashes.SHA256()))
         elif isinstance(public, rsa.RSAPublicKey):
             public.verify(signature, content, PSS, hashes.SHA256())

@@ -36,6 +36,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.x509.oid import NameOID
 
 # --------------------------------------------------------------------------------------
@@ -50,7 +54,8 @@ STATUS_CODES = ("S01", "S02", "S03", "S04", "S05", "S06", "S13", "S15", "S16")
 REASON_CODES = ("MALFORMED", "BAD_SIGNATURE", "UNKNOWN_SENDER", "UNKNOWN_CERTIFICATE",
                 "UNTRUSTED_CERTIFICATE", "REVOKED", "EXPIRED", "NOT_YET_VALID",
                 "SENDER_MISMATCH", "ALGORITHM_MISMATCH", "REPLAY", "UNKNOWN_RECIPIENT",
-                "CLASSIFIED", "NOT_CONNECTED")
+                "CLASSIFIED", "NOT_CONNECTED", "KEY_MISMATCH", "WRONG_PARTITION",
+                "SEND_TIME_SKEW", "TOO_LARGE", "NO_RECIPIENTS")
 
 # Limits (CONNECTOR.md section 12)
 KIB, MIB = 1024, 1024 * 1024
@@ -436,11 +441,16 @@ def cert_id_of(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
 def sign(key: Any, content: bytes) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(content, ec.ECDSA(hashes.SHA256()))
+        # the axis accepts low-S ECDSA only (CONNECTOR.md section 7): s <= n / 2
+        r, s = decode_dss_signature(key.sign(content, ec.ECDSA(hashes.SHA256())))
+        return encode_dss_signature(r, min(s, P256_ORDER - s))
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(content, _pss(), hashes.SHA256())
     raise ValueError(f"key type outside the profile: {type(key).__name__}")
@@ -475,6 +485,8 @@ def verify_signature(pub: Any, sig: bytes, content: bytes) -> bool:
         if isinstance(pub, ed25519.Ed25519PublicKey):
             pub.verify(sig, content)
         elif isinstance(pub, ec.EllipticCurvePublicKey):
+            if decode_dss_signature(sig)[1] > P256_ORDER // 2:
+                return False  # high-S twin: refused like the router does
             pub.verify(sig, content, ec.ECDSA(hashes.SHA256()))
         elif isinstance(pub, rsa.RSAPublicKey):
             pub.verify(sig, content, _pss(), hashes.SHA256())

@@ -172,6 +172,7 @@ def run_audit_cli(args: argparse.Namespace) -> int:
         keys_dir=settings.keys_dir,
         layout=layout,
         workers=args.workers or default_workers(),
+        submission_partitions=settings.submission_partitions,
         partial=partial,
         targets=load_targets(args.targets),
     )

@@ -9,7 +9,9 @@ alone, counted the way the live stages count (docs/AUDIT.md, "Recomputed figures
 * excluded / rejected / not connected: per rejection record, attributed to the
   recipients of the submission it names by content digest (router);
 * delivered / duplicates: the first delivery record of a (document, recipient) pair,
-  then repeats (recipient); every delivery is re-verified, so `signature_reverified`
+  then repeats (recipient); a document id delivered from two submissions anywhere on
+  the submissions topic (another partition, another key) is a DELIVERED_TWICE finding
+  located at the later submission; every delivery is re-verified, so `signature_reverified`
   counts all of them and `signature_invalid` those that fail;
 * latency: arrival = the recipient's status 01 (ARRIVED) time for that pair, else the
   delivery record's Kafka timestamp; before router = router hop - intended send time.
@@ -17,7 +19,7 @@ alone, counted the way the live stages count (docs/AUDIT.md, "Recomputed figures
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -80,6 +82,7 @@ def audit_records(
     status_msgs = _decode_statuses(a, statuses)
     arrived = _first_status_times(status_msgs, StatusCode.ARRIVED)
     delivered = _deliveries(a, submissions, deliveries, arrived)
+    _delivered_twice(a, submissions, deliveries)
     _rejections(a, submissions, rejections)
     _statuses(a, status_msgs, delivered)
     return AuditResult(a.findings, a.metrics, dict(a.counts))
@@ -155,6 +158,52 @@ def _deliveries(
                 )
             )
     return first
+
+
+# What the router must answer to a copy of a delivered document: if one of these
+# submissions was delivered too, the replay guard did not hold across the topic.
+_COPY_REASONS = frozenset({ReasonCode.REPLAY, ReasonCode.KEY_MISMATCH, ReasonCode.WRONG_PARTITION})
+
+
+def _delivered_twice(
+    a: _Audit, submissions: Sequence[Submission], facts: Sequence[DeliveryFact]
+) -> None:
+    """Topic-wide: one document id delivered from two different submissions.
+
+    Two cases: the router had to deliver two submissions of one id (a replay outside
+    the window), or a recipient got the document more often than the submissions that
+    had to deliver it account for, and other submissions of that id exist (a copy on
+    another partition or under another key that a router delivered)."""
+    by_id: dict[str, list[Submission]] = defaultdict(list)
+    for s in submissions:
+        if s.document_id:
+            by_id[s.document_id].append(s)
+    copies = {doc_id: subs for doc_id, subs in by_id.items() if len(subs) > 1}
+    if not copies:
+        return
+    expected: Counter[Pair] = Counter(
+        (s.document_id, r) for s in submissions for r, _tier in s.deliveries
+    )
+    seen = Counter((f.document_id, f.recipient) for f in facts if not f.error)
+    over = {pair[0] for pair, n in seen.items() if n > expected[pair]}
+    for doc_id, subs in copies.items():
+        subs.sort(key=lambda s: (s.partition, s.offset))
+        delivering = [s for s in subs if s.outcome is None and s.deliveries]
+        again = delivering[1:]
+        if doc_id in over:
+            again += [s for s in subs if s.outcome in _COPY_REASONS]
+        first = delivering[0] if delivering else subs[0]
+        for s in again:
+            a.add(
+                Finding(
+                    Kind.DELIVERED_TWICE,
+                    f"{doc_id} delivered from this submission and from "
+                    f"{first.topic}[{first.partition}]@{first.offset}",
+                    s.topic,
+                    s.partition,
+                    s.offset,
+                )
+            )
 
 
 def _match(

@@ -8,11 +8,20 @@ keep a document's content, and the main process cross-checks the facts
 Submissions are decided with the router's own pure decision (`core.policy.decide`),
 partition by partition in offset order with one `ReplayGuard` per partition, exactly
 as the router does, so the audit knows what the router had to do with each one.
+
+Certificates are judged at the receipt time, as the router judges them. The audit
+takes it from what the router recorded (`router_times`): the router hop of each
+delivered envelope and the `time_us` of each rejection, by content digest; the k-th
+copy of a content on its partition takes the k-th of those times. Where the broker
+stamps LogAppendTime the record's own timestamp is the receipt time. A submission
+the router wrote nothing for falls back to its record timestamp (and is reported
+missing anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from interchange.core import codec
@@ -27,8 +36,10 @@ from interchange.core.model import (
 )
 from interchange.core.policy import (
     DEFAULT_REPLAY_CAPACITY,
+    JUDGED_BEFORE_TIME,
     Delivered,
     Directory,
+    Placement,
     ReplayGuard,
     Verifier,
     decide,
@@ -38,6 +49,9 @@ from interchange.errors import DecodeError
 
 ROUTER_NODE_PREFIX = "router:"
 PRODUCER_NODE_PREFIX = "producer:"
+LOG_APPEND_TIME = 1  # RawRecord.timestamp_type when the broker set the timestamp
+
+RouterTimes = Mapping[bytes, Sequence[int]]  # content digest -> receipt times, ascending
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +98,50 @@ class DeliveryFact:
     verify: ReasonCode | None = None  # None: signature, chain, validity, revocation all hold
 
 
+def router_times(
+    deliveries: Iterable[DeliveryFact], rejections: Iterable[Rejection]
+) -> dict[bytes, list[int]]:
+    """The receipt times the router recorded, per content digest (module docstring).
+
+    Rejections decided before any time-dependent check (`JUDGED_BEFORE_TIME`) are left
+    out: such copies (another key, another partition) never take a time slot."""
+    found: dict[bytes, set[int]] = defaultdict(set)
+    for d in deliveries:
+        if not d.error and d.router_hop_us is not None:
+            found[d.content_sha256].add(d.router_hop_us)
+    for r in rejections:
+        if r.reason not in JUDGED_BEFORE_TIME:
+            found[r.content_sha256].add(r.time_us)
+    return {digest: sorted(times) for digest, times in found.items()}
+
+
 def submission_facts(
     records: Iterable[RawRecord],
     directory: Directory,
     trust: Verifier,
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY,
+    *,
+    partitions: int,
+    times: RouterTimes,
 ) -> list[Submission]:
-    """Decide the records of ONE submissions partition, in the given (offset) order."""
+    """Decide the records of ONE submissions partition, in the given (offset) order.
+
+    `partitions`: the partition count of the submissions topic; `times`: `router_times`."""
     guard = ReplayGuard(replay_capacity)
+    taken: dict[bytes, int] = defaultdict(int)  # time slots used per content digest
     out = []
     for rec in records:
         parsed = parse(rec.value, 0)
+        digest = codec.content_sha256(parsed.envelope.content) if parsed.envelope else b""
+        slot = taken[digest]
         decision = decide(
-            rec.value, directory=directory, trust=trust, replay_window=guard, now_us=0,
-            parsed=parsed,
+            rec.value, directory=directory, trust=trust, replay_window=guard,
+            now_us=_receipt(rec, times.get(digest, ()), slot),
+            placement=Placement(rec.key, rec.partition, partitions), parsed=parsed,
         )  # fmt: skip
         guard.pending()  # the audit keeps no changelog
+        if isinstance(decision, Delivered) or decision.rejection.reason not in JUDGED_BEFORE_TIME:
+            taken[digest] = slot + 1  # else decided before any time check: it took no slot
         env, doc = parsed.envelope, parsed.document
         if isinstance(decision, Delivered):
             outcome = None
@@ -150,8 +192,15 @@ class Verified:
     verify: ReasonCode | None = None
 
 
+def _receipt(rec: RawRecord, times: Sequence[int], slot: int) -> int:
+    if rec.timestamp_type == LOG_APPEND_TIME or not times:
+        return rec.timestamp_ms * 1000
+    return times[min(slot, len(times) - 1)]
+
+
 def verify_value(value: bytes | None, trust: Verifier) -> Verified:
-    """Strictly decode and fully re-verify one delivery value (signature at its send time)."""
+    """Strictly decode and fully re-verify one delivery value, at the receipt time its
+    router hop records (at its send time if it has none: a delivery no router wrote)."""
     try:
         env = codec.decode_envelope(value or b"")
     except DecodeError as exc:
@@ -160,7 +209,9 @@ def verify_value(value: bytes | None, trust: Verifier) -> Verified:
         doc = codec.decode_document(env.content)
     except DecodeError as exc:
         return Verified(f"document: {exc.reason}")
-    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, doc.send_time_us)
+    hop = _hop(env, ROUTER_NODE_PREFIX, first=False)
+    at = hop if hop is not None else doc.send_time_us
+    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
     return Verified(
         "",
         doc.id,
@@ -170,7 +221,7 @@ def verify_value(value: bytes | None, trust: Verifier) -> Verified:
         doc.priority,
         doc.send_time_us,
         codec.content_sha256(env.content),
-        _hop(env, ROUTER_NODE_PREFIX, first=False),
+        hop,
         reason,
     )
 

@@ -25,12 +25,13 @@ from interchange.core import codec
 from interchange.core.directory import is_valid_id
 from interchange.core.keyfiles import Layout
 from interchange.core.model import CERT_ID, ReasonCode
+from interchange.core.policy import MAX_SEND_AHEAD_US, MAX_SEND_BEHIND_US
 from interchange.core.signing import algorithm_of, plausible, verifier
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError, EncodeError
 
-MAX_FUTURE_SKEW_US = 5 * 60 * 1_000_000  # send time at most 5 min after the reference
-MAX_AGE_US = 24 * 3600 * 1_000_000  # and at most one day before it
+MAX_FUTURE_SKEW_US = MAX_SEND_AHEAD_US  # send time at most 5 min after the reference
+MAX_AGE_US = MAX_SEND_BEHIND_US  # and at most one day before it (the router's bounds)
 # The router's limits, so conformance never disagrees with it.
 MAX_STRING_BYTES = codec.MAX_STRING_BYTES
 MAX_RECIPIENTS = codec.MAX_RECIPIENTS
@@ -58,7 +59,7 @@ class Check(enum.StrEnum):
     REQUIRED_FIELDS = "required-fields"  # non-empty fields, valid dates, digests, trace
     ID_CONVENTION = "id-convention"  # id = {sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}
     TIMESTAMPS = "timestamps"  # send time plausible against the reference time
-    CERTIFICATE = "certificate"  # known, chains to the root, valid at send time, not revoked
+    CERTIFICATE = "certificate"  # known, chained, valid and unrevoked at the reference time
     SIGNATURE = "signature"  # verifies over the exact content bytes with the cert's key
     RECORD_KEY = "record-key"  # Kafka key = sender id (topic input only)
     SECRECY = "secrecy"  # classified documents must not be submitted
@@ -152,7 +153,7 @@ class Checker:
         found[Check.REQUIRED_FIELDS] = _required_finding(env, doc)
         found[Check.ID_CONVENTION] = _id_finding(doc)
         found[Check.TIMESTAMPS] = self._time_finding(env, doc, ref)
-        found[Check.CERTIFICATE], found[Check.SIGNATURE] = self._crypto_findings(env, doc)
+        found[Check.CERTIFICATE], found[Check.SIGNATURE] = self._crypto_findings(env, doc, ref)
         found[Check.RECORD_KEY] = _key_finding(message.key, doc)
         found[Check.SECRECY] = _secrecy_finding(doc)
         return MessageReport(message.name, doc["id"], tuple(found[c] for c in Check))
@@ -177,11 +178,13 @@ class Checker:
             return _fail(Check.TIMESTAMPS, "TRACE_BEFORE_SEND", "first hop long before send time")
         return Finding(Check.TIMESTAMPS, Status.PASS)
 
-    def _crypto_findings(self, env: dict[str, Any], doc: dict[str, Any]) -> tuple[Finding, Finding]:
+    def _crypto_findings(
+        self, env: dict[str, Any], doc: dict[str, Any], ref: int
+    ) -> tuple[Finding, Finding]:
+        """Judged at the reference time (the record timestamp), as the router judges at
+        the receipt time, never at the send time the signer chose."""
         content, signature, cert_id = env["content"], env["signature"], env["cert_id"]
-        reason = self._trust.verify(
-            content, signature, cert_id, doc["sender"]["id"], doc["send_time_us"]
-        )
+        reason = self._trust.verify(content, signature, cert_id, doc["sender"]["id"], ref)
         if reason in _CERT_REASONS:
             cert = _fail(Check.CERTIFICATE, str(reason), _cert_detail(reason, cert_id))
         else:

@@ -97,15 +97,20 @@ class ReasonCode(enum.StrEnum):
     UNKNOWN_SENDER = "UNKNOWN_SENDER"  # sender id is not in the directory
     UNKNOWN_CERTIFICATE = "UNKNOWN_CERTIFICATE"  # cert id not known to the trust store
     UNTRUSTED_CERTIFICATE = "UNTRUSTED_CERTIFICATE"  # does not chain to the trusted root
-    REVOKED = "REVOKED"  # certificate revoked at or before the send time
-    EXPIRED = "EXPIRED"  # send time after the certificate's not-after
-    NOT_YET_VALID = "NOT_YET_VALID"  # send time before the certificate's not-before
+    REVOKED = "REVOKED"  # certificate revoked at or before the receipt time
+    EXPIRED = "EXPIRED"  # receipt time after the certificate's not-after
+    NOT_YET_VALID = "NOT_YET_VALID"  # receipt time before the certificate's not-before
     SENDER_MISMATCH = "SENDER_MISMATCH"  # certificate belongs to another agency
     ALGORITHM_MISMATCH = "ALGORITHM_MISMATCH"  # signature not of the certificate's key type
     REPLAY = "REPLAY"  # document id already seen
     UNKNOWN_RECIPIENT = "UNKNOWN_RECIPIENT"  # a recipient id is not in the directory
     CLASSIFIED = "CLASSIFIED"  # excluded: secrecy level above NONE (metadata only)
     NOT_CONNECTED = "NOT_CONNECTED"  # recipient exists but is not on the axis (goes on paper)
+    KEY_MISMATCH = "KEY_MISMATCH"  # the record key is not the document's sender id
+    WRONG_PARTITION = "WRONG_PARTITION"  # not on the partition the key hashes to
+    SEND_TIME_SKEW = "SEND_TIME_SKEW"  # send time too far from the time the axis received it
+    TOO_LARGE = "TOO_LARGE"  # could not be forwarded within the caps once the router's hop is added
+    NO_RECIPIENTS = "NO_RECIPIENTS"  # the document names no recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,5 +231,5 @@ class Rejection:
     content_sha256: bytes  # SHA-256 of the submitted envelope's content bytes (or raw value)
     secrecy: Secrecy
     recipient: str | None  # set when the outcome concerns one recipient (NOT_CONNECTED)
-    time_us: int  # when the router decided
+    time_us: int  # the receipt time the router judged at (docs/ROUTER.md)
     send_time_us: int  # the document's intended send time, 0 when unknown

@@ -3,16 +3,34 @@
 Order of checks; the first failure wins (the connector contract, docs/ROUTER.md):
 
 1. MALFORMED: the envelope, or the document inside it, does not decode strictly.
-2. UNKNOWN_SENDER: the document's sender id is not in the directory.
-3. Certificate and signature reasons, from `TrustStore.verify` (UNKNOWN_CERTIFICATE,
-   UNTRUSTED_CERTIFICATE, REVOKED, EXPIRED, NOT_YET_VALID, SENDER_MISMATCH,
+2. TOO_LARGE: the envelope could not be forwarded within the caps once the router's
+   hop is appended (trace at the hop cap; less than `ROUTER_HOP_ROOM` bytes under the
+   size cap), or the id does not fit the replay changelog. So every record the
+   router writes decodes with its own decoders.
+3. UNKNOWN_SENDER: the document's sender id is not in the directory.
+4. KEY_MISMATCH: the record key is not the sender id.
+5. WRONG_PARTITION: the record is not on the partition Kafka's default partitioner
+   gives that key. With 4 and 5 every copy of a sender's documents is on one
+   partition, so the per-partition `ReplayGuard` covers the whole topic.
+6. SEND_TIME_SKEW: `send_time_us` is more than `MAX_SEND_AHEAD_US` after, or more
+   than `MAX_SEND_BEHIND_US` before, the receipt time.
+7. NO_RECIPIENTS: the document names no recipient.
+8. Certificate and signature reasons, from `TrustStore.verify` judged at the
+   receipt time, never at the signer's `send_time_us` (UNKNOWN_CERTIFICATE,
+   UNTRUSTED_CERTIFICATE, NOT_YET_VALID, EXPIRED, REVOKED, SENDER_MISMATCH,
    ALGORITHM_MISMATCH, BAD_SIGNATURE).
-4. REPLAY: the document id was seen within the replay window (`ReplayGuard`).
-   Only documents that passed 1-3 are remembered, so a forged copy can never
+9. REPLAY: the document id was seen within the replay window (`ReplayGuard`).
+   Only documents that passed 1-8 are remembered, so a forged copy can never
    block the genuine document's id.
-5. CLASSIFIED: secrecy above NONE. Excluded; only metadata leaves the router.
-6. UNKNOWN_RECIPIENT: any recipient id not in the directory rejects the whole document.
-7. Per recipient: a delivery on its tier, or a NOT_CONNECTED rejection.
+10. CLASSIFIED: secrecy above NONE. Excluded; only metadata leaves the router.
+11. UNKNOWN_RECIPIENT: any recipient id not in the directory rejects the whole document.
+12. Per recipient: a delivery on its tier, or a NOT_CONNECTED rejection.
+
+`now_us` is the receipt time: the broker's LogAppendTime when the submissions topic
+has it, else the router's clock when it decides. It is recorded in what the router
+writes (the router hop's time, `Rejection.time_us`), so the audit judges again at
+the same time. Rejections copy at most `MAX_ID_CHARS` characters of any id and
+`MAX_DETAIL_CHARS` of detail (`bounded`), so one always fits its 64 KiB cap.
 
 `decide` never raises on any bytes: the worst case is a MALFORMED rejection.
 The only state it touches is the `ReplayGuard` it is given (remember on success).
@@ -22,6 +40,7 @@ subject or content (the Excluded outcome does not even carry them).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -38,10 +57,29 @@ from interchange.core.model import (
     Secrecy,
     Tier,
 )
+from interchange.core.partitioner import partition_of
 from interchange.core.recent import RecentKeys
 from interchange.errors import DecodeError
 
 DEFAULT_REPLAY_CAPACITY = 100_000  # document ids remembered per submissions partition
+MAX_SEND_AHEAD_US = 5 * 60 * 1_000_000  # a send time at most 5 min after the receipt time
+MAX_SEND_BEHIND_US = 24 * 3600 * 1_000_000  # and at most one day before it
+MAX_ID_CHARS = 256  # characters of an id a rejection copies; longer ones are cut
+MAX_DETAIL_CHARS = 512  # characters of a rejection's detail
+TRUNCATED = "...[truncated]"  # ends an id or detail that was cut
+MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
+ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
+_HOP_OVERHEAD = 1 + 5 + 10  # array block count growth, node length varint, time varint
+# Outcomes decided before any check that depends on the receipt time (checks 1-5).
+JUDGED_BEFORE_TIME = frozenset(
+    {
+        ReasonCode.MALFORMED,
+        ReasonCode.TOO_LARGE,
+        ReasonCode.UNKNOWN_SENDER,
+        ReasonCode.KEY_MISMATCH,
+        ReasonCode.WRONG_PARTITION,
+    }
+)
 
 
 class Directory(Protocol):
@@ -55,15 +93,26 @@ class Verifier(Protocol):
     """`TrustStore.verify`: None when the signature is valid, else the reason."""
 
     def verify(
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
     ) -> ReasonCode | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a submission sits on Kafka: its record key and partition, and how many
+    partitions the submissions topic has (`partitions_for_topic`)."""
+
+    key: bytes | None
+    partition: int
+    partitions: int
 
 
 class ReplayGuard:
     """Bounded memory of accepted document ids: the last `capacity` ids, oldest forgotten first.
 
-    One guard per submissions partition: the key of a submission is its sender
-    id, so every copy of a document (same id, same sender) lands on the same
+    One guard per submissions partition: a submission is accepted only when its
+    key is its sender id and it sits on that key's partition (checks 4 and 5), so
+    every accepted copy of a document (same id, same sender) is on the same
     partition and a per-partition guard sees all of them. A replay older than
     the last `capacity` accepted documents of its partition is not detected:
     that is the documented window. `pending()` returns ids remembered since the
@@ -192,11 +241,16 @@ def decide(
     trust: Verifier,
     replay_window: ReplayGuard,
     now_us: int,
+    placement: Placement | None,
     router_node: str = "router",
     parsed: Parsed | None = None,
 ) -> Decision:
     """Decide one submitted record (see the module docstring for the order of checks).
-    `parsed`: `parse(raw_value, now_us)` when the caller already has it."""
+
+    `now_us`: the receipt time. `placement`: the record's key and partition; None only
+    for a value that never was a Kafka record (benchmarks, conformance), which skips
+    checks 4 and 5. `parsed`: `parse(raw_value, now_us)` when the caller already has it.
+    """
     try:
         p = parsed if parsed is not None else parse(raw_value, now_us)
         if p.malformed is not None:
@@ -214,24 +268,99 @@ def decide(
             tuple(r.id for r in doc.recipients),
             doc.priority,
         )
-        rejected = _authenticate(envelope, meta, directory, trust, replay_window)
+        hop = Hop(router_node, now_us)
+        size = len(raw_value) if isinstance(raw_value, bytes) else 0
+        rejected = _admit(
+            envelope, doc, meta, size=size, hop=hop, directory=directory, placement=placement
+        )
+        if rejected is None:
+            rejected = _authenticate(envelope, meta, trust, replay_window)
         if rejected is not None:
             return rejected
-        return _route(envelope, doc, meta, directory, Hop(router_node, now_us))
+        return _route(envelope, doc, meta, directory, hop)
     except Exception as exc:  # never raise on input: a defect anywhere is MALFORMED
         data = raw_value if isinstance(raw_value, bytes) else b""
         detail = f"internal error on this record: {type(exc).__name__}"
         return _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
 
 
-def _authenticate(
-    envelope: Envelope, meta: _Meta, directory: Directory, trust: Verifier, guard: ReplayGuard
+def bounded(text: str, limit: int = MAX_ID_CHARS) -> str:
+    """`text`, or its first `limit` characters followed by `TRUNCATED` when longer.
+
+    What a rejection copies from unauthenticated input; the content hash it keeps
+    still matches the submission."""
+    return text if len(text) <= limit else text[:limit] + TRUNCATED
+
+
+def _admit(  # noqa: PLR0911 - one return per reason code, in the documented order
+    envelope: Envelope,
+    doc: Document,
+    meta: _Meta,
+    *,
+    size: int,
+    hop: Hop,
+    directory: Directory,
+    placement: Placement | None,
 ) -> Rejected | None:
-    """Checks 2-4: sender known, certificate and signature valid, not a replay."""
+    """Checks 2-7: what needs no key material (cheap, and first, so hostile input that
+    fails them never costs a signature verification)."""
+    too_large = _unforwardable(envelope, doc, size, hop)
+    if too_large:
+        return meta.rejected(ReasonCode.TOO_LARGE, too_large)
     if meta.sender not in directory.by_id:
-        return meta.rejected(ReasonCode.UNKNOWN_SENDER, f"sender {meta.sender} not in directory")
+        return meta.rejected(
+            ReasonCode.UNKNOWN_SENDER, f"sender {bounded(meta.sender)} not in directory"
+        )
+    if placement is not None:
+        sender_key = meta.sender.encode()
+        if placement.key != sender_key:
+            return meta.rejected(ReasonCode.KEY_MISMATCH, "record key is not the sender id")
+        home = _home_partition(sender_key, placement.partitions)
+        if placement.partition != home:
+            detail = f"on partition {placement.partition}, the sender's is {home}"
+            return meta.rejected(ReasonCode.WRONG_PARTITION, detail)
+    ahead = meta.send_time_us - meta.now_us
+    if ahead > MAX_SEND_AHEAD_US or -ahead > MAX_SEND_BEHIND_US:
+        when = "ahead of" if ahead > 0 else "behind"
+        detail = f"send time {abs(ahead) // 1_000_000} s {when} the receipt time"
+        return meta.rejected(ReasonCode.SEND_TIME_SKEW, detail)
+    if not doc.recipients:
+        return meta.rejected(ReasonCode.NO_RECIPIENTS, "the document names no recipient")
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _home_partition(key: bytes, partitions: int) -> int:
+    """`partition_of`, remembered: only senders of the directory get here (check 3 came
+    first), so the cache holds at most one entry per agency and partition count."""
+    return partition_of(key, partitions)
+
+
+def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> str:
+    """Why the routed envelope (with `hop`) or the changelog entry would break a cap, or ""."""
+    if len(envelope.trace) >= codec.MAX_TRACE_HOPS:
+        return f"trace already has {len(envelope.trace)} hops, the cap is {codec.MAX_TRACE_HOPS}"
+    room = codec.MAX_ENVELOPE_BYTES - ROUTER_HOP_ROOM
+    if size > room:  # a fixed room, so the outcome never depends on the router's id or clock
+        return f"{size} bytes, above {room}: no room for the router's hop"
+    if len(hop.node.encode()) + _HOP_OVERHEAD > ROUTER_HOP_ROOM:  # an unusually long router id
+        routed = Envelope(
+            envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
+        )
+        grown = len(codec.encode_envelope(routed))
+        if grown > codec.MAX_ENVELOPE_BYTES:
+            return f"{grown} bytes with the router's hop, the cap is {codec.MAX_ENVELOPE_BYTES}"
+    if len(doc.id.encode()) > MAX_CHANGELOG_ID_BYTES:
+        return f"document id above {MAX_CHANGELOG_ID_BYTES} bytes"
+    return ""
+
+
+def _authenticate(
+    envelope: Envelope, meta: _Meta, trust: Verifier, guard: ReplayGuard
+) -> Rejected | None:
+    """Checks 8-9: certificate and signature valid at the receipt time, not a replay."""
     reason = trust.verify(
-        envelope.content, envelope.signature, envelope.cert_id, meta.sender, meta.send_time_us
+        envelope.content, envelope.signature, envelope.cert_id, meta.sender, meta.now_us
     )
     if reason is not None:
         return meta.rejected(reason, f"certificate {envelope.cert_id[:16]}")
@@ -244,7 +373,7 @@ def _authenticate(
 def _route(
     envelope: Envelope, doc: Document, meta: _Meta, directory: Directory, hop: Hop
 ) -> Decision:
-    """Checks 5-7: classified, unknown recipient, then per recipient."""
+    """Checks 10-12: classified, unknown recipient, then per recipient."""
     if meta.secrecy.classified:
         detail = f"secrecy {meta.secrecy.value}"
         return Excluded(
@@ -254,7 +383,7 @@ def _route(
     for ref in doc.recipients:
         agency = directory.by_id.get(ref.id)
         if agency is None:
-            return meta.rejected(ReasonCode.UNKNOWN_RECIPIENT, f"recipient {ref.id}")
+            return meta.rejected(ReasonCode.UNKNOWN_RECIPIENT, f"recipient {bounded(ref.id)}")
         recipients.setdefault(agency.id, agency)
     deliveries = tuple(Delivery(a.id, a.tier) for a in recipients.values() if a.connected)
     unconnected = [a for a in recipients.values() if not a.connected]
@@ -278,7 +407,7 @@ class _Meta:
     """The metadata a rejection may carry: never subject, content or attachments.
 
     `content` is held only to hash it when a rejection is made: most documents are
-    delivered, and only rejections carry the SHA-256.
+    delivered, and only rejections carry the SHA-256. Ids are copied `bounded`.
     """
 
     document_id: str
@@ -298,10 +427,10 @@ class _Meta:
         digest: bytes | None = None,
     ) -> Rejection:
         return Rejection(
-            document_id=self.document_id,
-            sender=self.sender,
+            document_id=bounded(self.document_id),
+            sender=bounded(self.sender),
             reason=reason,
-            detail=detail,
+            detail=bounded(detail, MAX_DETAIL_CHARS),
             content_sha256=digest if digest is not None else codec.content_sha256(self.content),
             secrecy=self.secrecy,
             recipient=recipient,
@@ -319,7 +448,7 @@ def _rejected(reason: ReasonCode, detail: str, digest: bytes, now_us: int) -> Re
             document_id="",
             sender="",
             reason=reason,
-            detail=detail,
+            detail=bounded(detail, MAX_DETAIL_CHARS),
             content_sha256=digest,
             secrecy=Secrecy.NONE,
             recipient=None,

@@ -5,7 +5,11 @@ key (`algorithm_of`), never from anything the message says, so a forger cannot
 downgrade verification. Each algorithm has one fixed parameter set:
 
 * ``ed25519``: pure Ed25519 (RFC 8032) over the content bytes; 64-byte signature.
-* ``ecdsa-p256``: ECDSA on P-256 with SHA-256; DER-encoded (r, s), 8 to 72 bytes.
+* ``ecdsa-p256``: ECDSA on P-256 with SHA-256; DER-encoded (r, s), 8 to 72 bytes,
+  with s in the lower half of the group order ("low-S", as Bitcoin's BIP 62 and
+  most signing libraries require). For every valid (r, s), (r, n - s) verifies
+  too; accepting only low-S leaves one valid encoding, so a signature cannot be
+  altered into another valid one. `sign` always produces low-S.
 * ``rsa-2048`` / ``rsa-3072``: RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt;
   the signature is exactly the modulus length (256 / 384 bytes).
 """
@@ -19,6 +23,10 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from interchange.errors import PkiError
 
@@ -27,6 +35,9 @@ PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublic
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 _ECDSA = ec.ECDSA(hashes.SHA256())
+# The order n of the P-256 group (SEC 2, secp256r1); low-S means s <= n // 2.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_HALF_ORDER = P256_ORDER // 2
 
 
 class Algorithm(enum.StrEnum):
@@ -67,8 +78,14 @@ def sign(key: PrivateKey, content: bytes) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(content, _ECDSA)
+        return low_s(key.sign(content, _ECDSA))
     return key.sign(content, _PSS, hashes.SHA256())
+
+
+def low_s(signature: bytes) -> bytes:
+    """The low-S form of a DER ECDSA P-256 signature (itself when already low-S)."""
+    r, s = decode_dss_signature(signature)
+    return signature if s <= P256_HALF_ORDER else encode_dss_signature(r, P256_ORDER - s)
 
 
 def plausible(algorithm: Algorithm, signature: bytes) -> bool:
@@ -96,6 +113,9 @@ def verifier(key: PublicKey) -> Verifier:
     elif isinstance(key, ec.EllipticCurvePublicKey):
 
         def check(content: bytes, signature: bytes) -> bool:
+            _r, s = decode_dss_signature(signature)  # ValueError on anything but DER (r, s)
+            if s > P256_HALF_ORDER:
+                return False  # the high-S twin of a signature: refused (module docstring)
             key.verify(signature, content, _ECDSA)
             return True
 

@@ -75,9 +75,13 @@ class TrustStore:
         return certs.cert_id_of(self._root)
 
     def verify(  # noqa: PLR0911 - one return per reason code, in the documented order
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
     ) -> ReasonCode | None:
-        """None if `signature` by cert `cert_id` of `sender_id` is valid at `send_time_us`."""
+        """None if `signature` by cert `cert_id` of `sender_id` is valid at `at_us`.
+
+        The router and the audit pass the receipt time (when the axis received the
+        record), never the signer's own `send_time_us`: a signer cannot backdate past
+        a revocation or into a certificate's validity window."""
         if time.monotonic() >= self._next_crl_check:
             self._check_crl()
         entry = self._entries.get(cert_id) or self._load(cert_id)
@@ -86,12 +90,12 @@ class TrustStore:
         info = entry.info
         if info is None or not entry.trusted or info.algorithm is None:
             return ReasonCode.UNTRUSTED_CERTIFICATE
-        if send_time_us < info.not_before_us:
+        if at_us < info.not_before_us:
             return ReasonCode.NOT_YET_VALID
-        if send_time_us > info.not_after_us:
+        if at_us > info.not_after_us:
             return ReasonCode.EXPIRED
         revoked_at = self._revoked.get(info.serial)
-        if revoked_at is not None and revoked_at <= send_time_us:
+        if revoked_at is not None and revoked_at <= at_us:
             return ReasonCode.REVOKED
         if info.agency_id != sender_id:
             return ReasonCode.SENDER_MISMATCH

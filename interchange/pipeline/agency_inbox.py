@@ -52,7 +52,9 @@ class Received:
 
 
 def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document | None, str]:
-    """Strict decode + verify at the document's send time; (envelope, document, problem)."""
+    """Strict decode + verify at the receipt time the router's hop records (the time the
+    router judged at; the send time when no router hop is there); (envelope, document,
+    problem)."""
     try:
         env = codec.decode_envelope(value)
     except DecodeError as exc:
@@ -61,7 +63,9 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
         doc = codec.decode_document(env.content)
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
-    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, doc.send_time_us)
+    hops = [h.time_us for h in env.trace if h.node.startswith("router:")]
+    at = hops[-1] if hops else doc.send_time_us
+    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
     return env, doc, reason.value if reason is not None else ""
 
 

@@ -1,9 +1,11 @@
 """The audit stage: split records by topic, re-decide and re-verify on every core, cross-check.
 
 Records come from `pipeline.replay` (Kafka) or `pipeline.archive` (an archive read back);
-this module does not care which. Re-verification is CPU-bound, so submissions (one task
-per partition: the replay guard is per partition) and deliveries (chunks) go to a process
-pool; each worker opens the trust store once. The cross-checks and the figures are pure
+this module does not care which. Re-verification is CPU-bound, so deliveries (chunks),
+then submissions (one task per partition: the replay guard is per partition) go to a
+process pool; each worker opens the trust store once. Deliveries come first because
+their router hops, with the rejections' times, are the receipt times the submissions
+are judged at again (`core.audit_facts.router_times`). The cross-checks and the figures are pure
 (`core.audit_checks`). See docs/AUDIT.md.
 """
 
@@ -20,15 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interchange.core import codec
 from interchange.core.audit_checks import audit_records
 from interchange.core.audit_compare import Comparison, compare
 from interchange.core.audit_evidence import Evidence, named_differences
 from interchange.core.audit_facts import (
     DeliveryFact,
+    RouterTimes,
     Submission,
     Verified,
     delivery_fact,
     delivery_facts,
+    router_times,
     submission_facts,
     verify_values,
 )
@@ -36,17 +41,20 @@ from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
-from interchange.core.model import Tier
+from interchange.core.model import Rejection, Tier
 from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
 from interchange.core.targets import DEFAULT_TARGETS
 from interchange.core.truststore import TrustStore
+from interchange.errors import DecodeError
 from interchange.pipeline.topics import TopicLayout
+from interchange.settings import Settings
 
 # Findings that need the whole run: with a partial replay they are notes, not failures.
 CROSS_RECORD = frozenset(
     {
         Kind.MISSING_DELIVERY,
         Kind.DUPLICATE_DELIVERY,
+        Kind.DELIVERED_TWICE,
         Kind.FORGED_DELIVERY,
         Kind.CONTENT_MISMATCH,
         Kind.WRONG_DELIVERY_TOPIC,
@@ -66,6 +74,9 @@ class AuditConfig:
     workers: int = 2
     chunk: int = 1_000
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY
+    # partition count of the submissions topic (the router's WRONG_PARTITION check);
+    # raised to cover any partition the records show
+    submission_partitions: int = Settings().submission_partitions
     partial: bool = False
     targets: Targets = DEFAULT_TARGETS
     sla: Sla = field(default_factory=Sla)
@@ -116,7 +127,7 @@ def run_audit(
     for part in subs_by_partition.values():
         part.sort(key=lambda r: r.offset)
     started = time.perf_counter()
-    subs, facts = _facts(subs_by_partition, deliveries, config)
+    subs, facts = _facts(subs_by_partition, deliveries, _decoded(rejections), config)
     seconds = time.perf_counter() - started
     verified = len(subs) + len(facts)
     # The records behind every figure are kept only when a differing one must name them.
@@ -172,42 +183,64 @@ def nothing_judged(layout: TopicLayout, read: int) -> Finding:
     )
 
 
+def _decoded(records: Sequence[RawRecord]) -> list[Rejection]:
+    """The rejections that decode (those that do not are findings of `audit_records`)."""
+    out = []
+    for rec in records:
+        try:
+            out.append(codec.decode_rejection(rec.value or b""))
+        except DecodeError:
+            continue
+    return out
+
+
 def _facts(
     subs: dict[int, list[RawRecord]],
     deliveries: list[tuple[RawRecord, Tier]],
+    rejections: list[Rejection],
     config: AuditConfig,
 ) -> tuple[list[Submission], list[DeliveryFact]]:
-    """Submissions decided per partition; each distinct delivery value verified once."""
+    """Each distinct delivery value verified once; then submissions decided per partition
+    at the receipt times the router recorded."""
     # Opened here first even for the pool: a missing or broken keys directory is one
     # clear PkiError, not a worker initializer's traceback and a BrokenProcessPool.
     trust = TrustStore.open(config.keys_dir)
+    partitions = max([config.submission_partitions, *(p + 1 for p in subs)])
     if config.workers <= 1:
-        s = [
-            x
-            for p in sorted(subs)
-            for x in submission_facts(subs[p], config.directory, trust, config.replay_capacity)
-        ]
-        return s, delivery_facts(deliveries, trust)
+        facts = delivery_facts(deliveries, trust)
+        times = router_times(facts, rejections)
+        s: list[Submission] = []
+        for p in sorted(subs):
+            s += submission_facts(
+                subs[p], config.directory, trust, config.replay_capacity,
+                partitions=partitions, times=times,
+            )  # fmt: skip
+        return s, facts
     values = list(dict.fromkeys(rec.value or b"" for rec, _tier in deliveries))
     chunks = [values[i : i + config.chunk] for i in range(0, len(values), config.chunk)]
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
-        with ProcessPoolExecutor(
-            max_workers=config.workers,
-            mp_context=_context(),
-            initializer=_init,
-            initargs=(str(config.keys_dir), str(directory_file), config.replay_capacity),
-        ) as pool:
+        initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
+        with _pool(config, initargs) as pool:
+            val_jobs: list[Future[list[Verified]]] = [pool.submit(_values, c) for c in chunks]
+            verified = [x for job in val_jobs for x in job.result()]
+        by_value = dict(zip(values, verified, strict=True))
+        facts = [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
+        times = router_times(facts, rejections)
+        with _pool(config, (*initargs, partitions, times)) as pool:
             sub_jobs: list[Future[list[Submission]]] = [
                 pool.submit(_submissions, subs[p])
                 for p in sorted(subs, key=lambda p: -len(subs[p]))
             ]
-            val_jobs: list[Future[list[Verified]]] = [pool.submit(_values, c) for c in chunks]
             s = [x for job in sub_jobs for x in job.result()]
-            verified = [x for job in val_jobs for x in job.result()]
-    by_value = dict(zip(values, verified, strict=True))
-    return s, [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
+    return s, facts
+
+
+def _pool(config: AuditConfig, initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=config.workers, mp_context=_context(), initializer=_init, initargs=initargs
+    )
 
 
 def _context() -> Any:
@@ -224,14 +257,26 @@ def _context() -> Any:
 _WORKER: dict[str, Any] = {}
 
 
-def _init(keys_dir: str, directory_file: str, capacity: int) -> None:
+def _init(
+    keys_dir: str,
+    directory_file: str,
+    capacity: int,
+    partitions: int = 1,
+    times: RouterTimes | None = None,
+) -> None:
     _WORKER["trust"] = TrustStore.open(Path(keys_dir))
     _WORKER["directory"] = Directory.load(Path(directory_file))
     _WORKER["capacity"] = capacity
+    _WORKER["partitions"] = partitions
+    _WORKER["times"] = times or {}
 
 
 def _submissions(records: list[RawRecord]) -> list[Submission]:
-    return submission_facts(records, _WORKER["directory"], _WORKER["trust"], _WORKER["capacity"])
+    w = _WORKER
+    return submission_facts(
+        records, w["directory"], w["trust"], w["capacity"],
+        partitions=w["partitions"], times=w["times"],
+    )  # fmt: skip
 
 
 def _values(values: list[bytes]) -> list[Verified]:

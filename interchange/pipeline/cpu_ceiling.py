@@ -74,6 +74,7 @@ def measure_stage_costs(
                 trust=trust,
                 replay_window=guard,
                 now_us=now,
+                placement=None,  # not read from Kafka: no key or partition to check
                 router_node="router:ceiling",
             )
             if not isinstance(decision, Delivered) or len(decision.deliveries) != 1:

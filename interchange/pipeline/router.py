@@ -31,6 +31,7 @@ from interchange.core.policy import (
     DEFAULT_REPLAY_CAPACITY,
     Decision,
     Directory,
+    Placement,
     ReplayGuard,
     Verifier,
     decide,
@@ -104,11 +105,11 @@ class _TimedVerifier:
         self._observe = observe
 
     def verify(
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
     ) -> ReasonCode | None:
         started = time.perf_counter()
         try:
-            return self._trust.verify(content, signature, cert_id, sender_id, send_time_us)
+            return self._trust.verify(content, signature, cert_id, sender_id, at_us)
         finally:
             self._observe(time.perf_counter() - started)
 
@@ -126,6 +127,18 @@ def _reachable(bootstrap: str) -> bool:
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+LOG_APPEND_TIME = 1  # a ConsumerRecord's timestamp_type when the broker set the timestamp
+
+
+def receipt_us(record: Any) -> int:
+    """When the axis received `record`: the broker's LogAppendTime if the topic has it,
+    else this router's clock now (a producer's CreateTime is the sender's claim, never
+    trusted). Certificates and revocations are judged at this time (docs/ROUTER.md)."""
+    if record.timestamp_type == LOG_APPEND_TIME and record.timestamp is not None:
+        return int(record.timestamp) * 1000
+    return now_us()
 
 
 class Router:
@@ -306,6 +319,8 @@ class Router:
 
     def _decide(self, got: dict[Any, list[Any]]) -> None:
         """Decide polled records into the pending batch (outputs built, nothing sent yet)."""
+        from kafka.errors import KafkaError
+
         self._ensure_guards(got)
         if self._pending is None:
             self._txn_seq += 1
@@ -316,13 +331,17 @@ class Router:
         for tp, records in got.items():
             state = self._guards[tp.partition]
             guard = state.guard
+            partitions = len(self._consumer.partitions_for_topic(tp.topic) or ())
+            if not partitions:  # no metadata: decide again after a reconnect, never guess
+                raise KafkaError(f"no partition metadata for {tp.topic}")
             for record in records:
                 decision = decide(
                     record.value,
                     directory=directory,
                     trust=trust,
                     replay_window=guard,
-                    now_us=now_us(),
+                    now_us=receipt_us(record),
+                    placement=Placement(record.key, tp.partition, partitions),
                     router_node=node,
                 )
                 decisions.append(decision)

@@ -28,15 +28,20 @@ REASON_TEXT: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_SENDER: "sender is not in the directory",
     ReasonCode.UNKNOWN_CERTIFICATE: "certificate unknown to the trust store",
     ReasonCode.UNTRUSTED_CERTIFICATE: "certificate does not chain to the national CA",
-    ReasonCode.REVOKED: "certificate revoked at send time",
-    ReasonCode.EXPIRED: "certificate expired at send time",
-    ReasonCode.NOT_YET_VALID: "certificate not yet valid at send time",
+    ReasonCode.REVOKED: "certificate revoked when the axis received it",
+    ReasonCode.EXPIRED: "certificate expired when the axis received it",
+    ReasonCode.NOT_YET_VALID: "certificate not yet valid when the axis received it",
     ReasonCode.SENDER_MISMATCH: "certificate belongs to another agency",
     ReasonCode.ALGORITHM_MISMATCH: "signature algorithm is not the certificate's",
     ReasonCode.REPLAY: "document id already seen",
     ReasonCode.UNKNOWN_RECIPIENT: "a recipient is not in the directory",
     ReasonCode.CLASSIFIED: "classified: excluded by law, never sent (not a failure)",
     ReasonCode.NOT_CONNECTED: "recipient not on the axis yet (goes on paper)",
+    ReasonCode.KEY_MISMATCH: "record key is not the sender id",
+    ReasonCode.WRONG_PARTITION: "not on the partition of its sender's key",
+    ReasonCode.SEND_TIME_SKEW: "send time too far from the time the axis received it",
+    ReasonCode.TOO_LARGE: "no room under the caps for the router's hop",
+    ReasonCode.NO_RECIPIENTS: "the document names no recipient",
 }
 
 

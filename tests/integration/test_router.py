@@ -14,11 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from router_helpers import SECRET_CONTENT, SECRET_SUBJECT, Case, cases, make_pki
+from router_helpers import (
+    CENTRAL,
+    COMMUNE,
+    PROVINCE,
+    SECRET_CONTENT,
+    SECRET_SUBJECT,
+    Case,
+    cases,
+    document,
+    make_pki,
+    sign,
+)
 
 from interchange.core import codec
 from interchange.core.directory import Directory, build_directory
 from interchange.core.model import ReasonCode, Tier
+from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
@@ -94,7 +106,10 @@ def submit(
     n = 0
     try:
         for case in stream:
-            producer.send(layout_of(settings).submissions, case.value, key=case.sender.encode())
+            partition = case.partition(settings.submission_partitions)
+            producer.send(
+                layout_of(settings).submissions, case.value, key=case.key, partition=partition
+            )
             n += 1
             if on_sent is not None:
                 on_sent(n)
@@ -186,6 +201,50 @@ def test_every_submission_has_exactly_one_outcome_and_no_classified_bytes_leave(
     assert 'interchange_router_rejections_total{reason="REPLAY"} 3.0' in metrics
     assert "interchange_router_verify_seconds_count" in metrics
     assert (tmp_path / "r.json").exists()
+
+
+def test_a_document_replayed_to_another_partition_is_rejected_not_delivered_again(
+    settings: Settings, unique: Callable[[str], str], keys: KeyStore, directory: Directory
+) -> None:
+    """Issue 14, item 1: copies of a delivered document on partitions whose replay guard
+    never saw it (an explicit partition, another agency's key, a null key) used to be
+    delivered again to every recipient."""
+    create_topics(settings)
+    n = settings.submission_partitions
+    assert n >= 3
+    doc = document(CENTRAL, [PROVINCE, COMMUNE], 61_001)
+    value = codec.encode_envelope(sign(keys, doc))
+    key = CENTRAL.encode()
+    home = partition_of(key, n)
+    other, third = (home + 1) % n, (home + 2) % n
+    topic = layout_of(settings).submissions
+    producer = make_producer(settings)
+    try:
+        producer.send(topic, value, key=key, partition=home).get(timeout=30)  # the original
+        for copy_key, partition in (
+            (key, other),  # an explicit other partition
+            (PROVINCE.encode(), None),  # another agency's key, default partitioner
+            (None, third),  # a null key
+            (key, home),  # a plain replay on its own partition
+        ):
+            producer.send(topic, value, key=copy_key, partition=partition).get(timeout=30)
+    finally:
+        producer.close()
+    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=5, idle_exit_s=20.0)
+    router = Router(
+        settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
+    )
+    assert router.run(threading.Event()) == 5
+    got = observed(settings, read_outputs(settings, 6, deadline_s=20))
+    assert got == Counter(
+        {
+            ("delivery", doc.id, PROVINCE, "province"): 1,
+            ("delivery", doc.id, COMMUNE, "commune"): 1,
+            ("rejection", doc.id, ReasonCode.WRONG_PARTITION.value, ""): 1,
+            ("rejection", doc.id, ReasonCode.KEY_MISMATCH.value, ""): 2,
+            ("rejection", doc.id, ReasonCode.REPLAY.value, ""): 1,
+        }
+    )
 
 
 def test_a_commit_interval_gathers_polls_into_fewer_transactions(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from router_helpers import COMMUNE, PROVINCE, SECRET_SUBJECT, Case, cases, docum
 
 from interchange.core import codec
 from interchange.core.audit_checks import AuditResult, audit_records
-from interchange.core.audit_facts import delivery_facts, submission_facts
+from interchange.core.audit_facts import delivery_facts, router_times, submission_facts
 from interchange.core.audit_findings import Check, Kind, RawRecord, by_check
 from interchange.core.directory import Directory, build_directory
 from interchange.core.model import (
@@ -24,9 +26,11 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.policy import Delivered, ReplayGuard, decide
+from interchange.core.pki import KeyStore, TrustStore, revoke
+from interchange.core.policy import Delivered, Placement, ReplayGuard, decide
+from interchange.errors import DecodeError
 
+PARTITIONS = 8
 SUB = "t.submissions"
 REJ = "t.rejections"
 STA = "t.status"
@@ -66,22 +70,39 @@ class Run:
     statuses: list[RawRecord]
 
 
-def faithful(stream: list[Case], directory: Directory, trust: TrustStore) -> Run:
-    subs = [RawRecord(SUB, 0, i, 1_000, c.sender.encode(), c.value) for i, c in enumerate(stream)]
-    guard = ReplayGuard()
+def submissions(stream: list[Case]) -> list[RawRecord]:
+    """The stream as a correct producer writes it: each case on its key's partition."""
+    offsets: Counter[int] = Counter()
+    out = []
+    now_ms = time.time_ns() // 1_000_000
+    for c in stream:
+        p = c.partition(PARTITIONS)
+        out.append(RawRecord(SUB, p, offsets[p], now_ms, c.key, c.value))
+        offsets[p] += 1
+    return out
+
+
+def faithful(
+    stream: list[Case], directory: Directory, trust: TrustStore, capacity: int = 100
+) -> Run:
+    subs = submissions(stream)
+    guards: dict[int, ReplayGuard] = defaultdict(lambda: ReplayGuard(capacity))
     deliveries: list[RawRecord] = []
     rejections: list[RawRecord] = []
     statuses: list[RawRecord] = []
-    for rec in subs:
-        d = decide(rec.value, directory=directory, trust=trust, replay_window=guard, now_us=5)
+    start = time.time_ns() // 1000
+    for i, rec in enumerate(subs):
+        d = decide(
+            rec.value, directory=directory, trust=trust, replay_window=guards[rec.partition],
+            now_us=start + i, placement=Placement(rec.key, rec.partition, PARTITIONS),
+            router_node="router:r",
+        )  # fmt: skip
         if isinstance(d, Delivered):
-            env = dataclasses.replace(d.envelope, trace=(*d.envelope.trace, Hop("router:r", 7)))
             for out in d.deliveries:
                 topic = dtopic(out.tier)
                 n = sum(1 for x in deliveries if x.topic == topic)
-                deliveries.append(
-                    RawRecord(topic, 0, n, 2, out.recipient.encode(), codec.encode_envelope(env))
-                )
+                value = codec.encode_envelope(d.envelope)
+                deliveries.append(RawRecord(topic, 0, n, 2, out.recipient.encode(), value))
                 status = StatusMessage(
                     d.document_id, d.sender, out.recipient, StatusCode.ARRIVED, 9
                 )
@@ -98,10 +119,26 @@ def faithful(stream: list[Case], directory: Directory, trust: TrustStore) -> Run
     return Run(subs, deliveries, rejections, statuses)
 
 
-def audit(run: Run, directory: Directory, trust: TrustStore) -> AuditResult:
-    subs = submission_facts(run.submissions, directory, trust)
+def audit(run: Run, directory: Directory, trust: TrustStore, capacity: int = 100) -> AuditResult:
     tiers = {dtopic(t): t for t in Tier}
     facts = delivery_facts([(r, tiers[r.topic]) for r in run.deliveries], trust)
+    decoded = []
+    for r in run.rejections:
+        try:
+            decoded.append(codec.decode_rejection(r.value or b""))
+        except DecodeError:
+            continue
+    times = router_times(facts, decoded)
+    by_partition: dict[int, list[RawRecord]] = defaultdict(list)
+    for rec in sorted(run.submissions, key=lambda r: (r.partition, r.offset)):
+        by_partition[rec.partition].append(rec)
+    subs = [
+        fact
+        for records in by_partition.values()
+        for fact in submission_facts(
+            records, directory, trust, capacity, partitions=PARTITIONS, times=times
+        )
+    ]
     return audit_records(subs, facts, run.rejections, run.statuses, directory.by_id)
 
 
@@ -302,11 +339,14 @@ def test_latency_is_status_01_time_minus_intended_send(
 
 
 def test_submissions_are_decided_per_partition_like_the_router(
-    stream: list[Case], directory: Directory, trust: TrustStore, tmp_path: Path
+    stream: list[Case], directory: Directory, trust: TrustStore
 ) -> None:
-    subs = [RawRecord(SUB, 0, i, 0, None, c.value) for i, c in enumerate(stream)]
-    facts = submission_facts(subs, directory, trust)
-    assert [f.outcome for f in facts] == [c.reason for c in stream]
+    subs = submissions(stream)
+    by_offset = {(r.partition, r.offset): c for r, c in zip(subs, stream, strict=True)}
+    for p in range(PARTITIONS):
+        mine = [r for r in subs if r.partition == p]
+        facts = submission_facts(mine, directory, trust, partitions=PARTITIONS, times={})
+        assert [f.outcome for f in facts] == [by_offset[p, r.offset].reason for r in mine]
 
 
 # ---- work records: invariants and the recomputed measures (issue 17) ----------------------
@@ -373,3 +413,70 @@ def test_skipped_step_is_named(run: Run, directory: Directory, trust: TrustStore
     run.statuses.append(RawRecord(STA, 0, 901, 3, None, codec.encode_status(jump)))
     found = audit(run, directory, trust).findings
     assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_OUT_OF_ORDER, 901)]
+
+
+def test_a_document_delivered_from_two_partitions_is_named(
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    """What routers without the placement checks did: a copy produced to another partition
+    (whose replay guard never saw the id) was delivered again. The audit names the copy's
+    submission and the first one, whatever partition each sits on."""
+    case = next(c for c in stream if c.name == "delivered")
+    first = next(r for r in run.submissions if r.value == case.value)
+    other = (first.partition + 1) % PARTITIONS
+    offset = sum(1 for r in run.submissions if r.partition == other)
+    run.submissions.append(dataclasses.replace(first, partition=other, offset=offset))
+    later = time.time_ns() // 1000 + 10_000_000
+    for rec in [r for r in run.deliveries if r.value == first.value or _same(r, case)]:
+        env = codec.decode_envelope(rec.value or b"")
+        again = dataclasses.replace(env, trace=(*env.trace[:-1], Hop("router:old", later)))
+        n = sum(1 for x in run.deliveries if x.topic == rec.topic)
+        run.deliveries.append(
+            dataclasses.replace(rec, offset=n, value=codec.encode_envelope(again))
+        )
+    found = audit(run, directory, trust).findings
+    twice = [f for f in found if f.kind is Kind.DELIVERED_TWICE]
+    assert [(f.topic, f.partition, f.offset) for f in twice] == [(SUB, other, offset)]
+    assert f"{SUB}[{first.partition}]@{first.offset}" in twice[0].detail
+    assert {f.kind for f in found} >= {Kind.DUPLICATE_DELIVERY, Kind.MISSING_REJECTION}
+
+
+def _same(rec: RawRecord, case: Case) -> bool:
+    env = codec.decode_envelope(rec.value or b"")
+    return codec.decode_document(env.content).id == case.document_id
+
+
+def test_a_replay_outside_the_window_delivered_twice_is_named(
+    directory: Directory, keys: KeyStore, trust: TrustStore
+) -> None:
+    doc = document(PROVINCE, [COMMUNE], 7_101)
+    filler = [document(PROVINCE, [COMMUNE], 7_102 + i) for i in range(2)]
+    stream = [
+        Case(d.id, codec.encode_envelope(sign(keys, d)), PROVINCE, None, (COMMUNE,), (), d.id)
+        for d in (doc, *filler, doc)
+    ]
+    run = faithful(stream, directory, trust, capacity=2)
+    found = audit(run, directory, trust, capacity=2).findings
+    assert [(f.kind, f.offset) for f in found] == [(Kind.DELIVERED_TWICE, 3)]
+
+
+def test_certificates_are_judged_again_at_the_recorded_receipt_time(
+    directory: Directory, tmp_path: Path
+) -> None:
+    """A certificate revoked after the router delivered: the audit agrees with the router.
+    Revoked before the router's recorded time: the delivery fails re-verification."""
+    keys_dir = tmp_path / "keys"
+    keys = make_pki(keys_dir, directory)
+    doc = document(PROVINCE, [COMMUNE], 7_201)
+    stream = [
+        Case("one", codec.encode_envelope(sign(keys, doc)), PROVINCE, None, (COMMUNE,), (), doc.id)
+    ]
+    run = faithful(stream, directory, TrustStore.open(keys_dir))
+    hop = codec.decode_envelope(run.deliveries[0].value or b"").trace[-1].time_us
+    earlier = tmp_path / "earlier"
+    shutil.copytree(keys_dir, earlier)
+    revoke(keys_dir, agency_id=PROVINCE, at=hop + 2_000_000)
+    assert audit(run, directory, TrustStore.open(keys_dir)).findings == []
+    revoke(earlier, agency_id=PROVINCE, at=hop - 2_000_000)  # before the receipt
+    kinds = {f.kind for f in audit(run, directory, TrustStore.open(earlier)).findings}
+    assert Kind.SIGNATURE_INVALID in kinds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,20 @@ from interchange.core import codec
 from interchange.core.directory import build_directory
 from interchange.core.faults import Fault, malformed, seal, to_wire
 from interchange.core.model import Envelope, Hop, ReasonCode
+from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore, init_pki
-from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard, decide
+from interchange.core.policy import (
+    Delivered,
+    Excluded,
+    Placement,
+    Rejected,
+    ReplayGuard,
+    decide,
+)
 from interchange.core.workload import WorkloadSpec, generate
 from interchange.errors import DecodeError
+
+PARTITIONS = 8
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +39,20 @@ def test_every_planned_outcome_is_what_the_router_decides(keys: Path) -> None:
     directory = build_directory("tiny")
     now = time.time_ns() // 1000
     spec = WorkloadSpec(rate=200, count=1500, faults=dict.fromkeys(Fault, 0.03))
-    store, trust, guard = KeyStore.open(keys), TrustStore.open(keys), ReplayGuard()
+    store, trust = KeyStore.open(keys), TrustStore.open(keys)
+    guards: dict[int, ReplayGuard] = defaultdict(ReplayGuard)  # one per partition, as routed
     sealed: dict[int, Envelope] = {}
     seen_faults = set()
     for p in generate(directory, spec, seed=21, start_us=now):
         envelope = sealed[p.replay_of] if p.replay_of is not None else seal(p, store)
         sealed[p.seq] = envelope
         wire = to_wire(envelope, p.fault, Hop(f"producer:{p.sender}", now), p.seq)
-        decision = decide(wire, directory=directory, trust=trust, replay_window=guard, now_us=now)
+        # produced as `interchange produce` does: keyed by the sender, default partitioner
+        partition = partition_of(p.key, PARTITIONS)
+        decision = decide(
+            wire, directory=directory, trust=trust, replay_window=guards[partition], now_us=now,
+            placement=Placement(p.key, partition, PARTITIONS),
+        )  # fmt: skip
         seen_faults.add(p.fault)
         if p.rejection is None:
             assert isinstance(decision, Delivered), (p.fault, decision)

@@ -1,42 +1,47 @@
-"""The cached-hash partitioner picks exactly what Kafka's default partitioner picks."""
+"""core.partitioner is Kafka's default partitioner: same hash, same partition as kafka-python."""
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from kafka.partitioner.default import DefaultPartitioner
+from kafka.partitioner.default import murmur2 as kafka_murmur2
 
-from interchange.pipeline.clients import CachedKeyPartitioner
-
-
-class _Cluster:
-    def __init__(self, partitions: dict[str, set[int]]) -> None:
-        self._partitions = partitions
-
-    def topics(self) -> set[str]:
-        return set(self._partitions)
-
-    def partitions_for_topic(self, topic: str) -> set[int] | None:
-        return self._partitions.get(topic)
-
-    def available_partitions_for_topic(self, topic: str) -> set[int]:
-        return self._partitions.get(topic, set())
+from interchange.core.partitioner import murmur2, partition_of
 
 
-def test_same_partition_as_the_default_for_every_key_and_partition_count() -> None:
-    cached, default = CachedKeyPartitioner(), DefaultPartitioner()
-    keys = [f"000.{i // 100:02d}.{i % 100:02d}.H{i % 63 + 1:02d}".encode() for i in range(500)]
-    keys += [b"", b"x", "ünïcode".encode()]
-    for n in (1, 3, 4, 8, 12):
-        cluster = _Cluster({"t": set(range(n))})
-        for key in keys * 2:  # the second pass answers from the cache
-            want = default.partition("t", key, key, None, None, cluster)
-            assert cached.partition("t", key, key, None, None, cluster) == want
+@given(st.binary(max_size=64))
+def test_murmur2_equals_kafka_pythons(data: bytes) -> None:
+    assert murmur2(data) == kafka_murmur2(data) & 0xFFFFFFFF
 
 
-def test_a_topic_that_grows_partitions_is_followed() -> None:
-    cached = CachedKeyPartitioner()
-    key = b"000.00.01.H30"
-    before = cached.partition("t", key, key, None, None, _Cluster({"t": set(range(4))}))
-    after = cached.partition("t", key, key, None, None, _Cluster({"t": set(range(7))}))
-    default = DefaultPartitioner()
-    assert before == default.partition("t", key, key, None, None, _Cluster({"t": set(range(4))}))
-    assert after == default.partition("t", key, key, None, None, _Cluster({"t": set(range(7))}))
+@given(st.text(max_size=40), st.integers(min_value=1, max_value=64))
+def test_partition_equals_the_default_partitioners(key: str, partitions: int) -> None:
+    raw = key.encode()
+    every = set(range(partitions))
+
+    class Cluster:
+        def topics(self) -> set[str]:
+            return {"t"}
+
+        def partitions_for_topic(self, _topic: str) -> set[int]:
+            return every
+
+        def available_partitions_for_topic(self, _topic: str) -> set[int]:
+            return every
+
+    kafka = DefaultPartitioner().partition("t", key, raw, b"", b"", Cluster())
+    assert partition_of(raw, partitions) == kafka
+
+
+def test_known_values_of_the_java_client() -> None:
+    # Values from the Java client's own test (org.apache.kafka.common.utils.UtilsTest):
+    # murmur2("21") = -973932308, murmur2("foobar") = -790332482, signed 32-bit.
+    assert murmur2(b"21") == -973932308 & 0xFFFFFFFF
+    assert murmur2(b"foobar") == -790332482 & 0xFFFFFFFF
+
+
+def test_a_topic_has_at_least_one_partition() -> None:
+    with pytest.raises(ValueError, match="at least one partition"):
+        partition_of(b"x", 0)

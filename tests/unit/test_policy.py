@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,18 +27,22 @@ from router_helpers import (
 from interchange.core import codec
 from interchange.core.directory import Directory, build_directory
 from interchange.core.model import Envelope, Hop, ReasonCode, Secrecy, Tier
+from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.core.policy import (
     Decision,
     Delivered,
     Excluded,
+    Placement,
     Rejected,
     ReplayGuard,
     decide,
     parse,
 )
+from interchange.errors import DecodeError
 
-NOW = 1_800_000_000_000_000
+NOW = time.time_ns() // 1000  # certificates are issued now; the receipt time is now
+PARTITIONS = 8
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +66,32 @@ def all_cases(pki: tuple[KeyStore, Path]) -> list[Case]:
     return cases(pki[0])
 
 
-def run(value: bytes, directory: Directory, trust: TrustStore, guard: ReplayGuard) -> Decision:
+def home(value: bytes | None) -> Placement:
+    """Where a correct producer puts `value`: keyed by its sender, on that key's partition."""
+    try:
+        sender = codec.decode_document(codec.decode_envelope(value or b"").content).sender.id
+    except DecodeError:
+        return Placement(None, 0, PARTITIONS)
+    key = sender.encode()
+    return Placement(key, partition_of(key, PARTITIONS), PARTITIONS)
+
+
+def run(
+    value: bytes,
+    directory: Directory,
+    trust: TrustStore,
+    guard: ReplayGuard,
+    *,
+    placement: Placement | None = None,
+    now_us: int = NOW,
+) -> Decision:
     return decide(
         value,
         directory=directory,
         trust=trust,
         replay_window=guard,
-        now_us=NOW,
+        now_us=now_us,
+        placement=placement or home(value),
         router_node="router:t",
     )
 
@@ -78,7 +102,7 @@ def test_every_case_reaches_its_outcome(
     guard = ReplayGuard()
     seen_reasons = set()
     for case in all_cases:
-        decision = run(case.value, directory, trust, guard)
+        decision = run(case.value, directory, trust, guard, placement=case.placement(PARTITIONS))
         if case.reason is None:
             assert isinstance(decision, Delivered), case.name
             assert tuple(d.recipient for d in decision.deliveries) == case.deliveries
@@ -102,10 +126,11 @@ def test_a_parse_given_to_decide_gives_the_same_outcome(
     for case in all_cases:
         parsed = parse(case.value, NOW)
         assert (parsed.malformed is None) == (parsed.document is not None), case.name
-        expected = run(case.value, directory, trust, plain)
+        where = case.placement(PARTITIONS)
+        expected = run(case.value, directory, trust, plain, placement=where)
         got = decide(
             case.value, directory=directory, trust=trust, replay_window=given, now_us=NOW,
-            router_node="router:t", parsed=parsed,
+            placement=where, router_node="router:t", parsed=parsed,
         )  # fmt: skip
         assert got == expected, case.name
 
@@ -262,7 +287,12 @@ def test_mutated_envelopes_never_raise_nor_deliver_changed_content(
 def test_none_and_empty_values_are_malformed(directory: Directory, trust: TrustStore) -> None:
     for value in (None, b""):
         got = decide(
-            value, directory=directory, trust=trust, replay_window=ReplayGuard(), now_us=NOW
+            value,
+            directory=directory,
+            trust=trust,
+            replay_window=ReplayGuard(),
+            now_us=NOW,
+            placement=Placement(None, 0, PARTITIONS),
         )
         assert isinstance(got, Rejected)
         assert got.reason is ReasonCode.MALFORMED
@@ -281,6 +311,7 @@ def test_a_verifier_that_raises_yields_malformed_not_an_exception(
         trust=Broken(),
         replay_window=ReplayGuard(),
         now_us=NOW,
+        placement=all_cases[0].placement(PARTITIONS),
     )
     assert isinstance(got, Rejected)
     assert got.reason is ReasonCode.MALFORMED

@@ -271,3 +271,10 @@ def test_page_header_hides_unset_values_and_shows_dates() -> None:
     assert "problems" not in page
     assert "2026-11-22 20:26:32 UTC" in page
     assert "<dt>seed</dt><dd>0</dd>" in page
+
+
+def test_every_reason_code_has_a_line_in_the_outcomes_table() -> None:
+    from interchange.core.model import ReasonCode
+    from interchange.report.coverage_view import REASON_TEXT
+
+    assert set(REASON_TEXT) == set(ReasonCode)

@@ -5,13 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pki_fixtures import BY_ALGORITHM, NOW, pki_dir  # noqa: F401 (fixture)
 
 from interchange.core.model import ReasonCode
 from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore
-from interchange.core.signing import generate_key, load_private_key, plausible, private_key_pem
+from interchange.core.signing import (
+    P256_HALF_ORDER,
+    P256_ORDER,
+    generate_key,
+    load_private_key,
+    low_s,
+    plausible,
+    private_key_pem,
+)
 from interchange.core.signing import sign as raw_sign
 from interchange.core.signing import verifier as raw_verifier
 from interchange.errors import PkiError
@@ -153,3 +167,33 @@ def test_algorithm_policy() -> None:
     for bad in ("central", "central=dsa", "=ed25519x"):
         with pytest.raises(PkiError):
             AlgorithmPolicy.parse(bad)
+
+
+def test_ecdsa_signatures_are_low_s_and_the_high_s_twin_is_refused(
+    stores: tuple[KeyStore, TrustStore],
+) -> None:
+    """For a valid (r, s), (r, n - s) verifies under plain ECDSA: only low-S is accepted."""
+    keys, trust = stores
+    cred = keys.credential(BY_ALGORITHM[Algorithm.ECDSA_P256])
+    public = cred.key.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    for i in range(64):  # random nonces: about half of raw signatures are high-S
+        content = b"document %d" % i
+        signature = cred.sign(content)
+        r, s = decode_dss_signature(signature)
+        assert s <= P256_HALF_ORDER  # the signer always produces low-S
+        twin = encode_dss_signature(r, P256_ORDER - s)
+        public.verify(twin, content, ec.ECDSA(hashes.SHA256()))  # plain ECDSA takes the twin
+        assert trust.verify(content, signature, cred.cert_id, cred.agency_id, NOW) is None
+        assert trust.verify(content, twin, cred.cert_id, cred.agency_id, NOW) in {
+            ReasonCode.BAD_SIGNATURE,
+            ReasonCode.ALGORITHM_MISMATCH,  # a twin one DER byte longer than 72 bytes
+        }
+
+
+def test_low_s_keeps_a_low_signature_and_folds_a_high_one() -> None:
+    low = encode_dss_signature(12345, P256_HALF_ORDER)
+    assert low_s(low) == low
+    assert decode_dss_signature(low_s(encode_dss_signature(7, P256_HALF_ORDER + 1)))[1] == (
+        P256_ORDER - P256_HALF_ORDER - 1
+    )
