@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from kafka.partitioner.abc import Partitioner
-from kafka.partitioner.default import DefaultPartitioner, murmur2
+from kafka.partitioner.default import DefaultPartitioner
 
+from interchange.core.partitioner import murmur2
 from interchange.settings import Settings
 
 
