@@ -77,10 +77,10 @@ class ArrivalDecoder:
         sent_time = trace[0].time_us if trace and trace[0].node.startswith(PRODUCER_NODE) else None
         ok = None
         if self._verify is not None:
+            # judged when the axis received it (the router's hop), as the router judged it
+            at = doc.send_time_us if router_time is None else router_time
             ok = (
-                self._verify(
-                    envelope.content, envelope.signature, envelope.cert_id, sender, doc.send_time_us
-                )
+                self._verify(envelope.content, envelope.signature, envelope.cert_id, sender, at)
                 is None
             )
         return Arrival(
