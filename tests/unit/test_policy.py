@@ -41,7 +41,10 @@ from interchange.core.policy import (
 )
 from interchange.errors import DecodeError
 
-NOW = time.time_ns() // 1000  # certificates are issued now; the receipt time is now
+# The receipt time of every decision: set again when the module's PKI and cases are made
+# (certificates are issued and documents sent then), not at collection, which can be
+# minutes earlier in a full run.
+NOW = time.time_ns() // 1000
 PARTITIONS = 8
 
 
@@ -52,6 +55,8 @@ def directory() -> Directory:
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory, directory: Directory) -> tuple[KeyStore, Path]:
+    global NOW  # noqa: PLW0603 - the module's clock, see above
+    NOW = time.time_ns() // 1000
     keys_dir = tmp_path_factory.mktemp("keys")
     return make_pki(keys_dir, directory), keys_dir
 
@@ -83,14 +88,14 @@ def run(
     guard: ReplayGuard,
     *,
     placement: Placement | None = None,
-    now_us: int = NOW,
+    now_us: int | None = None,
 ) -> Decision:
     return decide(
         value,
         directory=directory,
         trust=trust,
         replay_window=guard,
-        now_us=now_us,
+        now_us=NOW if now_us is None else now_us,
         placement=placement or home(value),
         router_node="router:t",
     )
