@@ -123,4 +123,8 @@ rejections = st.builds(
     recipient=st.none() | agency_ids,
     time_us=LONGS,
     send_time_us=LONGS,
+    topic=st.just("") | short_text,
+    partition=st.integers(-1, (1 << 31) - 1),
+    offset=st.integers(-1, (1 << 63) - 1),
+    authenticated=st.booleans(),
 )

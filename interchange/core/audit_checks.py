@@ -7,7 +7,8 @@ alone, counted the way the live stages count (docs/AUDIT.md, "Recomputed figures
 
 * addressed: per recipient named by each submission whose document decodes (producer);
 * excluded / rejected / not connected: per rejection record, attributed to the
-  recipients of the submission it names by content digest (router);
+  recipients of the submission it names by its coordinates (topic, partition,
+  offset), or by content digest in a record of schema v1 (router);
 * delivered / duplicates: the first delivery record of a (document, recipient) pair,
   then repeats (recipient); a document id delivered from two submissions anywhere on
   the submissions topic (another partition, another key) is a DELIVERED_TWICE finding
@@ -34,7 +35,9 @@ from interchange.core.workflow import Violation, WorkflowTally
 from interchange.errors import DecodeError
 
 Pair = tuple[str, str]  # (document id, recipient id)
-RejectionKey = tuple[str, bytes, str, str]  # (document id, content digest, reason, recipient)
+# (document id, content digest, reason, recipient, (topic, partition, offset, authenticated));
+# the last part is None for a rejection written before rejections carried coordinates (v1)
+RejectionKey = tuple[str, bytes, str, str, tuple[str, int, int, bool] | None]
 
 
 @dataclass
@@ -282,8 +285,10 @@ def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[
     expected: Counter[RejectionKey] = Counter()
     origin: dict[RejectionKey, Submission] = {}
     by_digest: dict[bytes, Submission] = {}
+    by_place: dict[tuple[str, int, int], Submission] = {}
     for s in submissions:
         by_digest.setdefault(s.content_sha256, s)
+        by_place[(s.topic, s.partition, s.offset)] = s
         for r in s.rejections:
             key = _key(r)
             expected[key] += 1
@@ -295,12 +300,15 @@ def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[
         except DecodeError as exc:
             a.add(at(Kind.MALFORMED_REJECTION, rec, f"does not decode strictly ({exc.reason})"))
             continue
-        sub = by_digest.get(rej.content_sha256)
+        if rej.located:  # the submission it is about, by its coordinates
+            sub = by_place.get((rej.topic, rej.partition, rej.offset))
+        else:  # a v1 record: the first submission with that content
+            sub = by_digest.get(rej.content_sha256)
         if not rej.detail.strip():
             a.add(at(Kind.REJECTION_WITHOUT_REASON, rec, f"{rej.reason.value} with no detail"))
         if sub is not None and sub.subject and sub.subject in rej.detail:
             a.add(at(Kind.CONTENT_IN_REJECTION, rec, "detail contains the document's subject"))
-        key = _key(rej)
+        key = _key(rej) if rej.located else _legacy_match(expected, _key(rej))
         if expected[key] > 0:
             expected[key] -= 1
         else:
@@ -317,11 +325,15 @@ def _settle(
 ) -> None:
     """Rejections written but not due, and due but not written; a pair of both is a mismatch."""
     for key, rec in extra:
-        near = next(
-            (m for m in missing if m[0] == key[0] and m[1] == key[1] and m[3] == key[3]), None
-        )
+        near = next((m for m in missing if _same_but_reason(m, key)), None)
         if near is not None:
-            a.add(at(Kind.REASON_MISMATCH, rec, f"{key[2]}, the router had to write {near[2]}"))
+            a.add(
+                at(
+                    Kind.REASON_MISMATCH,
+                    rec,
+                    f"{_said(key)}, the router had to write {_said(near)}",
+                )
+            )
             missing[near] -= 1
             if not missing[near]:
                 del missing[near]
@@ -341,8 +353,29 @@ def _settle(
         )
 
 
+def _said(key: RejectionKey) -> str:
+    """The reason, and whether the id was authenticated when the record says."""
+    if key[4] is None:
+        return key[2]
+    return f"{key[2]} ({'authenticated' if key[4][3] else 'not authenticated'})"
+
+
+def _same_but_reason(due: RejectionKey, got: RejectionKey) -> bool:
+    """Same submission and recipient: a written rejection whose reason (or authenticated
+    flag) differs from the due one."""
+    same_place = got[4] is None or (due[4] is not None and due[4][:3] == got[4][:3])
+    return due[0] == got[0] and due[1] == got[1] and due[3] == got[3] and same_place
+
+
 def _key(r: Rejection) -> RejectionKey:
-    return (r.document_id, r.content_sha256, r.reason.value, r.recipient or "")
+    place = (r.topic, r.partition, r.offset, r.authenticated) if r.located else None
+    return (r.document_id, r.content_sha256, r.reason.value, r.recipient or "", place)
+
+
+def _legacy_match(expected: Counter[RejectionKey], key: RejectionKey) -> RejectionKey:
+    """A v1 rejection (no coordinates) counts against any due one equal but for them."""
+    due = (k for k, n in expected.items() if n > 0 and k[:4] == key[:4])
+    return next(due, key)
 
 
 def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None, rec: RawRecord) -> None:

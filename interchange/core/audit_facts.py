@@ -142,16 +142,17 @@ def submission_facts(
         guard.pending()  # the audit keeps no changelog
         if isinstance(decision, Delivered) or decision.rejection.reason not in JUDGED_BEFORE_TIME:
             taken[digest] = slot + 1  # else decided before any time check: it took no slot
+        where = (rec.topic, rec.partition, rec.offset)  # stamped on rejections, as the router does
         env, doc = parsed.envelope, parsed.document
         if isinstance(decision, Delivered):
             outcome = None
             deliveries = tuple((d.recipient, d.tier) for d in decision.deliveries)
-            rejections = decision.not_connected
+            rejections = tuple(r.about(*where) for r in decision.not_connected)
             sha = codec.content_sha256(decision.envelope.content)
         else:
             outcome = decision.rejection.reason
             deliveries = ()
-            rejections = (decision.rejection,)
+            rejections = (decision.rejection.about(*where),)
             sha = decision.rejection.content_sha256
         out.append(
             Submission(

@@ -112,6 +112,13 @@ def _status_v1_schema() -> dict[str, Any]:
 
 _STATUS_V1_READER = StrictReader(_status_v1_schema(), Limits(max_input=MAX_RECORD_BYTES))
 _REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+# Schema v1 of the rejection: the current fields before `topic` (appended in v2).
+REJECTION_V1_FIELDS = 9
+_REJECTION_V1_SCHEMA: dict[str, Any] = {
+    **REJECTION_SCHEMA,
+    "fields": REJECTION_SCHEMA["fields"][:REJECTION_V1_FIELDS],
+}
+_REJECTION_V1_READER = StrictReader(_REJECTION_V1_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
@@ -373,19 +380,34 @@ def _encode_status_v1(msg: StatusMessage) -> bytes:
 def encode_rejection(rej: Rejection) -> bytes:
     try:
         value = {
-            "document_id": rej.document_id,
-            "sender": rej.sender,
-            "reason": str(ReasonCode(rej.reason)),
-            "detail": rej.detail,
-            "content_sha256": rej.content_sha256,
-            "secrecy": str(Secrecy(rej.secrecy)),
-            "recipient": rej.recipient,
-            "time_us": rej.time_us,
-            "send_time_us": rej.send_time_us,
+            **_rejection_v1_value(rej),
+            "topic": rej.topic,
+            "partition": rej.partition,
+            "offset": rej.offset,
+            "authenticated": rej.authenticated,
         }
     except (AttributeError, ValueError, TypeError) as exc:
         raise EncodeError(f"not a valid Rejection: {exc}") from exc
     return _write(REJECTION_SCHEMA, value, "rejection")
+
+
+def _encode_rejection_v1(rej: Rejection) -> bytes:
+    """The v1 encoding (no submission coordinates): the canonical check of a v1 record."""
+    return _write(_REJECTION_V1_SCHEMA, _rejection_v1_value(rej), "rejection")
+
+
+def _rejection_v1_value(rej: Rejection) -> dict[str, Any]:
+    return {
+        "document_id": rej.document_id,
+        "sender": rej.sender,
+        "reason": str(ReasonCode(rej.reason)),
+        "detail": rej.detail,
+        "content_sha256": rej.content_sha256,
+        "secrecy": str(Secrecy(rej.secrecy)),
+        "recipient": rej.recipient,
+        "time_us": rej.time_us,
+        "send_time_us": rej.send_time_us,
+    }
 
 
 def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
@@ -399,8 +421,24 @@ def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
         recipient=v["recipient"],
         time_us=v["time_us"],
         send_time_us=v["send_time_us"],
+        topic=v.get("topic", ""),
+        partition=v.get("partition", -1),
+        offset=v.get("offset", -1),
+        authenticated=v.get("authenticated", False),
     )
 
 
 def decode_rejection(data: bytes) -> Rejection:
-    return _strict_decode(data, _REJECTION_READER, _rejection_from_avro, encode_rejection)
+    """Strict; a record written with schema v1 (it ends where v2's added fields begin)
+    still decodes, with their defaults (no coordinates, not authenticated)."""
+    try:
+        return _strict_decode(data, _REJECTION_READER, _rejection_from_avro, encode_rejection)
+    except DecodeError as exc:
+        if exc.reason != DecodeReason.TRUNCATED:
+            raise
+        try:
+            return _strict_decode(
+                data, _REJECTION_V1_READER, _rejection_from_avro, _encode_rejection_v1
+            )
+        except DecodeError:
+            raise exc from None

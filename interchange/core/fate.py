@@ -1,8 +1,14 @@
 """The fate of one sent document, assembled from rejections and status messages. Pure.
 
 `interchange send` feeds every rejection and status record it reads into a
-`Fate`; records about other documents are ignored (matched by document id, so
-the reader may start anywhere before the send). A fate is settled when the
+`Fate`; records about other submissions are ignored, so the reader may start
+anywhere before the send. A rejection is matched by the coordinates of the
+submission it is about (topic, partition, offset), never by the document id
+alone: a forged copy carrying this document's id is rejected under that id, and
+that rejection is about the forger's record, not this one. Only a rejection
+written before rejections carried coordinates (schema v1) falls back to the id.
+Status messages are matched by document id: recipients send them only for
+documents the router delivered, after the signature verified. A fate is settled when the
 router rejected or excluded the whole document, or when every recipient is
 accounted for: not connected, refused (02), or reached the wanted stage
 (arrived: any status; acknowledged: 03-06).
@@ -55,10 +61,19 @@ class Fate:
     rejection: Rejection | None = None
     not_connected: dict[str, Rejection] = field(default_factory=dict)
     statuses: dict[str, list[StatusMessage]] = field(default_factory=dict)
+    # (topic, partition, offset) of the submitted record; None: match rejections by id
+    source: tuple[str, int, int] | None = None
+
+    def concerns(self, rej: Rejection) -> bool:
+        """The matching rule (docs/CONNECTOR.md): by the submission's coordinates when the
+        rejection carries them, else (a v1 record) by document id."""
+        if rej.located and self.source is not None:
+            return (rej.topic, rej.partition, rej.offset) == self.source
+        return rej.document_id == self.document_id
 
     def observe_rejection(self, rej: Rejection) -> str | None:
-        """Take a rejection record; a line describing it if it is about this document."""
-        if rej.document_id != self.document_id:
+        """Take a rejection record; a line describing it if it is about this submission."""
+        if not self.concerns(rej):
             return None
         if rej.recipient is not None:
             if rej.recipient in self.not_connected:

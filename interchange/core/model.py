@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # A certificate id: the lower-case hex SHA-256 of its DER (match with `fullmatch`).
 CERT_ID = re.compile(r"[0-9a-f]{64}")
@@ -111,6 +111,24 @@ class ReasonCode(enum.StrEnum):
     SEND_TIME_SKEW = "SEND_TIME_SKEW"  # send time too far from the time the axis received it
     TOO_LARGE = "TOO_LARGE"  # could not be forwarded within the caps once the router's hop is added
     NO_RECIPIENTS = "NO_RECIPIENTS"  # the document names no recipient
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether a rejection with this reason is only reached once the signature verified
+        over the content naming the document id (the router's checks after the certificate
+        and signature checks). Any other reason may come from a forgery carrying someone
+        else's id, so it says nothing about the document that id names."""
+        return self in _AUTHENTICATED_REASONS
+
+
+_AUTHENTICATED_REASONS = frozenset(
+    {
+        ReasonCode.REPLAY,
+        ReasonCode.UNKNOWN_RECIPIENT,
+        ReasonCode.CLASSIFIED,
+        ReasonCode.NOT_CONNECTED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +251,26 @@ class Rejection:
     recipient: str | None  # set when the outcome concerns one recipient (NOT_CONNECTED)
     time_us: int  # the receipt time the router judged at (docs/ROUTER.md)
     send_time_us: int  # the document's intended send time, 0 when unknown
+    # The submission this rejection is about (schema v2; "" / -1 in records of v1 and
+    # before the router stamps them): match a rejection to a submission by these, never
+    # by the claimed document id alone.
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    authenticated: bool = False  # the signature verified: the document id is the sender's
+
+    def about(self, topic: str, partition: int, offset: int) -> Rejection:
+        """This rejection stamped with its submission's coordinates and, from its reason,
+        whether the document id it names was authenticated."""
+        return replace(
+            self,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            authenticated=self.reason.authenticated,
+        )
+
+    @property
+    def located(self) -> bool:
+        """Carries its submission's coordinates (written by a router of schema v2 or later)."""
+        return self.offset >= 0

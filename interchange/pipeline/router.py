@@ -345,7 +345,8 @@ class Router:
                     router_node=node,
                 )
                 decisions.append(decision)
-                outputs += self._outputs(decision, record.value, txn)
+                source = (tp.topic, tp.partition, record.offset)
+                outputs += self._outputs(decision, record.value, txn, source)
                 if accepted := guard.pending():
                     entries = batch.remembered.setdefault(tp.partition, [])
                     entries += [(record.offset, document_id) for document_id in accepted]
@@ -404,9 +405,11 @@ class Router:
         poll; a batch still gathering records is dropped by `_step`."""
         self._revoked = True
 
-    def _outputs(self, decision: Decision, raw: bytes | None, txn: bytes) -> list[Output]:
+    def _outputs(
+        self, decision: Decision, raw: bytes | None, txn: bytes, source: tuple[str, int, int]
+    ) -> list[Output]:
         try:
-            return encode_outputs(decision, self.layout, self._router_id, txn)
+            return encode_outputs(decision, self.layout, self._router_id, txn, source)
         except Exception as exc:  # a poison record never stops the router
             log.warning(
                 "cannot encode the outcome of a record (%s); rejecting it as malformed",
@@ -422,7 +425,7 @@ class Router:
                 None,
                 now_us(),
                 0,
-            )
+            ).about(*source)
             return [Output(self.layout.rejections, b"", codec.encode_rejection(rejection))]
 
     # -- replay guard restore ----------------------------------------------------------

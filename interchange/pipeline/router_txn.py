@@ -140,8 +140,16 @@ class _Transactions:
                 raise KafkaTimeoutError(f"stopped while waiting for the transaction {what}")
 
 
-def encode_outputs(decision: Decision, layout: Any, router: bytes, txn: bytes) -> list[Output]:
-    """The records one decision writes: deliveries and/or rejections, with their headers."""
+def encode_outputs(
+    decision: Decision,
+    layout: Any,
+    router: bytes,
+    txn: bytes,
+    source: tuple[str, int, int] = ("", -1, -1),
+) -> list[Output]:
+    """The records one decision writes: deliveries and/or rejections, with their headers.
+    `source`: (topic, partition, offset) of the submission decided; every rejection carries
+    it, so a rejection is matched to its submission and never to a document by id alone."""
     if isinstance(decision, Delivered):
         headers = [
             ("document-id", decision.document_id.encode()),
@@ -154,9 +162,11 @@ def encode_outputs(decision: Decision, layout: Any, router: bytes, txn: bytes) -
             Output(layout.delivery(d.tier), d.recipient.encode(), value, headers)
             for d in decision.deliveries
         ]
-        outs += [_rejection_output(r, layout, router, txn) for r in decision.not_connected]
+        outs += [
+            _rejection_output(r.about(*source), layout, router, txn) for r in decision.not_connected
+        ]
         return outs
-    return [_rejection_output(decision.rejection, layout, router, txn)]
+    return [_rejection_output(decision.rejection.about(*source), layout, router, txn)]
 
 
 def _rejection_output(rejection: Rejection, layout: Any, router: bytes, txn: bytes) -> Output:

@@ -3,7 +3,7 @@
 The reader of the rejections and status topics is positioned *before* the send,
 by record timestamp (`offsets_for_times`, a few seconds before now), never by
 end offsets: those are wrong on Tansu after batched produces (docs/EMBEDDED_BROKER.md quirk
-2). Records about other documents are skipped by document id, so starting
+2). Records about other submissions are skipped (`Fate.concerns`), so starting
 early only costs reading a little more. Where the broker has nothing at or
 after that timestamp, the reader starts at the reported end: if that end is
 too low (the quirk), older records are re-read and skipped, never missed.
@@ -216,7 +216,8 @@ def send_and_follow(
     try:
         sent = submit(settings, seal(doc, credential, now_us()), doc)
         on_sent(sent)
-        fate = Fate(doc.id, tuple(r.id for r in doc.recipients), until)
+        source = (layout_of(settings).submissions, sent.partition, sent.offset)
+        fate = Fate(doc.id, tuple(r.id for r in doc.recipients), until, source=source)
         return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
     finally:
         consumer.close()

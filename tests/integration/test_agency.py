@@ -11,12 +11,16 @@ import pytest
 from agency_helpers import module_settings, running_router
 
 from interchange.cli.main import main
+from interchange.core import codec
 from interchange.core.directory import Directory, build_directory
 from interchange.core.fate import Outcome, Until
-from interchange.core.model import StatusCode, Tier
+from interchange.core.model import Envelope, ReasonCode, Rejection, StatusCode, Tier
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
-from interchange.pipeline.send import SendRequest, send_and_follow
+from interchange.pipeline.clients import make_producer
+from interchange.pipeline.replay import ReplayConfig, replay
+from interchange.pipeline.send import SendRequest, Sent, send_and_follow
+from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -71,6 +75,57 @@ def test_send_is_delivered_to_the_inbox_and_acknowledged(kit: Settings, tmp_path
     folder = save(got[0], tmp_path / "saved")
     assert (folder / "attachments" / "00-bao-cao.txt").read_bytes() == attachment.read_bytes()
     assert (folder / "envelope.avro").read_bytes() == got[0].value
+
+
+def test_a_forged_copy_under_the_same_id_does_not_make_send_report_a_rejection(
+    kit: Settings,
+) -> None:
+    """A forger who sees a document id submits a copy with a bad signature under it: the
+    router rejects that copy (BAD_SIGNATURE, not authenticated, the forger's coordinates),
+    and `send` of the genuine document still reports it delivered."""
+    config = InboxConfig(RECIPIENT, Tier.PROVINCE, acks=(StatusCode.ARRIVED,), max_documents=1)
+    inbox = AgencyInbox(kit, TrustStore.open(kit.keys_dir), config)
+    stop = threading.Event()
+    reader = threading.Thread(target=inbox.run, args=(stop, lambda _r: None), daemon=True)
+    reader.start()
+    credential = KeyStore.open(kit.keys_dir).credential(SENDER)
+    forged: list[tuple[int, int]] = []
+
+    def forge(sent: Sent) -> None:  # right after the genuine record is acknowledged
+        content = codec.encode_document(sent.document)
+        envelope = Envelope(content, bytes(64), credential.cert_id, ())
+        producer = make_producer(kit)
+        try:
+            meta = producer.send(
+                layout_of(kit).submissions,
+                codec.encode_envelope(envelope),
+                key=SENDER.encode(),
+            ).get(timeout=10)
+        finally:
+            producer.close(timeout=5)
+        forged.append((meta.partition, meta.offset))
+
+    request = SendRequest(SENDER, (RECIPIENT,), "Công văn gốc", "23", "VPCP-TH")
+    try:
+        fate = send_and_follow(
+            kit, request, credential, timeout_s=TIMEOUT_S, until=Until.ARRIVED, on_sent=forge
+        )
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert fate.outcome() is Outcome.DELIVERED, fate.summary()
+    assert fate.rejection is None
+    rejections = _rejections_of(kit, fate.document_id)
+    assert [(r.reason, r.authenticated) for r in rejections] == [(ReasonCode.BAD_SIGNATURE, False)]
+    topic = layout_of(kit).submissions
+    assert [(r.topic, r.partition, r.offset) for r in rejections] == [(topic, *forged[0])]
+
+
+def _rejections_of(settings: Settings, document_id: str) -> list[Rejection]:
+    """Every rejection record naming `document_id` (read until 2 s without a record)."""
+    records, _stats = replay(settings, ReplayConfig((layout_of(settings).rejections,)))
+    rejections = [codec.decode_rejection(r.value or b"") for r in records]
+    return [r for r in rejections if r.document_id == document_id]
 
 
 def test_classified_send_is_reported_as_excluded(

@@ -112,7 +112,7 @@ def faithful(
             rejs = list(d.not_connected)
         else:
             rejs = [d.rejection]
-        for r in rejs:
+        for r in (r.about(rec.topic, rec.partition, rec.offset) for r in rejs):
             rejections.append(
                 RawRecord(REJ, 0, len(rejections), 2, r.sender.encode(), codec.encode_rejection(r))
             )
@@ -300,6 +300,40 @@ def test_missing_and_unexpected_rejections_are_named(
     run.rejections.append(dataclasses.replace(dropped, offset=1_000, value=run.rejections[0].value))
     kinds = sorted(f.kind for f in audit(run, directory, trust).findings)
     assert kinds == [Kind.MISSING_REJECTION, Kind.UNEXPECTED_REJECTION]
+
+
+def test_rejections_of_schema_v1_without_coordinates_still_match(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    for i, rec in enumerate(run.rejections):
+        rej = codec.decode_rejection(rec.value or b"")
+        legacy = dataclasses.replace(rej, topic="", partition=-1, offset=-1, authenticated=False)
+        run.rejections[i] = dataclasses.replace(rec, value=codec.encode_rejection(legacy))
+    assert audit(run, directory, trust).findings == []
+
+
+def test_a_rejection_pinned_on_another_submission_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    """Same id, digest and reason, but the coordinates of another submission."""
+    edited = rejection_edit(run, lambda r: dataclasses.replace(r, offset=r.offset + 1))
+    result = audit(run, directory, trust)
+    assert sorted(f.kind for f in result.findings) == [
+        Kind.MISSING_REJECTION,
+        Kind.UNEXPECTED_REJECTION,
+    ]
+    assert (Kind.UNEXPECTED_REJECTION, REJ, edited.offset) in only(result)
+
+
+def test_a_wrong_authenticated_flag_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    edited = rejection_edit(
+        run, lambda r: dataclasses.replace(r, authenticated=not r.authenticated)
+    )
+    result = audit(run, directory, trust)
+    assert only(result) == [(Kind.REASON_MISMATCH, REJ, edited.offset)]
+    assert "authenticated" in result.findings[0].detail
 
 
 def test_status_without_delivery_is_named(

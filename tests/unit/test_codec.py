@@ -345,3 +345,42 @@ def _failure(decode: object, data: bytes) -> str | None:
 def test_arbitrary_short_bytes_give_only_decode_error(data: bytes) -> None:
     for decode in (decode_document, decode_envelope, decode_status, decode_rejection):
         assert _failure(decode, data) != DecodeReason.INTERNAL
+
+
+def test_a_rejection_written_with_schema_v1_still_decodes() -> None:
+    """Written by fastavro with the released v1 schema: the v2 fields take their defaults."""
+    import io
+    import json
+    from pathlib import Path
+
+    import fastavro
+
+    v1_path = Path(__file__).resolve().parents[2] / "schemas" / "history" / "v1" / "rejection.avsc"
+    v1 = fastavro.parse_schema(json.loads(v1_path.read_text(encoding="utf-8")))
+    value = {
+        "document_id": "000.00.00.G22,2026/11/02,1/VP", "sender": "000.00.00.G22",
+        "reason": "REPLAY", "detail": "seen", "content_sha256": b"\1" * 32,
+        "secrecy": "NONE", "recipient": None, "time_us": 5, "send_time_us": 4,
+    }  # fmt: skip
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, v1, value)
+    rej = codec.decode_rejection(buf.getvalue())
+    assert (rej.document_id, rej.reason, rej.time_us) == (
+        value["document_id"],
+        ReasonCode.REPLAY,
+        5,
+    )
+    assert (rej.topic, rej.partition, rej.offset, rej.authenticated) == ("", -1, -1, False)
+    assert not rej.located
+    with pytest.raises(DecodeError):
+        codec.decode_rejection(buf.getvalue()[:-1])
+
+
+def test_a_rejection_carries_its_submission_and_whether_its_id_was_authenticated() -> None:
+    base = Rejection("d", "s", ReasonCode.BAD_SIGNATURE, "x", b"\0" * 32, Secrecy.NONE, None, 1, 0)
+    forged = codec.decode_rejection(codec.encode_rejection(base.about("t.sub", 2, 7)))
+    assert (forged.topic, forged.partition, forged.offset, forged.authenticated) == (
+        "t.sub", 2, 7, False,
+    )  # fmt: skip
+    replay = dataclasses.replace(base, reason=ReasonCode.REPLAY).about("t.sub", 2, 8)
+    assert codec.decode_rejection(codec.encode_rejection(replay)).authenticated

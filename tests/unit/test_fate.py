@@ -80,3 +80,21 @@ def test_duplicate_status_is_reported_once() -> None:
     fate = Fate(DOC, (A,))
     assert fate.observe_status(status(A, StatusCode.ARRIVED)) is not None
     assert fate.observe_status(status(A, StatusCode.ARRIVED)) is None
+
+
+def test_a_rejection_is_matched_by_its_submission_coordinates_not_by_id() -> None:
+    fate = Fate(DOC, (A,), source=("t.submissions", 3, 40))
+    forged = rejection(ReasonCode.BAD_SIGNATURE).about("t.submissions", 3, 41)
+    assert not forged.authenticated
+    assert fate.observe_rejection(forged) is None  # someone else's record under our id
+    assert not fate.settled
+    ours = Rejection("", "", ReasonCode.MALFORMED, "envelope: TRUNCATED", b"\0" * 32,
+                     Secrecy.NONE, None, 1, 0).about("t.submissions", 3, 40)  # fmt: skip
+    assert fate.observe_rejection(ours) is not None  # no id at all, but our record
+    assert fate.outcome() is Outcome.REJECTED
+
+
+def test_a_rejection_without_coordinates_falls_back_to_the_id() -> None:
+    fate = Fate(DOC, (A,), source=("t.submissions", 3, 40))
+    assert fate.observe_rejection(rejection(ReasonCode.REVOKED)) is not None
+    assert fate.outcome() is Outcome.REJECTED
