@@ -9,7 +9,10 @@ the right. The simulator's own scheme (docs/WORKLOAD.md):
     commune        000.CC.DD.Hpp    CC = 01..99, the commune within district DD
 
 The left block `DDD` is reserved for units inside an agency and is always 000
-here. In the two-level (2025) preset communes hang directly under a province;
+here. The letter of `Xnn` is G or H; an id with any other letter (e.g.
+`000.00.00.K01`) is outside the scheme: it has no tier, no directory may hold it,
+so the router rejects it as an unknown sender or recipient and counts it under
+no tier. In the two-level (2025) preset communes hang directly under a province;
 they keep the commune shape, with `DD` numbering blocks of 99 communes, so the
 tier of any id follows from its shape alone.
 
@@ -32,7 +35,8 @@ from interchange.core.model import Agency, Tier
 from interchange.errors import DirectoryError
 
 FORMAT = "interchange-directory/1"
-ID_PATTERN = re.compile(r"^(\d{3})\.(\d{2})\.(\d{2})\.([GH])(\d{2})$")
+ID_PATTERN = re.compile(r"^(\d{3})\.(\d{2})\.(\d{2})\.([A-Z])(\d{2})$")
+TIER_LETTERS = "GH"  # G: central bodies; H: provinces and the districts and communes under them
 
 
 def central_id(n: int) -> str:
@@ -87,6 +91,11 @@ def tier_of_id(agency_id: str) -> Tier:
     if m is None:
         raise DirectoryError(f"{agency_id!r} is not an id of the shape DDD.DD.DD.Xnn")
     unit, commune, district, letter, level1 = m.groups()
+    if letter not in TIER_LETTERS:
+        raise DirectoryError(
+            f"{agency_id!r}: letter {letter} is neither G (central) nor H (province, district,"
+            " commune): outside the scheme, no tier"
+        )
     if unit != "000" or level1 == "00":
         raise DirectoryError(f"{agency_id!r}: unit block must be 000 and Xnn at least 01")
     if letter == "G":

@@ -85,6 +85,12 @@ class StatusCode(enum.StrEnum):
     RECALL_REFUSED = "16"
 
 
+# The detail of a status 02 from a recipient whose delivery verified but whose signed
+# recipient list does not name it (a record keyed to it by a writer other than the
+# router). Not a ReasonCode: the router never writes it; every other 02 detail is one.
+NOT_ADDRESSED = "NOT_ADDRESSED"
+
+
 class ReasonCode(enum.StrEnum):
     """Why a submission (or one recipient of it) was not delivered.
 

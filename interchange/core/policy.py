@@ -222,7 +222,7 @@ def parse(raw_value: bytes | None, now_us: int) -> Parsed:
         return Parsed(envelope, None, rejected)
 
     if not data:
-        return malformed(None, "empty record value", data)
+        return malformed(None, "envelope: empty record value", data)
     try:
         envelope = codec.decode_envelope(data)
     except DecodeError as exc:

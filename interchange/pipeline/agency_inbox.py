@@ -4,9 +4,10 @@ No consumer group: every partition of the delivery topic is assigned and read
 from the beginning (or from a time), keeping records whose key is the agency
 id, as any connector may do. Each record is decoded strictly and verified with
 the trust store; acknowledgements go to the status topic keyed by the original
-sender. A document that fails decoding or verification is never acknowledged
-with the requested codes: it gets 02 (rejected) with the reason, when its id
-and sender are known.
+sender. A document that fails decoding or verification, or that verifies but
+does not name this agency among its recipients, is never acknowledged with the
+requested codes: it gets 02 (rejected) with the reason (`NOT_ADDRESSED` for the
+latter), when its id and sender are known.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from interchange.core import codec
-from interchange.core.model import Document, Envelope, StatusCode, StatusMessage, Tier
+from interchange.core.model import (
+    NOT_ADDRESSED,
+    Document,
+    Envelope,
+    StatusCode,
+    StatusMessage,
+    Tier,
+)
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
@@ -44,7 +52,9 @@ class Received:
     value: bytes
     envelope: Envelope | None
     document: Document | None
-    problem: str  # "" when valid; else "envelope: <DecodeReason>", "document: ..." or a ReasonCode
+    # "" when valid; else "envelope: <DecodeReason>", "document: ...", a ReasonCode, or
+    # NOT_ADDRESSED (verified, but the document does not name this agency as a recipient)
+    problem: str
 
     @property
     def valid(self) -> bool:
@@ -67,6 +77,11 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
     at = hops[-1] if hops else doc.send_time_us
     reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
     return env, doc, reason.value if reason is not None else ""
+
+
+def addressed_to(doc: Document, agency_id: str) -> bool:
+    """The signed recipient list names `agency_id` (the record key alone is not signed)."""
+    return any(r.id == agency_id for r in doc.recipients)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +190,8 @@ class AgencyInbox:
     def _receive(self, partition: int, record: Any) -> Received:
         value = record.value or b""
         env, doc, problem = examine(value, self.trust)
+        if not problem and doc is not None and not addressed_to(doc, self.config.agency_id):
+            problem = NOT_ADDRESSED  # keyed to us, but the signed recipients do not name us
         return Received(partition, record.offset, record.timestamp, value, env, doc, problem)
 
     def _ack(self, producer: Any, item: Received) -> None:

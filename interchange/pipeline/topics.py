@@ -56,7 +56,8 @@ class TopicLayout:
 
     @property
     def router_state(self) -> str:
-        """Changelog of the router's replay guard (document ids it accepted)."""
+        """Changelog of the router's replay guard: one record per transaction and submissions
+        partition, keyed by the transaction id, listing the document ids it accepted."""
         return f"{self.prefix}router-state"
 
     @property
@@ -118,8 +119,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             layout.router_state,
             settings.submission_partitions,  # partition p holds the state of submissions p
-            "document id",
-            "8-byte big-endian submissions offset (see docs/ROUTER.md)",
+            "router transaction id (the `router-txn` header of its outputs)",
+            "per accepted document: 8-byte big-endian submissions offset, 2-byte length, "
+            "UTF-8 document id (see docs/ROUTER.md)",
             "router (transactional, with its outputs)",
             "router, on partition assignment (replay guard restore)",
         ),

@@ -9,6 +9,7 @@ from interchange.core.directory import (
     ID_PATTERN,
     Directory,
     Downtime,
+    attributed_tier,
     build_directory,
     commune_id,
     district_id,
@@ -203,6 +204,17 @@ def test_id_scheme() -> None:
         assert not is_valid_id(bad), bad
     with pytest.raises(DirectoryError):
         commune_id(1, 1, 100)
+
+
+def test_an_id_whose_letter_is_neither_g_nor_h_has_no_tier() -> None:
+    for letter in "AKXZ":
+        agency_id = f"000.00.00.{letter}01"
+        assert not is_valid_id(agency_id)
+        with pytest.raises(DirectoryError, match=f"letter {letter} is neither G"):
+            tier_of_id(agency_id)
+        assert attributed_tier({}, agency_id) is None
+    with pytest.raises(DirectoryError, match="neither G"):
+        Directory((Agency("000.00.00.K01", "Khác", Tier.CENTRAL, None),))
 
 
 def test_unknown_preset() -> None:

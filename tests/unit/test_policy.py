@@ -301,6 +301,7 @@ def test_none_and_empty_values_are_malformed(directory: Directory, trust: TrustS
         )
         assert isinstance(got, Rejected)
         assert got.reason is ReasonCode.MALFORMED
+        assert got.detail == "envelope: empty record value"  # the `envelope:` prefix, as documented
 
 
 def test_a_verifier_that_raises_yields_malformed_not_an_exception(
