@@ -123,8 +123,13 @@ def make_consumer(
     read_committed: bool = True,
     auto_commit: bool = False,
 ) -> Any:
-    """A consumer subscribed to `topics` (none: the caller assigns partitions itself)."""
+    """A consumer subscribed to `topics` (none: the caller assigns partitions itself).
+    Decompression of what it fetches is bounded (`bounded_records`)."""
     from kafka import KafkaConsumer
+
+    from interchange.pipeline import bounded_records
+
+    bounded_records.install()
 
     config = consumer_config(
         settings, group_id=group_id, read_committed=read_committed, auto_commit=auto_commit

@@ -37,6 +37,7 @@ from interchange.core.policy import (
     decide,
 )
 from interchange.errors import InterchangeError, TopicError
+from interchange.pipeline.bounded_records import refused_batch
 from interchange.pipeline.clients import (
     assign_all,
     close_quietly,
@@ -335,7 +336,7 @@ class Router:
             if not partitions:  # no metadata: decide again after a reconnect, never guess
                 raise KafkaError(f"no partition metadata for {tp.topic}")
             for record in records:
-                decision = decide(
+                decision = refused_batch(record, receipt_us(record)) or decide(
                     record.value,
                     directory=directory,
                     trust=trust,
