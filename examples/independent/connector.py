@@ -287,12 +287,17 @@ def encode_status(m: dict[str, Any]) -> bytes:
 
 
 def encode_rejection(r: dict[str, Any]) -> bytes:
-    return b"".join((
+    """Schema v2 when the record has the submission's coordinates, else v1."""
+    v1 = b"".join((
         enc_string(r["document_id"]), enc_string(r["sender"]),
         enc_enum(r["reason"], REASON_CODES), enc_string(r["detail"]),
         enc_fixed(r["content_sha256"], 32), enc_enum(r["secrecy"], SECRECY),
         enc_opt_string(r["recipient"]), enc_long(r["time_us"]), enc_long(r["send_time_us"]),
     ))
+    if "offset" not in r:
+        return v1
+    return v1 + b"".join((enc_string(r["topic"]), enc_long(r["partition"]),
+                          enc_long(r["offset"]), b"\x01" if r["authenticated"] else b"\x00"))
 
 
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -400,6 +405,12 @@ def decode_rejection(data: bytes) -> dict[str, Any]:
     rej = {"document_id": r.string(), "sender": r.string(), "reason": r.enum(REASON_CODES),
            "detail": r.string(), "content_sha256": r.fixed(32), "secrecy": r.enum(SECRECY),
            "recipient": r.opt_string(), "time_us": r.long(), "send_time_us": r.long()}
+    if r.pos < len(r.data):  # schema v2: the submission's coordinates (section 11)
+        rej["topic"], rej["partition"], rej["offset"] = r.string(), r.long(), r.long()
+        flag = r._take(1)
+        if flag not in (b"\x00", b"\x01"):
+            raise DecodeError("BAD_BOOLEAN", f"boolean byte {flag!r}")
+        rej["authenticated"] = flag == b"\x01"
     r.end()
     _canonical(data, rej, encode_rejection)
     return rej
@@ -682,16 +693,26 @@ def consumer_config(bootstrap: str) -> dict[str, Any]:
 
 
 def produce(bootstrap: str, topic: str, key: str, value: bytes,
-            headers: list[tuple[str, bytes]] | None = None) -> None:
+            headers: list[tuple[str, bytes]] | None = None) -> tuple[str, int, int]:
+    """Produce one record; its (topic, partition, offset), which rejections name."""
     from confluent_kafka import Producer
     p = Producer(producer_config(bootstrap))
     errors: list[Any] = []
+    where: list[tuple[str, int, int]] = []
+
+    def delivered(err: Any, msg: Any) -> None:
+        if err:
+            errors.append(err)
+        else:
+            where.append((msg.topic(), msg.partition(), msg.offset()))
+
     p.produce(topic, key=key.encode("utf-8"), value=value, headers=headers or [],
-              on_delivery=lambda err, _msg: errors.append(err) if err else None)
+              on_delivery=delivered)
     if p.flush(30) != 0:
         raise RuntimeError(f"{topic}: record not delivered within 30 s")
     if errors:
         raise RuntimeError(f"{topic}: {errors[0]}")
+    return where[0]
 
 
 def assign_all(consumer: Any, topics: list[str], since_ms: int | None) -> None:
@@ -774,13 +795,14 @@ class Fate:
 
 def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, since_ms: int,
            timeout_s: float, until: str, out: Callable[[str], None] = print,
-           envelope: bytes | None = None) -> Fate:
+           envelope: bytes | None = None, source: tuple[str, int, int] | None = None) -> Fate:
     """Read rejections and status (read_committed), filter by document id.
 
-    A rejection is ours when its content_sha256 is the digest of our content (or, when
-    the envelope did not decode, of the whole record value: section 11) and its id is
-    ours or "" (MALFORMED: the router leaves the id and the key empty when it could
-    not decode the envelope, and also when only the document failed to decode).
+    A rejection that names a submission (schema v2: topic, partition, offset) is ours
+    exactly when that is `source`, the record we produced: a forged copy under our id is
+    another record. A v1 rejection (no coordinates) is ours when its content_sha256 is
+    the digest of our content (or, when the envelope did not decode, of the whole record
+    value: section 11) and its id is ours or "" (MALFORMED).
     """
     from confluent_kafka import Consumer
     doc_id, me = doc["id"], doc["sender"]["id"]
@@ -799,8 +821,11 @@ def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, sin
             try:
                 if msg.topic().endswith("rejections"):
                     rej = decode_rejection(msg.value())
-                    # a forged copy with the same id has another content digest
-                    if rej["document_id"] not in (doc_id, "") or rej["content_sha256"] not in (
+                    if rej.get("offset", -1) >= 0 and source is not None:
+                        if (rej["topic"], rej["partition"], rej["offset"]) != source:
+                            continue
+                    # v1: a forged copy with the same id has another content digest
+                    elif rej["document_id"] not in (doc_id, "") or rej["content_sha256"] not in (
                             digest, raw_digest):
                         continue
                     if rej["recipient"] is None:
@@ -1053,11 +1078,11 @@ def main(argv: list[str] | None = None) -> int:
                              subject=a.subject, document_type=a.type,
                              priority=PRIORITIES[a.priority], attachments=attachments)
         content, envelope = seal(doc, cred)
-        produce(a.bootstrap, f"{a.topic_prefix}submissions", a.me, envelope,
-                headers=[("document-id", doc["id"].encode())])
+        source = produce(a.bootstrap, f"{a.topic_prefix}submissions", a.me, envelope,
+                         headers=[("document-id", doc["id"].encode())])
         print(doc["id"], flush=True)
         fate = follow(a.bootstrap, a.topic_prefix, doc, content, since_ms, a.timeout, a.until,
-                      out=lambda s: print(s, flush=True), envelope=envelope)
+                      out=lambda s: print(s, flush=True), envelope=envelope, source=source)
         if fate.rejected is not None:
             return 1
         if not fate.settled(set(to), a.until):
