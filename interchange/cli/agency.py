@@ -60,7 +60,13 @@ def register_send(parser: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--type", choices=_TYPES, default="official-letter", help="document type")
     d.add_argument("--priority", type=int, choices=range(5), default=0, help="0 normal .. 4")
-    d.add_argument("--secrecy", choices=list(_SECRECY), default="none")
+    d.add_argument(
+        "--secrecy",
+        choices=list(_SECRECY),
+        default="none",
+        help="anything but none is refused before sending (exit 2): classified documents "
+        "do not travel over the axis",
+    )
     d.add_argument("--business-type", choices=["new", "revoke", "update", "replace"], default="new")
     d.add_argument("--attach", action="append", type=Path, default=[], metavar="FILE")
     d.add_argument("--reply-to", metavar="DOC_ID", help="id of the document this one answers")
@@ -100,6 +106,7 @@ def run_send(args: argparse.Namespace) -> int:
         SendRequest,
         Sent,
         parse_recipients,
+        refuse_classified,
         send_and_follow,
     )
 
@@ -127,6 +134,7 @@ def run_send(args: argparse.Namespace) -> int:
         ),
         names=_names(args),
     )
+    refuse_classified(request.secrecy)  # before any broker is started or reached
 
     def sent(s: Sent) -> None:
         print(s.document.id, flush=True)

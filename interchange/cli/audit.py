@@ -141,6 +141,7 @@ def run_archive(args: argparse.Namespace) -> int:
         | {"replay": stats.to_dict()},
         max_records=args.max_records,
         codec=args.codec,
+        envelope_topics=(layout.submissions, *layout.deliveries),
     )
     data = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
     print(

@@ -46,8 +46,9 @@ def canonical_bytes(seq: int, rec: RawRecord) -> bytes:
     """The bytes a record's hash covers (big-endian, length-prefixed; see module docstring).
 
     "ICAR1" | u64 seq | str topic | u32 partition | u64 offset | i64 timestamp_ms |
-    i8 timestamp_type | opt key | u32 header count | (str name, opt value)* | opt value,
-    where str = u32 length + UTF-8 and opt = u32 length + bytes, or 0xFFFFFFFF for null.
+    i8 timestamp_type | opt key | u32 header count | (str name, opt value)* | opt value
+    [| "X" | opt excluded, only for a redacted record], where str = u32 length + UTF-8
+    and opt = u32 length + bytes, or 0xFFFFFFFF for null.
     """
     out = [
         _MAGIC,
@@ -60,6 +61,8 @@ def canonical_bytes(seq: int, rec: RawRecord) -> bytes:
     for name, value in rec.headers:
         out += [_str(name), _opt(value)]
     out.append(_opt(rec.value))
+    if rec.excluded is not None:  # absent from records without it: their hashes are unchanged
+        out += [b"X", _opt(rec.excluded)]
     return b"".join(out)
 
 

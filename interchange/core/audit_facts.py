@@ -45,6 +45,7 @@ from interchange.core.policy import (
     decide,
     parse,
 )
+from interchange.core.redaction import Exclusion
 from interchange.errors import DecodeError
 
 ROUTER_NODE_PREFIX = "router:"
@@ -74,6 +75,7 @@ class Submission:
     outcome: ReasonCode | None  # None: delivered (possibly to no one); else the reason
     deliveries: tuple[tuple[str, Tier], ...]  # (recipient, tier) the router had to deliver to
     rejections: tuple[Rejection, ...]  # rejection records the router had to write
+    redacted: bool = False  # an archived classified submission: metadata only, not re-verified
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,9 @@ def submission_facts(
     taken: dict[bytes, int] = defaultdict(int)  # time slots used per content digest
     out = []
     for rec in records:
+        if rec.excluded is not None:
+            out.append(_excluded_submission(rec, guard))
+            continue
         parsed = parse(rec.value, 0)
         digest = codec.content_sha256(parsed.envelope.content) if parsed.envelope else b""
         slot = taken[digest]
@@ -175,6 +180,53 @@ def submission_facts(
             )
         )
     return out
+
+
+def _excluded_submission(rec: RawRecord, guard: ReplayGuard) -> Submission:
+    """An archived classified submission, from its exclusion metadata: the outcome the
+    router gives a verified classified document (its signature cannot be re-verified
+    without the content; `redacted` lets the checks accept any rejection at its place)."""
+    try:
+        ex = Exclusion.from_bytes(rec.excluded or b"")
+    except ValueError:
+        ex = None
+    if ex is None or ex.document_id in guard:
+        reason = ReasonCode.MALFORMED if ex is None else ReasonCode.REPLAY
+    else:
+        reason = ReasonCode.CLASSIFIED
+        guard.remember(ex.document_id)
+        guard.pending()
+    detail = f"secrecy {ex.secrecy.value}" if ex is not None else "unreadable exclusion metadata"
+    rejection = Rejection(
+        ex.document_id if ex else "",
+        ex.sender if ex else "",
+        reason,
+        detail,
+        ex.content_sha256 if ex else codec.content_sha256(b""),
+        ex.secrecy if ex else Secrecy.NONE,
+        None,
+        0,
+        ex.send_time_us if ex else 0,
+    ).about(rec.topic, rec.partition, rec.offset)
+    return Submission(
+        topic=rec.topic,
+        partition=rec.partition,
+        offset=rec.offset,
+        content_sha256=rejection.content_sha256,
+        decodable=ex is not None,
+        document_id=rejection.document_id,
+        sender=rejection.sender,
+        recipients=ex.recipients if ex else (),
+        priority=ex.priority if ex else Priority.NORMAL,
+        secrecy=rejection.secrecy,
+        subject="",
+        send_time_us=rejection.send_time_us,
+        producer_hop_us=ex.producer_hop_us if ex else None,
+        outcome=reason,
+        deliveries=(),
+        rejections=(rejection,),
+        redacted=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,12 +312,33 @@ def delivery_facts(
     seen: dict[bytes, Verified] = {}
     out = []
     for rec, tier in records:
+        if rec.excluded is not None:  # an archived leak: what it was, not re-verifiable
+            out.append(delivery_fact(rec, tier, _excluded_delivery(rec.excluded)))
+            continue
         value = rec.value or b""
         v = seen.get(value)
         if v is None:
             v = seen[value] = verify_value(value, trust)
         out.append(delivery_fact(rec, tier, v))
     return out
+
+
+def _excluded_delivery(raw: bytes) -> Verified:
+    """A classified delivery an archive kept as metadata: the audit still names the leak."""
+    try:
+        ex = Exclusion.from_bytes(raw)
+    except ValueError as exc:
+        return Verified(f"exclusion metadata: {exc}")
+    return Verified(
+        "",
+        ex.document_id,
+        ex.sender,
+        ex.recipients,
+        ex.secrecy,
+        ex.priority,
+        ex.send_time_us,
+        ex.content_sha256,
+    )
 
 
 def _hop(env: Envelope | None, prefix: str, *, first: bool) -> int | None:

@@ -26,6 +26,9 @@ class RawRecord:
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_type: int = 0  # 0 CreateTime, 1 LogAppendTime, -1 unknown
+    # exclusion metadata replacing the value of a classified envelope in an archive
+    # (`core.redaction`); None for every record read from Kafka
+    excluded: bytes | None = None
 
     @property
     def size(self) -> int:

@@ -13,9 +13,14 @@ key). Sealing here applies the byte-level part when the envelope is built:
     MALFORMED           the envelope bytes truncated (even seq) or replaced by garbage (odd)
     REPLAY              an earlier document re-sent with the same content and signature
     UNKNOWN_RECIPIENT   one recipient id is outside the directory
+    CLASSIFIED_LEAK     a classified document submitted anyway (a misclassified document, or
+                        a connector that ignores the rule): the router's exclusion, the second
+                        line, must catch it
 
 Each kind maps to exactly one router reason (`EXPECTED_REASON`), given the
-check order of docs/ARCHITECTURE.md; a faulty document is never classified.
+check order of docs/ARCHITECTURE.md. Only a CLASSIFIED_LEAK document is classified:
+every other classified document of the workload is withheld at the source
+(`Planned.withheld`), as every producer must do, and only counted.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Fault(enum.StrEnum):
     MALFORMED = "malformed"
     REPLAY = "replay"
     UNKNOWN_RECIPIENT = "unknown_recipient"
+    CLASSIFIED_LEAK = "classified_leak"
 
 
 EXPECTED_REASON: Mapping[Fault, ReasonCode] = MappingProxyType(
@@ -59,10 +65,11 @@ EXPECTED_REASON: Mapping[Fault, ReasonCode] = MappingProxyType(
         Fault.MALFORMED: ReasonCode.MALFORMED,
         Fault.REPLAY: ReasonCode.REPLAY,
         Fault.UNKNOWN_RECIPIENT: ReasonCode.UNKNOWN_RECIPIENT,
+        Fault.CLASSIFIED_LEAK: ReasonCode.CLASSIFIED,
     }
 )
 
-# `--faults default`: about 1.2% of documents faulty, every kind present, so a run of a
+# `--faults default`: about 1.3% of documents faulty, every kind present, so a run of a
 # few thousand documents exercises each rejection path (docs/WORKLOAD.md).
 DEFAULT_FAULTS: Mapping[Fault, float] = MappingProxyType(
     {
@@ -75,6 +82,7 @@ DEFAULT_FAULTS: Mapping[Fault, float] = MappingProxyType(
         Fault.MALFORMED: 0.001,
         Fault.REPLAY: 0.002,
         Fault.UNKNOWN_RECIPIENT: 0.001,
+        Fault.CLASSIFIED_LEAK: 0.001,
     }
 )
 MAX_TOTAL_FAULT_RATE = 0.5

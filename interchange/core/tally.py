@@ -1,6 +1,8 @@
 """Counts of a planned (or sent) stream: what the manifest records and the audit checks.
 
-Outcomes are counted per recipient: `DELIVERED` or the expected reason code.
+Outcomes are counted per recipient: `DELIVERED` or the expected reason code. A
+classified document withheld at the source (`Planned.withheld`) counts as a document
+and in `withheld_classified`, never as addressed: it never reaches the axis.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Tally:
     direction: Counter[str] = field(default_factory=Counter)
     fault: Counter[str] = field(default_factory=Counter)
     replies: int = 0
+    withheld: Counter[str] = field(default_factory=Counter)  # secrecy level -> documents
     outcome: Counter[str] = field(default_factory=Counter)
     outcome_by_tier: dict[str, Counter[str]] = field(default_factory=dict)
 
@@ -43,6 +46,9 @@ class Tally:
         self.direction[planned.direction.value] += 1
         self.fault[planned.fault.value if planned.fault else NO_FAULT] += 1
         self.replies += doc.response_for is not None and planned.replay_of is None
+        if planned.withheld:
+            self.withheld[doc.secrecy.value] += 1
+            return
         for expected in planned.expected:
             outcome = expected.reason.value if expected.reason else DELIVERED
             self.recipients += 1
@@ -70,6 +76,8 @@ class Tally:
             "by_document_type": dict(sorted(self.document_type.items())),
             "by_direction": dict(sorted(self.direction.items())),
             "by_fault": dict(sorted(self.fault.items())),
+            "withheld_classified": sum(self.withheld.values()),
+            "withheld_by_secrecy": dict(sorted(self.withheld.items())),
             "expected_outcome": dict(sorted(self.outcome.items())),
             "expected_outcome_by_recipient_tier": {
                 t: dict(sorted(c.items())) for t, c in sorted(self.outcome_by_tier.items())

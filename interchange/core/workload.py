@@ -90,6 +90,12 @@ class Planned:
         return self.document.sender.id.encode()
 
     @property
+    def withheld(self) -> bool:
+        """Classified and not a deliberate leak: the producer keeps it off the axis (it never
+        sends a classified document) and only counts it."""
+        return self.document.secrecy.classified and self.fault is not Fault.CLASSIFIED_LEAK
+
+    @property
     def rejection(self) -> ReasonCode | None:
         """The document-level reason, when the whole document is rejected."""
         if self.fault is not None:
@@ -178,6 +184,8 @@ class _Generator:
         draft = self.route(seq, offset_us, fault)
         if fault is None:
             draft.secrecy = self.draw_secrecy()
+        elif fault is Fault.CLASSIFIED_LEAK:
+            draft.secrecy = self.draw_classified()
         self.apply_fault(draft)
         document = self.document(draft)
         if fault is not None:
@@ -232,6 +240,18 @@ class _Generator:
                 return level
             u -= share
         return Secrecy.NONE
+
+    def draw_classified(self) -> Secrecy:
+        """A classified level, in the proportions of the spec's classified shares."""
+        total = sum(share for _, share in self.secrecy_items)
+        if total <= 0:
+            return Secrecy.CONFIDENTIAL
+        u = self.rng.random() * total
+        for level, share in self.secrecy_items:
+            if u < share:
+                return level
+            u -= share
+        return self.secrecy_items[-1][0]
 
     def apply_fault(self, draft: _Draft) -> None:
         if draft.fault is Fault.UNKNOWN_SENDER:

@@ -3,8 +3,9 @@
 Defaults are documented with their reasoning in docs/WORKLOAD.md. In short:
 directives and decisions flow down the hierarchy, reports come back up, and
 official letters coordinate sideways; most documents are normal-priority
-official letters with a small PDF; about 1.4% would be classified (and must be
-excluded); one in ten documents answers an earlier one.
+official letters with a small PDF; about 1.4% would be classified (they are
+withheld at the source: classified documents do not travel over the axis); one in
+ten documents answers an earlier one.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ DEFAULT_ATTACHMENT_MIX: Mapping[int, float] = MappingProxyType(
     {0: 0.20, 1024: 0.40, 4096: 0.25, 16384: 0.10, 65536: 0.05}
 )
 
-# Share of (otherwise fault-free) documents per classified level; the rest is NONE.
+# Share of (otherwise fault-free) documents per classified level; the rest is NONE. The
+# producers withhold these (never sent, counted); the CLASSIFIED_LEAK fault sends some.
 DEFAULT_CLASSIFIED: Mapping[Secrecy, float] = MappingProxyType(
     {Secrecy.CONFIDENTIAL: 0.010, Secrecy.SECRET: 0.003, Secrecy.TOP_SECRET: 0.001}
 )

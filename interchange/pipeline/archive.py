@@ -8,7 +8,8 @@ Layout of an archive directory (docs/AUDIT.md, "Archive format"):
     manifest.tsr                   RFC 3161 time-stamp of manifest.p7s (core.seal)
     0000-<topic>.avro, 0001-...    Avro object container files (schemas/archive_record.avsc),
                                    records of one topic sorted by partition then offset,
-                                   at most `max_records` per file
+                                   at most `max_records` per file; a classified envelope
+                                   keeps only its exclusion metadata (`core.redaction`)
 
 Reading never raises on tampering: a missing, extra, changed or unreadable file and a
 changed, deleted, inserted or moved record are findings (`core.archive_chain`), as are a
@@ -23,7 +24,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,7 @@ from interchange.core.archive_links import ChainMember, next_link, verify_links
 from interchange.core.atomic import atomic_write_text
 from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.core.issuance import ServiceKey, archive_services
+from interchange.core.redaction import redact
 from interchange.core.seal import (
     SealCheck,
     TimeStampAuthority,
@@ -115,9 +117,12 @@ def write_archive(
     source: Mapping[str, Any] | None = None,
     max_records: int = DEFAULT_MAX_RECORDS,
     codec: str = "deflate",
+    envelope_topics: Collection[str] = (),
 ) -> Manifest:
     """Write `records` (any order) as a sealed archive, chained after the newest archive in
-    the same parent directory; refuse a directory that already has one."""
+    the same parent directory; refuse a directory that already has one. A classified
+    envelope on `envelope_topics` is kept as its exclusion metadata only
+    (`core.redaction`): no archive holds classified content."""
     out_dir = Path(out_dir)
     if (out_dir / MANIFEST_NAME).exists():
         raise ArchiveError(f"{out_dir} already holds an archive; choose an empty directory")
@@ -125,7 +130,13 @@ def write_archive(
     out_dir.mkdir(parents=True, exist_ok=True)
     archive_id = uuid.uuid4().hex
     entries = write_files(
-        records, out_dir, archive_id, topic_order=topic_order, max_records=max_records, codec=codec
+        records,
+        out_dir,
+        archive_id,
+        topic_order=topic_order,
+        max_records=max_records,
+        codec=codec,
+        envelope_topics=envelope_topics,
     )
     created = time.time_ns() // 1000
     manifest = Manifest(archive_id, created, entries, dict(source or {}), link)
@@ -151,11 +162,13 @@ def write_files(
     topic_order: Sequence[str] = (),
     max_records: int = DEFAULT_MAX_RECORDS,
     codec: str = "deflate",
+    envelope_topics: Collection[str] = (),
 ) -> tuple[FileEntry, ...]:
-    """The hash-chained Avro files of an archive (no manifest, no seal), one topic at a time."""
+    """The hash-chained Avro files of an archive (no manifest, no seal), one topic at a time;
+    classified envelopes on `envelope_topics` redacted (`core.redaction`)."""
     by_topic: dict[str, list[RawRecord]] = {}
     for rec in records:
-        by_topic.setdefault(rec.topic, []).append(rec)
+        by_topic.setdefault(rec.topic, []).append(redact(rec, envelope_topics))
     order = [t for t in topic_order if t in by_topic] + sorted(set(by_topic) - set(topic_order))
     start = archive_start(archive_id)
     entries: list[FileEntry] = []
@@ -190,6 +203,7 @@ def _write_file(path: Path, chained: Sequence[Chained], archive_id: str, codec: 
             "value": c.record.value,
             "prev_hash": c.prev_hash,
             "hash": c.hash,
+            "excluded": c.record.excluded,
         }
         for c in chained
     )
@@ -323,5 +337,6 @@ def _chained(row: Any) -> Chained:
         value=row["value"],
         headers=tuple((h["key"], h["value"]) for h in row["headers"]),
         timestamp_type=row["timestamp_type"],
+        excluded=row.get("excluded"),
     )
     return Chained(row["seq"], rec, bytes(row["prev_hash"]), bytes(row["hash"]))

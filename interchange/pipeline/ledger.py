@@ -4,7 +4,8 @@ The tier counts in RunMetrics come from three kinds of process; this ledger chec
 same identity for every recipient agency from independent sources:
 
 * addressed, and the expected outcome, per agency: the planned stream regenerated
-  from the seed (`core.workload.generate` is pure), as the producer sent it;
+  from the seed (`core.workload.generate` is pure), as the producer sent it (a
+  classified document withheld at the source is counted in `withheld` only);
 * delivered: the recipients' per-agency counters (stats files);
 * excluded, rejected, not connected: the rejection records on the rejections topic,
   attributed to the document's recipients by document id (NOT_CONNECTED names its
@@ -63,6 +64,7 @@ class Ledger:
     recipients_of: dict[str, tuple[str, ...]]  # document id -> recipient ids
     documents: int = 0
     unattributed: int = 0  # rejection records of this run naming no planned document
+    withheld: int = 0  # classified documents the producers kept off the axis
 
     @property
     def expected_delivered(self) -> int:
@@ -89,6 +91,9 @@ def plan_ledger(
         if documents is not None and planned.seq >= documents:
             break
         ledger.documents += 1
+        if planned.withheld:  # never sent: addressed to no one on the axis
+            ledger.withheld += 1
+            continue
         if planned.fault is Fault.MALFORMED:
             continue
         doc = planned.document

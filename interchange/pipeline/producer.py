@@ -6,6 +6,10 @@ behind, every record's lag (actual - intended) goes into the `schedule_lag`
 histogram and the manifest, and latency downstream is still measured from the
 intended time, so back-pressure shows up as latency instead of vanishing.
 
+Classified documents never leave a producer: the stream's classified share is
+withheld at the source and counted (`Tally.withheld`); only the CLASSIFIED_LEAK
+fault submits one on purpose, so the router's exclusion stays exercised.
+
 Records are keyed by the sender id (utf-8) with the idempotent producer from
 `pipeline.clients`; a `producer:<sender>` hop with the actual send time is
 appended to the trace just before sending. Several processes split the stream
@@ -115,8 +119,15 @@ class AgencyProducer:
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def plan(self) -> Iterator[Planned]:
+        """The shard's documents to send. A classified document is never sent: it is
+        counted as withheld at the source here (only a deliberate CLASSIFIED_LEAK fault,
+        which exercises the router's exclusion, goes out)."""
         stream = generate(self.directory, self.spec, self.config.seed, start_us=self.start_us)
-        return for_shard(stream, self.config.shard, self.config.shards)
+        for planned in for_shard(stream, self.config.shard, self.config.shards):
+            if planned.withheld:
+                self.result.sent.add(planned)
+                continue
+            yield planned
 
     def run(
         self, stop: Stop, on_progress: Callable[[Progress], None] | None = None
@@ -242,6 +253,8 @@ class AgencyProducer:
         """Send one sealed envelope with the producer hop at `actual`; return its lag (µs)."""
         from kafka.errors import KafkaError
 
+        if planned.withheld:  # the first line of the rule; `plan` already filters them
+            raise ProducerError(f"refusing to send classified document {planned.document.id}")
         hop = Hop(f"producer:{planned.sender}", actual)
         data = to_wire(envelope, planned.fault, hop, planned.seq)
         lag = actual - planned.send_at_us

@@ -68,6 +68,16 @@ class SendRequest:
     names: Mapping[str, str] = field(default_factory=dict)  # agency id -> name
 
 
+def refuse_classified(secrecy: Secrecy) -> None:
+    """Classified documents do not travel over the axis: refuse before anything is sent
+    (the router's exclusion is only the second line)."""
+    if secrecy.classified:
+        raise ConfigError(
+            f"refusing to send a classified document (secrecy {secrecy.value}): classified "
+            "documents do not travel over the axis"
+        )
+
+
 def read_attachment(path: Path) -> Attachment:
     try:
         content = path.read_bytes()
@@ -79,6 +89,7 @@ def read_attachment(path: Path) -> Attachment:
 
 def build_document(req: SendRequest, now_us: int) -> Document:
     """The Document for a request, sent at `now_us`; id by the edXML convention."""
+    refuse_classified(req.secrecy)
     date = req.promulgation_date or _utc_date(now_us)
     recipients = tuple(dict.fromkeys(req.recipients))  # the router collapses duplicates too
     if not recipients:
@@ -209,6 +220,7 @@ def send_and_follow(
     on_event: Callable[[str], None] = lambda _l: None,
 ) -> Fate:
     """Submit one document and follow it; the returned Fate may be unsettled (timeout)."""
+    refuse_classified(request.secrecy)
     create_topics(settings)
     sent_at = now_us()
     doc = build_document(request, sent_at)

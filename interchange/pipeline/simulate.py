@@ -409,6 +409,7 @@ class Simulation:
             "routers": 0 if o.external_stages else o.routers,
             "start_us": start_us,
             "documents": ledger.documents,
+            "classified_withheld_at_source": ledger.withheld,
             "seconds": round(time.monotonic() - started, 1),
             "problems": list(self.problems),
         }

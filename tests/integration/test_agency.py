@@ -128,7 +128,7 @@ def _rejections_of(settings: Settings, document_id: str) -> list[Rejection]:
     return [r for r in rejections if r.document_id == document_id]
 
 
-def test_classified_send_is_reported_as_excluded(
+def test_classified_send_is_refused_before_sending(
     kit: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = [
@@ -154,10 +154,13 @@ def test_classified_send_is_reported_as_excluded(
         "--timeout",
         str(TIMEOUT_S),
     ]
-    assert main(argv) == 1
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{SENDER},{out[0].split(',')[1]},22/VPCP-M"
-    assert out[-1] == "excluded: CLASSIFIED (secrecy SECRET)"
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no document id: nothing was submitted
+    assert captured.err.splitlines() == [
+        "interchange send: error: refusing to send a classified document (secrecy SECRET): "
+        "classified documents do not travel over the axis"
+    ]
 
 
 def test_inbox_with_a_group_resumes_and_never_acknowledges_twice(kit: Settings) -> None:

@@ -14,6 +14,7 @@ from interchange.cli.common import StopFlag
 from interchange.core import codec
 from interchange.core.directory import build_directory
 from interchange.core.faults import Fault
+from interchange.core.model import Secrecy
 from interchange.core.pki import KeyStore, init_pki
 from interchange.core.workload import WorkloadSpec
 from interchange.errors import DecodeError
@@ -55,7 +56,8 @@ def test_produce_lands_exactly_the_count_keyed_by_sender(settings: Settings) -> 
     directory = build_directory("tiny")
     create_topics(settings)
     init_pki(settings.keys_dir, list(directory))
-    spec = WorkloadSpec(rate=400, count=300, faults={Fault.MALFORMED: 0.05, Fault.REPLAY: 0.05})
+    faults = {Fault.MALFORMED: 0.05, Fault.REPLAY: 0.05, Fault.CLASSIFIED_LEAK: 0.03}
+    spec = WorkloadSpec(rate=400, count=300, faults=faults, classified={Secrecy.SECRET: 0.05})
     stats = settings.out_dir / "producer.stats.json"
     producer = AgencyProducer(
         settings,
@@ -65,10 +67,13 @@ def test_produce_lands_exactly_the_count_keyed_by_sender(settings: Settings) -> 
         ProducerConfig(seed=8, stats_file=stats),
     )
     result = producer.run(StopFlag())
-    assert (result.sent.documents, result.acked, result.failed) == (300, 300, 0)
-    records = consume_all(settings, 300)
-    assert len(records) == 300
-    malformed = 0
+    withheld = sum(result.sent.withheld.values())
+    assert withheld > 0  # the classified share never leaves the producer
+    sent = 300 - withheld
+    assert (result.sent.documents, result.acked, result.failed) == (300, sent, 0)
+    records = consume_all(settings, sent)
+    assert len(records) == sent
+    malformed = classified = 0
     for record in records:
         try:
             envelope = codec.decode_envelope(record.value)
@@ -76,13 +81,16 @@ def test_produce_lands_exactly_the_count_keyed_by_sender(settings: Settings) -> 
             malformed += 1
             continue
         doc = codec.decode_document(envelope.content)
+        classified += doc.secrecy.classified
         assert record.key == doc.sender.id.encode()
         assert envelope.trace[-1].node == f"producer:{doc.sender.id}"
         assert envelope.trace[-1].time_us >= doc.send_time_us - 1000  # open loop, on time
     assert malformed == result.sent.fault[Fault.MALFORMED.value]
+    assert classified == result.sent.fault[Fault.CLASSIFIED_LEAK.value] > 0  # only the leaks
     manifest = producer.manifest()
     assert manifest["sent"]["documents"] == 300
-    assert manifest["schedule_lag"]["count"] == 300
+    assert manifest["sent"]["withheld_classified"] == withheld
+    assert manifest["schedule_lag"]["count"] == sent
     assert json.loads(stats.read_text())["histograms"]
 
 

@@ -10,7 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from router_helpers import COMMUNE, PROVINCE, SECRET_SUBJECT, Case, cases, document, make_pki, sign
+from router_helpers import (
+    COMMUNE,
+    PROVINCE,
+    SECRET_CONTENT,
+    SECRET_SUBJECT,
+    Case,
+    cases,
+    document,
+    make_pki,
+    sign,
+)
 
 from interchange.core import codec
 from interchange.core.audit_checks import AuditResult, audit_records
@@ -514,3 +524,47 @@ def test_certificates_are_judged_again_at_the_recorded_receipt_time(
     revoke(earlier, agency_id=PROVINCE, at=hop - 2_000_000)  # before the receipt
     kinds = {f.kind for f in audit(run, directory, TrustStore.open(earlier)).findings}
     assert Kind.SIGNATURE_INVALID in kinds
+def test_an_archive_keeps_only_exclusion_metadata_of_classified_envelopes(
+    run: Run, directory: Directory, keys: KeyStore, trust: TrustStore, tmp_path: Path
+) -> None:
+    from interchange.pipeline.archive import Sealer, read_archive, write_archive
+
+    assert any(SECRET_CONTENT in (r.value or b"") for r in run.submissions)  # there is some
+    records = run.submissions + run.deliveries + run.rejections + run.statuses
+    envelope_topics = (SUB, *(dtopic(t) for t in Tier))
+    sealer = Sealer.from_keys(keys.keys_dir)[0]
+    write_archive(
+        records, tmp_path / "a", sealer=sealer, envelope_topics=envelope_topics, codec="null"
+    )
+    for path in (tmp_path / "a").iterdir():
+        data = path.read_bytes()
+        assert SECRET_CONTENT not in data, path.name
+        assert SECRET_SUBJECT.encode() not in data, path.name
+    back = read_archive(tmp_path / "a", trust=TrustStore.open(keys.keys_dir))
+    assert back.findings == []
+    redacted = [r for r in back.records if r.excluded is not None]
+    assert redacted
+    assert all(r.value is None and r.topic == SUB for r in redacted)
+    subs = [r for r in back.records if r.topic == SUB]
+    archived = Run(subs, [r for r in back.records if r.topic.startswith("t.delivery.")],
+                   [r for r in back.records if r.topic == REJ],
+                   [r for r in back.records if r.topic == STA])  # fmt: skip
+    result = audit(archived, directory, trust)
+    assert result.findings == []
+    assert result.counts["redacted_submissions"] == len(redacted)
+    assert result.metrics.to_dict() == audit(run, directory, trust).metrics.to_dict()
+
+
+def test_a_leaked_classified_delivery_is_archived_as_metadata_and_still_named(
+    run: Run, directory: Directory, trust: TrustStore, tmp_path: Path
+) -> None:
+    from interchange.core.redaction import redact
+
+    classified = next(r for r in run.submissions if SECRET_CONTENT in (r.value or b""))
+    leak = RawRecord(dtopic(Tier.COMMUNE), 0, 99, 2, COMMUNE.encode(), classified.value)
+    kept = redact(leak, (dtopic(Tier.COMMUNE),))
+    assert kept.value is None
+    assert SECRET_CONTENT not in (kept.excluded or b"")
+    facts = delivery_facts([(kept, Tier.COMMUNE)], trust)
+    assert facts[0].secrecy.classified
+    assert facts[0].error == ""

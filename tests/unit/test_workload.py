@@ -93,11 +93,22 @@ def test_mixes_and_classified_share(plain: list[Planned]) -> None:
     assert 0.1 < multi / N < 0.4
 
 
-def test_classified_documents_are_expected_excluded(plain: list[Planned]) -> None:
-    for p in plain:
-        if p.document.secrecy.classified:
-            assert p.fault is None
-            assert {e.reason for e in p.expected} == {ReasonCode.CLASSIFIED}
+def test_classified_documents_are_withheld_at_the_source_and_counted(
+    plain: list[Planned],
+) -> None:
+    classified = [p for p in plain if p.document.secrecy.classified]
+    assert classified
+    for p in classified:
+        assert p.fault is None
+        assert p.withheld
+        assert {e.reason for e in p.expected} == {ReasonCode.CLASSIFIED}
+    tally = Tally.of(plain)
+    assert sum(tally.withheld.values()) == len(classified)
+    assert tally.documents == len(plain)
+    addressed = sum(len(p.expected) for p in plain if not p.withheld)
+    assert tally.recipients == addressed
+    assert tally.to_dict()["withheld_classified"] == len(classified)
+    assert "CLASSIFIED" not in tally.outcome  # no classified outcome among what is sent
 
 
 def test_not_connected_outcome_follows_the_directory(tiny: Directory, plain: list[Planned]) -> None:
@@ -130,7 +141,9 @@ def test_fault_rates_and_their_shape(tiny: Directory, faulty: list[Planned]) -> 
     for p in faulty:
         if p.fault is None:
             continue
-        assert p.document.secrecy is Secrecy.NONE
+        # only a deliberate leak is classified (and it is never withheld: it is sent)
+        assert p.document.secrecy.classified == (p.fault is Fault.CLASSIFIED_LEAK)
+        assert not p.withheld
         assert {e.reason for e in p.expected} == {EXPECTED_REASON[p.fault]}
         unknown_recipients = [r for r in p.document.recipients if r.id not in tiny]
         assert len(unknown_recipients) == (p.fault is Fault.UNKNOWN_RECIPIENT)
