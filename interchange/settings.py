@@ -59,6 +59,10 @@ class Settings:
     linger_ms: int = 5
     compression_type: str | None = None
     request_timeout_ms: int = 30_000
+    # retention of the submissions topic on a real Kafka (7 days): it holds every submitted
+    # byte, including a classified document submitted against the rule; every other topic
+    # is kept forever (docs/TOPICS.md)
+    submissions_retention_ms: int = 7 * 24 * 3600 * 1000
 
     def __post_init__(self) -> None:
         for name in (
@@ -70,6 +74,11 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.submissions_retention_ms < 1:
+            raise ConfigError(
+                "submissions_retention_ms must be a positive bound, got "
+                f"{self.submissions_retention_ms}"
+            )
         if self.compression_type not in (None, "gzip", "lz4", "zstd", "snappy"):
             raise ConfigError(f"unknown compression_type {self.compression_type!r}")
         if self.bootstrap is not None:

@@ -70,7 +70,8 @@ def run_topics(args: argparse.Namespace) -> int:
         for spec in topic_specs(settings):
             print(
                 f"{spec.name}\t{spec.partitions} partitions\tkey: {spec.key}\t"
-                f"value: {spec.value}\twriter: {spec.writer}\treader: {spec.reader}"
+                f"value: {spec.value}\twriter: {spec.writer}\treader: {spec.reader}\t"
+                f"retention: {_retention(spec.retention_ms)}"
             )
         return 0
     if settings.bootstrap is None:
@@ -86,3 +87,9 @@ def run_topics(args: argparse.Namespace) -> int:
         print(f"created {name}")
     print(f"{len(topic_specs(settings))} topics present on {settings.bootstrap}")
     return 0
+
+
+def _retention(ms: int) -> str:
+    if ms < 0:
+        return "forever"
+    return f"{ms / 86_400_000:g} days ({ms} ms)"

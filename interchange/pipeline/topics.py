@@ -14,7 +14,6 @@ from interchange.errors import TopicError
 from interchange.settings import Settings
 
 # Auditors replay long after a run: keep everything (Kafka's retention.ms=-1).
-RETAIN_FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
 # Leave room for documents with attachments (the codec caps a document at 4 MiB).
 MAX_MESSAGE_BYTES = str(5 * 1024 * 1024)
 
@@ -27,6 +26,7 @@ class TopicSpec:
     value: str
     writer: str
     reader: str
+    retention_ms: int = -1  # -1: kept forever
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "Envelope",
             "agency producers, `interchange send`",
             "router (group <prefix>router)",
+            settings.submissions_retention_ms,
         )
     ]
     specs += [
@@ -149,7 +150,8 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
                 num_partitions=s.partitions,
                 replication_factor=settings.replication_factor,
                 topic_configs={
-                    **RETAIN_FOREVER,
+                    "retention.ms": str(s.retention_ms),
+                    "cleanup.policy": "delete",
                     "max.message.bytes": MAX_MESSAGE_BYTES,
                     # acks=all then survives one replica down, and a test's RF=1 topic still
                     # accepts writes on a cluster whose broker default is 2.

@@ -186,7 +186,11 @@ def test_audit_without_a_source_is_refused(capsys: pytest.CaptureFixture[str]) -
 
 @pytest.fixture
 def archive(run: Run, tmp_path: Path) -> Path:
-    return write(run, run.records, tmp_path / "archive", max_records=200)
+    layout = layout_of(run.settings)
+    envelope_topics = (layout.submissions, *layout.deliveries)
+    return write(
+        run, run.records, tmp_path / "archive", max_records=200, envelope_topics=envelope_topics
+    )
 
 
 def test_archive_audit_passes_after_the_broker(run: Run, archive: Path) -> None:

@@ -21,7 +21,7 @@ def test_a_document_keyed_to_me_but_not_naming_me_is_refused_with_not_addressed(
     directory = build_directory("tiny")
     keys = make_pki(tmp_path / "keys", directory)
     config = InboxConfig(PROVINCE, Tier.PROVINCE, acks=(StatusCode.ARRIVED,))
-    inbox = AgencyInbox(Settings.from_env(), TrustStore.open(keys.keys_dir), config)
+    inbox = AgencyInbox(Settings.from_env({}), TrustStore.open(keys.keys_dir), config)
 
     def received(recipients: tuple[str, ...]) -> str:
         value = codec.encode_envelope(sign(keys, document(CENTRAL, recipients, 1)))
