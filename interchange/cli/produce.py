@@ -166,7 +166,8 @@ def _run_one(
     lag = manifest["schedule_lag"]
     print(
         f"produced {result.sent.documents:,} documents ({result.acked:,} acked, "
-        f"{result.failed:,} failed) to {producer.topic}; schedule lag p50 "
+        f"{result.failed:,} failed, {sum(result.sent.withheld.values()):,} classified "
+        f"withheld at the source) to {producer.topic}; schedule lag p50 "
         f"{lag['p50_us'] / 1000:.1f} ms, p99 {lag['p99_us'] / 1000:.1f} ms, max "
         f"{lag['p100_us'] / 1000:.1f} ms; manifest {manifest_path}"
         + (f" (stopped by {stop.signal_name})" if result.stopped_early else ""),

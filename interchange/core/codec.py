@@ -112,7 +112,7 @@ def _status_v1_schema() -> dict[str, Any]:
 
 _STATUS_V1_READER = StrictReader(_status_v1_schema(), Limits(max_input=MAX_RECORD_BYTES))
 _REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
-# Schema v1 of the rejection: the current fields before `topic` (appended in v2).
+# The rejection of schemas v1 to v3: the current fields before `topic` (appended in v4).
 REJECTION_V1_FIELDS = 9
 _REJECTION_V1_SCHEMA: dict[str, Any] = {
     **REJECTION_SCHEMA,
@@ -392,7 +392,7 @@ def encode_rejection(rej: Rejection) -> bytes:
 
 
 def _encode_rejection_v1(rej: Rejection) -> bytes:
-    """The v1 encoding (no submission coordinates): the canonical check of a v1 record."""
+    """The v1-v3 encoding (no submission coordinates): the canonical check of such a record."""
     return _write(_REJECTION_V1_SCHEMA, _rejection_v1_value(rej), "rejection")
 
 
@@ -429,8 +429,8 @@ def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
 
 
 def decode_rejection(data: bytes) -> Rejection:
-    """Strict; a record written with schema v1 (it ends where v2's added fields begin)
-    still decodes, with their defaults (no coordinates, not authenticated)."""
+    """Strict; a record written with schemas v1 to v3 (it ends where v4's added fields
+    begin) still decodes, with their defaults (no coordinates, not authenticated)."""
     try:
         return _strict_decode(data, _REJECTION_READER, _rejection_from_avro, encode_rejection)
     except DecodeError as exc:
