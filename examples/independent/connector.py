@@ -405,7 +405,7 @@ def decode_rejection(data: bytes) -> dict[str, Any]:
     rej = {"document_id": r.string(), "sender": r.string(), "reason": r.enum(REASON_CODES),
            "detail": r.string(), "content_sha256": r.fixed(32), "secrecy": r.enum(SECRECY),
            "recipient": r.opt_string(), "time_us": r.long(), "send_time_us": r.long()}
-    if r.pos < len(r.data):  # rejection schema v3: the submission's coordinates (section 11)
+    if r.pos < len(r.data):  # rejection schema v4: the submission's coordinates (section 11)
         rej["topic"], rej["partition"], rej["offset"] = r.string(), r.long(), r.long()
         flag = r._take(1)
         if flag not in (b"\x00", b"\x01"):
@@ -798,7 +798,7 @@ def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, sin
            envelope: bytes | None = None, source: tuple[str, int, int] | None = None) -> Fate:
     """Read rejections and status (read_committed), filter by document id.
 
-    A rejection that names a submission (rejection schema v3: topic, partition, offset) is ours
+    A rejection that names a submission (rejection schema v4: topic, partition, offset) is ours
     exactly when that is `source`, the record we produced: a forged copy under our id is
     another record. A v1 rejection (no coordinates) is ours when its content_sha256 is
     the digest of our content (or, when the envelope did not decode, of the whole record
