@@ -207,16 +207,19 @@ class Router:
         pconf["max_block_ms"] = 15_000
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
+        self._restorer = make_consumer(self.settings)
         self._consumer = make_consumer(self.settings, group_id=self.config.group)
         if self.config.static:
             owned = assign_all(self._consumer, [self.layout.submissions])
+            # restored before the router says it is assigned (the orchestrator's readiness
+            # signal), so the first submissions do not wait for the changelog read
+            self._restore({})
             self._assigned([tp.partition for tp in owned])
         else:
             self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
         self._fetch_wait = AdaptiveFetchWait(
             self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )
-        self._restorer = make_consumer(self.settings)
 
     def _close_clients(self) -> None:
         self._abandon()
@@ -438,9 +441,12 @@ class Router:
             for tp, records in batch.items()
             if (g := self._guards.get(tp.partition)) is None or g.pos != records[0].offset
         }
-        if not stale:
-            return
-        # restore every other assigned partition in the same read: one idle window, not eight
+        if stale:
+            self._restore(stale)
+
+    def _restore(self, stale: dict[int, int]) -> None:
+        """Read the changelog for `stale` (partition -> first offset to decide) and every
+        other assigned partition without a guard: one idle window, not eight."""
         for tp in self._consumer.assignment():
             if tp.partition not in stale and tp.partition not in self._guards:
                 stale[tp.partition] = self._consumer.position(tp)
