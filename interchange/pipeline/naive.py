@@ -33,8 +33,8 @@ from interchange.core.workload import generate
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import producer_config
 from interchange.pipeline.passthrough import (
-    IDLE_EXIT_S,
     assigned_consumer,
+    consume_until_idle,
     create_hop_topics,
     delete_topics,
     run_hops,
@@ -158,34 +158,26 @@ def _router(
         consumer = assigned_consumer(settings, topics[0])
         producer = KafkaProducer(**producer_config(settings))
         forwarded = 0
-        last = started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            batch = consumer.poll(timeout_ms=100, max_records=500)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        envelope = codec.decode_envelope(record.value)
-                        doc = codec.decode_document(envelope.content)
-                    except DecodeError:
-                        continue
-                    verdict = trust.verify(
-                        envelope.content,
-                        envelope.signature,
-                        envelope.cert_id,
-                        doc.sender.id,
-                        doc.send_time_us,
-                    )
-                    if verdict is not None or doc.secrecy.classified:
-                        continue
-                    producer.send(
-                        topics[1], record.value, key=record.key, timestamp_ms=record.timestamp
-                    )
-                    forwarded += 1
-            now = time.monotonic()
-            if batch:
-                last = now
-            elif forwarded and now - last > IDLE_EXIT_S:
-                break
+
+        def verify_and_forward(records: list[Any]) -> None:
+            nonlocal forwarded
+            for record in records:
+                try:
+                    envelope = codec.decode_envelope(record.value)
+                    doc = codec.decode_document(envelope.content)
+                except DecodeError:
+                    continue
+                at = time.time_ns() // 1000  # judged at receipt, as the router judges
+                cert_id, sender = envelope.cert_id, doc.sender.id
+                verdict = trust.verify(envelope.content, envelope.signature, cert_id, sender, at)
+                if verdict is not None or doc.secrecy.classified:
+                    continue
+                producer.send(
+                    topics[1], record.value, key=record.key, timestamp_ms=record.timestamp
+                )
+                forwarded += 1
+
+        consume_until_idle(consumer, verify_and_forward, timeout_s)
         producer.flush(timeout=60)
         producer.close(timeout=10)
         consumer.close()
@@ -198,25 +190,13 @@ def _sink(settings: Settings, topic: str, results: Any, timeout_s: float) -> Non
     try:
         consumer = assigned_consumer(settings, topic)
         latency = LatencyHistogram()
-        received = 0
-        first = last = 0.0
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            batch = consumer.poll(timeout_ms=100, max_records=2000)
-            now = time.monotonic()
+
+        def record_latency(records: list[Any]) -> None:
             now_ms = time.time_ns() // 1_000_000
-            n = 0
-            for records in batch.values():
-                for record in records:
-                    latency.record(max(0, now_ms - record.timestamp) * 1000)
-                n += len(records)
-            if n:
-                if not received:
-                    first = now
-                received += n
-                last = now
-            elif received and now - last > IDLE_EXIT_S:
-                break
+            for record in records:
+                latency.record(max(0, now_ms - record.timestamp) * 1000)
+
+        received, first, last = consume_until_idle(consumer, record_latency, timeout_s, 2000)
         consumer.close()
         results.put(("sink", (received, first, last, latency.encode())))
     except Exception as exc:

@@ -186,25 +186,40 @@ def _produce(
         results.put(("error", f"pass-through producer: {type(exc).__name__}: {exc}"))
 
 
+def consume_until_idle(
+    consumer: Any, handle: Callable[[list[Any]], None], timeout_s: float, max_records: int = 500
+) -> tuple[int, float, float]:
+    """Poll until `timeout_s`, or `IDLE_EXIT_S` without a record once some came, handing
+    each poll's records to `handle`; returns (records, first, last arrival, monotonic)."""
+    count = 0
+    first = last = 0.0
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        batch = consumer.poll(timeout_ms=100, max_records=max_records)
+        records = [record for part in batch.values() for record in part]
+        now = time.monotonic()
+        if records:
+            handle(records)
+            first = first or now
+            count += len(records)
+            last = now
+        elif count and now - last > IDLE_EXIT_S:
+            break
+    return count, first, last
+
+
 def _relay(settings: Settings, topics: tuple[str, str], results: Any, timeout_s: float) -> None:
     from kafka import KafkaProducer
 
     try:
         consumer = assigned_consumer(settings, topics[0])
         producer = KafkaProducer(**producer_config(settings))
-        relayed = 0
-        last = started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            batch = consumer.poll(timeout_ms=100, max_records=500)
-            for records in batch.values():
-                for record in records:
-                    producer.send(topics[1], record.value, key=record.key)
-                    relayed += 1
-            now = time.monotonic()
-            if batch:
-                last = now
-            elif relayed and now - last > IDLE_EXIT_S:
-                break
+
+        def forward(records: list[Any]) -> None:
+            for record in records:
+                producer.send(topics[1], record.value, key=record.key)
+
+        relayed, _, _ = consume_until_idle(consumer, forward, timeout_s)
         producer.flush(timeout=60)
         producer.close(timeout=10)
         consumer.close()
@@ -216,20 +231,7 @@ def _relay(settings: Settings, topics: tuple[str, str], results: Any, timeout_s:
 def _sink(settings: Settings, topic: str, results: Any, timeout_s: float) -> None:
     try:
         consumer = assigned_consumer(settings, topic)
-        received = 0
-        first = last = 0.0
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            batch = consumer.poll(timeout_ms=100, max_records=2000)
-            n = sum(len(records) for records in batch.values())
-            now = time.monotonic()
-            if n:
-                if not received:
-                    first = now
-                received += n
-                last = now
-            elif received and now - last > IDLE_EXIT_S:
-                break
+        received, first, last = consume_until_idle(consumer, lambda _: None, timeout_s, 2000)
         consumer.close()
         results.put(("sink", (received, first, last)))
     except Exception as exc:
