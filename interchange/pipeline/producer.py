@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,7 +115,8 @@ class AgencyProducer:
         self.result = ProduceResult()
         self._sealed: OrderedDict[int, Envelope] = OrderedDict()
         self.start_us = config.start_us or 0
-        self._lost: str | None = None  # set by a send callback: the producer must be replaced
+        self._lost: str | None = None  # a send failed so: the producer must be replaced
+        self._in_flight: deque[Any] = deque()  # sends not yet counted as acked or failed
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def plan(self) -> Iterator[Planned]:
@@ -157,6 +158,7 @@ class AgencyProducer:
                 self._failed(exc)
             if problem := close_quietly(producer, timeout):
                 self._echo(f"producer: closed with records undelivered ({problem})")
+            self._settle()  # a force-close fails what was still in flight
             self.result.end_us = time.time_ns() // 1000
             self._write_stats()
         if on_progress is not None:
@@ -194,6 +196,7 @@ class AgencyProducer:
                 now = time.time_ns() // 1000
                 if nxt.send_at_us > now:
                     break
+            self._settle()
             if self._lost is not None:
                 producer = self._replace(producer)
             mono = time.monotonic()
@@ -265,8 +268,7 @@ class AgencyProducer:
         except KafkaError as exc:  # e.g. no metadata within max_block_ms: the broker is gone
             self._failed(exc)
         else:
-            future.add_errback(self._failed)
-            future.add_callback(self._acked)
+            self._in_flight.append(future)
         tier = planned.sender_tier
         self.metrics.record_schedule_lag(tier, lag)
         if planned.fault is not Fault.MALFORMED:  # the router can attribute it to tiers
@@ -287,8 +289,16 @@ class AgencyProducer:
                 self._sealed.popitem(last=False)
         return envelope
 
-    def _acked(self, _metadata: Any) -> None:
-        self.result.acked += 1
+    def _settle(self) -> None:
+        """Count the sends the broker has answered, oldest first (no callback per record:
+        one pass per burst over what completed)."""
+        in_flight = self._in_flight
+        while in_flight and in_flight[0].is_done:
+            future = in_flight.popleft()
+            if future.failed():
+                self._failed(future.exception)
+            else:
+                self.result.acked += 1
 
     def _failed(self, exc: BaseException) -> None:
         self.result.failed += 1
