@@ -235,7 +235,7 @@ class AgencyProducer:
         return True
 
     def _await_start_file(self, stop: Stop) -> int | None:
-        """"start_us" of the start file once it exists; None if stopped first. Raises
+        """ "start_us" of the start file once it exists; None if stopped first. Raises
         ProducerError after `start_file_timeout_s` or on a file without it."""
         path = self.config.start_file
         assert path is not None

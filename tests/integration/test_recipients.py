@@ -236,4 +236,3 @@ def test_two_recipients_processes_share_one_group_through_a_rebalance(
     # at-least-once: every delivery handled; a repeat is counted, never silent
     assert counts.records == counts.delivered + counts.duplicates + counts.redelivered
     assert counts.delivered == 120
-
