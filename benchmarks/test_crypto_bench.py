@@ -23,6 +23,8 @@ AGENCY = {
     Algorithm.ECDSA_P256: "000.00.00.G02",
     Algorithm.RSA_2048: "000.00.00.G03",
     Algorithm.RSA_3072: "000.00.00.G04",
+    Algorithm.RSA_2048_PKCS1: "000.00.00.G05",
+    Algorithm.RSA_3072_PKCS1: "000.00.00.G06",
 }
 
 
@@ -45,7 +47,7 @@ def test_sign(benchmark: BenchmarkFixture, keys_dir: Path, algorithm: Algorithm)
 @pytest.mark.parametrize("algorithm", list(Algorithm))
 def test_verify_raw(benchmark: BenchmarkFixture, keys_dir: Path, algorithm: Algorithm) -> None:
     cred = KeyStore.open(keys_dir).credential(AGENCY[algorithm])
-    check = verifier(cred.key.public_key())
+    check = verifier(cred.key.public_key(), algorithm)
     signature = cred.sign(CONTENT)
     assert benchmark(check, CONTENT, signature)
 

@@ -41,6 +41,9 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+# An RSA certificate names its one padding as a certificate policy (CONNECTOR.md section 7):
+# sha256WithRSAEncryption = PKCS#1 v1.5 (what the real axis signs with), else PSS.
+PKCS1_POLICY = x509.ObjectIdentifier("1.2.840.113549.1.1.11")
 
 
 def schema(name: str) -> Any:
@@ -84,17 +87,27 @@ def tier_of(agency_id: str) -> str:
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def sign(key: Any, content: bytes) -> bytes:
+def rsa_padding(cert: x509.Certificate) -> Any:
+    """PKCS#1 v1.5 if the certificate names it, else PSS (for an RSA key)."""
+    try:
+        policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        return PSS
+    pkcs1 = any(p.policy_identifier == PKCS1_POLICY for p in policies)
+    return padding.PKCS1v15() if pkcs1 else PSS
+
+
+def sign(key: Any, content: bytes, rsa_pad: Any = PSS) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         # the axis accepts low-S ECDSA only (CONNECTOR.md section 7): s <= n / 2
         r, s = decode_dss_signature(key.sign(content, ec.ECDSA(hashes.SHA256())))
         return encode_dss_signature(r, min(s, P256_ORDER - s))
-    return key.sign(content, PSS, hashes.SHA256())
+    return key.sign(content, rsa_pad, hashes.SHA256())
 
 
-def signature_ok(public: Any, content: bytes, signature: bytes) -> bool:
+def signature_ok(public: Any, content: bytes, signature: bytes, rsa_pad: Any = PSS) -> bool:
     try:
         if isinstance(public, ed25519.Ed25519PublicKey):
             public.verify(signature, content)
@@ -103,7 +116,7 @@ def signature_ok(public: Any, content: bytes, signature: bytes) -> bool:
                 return False  # high-S twin: refused like the router does
             public.verify(signature, content, ec.ECDSA(hashes.SHA256()))
         elif isinstance(public, rsa.RSAPublicKey):
-            public.verify(signature, content, PSS, hashes.SHA256())
+            public.verify(signature, content, rsa_pad, hashes.SHA256())
         else:
             return False
     except (InvalidSignature, ValueError):
@@ -128,11 +141,11 @@ class Connector:
         self.trust_dir = trust_dir
         self.key = serialization.load_pem_private_key(key.read_bytes(), None) if key else None
         self.cert_id = ""
+        self.rsa_pad: Any = PSS
         if cert is not None:
-            der = x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(
-                serialization.Encoding.DER
-            )
-            self.cert_id = hashlib.sha256(der).hexdigest()
+            own = x509.load_pem_x509_certificate(cert.read_bytes())
+            self.cert_id = hashlib.sha256(own.public_bytes(serialization.Encoding.DER)).hexdigest()
+            self.rsa_pad = rsa_padding(own)
         self._producer: Producer | None = None
 
     def producer(self) -> Producer:
@@ -185,7 +198,7 @@ class Connector:
         content = encode(DOCUMENT, document)  # exactly these bytes are signed
         envelope = {
             "content": content,
-            "signature": sign(self.key, content),
+            "signature": sign(self.key, content, self.rsa_pad),
             "cert_id": self.cert_id,
             "trace": [{"node": f"producer:{self.agency_id}", "time_us": now_us()}],
         }
@@ -239,7 +252,8 @@ class Connector:
         uid = cert.subject.get_attributes_for_oid(NameOID.USER_ID)
         if not uid or uid[0].value != document["sender"]["id"]:
             return "SENDER_MISMATCH"
-        if not signature_ok(cert.public_key(), envelope["content"], envelope["signature"]):
+        content, signature = envelope["content"], envelope["signature"]
+        if not signature_ok(cert.public_key(), content, signature, rsa_padding(cert)):
             return "BAD_SIGNATURE"
         return ""
 

@@ -455,7 +455,22 @@ def cert_id_of(cert: x509.Certificate) -> str:
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def sign(key: Any, content: bytes) -> bytes:
+def rsa_pkcs1(cert: x509.Certificate | None) -> bool:
+    """An RSA certificate naming the policy sha256WithRSAEncryption signs PKCS#1 v1.5, else PSS."""
+    if cert is None:
+        return False
+    try:
+        policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        return False
+    return any(p.policy_identifier.dotted_string == "1.2.840.113549.1.1.11" for p in policies)
+
+
+def _rsa_padding(cert: x509.Certificate | None) -> Any:
+    return padding.PKCS1v15() if rsa_pkcs1(cert) else _pss()
+
+
+def sign(key: Any, content: bytes, cert: x509.Certificate | None = None) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -463,7 +478,7 @@ def sign(key: Any, content: bytes) -> bytes:
         r, s = decode_dss_signature(key.sign(content, ec.ECDSA(hashes.SHA256())))
         return encode_dss_signature(r, min(s, P256_ORDER - s))
     if isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(content, _pss(), hashes.SHA256())
+        return key.sign(content, _rsa_padding(cert), hashes.SHA256())
     raise ValueError(f"key type outside the profile: {type(key).__name__}")
 
 
@@ -491,7 +506,9 @@ def _shape_fits(pub: Any, sig: bytes) -> bool:
     return False
 
 
-def verify_signature(pub: Any, sig: bytes, content: bytes) -> bool:
+def verify_signature(
+    pub: Any, sig: bytes, content: bytes, cert: x509.Certificate | None = None
+) -> bool:
     try:
         if isinstance(pub, ed25519.Ed25519PublicKey):
             pub.verify(sig, content)
@@ -500,7 +517,7 @@ def verify_signature(pub: Any, sig: bytes, content: bytes) -> bool:
                 return False  # high-S twin: refused like the router does
             pub.verify(sig, content, ec.ECDSA(hashes.SHA256()))
         elif isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(sig, content, _pss(), hashes.SHA256())
+            pub.verify(sig, content, _rsa_padding(cert), hashes.SHA256())
         else:
             return False
     except InvalidSignature:
@@ -588,7 +605,7 @@ class TrustStore:
             return "SENDER_MISMATCH"
         if not _shape_fits(pub, signature):
             return "ALGORITHM_MISMATCH"
-        if not verify_signature(pub, signature, content):
+        if not verify_signature(pub, signature, content, cert):
             return "BAD_SIGNATURE"
         return None
 
@@ -763,7 +780,7 @@ def build_document(sender: dict[str, str], recipients: list[dict[str, str]], *,
 def seal(doc: dict[str, Any], cred: Credential) -> tuple[bytes, bytes]:
     """Encode, sign, wrap: returns (content, envelope bytes). First hop = producer."""
     content = encode_document(doc)
-    signature = sign(cred.key, content)
+    signature = sign(cred.key, content, cred.cert)
     hop_time = max(now_us(), doc["send_time_us"])
     envelope = encode_envelope({"content": content, "signature": signature,
                                 "cert_id": cred.cert_id,

@@ -45,6 +45,14 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
         help=f"directory preset (default {DEFAULT_PRESET})",
     )
     load.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
+    load.add_argument(
+        "--algorithm",
+        metavar="POLICY",
+        help="signature algorithm of the agencies' keys: one of ed25519, ecdsa-p256, "
+        "rsa-2048, rsa-3072 (RSA-PSS), rsa-2048-pkcs1, rsa-3072-pkcs1 (PKCS#1 v1.5, as the "
+        "real axis signs), or a per-tier policy as in 'keys init --algorithms'; agencies "
+        "whose key differs get a new certificate (default: the keys as they are)",
+    )
     procs = parser.add_argument_group("processes")
     procs.add_argument("--producers", type=int, default=1, metavar="N", help="default 1")
     procs.add_argument("--routers", type=int, default=1, metavar="N", help="default 1")
@@ -98,6 +106,10 @@ def run_bench_cli(args: argparse.Namespace) -> int:
     from interchange.report.terminal import render_terminal, report_console
 
     settings = settings_from_args(args)
+    if args.algorithm is not None:
+        from interchange.core.issuance import AlgorithmPolicy
+
+        AlgorithmPolicy.parse(args.algorithm)  # a bad policy fails before any broker starts
     options = BenchOptions(
         rate=args.rate,
         duration_s=args.duration,
@@ -116,6 +128,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
         duplicate_window=args.duplicate_window,
         attachment_bytes=args.attachment_bytes,
         seed=args.seed,
+        algorithms=args.algorithm,
         passthrough_s=args.passthrough or None,
         naive_s=args.naive or None,
     )
@@ -134,6 +147,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
             f"{options.recipients} recipients",
             "command": " ".join(["interchange", *sys.argv[1:]]),
             "clients": _clients_line(running, options),
+            "signing_keys": result_keys_line(settings.keys_dir, options.preset),
         }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
     render_terminal(TITLE, bench_sections(result), report_console())
@@ -152,6 +166,16 @@ def _clients_line(settings: Any, options: Any) -> str:
         f"replay window {options.replay_capacity or 'default'}, "
         f"duplicate window {options.duplicate_window or 'default'}"
     )
+
+
+def result_keys_line(keys_dir: Path, preset: str) -> str:
+    """The algorithms the bench's agencies signed with (what a cost comparison depends on)."""
+    from interchange.core.benchcalc import ALL_CONNECTED
+    from interchange.core.issuance import algorithm_mix
+    from interchange.core.presets import build
+
+    mix = algorithm_mix(keys_dir, (a.id for a in build(preset, ALL_CONNECTED)))
+    return ", ".join(f"{n} {alg}" for alg, n in sorted(mix.items()))
 
 
 def tick_line(tick: Any) -> str:

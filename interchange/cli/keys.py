@@ -20,7 +20,15 @@ KEYS = Command(
     "interchange keys init --preset national --algorithms central=rsa-2048,default=ed25519",
 )
 
-_ALGORITHMS = ["ed25519", "ecdsa-p256", "rsa-2048", "rsa-3072"]
+# interchange.core.signing.Algorithm, spelled out so `--help` needs no cryptography import
+_ALGORITHMS = [
+    "ed25519",
+    "ecdsa-p256",
+    "rsa-2048",
+    "rsa-3072",
+    "rsa-2048-pkcs1",
+    "rsa-3072-pkcs1",
+]
 
 
 def register_keys(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +57,8 @@ def register_keys(parser: argparse.ArgumentParser) -> None:
         metavar="POLICY",
         default="",
         help="per tier or agency id, e.g. central=rsa-2048,province=ecdsa-p256,"
-        "default=ed25519 (default: ed25519 for all)",
+        "default=ed25519, or one algorithm for all; rsa-2048-pkcs1 is what the real "
+        "axis uses (default: ed25519 for all; docs/PKI.md)",
     )
     init.add_argument(
         "--validity-days",

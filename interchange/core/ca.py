@@ -69,6 +69,7 @@ def make_cert(
         serial=serial,
         not_before_us=not_before_us,
         not_after_us=not_after_us,
+        algorithm=algorithm,
     )
     info = certs.describe(cert)
     row = IndexRow(

@@ -16,10 +16,17 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
 from interchange.core.model import Tier
-from interchange.core.signing import Algorithm, PrivateKey, PublicKey, algorithm_of
+from interchange.core.signing import (
+    Algorithm,
+    PrivateKey,
+    PublicKey,
+    RsaPadding,
+    algorithm_of,
+    padding_of,
+)
 from interchange.errors import PkiError
 
 ORGANIZATION = "Interchange Simulated Government"
@@ -29,6 +36,15 @@ TSA_NAME = "Interchange Simulated Time-Stamping Authority"
 # id-kp-documentSigning (RFC 9336): the archive key signs manifests, nothing else.
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 TIME_STAMPING = ExtendedKeyUsageOID.TIME_STAMPING  # RFC 3161: the only EKU, critical
+# An RSA key can sign with either padding: its certificate names the one scheme it
+# signs documents with, as a certificate policy whose identifier is the OID of that
+# signature algorithm (docs/PKI.md, "Which RSA padding"). Signed by the CA, so a
+# sender cannot choose; none at all means PSS (certificates issued before PKCS#1 v1.5).
+SCHEME_POLICIES = {
+    RsaPadding.PKCS1V15: SignatureAlgorithmOID.RSA_WITH_SHA256,  # sha256WithRSAEncryption
+    RsaPadding.PSS: SignatureAlgorithmOID.RSASSA_PSS,  # id-RSASSA-PSS
+}
+_POLICY_SCHEMES = {oid: scheme for scheme, oid in SCHEME_POLICIES.items()}
 _US = 1_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -105,11 +121,18 @@ def issue(
     serial: int,
     not_before_us: int,
     not_after_us: int,
+    algorithm: Algorithm | None = None,
 ) -> x509.Certificate:
-    """An end-entity signing certificate for one agency, issued by `ca_key`."""
+    """An end-entity signing certificate for one agency, issued by `ca_key`.
+
+    `algorithm` (default: the key's, PSS for RSA) must fit the key; for RSA the
+    certificate names its padding (SCHEME_POLICIES)."""
     if not_after_us < not_before_us:
         raise PkiError(f"certificate for {agency_id}: not-after before not-before")
-    return (
+    algorithm = algorithm or algorithm_of(subject_key)
+    if algorithm is None or algorithm_of(subject_key, padding_of(algorithm)) is not algorithm:
+        raise PkiError(f"certificate for {agency_id}: key does not fit {algorithm}")
+    builder = (
         x509.CertificateBuilder()
         .subject_name(agency_name(agency_id, tier))
         .issuer_name(ca_name)
@@ -123,8 +146,25 @@ def issue(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
-        .sign(ca_key, _ca_signature_hash(ca_key))
     )
+    scheme = padding_of(algorithm)
+    if scheme is not None:
+        policy = x509.PolicyInformation(SCHEME_POLICIES[scheme], None)
+        builder = builder.add_extension(x509.CertificatePolicies([policy]), critical=False)
+    return builder.sign(ca_key, _ca_signature_hash(ca_key))
+
+
+def rsa_scheme(cert: x509.Certificate) -> tuple[RsaPadding | None, bool]:
+    """(the RSA padding the certificate names, unambiguous?): two schemes is ambiguous."""
+    try:
+        policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        return None, True
+    ids = (p.policy_identifier for p in policies)
+    named = {_POLICY_SCHEMES[oid] for oid in ids if oid in _POLICY_SCHEMES}
+    if len(named) > 1:
+        return None, False
+    return (named.pop() if named else None), True
 
 
 def issue_service(
@@ -246,11 +286,12 @@ def describe(cert: x509.Certificate) -> CertInfo:
     ou = subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
     tier_text = str(ou[0].value) if ou else ""
     public = cert.public_key()
+    scheme, clear = rsa_scheme(cert)
     return CertInfo(
         cert_id=cert_id_of(cert),
         agency_id=str(uid[0].value) if uid else "",
         tier=Tier(tier_text) if tier_text in Tier._value2member_map_ else None,
-        algorithm=algorithm_of(public) if isinstance(public, PublicKey) else None,
+        algorithm=algorithm_of(public, scheme) if clear and isinstance(public, PublicKey) else None,
         serial=cert.serial_number,
         not_before_us=to_us(cert.not_valid_before_utc),
         not_after_us=to_us(cert.not_valid_after_utc),

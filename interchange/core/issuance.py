@@ -57,7 +57,12 @@ _COST_MS = {  # measured per certificate, one core: decides whether a process po
     Algorithm.ECDSA_P256: 0.3,
     Algorithm.RSA_2048: 30.0,
     Algorithm.RSA_3072: 200.0,
+    Algorithm.RSA_2048_PKCS1: 30.0,
+    Algorithm.RSA_3072_PKCS1: 200.0,
 }
+# The realistic mix: the government CA issues RSA certificates and the real axis
+# signs with rsa-sha256 (PKCS#1 v1.5). Not the default: see docs/PKI.md, "Algorithms".
+REALISTIC_POLICY = "rsa-2048-pkcs1"
 
 
 def missing_pki(keys_dir: Path) -> str:
@@ -87,14 +92,17 @@ class AlgorithmPolicy:
 
     @classmethod
     def parse(cls, text: str) -> AlgorithmPolicy:
-        """Parse `central=rsa-2048,province=ecdsa-p256,default=ed25519` (tier/agency id/default)."""
+        """Parse `central=rsa-2048,province=ecdsa-p256,default=ed25519` (tier/agency id/default).
+
+        A bare algorithm name is `default=` that name: `rsa-2048-pkcs1` signs everything so."""
         default = DEFAULT_ALGORITHM
         overrides: dict[str, Algorithm] = {}
-        for item in filter(None, (part.strip() for part in text.split(","))):
+        for part in filter(None, (part.strip() for part in text.split(","))):
+            item = f"default={part}" if part in Algorithm._value2member_map_ else part
             name, sep, value = item.partition("=")
             if not sep or value.strip() not in Algorithm._value2member_map_:
                 raise PkiError(
-                    f"bad algorithm policy item {item!r}: want NAME=ALG with ALG one of "
+                    f"bad algorithm policy item {item!r}: want ALG or NAME=ALG with ALG one of "
                     + ", ".join(a.value for a in Algorithm)
                 )
             if name.strip() == "default":
@@ -121,16 +129,20 @@ def _issue_batch(
     ca_key_pem: bytes,
     jobs: list[tuple[str, Tier, Algorithm]],
     times: tuple[int, int, int],
+    fresh: bool = True,
 ) -> list[IndexRow]:
-    """Worker: issue and store one batch of agency certificates (runs in a pool process)."""
+    """Worker: issue and store one batch of agency certificates (runs in a pool process).
+
+    `fresh`: init's new directories (in-place writes); else atomic writes, which a
+    running verifier may read at any moment."""
     layout = Layout(Path(root))
     ca_key = load_private_key(ca_key_pem)
     ca_name = certs.root_name()
     rows = []
     for job in jobs:
         key, cert, row = make_cert(ca_key, ca_name, job, times)
-        store_key(layout, row, key, fresh=True)
-        store_cert(layout, row, cert, fresh=True)
+        store_key(layout, row, key, fresh=fresh)
+        store_cert(layout, row, cert, fresh=fresh)
         rows.append(row)
     return rows
 
@@ -200,11 +212,13 @@ def _issue_all(
     todo: list[tuple[str, Tier, Algorithm]],
     times: tuple[int, int, int],
     workers: int | None,
+    *,
+    fresh: bool = True,
 ) -> tuple[list[IndexRow], int]:
     cost_s = sum(_COST_MS[alg] for _, _, alg in todo) / 1000
     n = workers or os.cpu_count() or 1
     if n <= 1 or cost_s < 0.5:
-        return _issue_batch(str(layout.root), ca_pem, todo, times), 1
+        return _issue_batch(str(layout.root), ca_pem, todo, times, fresh), 1
     # Interleave so RSA-heavy tiers spread over all batches; ~4 batches per worker.
     batches = [todo[i :: n * 4] for i in range(n * 4)]
     # fork is cheap and needs no importable __main__; a threaded parent must not fork.
@@ -212,7 +226,9 @@ def _issue_all(
     ctx = multiprocessing.get_context("fork" if single else "spawn")
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
         futures = [
-            pool.submit(_issue_batch, str(layout.root), ca_pem, b, times) for b in batches if b
+            pool.submit(_issue_batch, str(layout.root), ca_pem, b, times, fresh)
+            for b in batches
+            if b
         ]
         rows = [row for f in futures for row in f.result()]
     return rows, n
@@ -423,13 +439,22 @@ def archive_services(
     return out[0], out[1], issued
 
 
-def ensure_keys(keys_dir: Path, agencies: Iterable[Agency], *, create: bool = True) -> str:
+def ensure_keys(
+    keys_dir: Path,
+    agencies: Iterable[Agency],
+    *,
+    create: bool = True,
+    policy: AlgorithmPolicy | None = None,
+) -> str:
     """Create the PKI if missing, else issue keys for agencies that have none; a summary line.
 
     What every command that runs agencies needs before it starts (simulate, produce, bench).
     `create=False` (produce) refuses a directory without a PKI: a stage that feeds a
     separately started router must sign under the CA that router trusts, and a new
     PKI in a mistyped directory would only make every document UNKNOWN_CERTIFICATE.
+    With a `policy` (bench --algorithm), an agency whose newest valid certificate has
+    another algorithm gets one more that has the policy's (a rotation: older ones stay
+    valid), so every agency then signs as the policy says.
     """
     from interchange.core.pki import KeyStore  # pki builds on this module
 
@@ -437,10 +462,50 @@ def ensure_keys(keys_dir: Path, agencies: Iterable[Agency], *, create: bool = Tr
     if not Layout(keys_dir).root_cert.exists():
         if not create:
             raise PkiError(missing_pki(keys_dir))
-        report = init_pki(keys_dir, wanted)
+        report = init_pki(keys_dir, wanted, policy=policy)
         return f"created keys for {report.certificates} agencies in {keys_dir}"
-    known = set(KeyStore.open(keys_dir).agency_ids())
-    missing = [a for a in wanted if a.id not in known]
-    for agency in missing:
-        issue_one(keys_dir, agency.id, agency.tier)
-    return f"keys in {keys_dir}" + (f" ({len(missing)} issued)" if missing else "")
+    store = KeyStore.open(keys_dir)
+    known = set(store.agency_ids())
+    rules = policy or AlgorithmPolicy()
+    todo = []
+    for agency in wanted:
+        algorithm = rules.algorithm_for(agency.id, agency.tier)
+        if agency.id not in known:
+            todo.append((agency.id, agency.tier, algorithm))
+        elif policy is not None:
+            current = store.valid_rows(agency.id)
+            if not current or current[0].algorithm is not algorithm:
+                todo.append((agency.id, agency.tier, algorithm))
+    if todo:
+        issue_many(keys_dir, todo)
+    return f"keys in {keys_dir}" + (f" ({len(todo)} issued)" if todo else "")
+
+
+def issue_many(
+    keys_dir: Path,
+    todo: list[tuple[str, Tier, Algorithm]],
+    *,
+    now: int | None = None,
+    workers: int | None = None,
+) -> list[IndexRow]:
+    """Issue one more certificate per (agency id, tier, algorithm), in a pool when RSA
+    makes it worth it; written atomically, so a running router may read them at once."""
+    for agency_id, _tier, _alg in todo:
+        check_agency_id(agency_id)
+    layout = Layout(Path(keys_dir))
+    t0 = now_us() if now is None else now
+    times = (t0 - BACKDATE_US, t0 + DEFAULT_VALIDITY_DAYS * DAY_US, t0)
+    with layout.locked():
+        ca_key, _root = load_ca(layout)
+        rows, _ = _issue_all(layout, private_key_pem(ca_key), todo, times, workers, fresh=False)
+        append_index(layout, rows)
+    return rows
+
+
+def algorithm_mix(keys_dir: Path, agency_ids: Iterable[str]) -> dict[Algorithm, int]:
+    """How many of these agencies sign with each algorithm (their newest valid certificate)."""
+    from interchange.core.pki import KeyStore
+
+    store = KeyStore.open(keys_dir)
+    current = (store.valid_rows(a) for a in agency_ids)
+    return dict(Counter(rows[0].algorithm for rows in current if rows))

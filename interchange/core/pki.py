@@ -31,7 +31,13 @@ from interchange.core.issuance import (
     rotate,
 )
 from interchange.core.keyfiles import IndexRow, Layout, read_file, read_index
-from interchange.core.signing import Algorithm, Credential, load_private_key
+from interchange.core.signing import (
+    Algorithm,
+    Credential,
+    algorithm_of,
+    load_private_key,
+    padding_of,
+)
 from interchange.core.truststore import TrustStore
 from interchange.errors import PkiError
 
@@ -148,6 +154,8 @@ class KeyStore:
             return cached
         path = self._layout.key(row.cert_id)
         key = load_private_key(read_file(path), str(path))
+        if algorithm_of(key, padding_of(row.algorithm)) is not row.algorithm:
+            raise PkiError(f"{path}: the key does not fit its certificate's {row.algorithm}")
         cred = Credential(row.agency_id, row.cert_id, row.algorithm, key)
         self._cache[(row.agency_id, row.cert_id)] = cred
         return cred

@@ -12,6 +12,13 @@ downgrade verification. Each algorithm has one fixed parameter set:
   altered into another valid one. `sign` always produces low-S.
 * ``rsa-2048`` / ``rsa-3072``: RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt;
   the signature is exactly the modulus length (256 / 384 bytes).
+* ``rsa-2048-pkcs1`` / ``rsa-3072-pkcs1``: RSASSA-PKCS1-v1_5 with SHA-256 (what the
+  real axis's XML-DSig ``rsa-sha256`` is); deterministic, same lengths as PSS.
+
+An RSA key can sign either way, so the key alone does not name an RSA algorithm:
+the certificate does (`RsaPadding`, read by `certificates.describe`), and a
+verifier is bound to that one padding, so a PSS signature never verifies under a
+PKCS#1 v1.5 certificate or the other way round.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPri
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+_PKCS1 = padding.PKCS1v15()
 _ECDSA = ec.ECDSA(hashes.SHA256())
 # The order n of the P-256 group (SEC 2, secp256r1); low-S means s <= n // 2.
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -45,12 +53,40 @@ class Algorithm(enum.StrEnum):
 
     ED25519 = "ed25519"
     ECDSA_P256 = "ecdsa-p256"
-    RSA_2048 = "rsa-2048"
-    RSA_3072 = "rsa-3072"
+    RSA_2048 = "rsa-2048"  # RSASSA-PSS
+    RSA_3072 = "rsa-3072"  # RSASSA-PSS
+    RSA_2048_PKCS1 = "rsa-2048-pkcs1"  # RSASSA-PKCS1-v1_5, the real axis's rsa-sha256
+    RSA_3072_PKCS1 = "rsa-3072-pkcs1"
+
+
+class RsaPadding(enum.StrEnum):
+    """The one signature scheme an RSA certificate allows (named in the certificate)."""
+
+    PSS = "pss"
+    PKCS1V15 = "pkcs1v15"
 
 
 DEFAULT_ALGORITHM = Algorithm.ED25519
-_RSA_BITS = {Algorithm.RSA_2048: 2048, Algorithm.RSA_3072: 3072}
+_RSA_BITS = {
+    Algorithm.RSA_2048: 2048,
+    Algorithm.RSA_3072: 3072,
+    Algorithm.RSA_2048_PKCS1: 2048,
+    Algorithm.RSA_3072_PKCS1: 3072,
+}
+_RSA = {
+    (2048, RsaPadding.PSS): Algorithm.RSA_2048,
+    (3072, RsaPadding.PSS): Algorithm.RSA_3072,
+    (2048, RsaPadding.PKCS1V15): Algorithm.RSA_2048_PKCS1,
+    (3072, RsaPadding.PKCS1V15): Algorithm.RSA_3072_PKCS1,
+}
+
+
+def padding_of(algorithm: Algorithm) -> RsaPadding | None:
+    """The RSA padding of `algorithm`, None for a non-RSA algorithm."""
+    if algorithm not in _RSA_BITS:
+        return None
+    pkcs1 = algorithm in (Algorithm.RSA_2048_PKCS1, Algorithm.RSA_3072_PKCS1)
+    return RsaPadding.PKCS1V15 if pkcs1 else RsaPadding.PSS
 
 
 def generate_key(algorithm: Algorithm) -> PrivateKey:
@@ -62,24 +98,34 @@ def generate_key(algorithm: Algorithm) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[algorithm])
 
 
-def algorithm_of(key: object) -> Algorithm | None:
-    """The algorithm a key is used with, or None if it is outside the profile."""
+def algorithm_of(key: object, rsa_padding: RsaPadding | None = None) -> Algorithm | None:
+    """The algorithm a key is used with, or None if it is outside the profile.
+
+    For an RSA key the padding comes from its certificate (`rsa_padding`); None
+    means PSS, the only RSA scheme of certificates that name none. A padding given
+    for a non-RSA key is outside the profile.
+    """
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return _RSA.get((key.key_size, rsa_padding or RsaPadding.PSS))
+    if rsa_padding is not None:
+        return None
     if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
         return Algorithm.ED25519
     if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
         return Algorithm.ECDSA_P256 if isinstance(key.curve, ec.SECP256R1) else None
-    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-        return {2048: Algorithm.RSA_2048, 3072: Algorithm.RSA_3072}.get(key.key_size)
     return None
 
 
-def sign(key: PrivateKey, content: bytes) -> bytes:
-    """Sign the exact `content` bytes with the key's algorithm."""
+def sign(key: PrivateKey, content: bytes, algorithm: Algorithm) -> bytes:
+    """Sign the exact `content` bytes with `algorithm` (which must be the key's)."""
+    if algorithm_of(key, padding_of(algorithm)) is not algorithm:
+        raise PkiError(f"a {type(key).__name__} cannot sign as {algorithm}")
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(content)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return low_s(key.sign(content, _ECDSA))
-    return key.sign(content, _PSS, hashes.SHA256())
+    pad = _PKCS1 if padding_of(algorithm) is RsaPadding.PKCS1V15 else _PSS
+    return key.sign(content, pad, hashes.SHA256())
 
 
 def low_s(signature: bytes) -> bytes:
@@ -102,8 +148,11 @@ def plausible(algorithm: Algorithm, signature: bytes) -> bool:
 Verifier = Callable[[bytes, bytes], bool]
 
 
-def verifier(key: PublicKey) -> Verifier:
-    """A `(content, signature) -> valid` function bound to `key` (built once per certificate)."""
+def verifier(key: PublicKey, algorithm: Algorithm) -> Verifier:
+    """A `(content, signature) -> valid` function bound to `key` and `algorithm` (its
+    certificate's), built once per certificate. An RSA verifier accepts its one padding."""
+    if algorithm_of(key, padding_of(algorithm)) is not algorithm:
+        raise PkiError(f"a {type(key).__name__} cannot verify as {algorithm}")
     if isinstance(key, ed25519.Ed25519PublicKey):
 
         def check(content: bytes, signature: bytes) -> bool:
@@ -120,9 +169,10 @@ def verifier(key: PublicKey) -> Verifier:
             return True
 
     else:
+        pad = _PKCS1 if padding_of(algorithm) is RsaPadding.PKCS1V15 else _PSS
 
         def check(content: bytes, signature: bytes) -> bool:
-            key.verify(signature, content, _PSS, hashes.SHA256())
+            key.verify(signature, content, pad, hashes.SHA256())
             return True
 
     def safe(content: bytes, signature: bytes) -> bool:
@@ -165,4 +215,4 @@ class Credential:
 
     def sign(self, content: bytes) -> bytes:
         """Signature over the exact `content` bytes (the canonical document encoding)."""
-        return sign(self.key, content)
+        return sign(self.key, content, self.algorithm)

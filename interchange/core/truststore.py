@@ -134,12 +134,16 @@ class TrustStore:
         if info.cert_id != cert_id:
             return self._remember(cert_id, _Entry(None, False, _never))
         public = cert.public_key()
+        algorithm = info.algorithm
         trusted = (
-            info.algorithm is not None
+            algorithm is not None
             and certs.is_signing_end_entity(cert)
             and certs.issued_by(cert, self._root)
         )
-        check = verifier(public) if trusted else _never  # type: ignore[arg-type]
+        # Bound to the certificate's algorithm: for RSA, the one padding the certificate names.
+        check: Verifier = _never
+        if trusted and algorithm is not None:
+            check = verifier(public, algorithm)  # type: ignore[arg-type]
         entry = _Entry(info, trusted, check)
         self._entries[cert_id] = entry
         # A fault certificate's revocation is written before the certificate: pick it up now.

@@ -29,7 +29,7 @@ from interchange.core import benchcalc as calc
 from interchange.core.bench_result import BenchResult, Ceilings, StageProcess, Step
 from interchange.core.directory import Directory
 from interchange.core.histogram import LatencyHistogram
-from interchange.core.issuance import ensure_keys
+from interchange.core.issuance import AlgorithmPolicy, ensure_keys
 from interchange.core.metrics import RunMetrics
 from interchange.core.presets import build
 from interchange.core.timeseries import Series, SeriesBuilder, SlidingRate, StatsFiles
@@ -71,6 +71,7 @@ class BenchOptions:
     duplicate_window: int | None = None  # the recipients' --duplicate-window
     attachment_bytes: int = calc.BENCH_ATTACHMENT_BYTES
     seed: int = 0
+    algorithms: str | None = None  # an AlgorithmPolicy for the agencies' keys (None: as they are)
     passthrough_s: float | None = 4.0  # None: skip the pass-through ceiling
     naive_s: float | None = 4.0  # None: skip the naive reference pipeline
     sample_interval_s: float = 0.5
@@ -118,7 +119,8 @@ def run_bench(
     directory = build(options.preset, calc.ALL_CONNECTED)
     directory_file = out_dir / "directory.json"
     directory.save(directory_file)
-    ensure_keys(settings.keys_dir, directory)
+    policy = None if options.algorithms is None else AlgorithmPolicy.parse(options.algorithms)
+    emit("phase", ensure_keys(settings.keys_dir, directory, policy=policy))
     emit("phase", "measuring the CPU ceiling (pure work per stage, in process)")
     costs = measure_stage_costs(
         directory, settings.keys_dir, attachment_bytes=options.attachment_bytes

@@ -136,14 +136,14 @@ def test_signature_of_another_algorithm_is_a_mismatch(
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_raw_primitives_and_shape(algorithm: Algorithm) -> None:
     key = generate_key(algorithm)
-    signature = raw_sign(key, b"content")
+    signature = raw_sign(key, b"content", algorithm)
     assert plausible(algorithm, signature)
-    check = raw_verifier(key.public_key())
+    check = raw_verifier(key.public_key(), algorithm)
     assert check(b"content", signature)
     assert not check(b"Content", signature)
     assert not check(b"content", b"\x30\x06\x02\x01\x01\x02\x01\x01")  # garbage DER, no raise
     again = load_private_key(private_key_pem(key))
-    assert check(b"content", raw_sign(again, b"content"))
+    assert check(b"content", raw_sign(again, b"content", algorithm))
 
 
 def test_credential_repr_hides_the_key(stores: tuple[KeyStore, TrustStore]) -> None:

@@ -1,7 +1,9 @@
 """The committed test vectors: reproducible from the code, and checked by independent code.
 
-Signatures are verified with PyNaCl (libsodium, not OpenSSL) and the document
-and envelope bytes decoded with the official `avro` package (not fastavro).
+Ed25519 signatures are verified with PyNaCl (libsodium, not OpenSSL), the RSA
+PKCS#1 v1.5 ones with OpenSSL's command line (not the `cryptography` package),
+and the document and envelope bytes decoded with the official `avro` package
+(not fastavro).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import importlib.util
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,11 @@ VECTORS = REPO / "tests" / "vectors"
 MANIFEST: dict[str, Any] = json.loads((VECTORS / "vectors.json").read_text(encoding="utf-8"))
 DOCS = MANIFEST["documents"]
 NAMES = [d["name"] for d in DOCS]
+RSA: dict[str, Any] = json.loads((VECTORS / "rsa-pkcs1.json").read_text(encoding="utf-8"))
+OPENSSL = shutil.which("openssl")
+needs_openssl = pytest.mark.skipif(
+    OPENSSL is None, reason="the independent RSA verifier is OpenSSL's command line: not installed"
+)
 
 
 def _generator() -> Any:
@@ -50,7 +58,14 @@ def _avro_read(schema_name: str, data: bytes) -> Any:
 
 def test_committed_vectors_equal_what_the_code_produces_now() -> None:
     built = _generator().build()
-    assert set(built) == {"vectors.json", "ca.pem", "cert.pem", "crl.pem"}
+    assert set(built) == {
+        "vectors.json",
+        "ca.pem",
+        "cert.pem",
+        "crl.pem",
+        "rsa-pkcs1.json",
+        "rsa-cert.pem",
+    }
     for name, data in built.items():
         assert (VECTORS / name).read_bytes() == data, f"{name} is stale: run generate.py"
 
@@ -130,3 +145,58 @@ def test_our_codec_and_trust_store_agree(vector: dict[str, Any], tmp_path: Path)
     assert trust.root_cert_id == MANIFEST["ca"]["cert_id"]
     sender = doc.sender.id
     assert trust.verify(env.content, env.signature, env.cert_id, sender, doc.send_time_us) is None
+
+
+def _openssl(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
+    assert OPENSSL is not None
+    return subprocess.run([OPENSSL, *map(str, args)], capture_output=True, timeout=30, check=False)
+
+
+@needs_openssl
+def test_an_rsa_pkcs1_document_verifies_with_openssl_command_line(tmp_path: Path) -> None:
+    """Every RSA vector: OpenSSL verifies it as PKCS#1 v1.5 / SHA-256 with the key it takes
+    from the certificate itself, re-derives the very same signature from the test key
+    (PKCS#1 v1.5 is deterministic), and refuses it over one changed byte."""
+    cert = VECTORS / RSA["signer"]["cert_file"]
+    pub = tmp_path / "pub.pem"
+    extracted = _openssl("x509", "-in", cert, "-pubkey", "-noout")
+    assert extracted.returncode == 0, extracted.stderr
+    pub.write_bytes(extracted.stdout)
+    assert _openssl("verify", "-CAfile", VECTORS / "ca.pem", cert).returncode == 0
+    text = _openssl("x509", "-in", cert, "-noout", "-text").stdout.decode()
+    assert "Policy: sha256WithRSAEncryption" in text  # the scheme, named under the CA's signature
+    for vector in RSA["documents"]:
+        data, sig = tmp_path / "data.bin", tmp_path / "sig.bin"
+        data.write_bytes(bytes.fromhex(vector["document_hex"]))
+        sig.write_bytes(bytes.fromhex(vector["signature_hex"]))
+        ok = _openssl("dgst", "-sha256", "-verify", pub, "-signature", sig, data)
+        assert ok.returncode == 0, (vector["name"], ok.stdout, ok.stderr)
+        assert b"Verified OK" in ok.stdout
+        again = _openssl("dgst", "-sha256", "-sign", VECTORS / RSA["signer"]["key_file"], data)
+        assert again.stdout.hex() == vector["signature_hex"], vector["name"]
+        data.write_bytes(bytes.fromhex(vector["document_hex"])[:-1] + b"\xff")
+        bad = _openssl("dgst", "-sha256", "-verify", pub, "-signature", sig, data)
+        assert bad.returncode != 0
+        assert b"Verified OK" not in bad.stdout
+
+
+def test_rsa_vectors_are_the_same_documents_and_our_trust_store_accepts_them(
+    tmp_path: Path,
+) -> None:
+    assert [d["name"] for d in RSA["documents"]] == NAMES
+    layout = Layout(tmp_path / "keys")
+    layout.make_dirs()
+    shutil.copy(VECTORS / "ca.pem", layout.root_cert)
+    shutil.copy(VECTORS / "crl.pem", layout.crl)
+    shutil.copy(VECTORS / "rsa-cert.pem", layout.cert(RSA["signer"]["cert_id"]))
+    trust = TrustStore.open(layout.root)
+    for vector, ed in zip(RSA["documents"], DOCS, strict=True):
+        assert vector["document_hex"] == ed["document_hex"]
+        env = codec.decode_envelope(bytes.fromhex(vector["envelope_hex"]))
+        assert env.signature.hex() == vector["signature_hex"]
+        doc = codec.decode_document(env.content)
+        at = doc.send_time_us
+        assert trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at) is None
+        info = trust.certificate(env.cert_id)
+        assert info is not None
+        assert info.algorithm == "rsa-2048-pkcs1"

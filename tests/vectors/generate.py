@@ -6,6 +6,9 @@
 The signing key and the CA key are PUBLIC TEST KEYS derived from fixed seeds
 printed in vectors.json; never use them for anything else. Ed25519 signatures
 are deterministic (RFC 8032), so the certificates, CRL and signatures are too.
+The RSA signer's key (rsa-signer.key, a PUBLIC TEST KEY made once) signs the same
+documents with RSASSA-PKCS1-v1_5 and SHA-256, which is deterministic as well
+(rsa-pkcs1.json, rsa-cert.pem).
 See README.md in this directory.
 """
 
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from interchange.core import certificates as certs
 from interchange.core import codec
@@ -37,6 +40,7 @@ from interchange.core.model import (
     Signer,
     Tier,
 )
+from interchange.core.signing import Algorithm, RsaPadding, load_private_key, sign
 
 HERE = Path(__file__).resolve().parent
 # RFC 8032 section 7.1, TEST 1 secret key: a well-known, public Ed25519 seed.
@@ -46,6 +50,8 @@ SIGNER_ID = "000.00.00.G22"
 SIGNER_TIER = Tier.CENTRAL
 CA_SERIAL = 1
 SIGNER_SERIAL = 0x1F2E3D4C5B6A
+RSA_SIGNER_SERIAL = 0x2F3E4D5C6B7A
+RSA_KEY_FILE = "rsa-signer.key"  # PUBLIC TEST KEY: RSA-2048, made once, committed
 T_2025 = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z
 T_2035 = 2_051_222_400_000_000  # 2035-01-01T00:00:00Z
 T_2045 = 2_366_841_600_000_000  # 2045-01-01T00:00:00Z
@@ -237,12 +243,65 @@ def build() -> dict[str, bytes]:
         "documents": vectors,
     }
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    rsa_json, rsa_cert = _rsa_pkcs1(ca_key, ca_name)
     return {
         "vectors.json": text.encode(),
         "ca.pem": _pem(root),
         "cert.pem": _pem(cert),
         "crl.pem": _pem(crl),
+        "rsa-pkcs1.json": rsa_json,
+        "rsa-cert.pem": rsa_cert,
     }
+
+
+def _rsa_pkcs1(ca_key: ed25519.Ed25519PrivateKey, ca_name: Any) -> tuple[bytes, bytes]:
+    """The same documents signed as the real axis signs: RSA-2048, PKCS#1 v1.5, SHA-256."""
+    key = load_private_key((HERE / RSA_KEY_FILE).read_bytes(), RSA_KEY_FILE)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    cert = certs.issue(
+        ca_key,
+        ca_name,
+        key.public_key(),
+        agency_id=SIGNER_ID,
+        tier=SIGNER_TIER,
+        serial=RSA_SIGNER_SERIAL,
+        not_before_us=T_2025,
+        not_after_us=T_2035,
+        algorithm=Algorithm.RSA_2048_PKCS1,
+    )
+    cert_id = certs.cert_id_of(cert)
+    entries = []
+    for name, doc in documents().items():
+        content = codec.encode_document(doc)
+        signature = sign(key, content, Algorithm.RSA_2048_PKCS1)
+        trace = (Hop(f"producer:{SIGNER_ID}", doc.send_time_us + 1500),)
+        envelope = codec.encode_envelope(Envelope(content, signature, cert_id, trace))
+        entries.append(
+            {
+                "name": name,
+                "document_hex": content.hex(),
+                "signature_hex": signature.hex(),
+                "envelope_hex": envelope.hex(),
+            }
+        )
+    manifest = {
+        "about": "the documents of vectors.json signed with RSASSA-PKCS1-v1_5 and SHA-256 "
+        "(rsa-2048-pkcs1, XML-DSig's rsa-sha256). PUBLIC TEST KEY: never use it outside tests.",
+        "algorithm": "rsa-2048-pkcs1: RSASSA-PKCS1-v1_5 (RFC 8017), SHA-256, over the exact "
+        "document bytes; deterministic",
+        "signer": {
+            "agency_id": SIGNER_ID,
+            "tier": SIGNER_TIER.value,
+            "key_file": RSA_KEY_FILE,
+            "cert_file": "rsa-cert.pem",
+            "cert_id": cert_id,
+            "serial": RSA_SIGNER_SERIAL,
+            "scheme_policy": certs.SCHEME_POLICIES[RsaPadding.PKCS1V15].dotted_string,
+        },
+        "documents": entries,
+    }
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    return text.encode(), _pem(cert)
 
 
 def main(argv: list[str] | None = None) -> int:
