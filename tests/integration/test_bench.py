@@ -28,6 +28,8 @@ def report(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
             # reach the stages: a flag they refused would fail the step
             "--commit-interval-ms", "50", "--replay-capacity", "1000",
             "--duplicate-window", "1000",
+            # every agency signs as the real axis does: RSA-2048, PKCS#1 v1.5, SHA-256
+            "--algorithm", "rsa-2048-pkcs1",
         ]
     )  # fmt: skip
     assert code == 0
@@ -46,6 +48,15 @@ def test_report_envelope_and_files(report: tuple[dict[str, Any], Path]) -> None:
     html = (out / "bench.html").read_text()
     assert "Ceilings" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_the_algorithm_option_set_every_agencys_key(
+    report: tuple[dict[str, Any], Path],
+) -> None:
+    from interchange.core.directory import build_directory
+
+    line = report[0]["meta"]["signing_keys"]
+    assert line == f"{len(list(build_directory('tiny')))} rsa-2048-pkcs1"
 
 
 def test_no_document_lost_or_duplicated(report: tuple[dict[str, Any], Path]) -> None:

@@ -100,3 +100,17 @@ def test_recipients_verifying_with_a_missing_keys_dir_does_not_start(tmp_path: P
     )
     assert_one_clean_line(code, err, str(tmp_path / "missing"), "keys init")
     assert time.monotonic() - started < 20  # refused up front, not after a Kafka timeout
+
+
+def test_an_unknown_signature_algorithm_is_one_line(tmp_path: Path) -> None:
+    """Refused before any broker or key work starts (no broker listens at this port)."""
+    port = find_free_port()
+    bench = ("bench", "--out-dir", str(tmp_path / "b"), "--bootstrap", f"127.0.0.1:{port}")
+    keys = ("keys", "init", "--preset", "tiny", "--dir", str(tmp_path / "keys"))
+    for argv in (
+        (*bench, "--algorithm", "rsa-2048-pkcs2"),
+        (*keys, "--algorithms", "rsa-2048-pkcs2"),
+    ):
+        code, err = cli(*argv)
+        assert_one_clean_line(code, err, "rsa-2048-pkcs2", "rsa-2048-pkcs1")
+    assert not (tmp_path / "keys" / "ca").exists()
