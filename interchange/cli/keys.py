@@ -244,7 +244,7 @@ def run_list(args: argparse.Namespace) -> int:
             f"{sum(1 for r in regular if store.revoked_at(r) is not None)} revoked"
         )
         for (tier, alg), n in sorted(Counter((r.tier, r.algorithm) for r in regular).items()):
-            print(f"  {tier:<9} {alg:<11} {n}")
+            print(f"  {tier:<9} {alg:<14} {n}")
         return 0
     for r in rows:
         revoked = store.revoked_at(r)
@@ -252,7 +252,7 @@ def run_list(args: argparse.Namespace) -> int:
         if revoked is not None:
             state += f", revoked {_iso(revoked)}"
         print(
-            f"{r.cert_id}  {r.agency_id:<14} {r.tier:<9} {r.algorithm:<11} "
+            f"{r.cert_id}  {r.agency_id:<14} {r.tier:<9} {r.algorithm:<14} "
             f"{_iso(r.not_before_us)} .. {_iso(r.not_after_us)}  {state}"
         )
     return 0 if rows or args.agency is None else 1

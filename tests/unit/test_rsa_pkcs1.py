@@ -166,3 +166,58 @@ def test_ensure_keys_with_a_policy_gives_every_agency_a_key_of_that_algorithm(
         f"keys in {pki_copy}"
     )
     assert ensure_keys(pki_copy, AGENCIES) == f"keys in {pki_copy}"
+
+
+def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
+    pki_dir: Path,  # noqa: F811
+) -> None:
+    import time
+
+    from interchange.core import codec
+    from interchange.core.conformance import Check, Checker, Message, Status
+    from interchange.core.model import (
+        AgencyRef,
+        BusinessType,
+        Document,
+        DocumentType,
+        Envelope,
+        Hop,
+        Priority,
+        Secrecy,
+        Signer,
+    )
+
+    sender = BY_ALGORITHM[Algorithm.RSA_2048_PKCS1]
+    now = time.time_ns() // 1000
+    doc = Document(
+        id=codec.make_document_id(sender, "2026-11-02", "12", "BTC-VP"),
+        sender=AgencyRef(sender, "Bộ Tài chính"),
+        recipients=(AgencyRef("000.00.00.H29", "UBND tỉnh Hậu Giang"),),
+        code_number="12",
+        code_notation="BTC-VP",
+        promulgation_place="Hà Nội",
+        promulgation_date="2026-11-02",
+        document_type=DocumentType.REPORT,
+        subject="Báo cáo tháng",
+        signer=Signer("Nguyễn Văn A", "Chánh Văn phòng", "TL."),
+        priority=Priority.NORMAL,
+        secrecy=Secrecy.NONE,
+        business_type=BusinessType.NEW,
+        response_for=None,
+        due_date=None,
+        attachments=(),
+        send_time_us=now,
+    )
+    cred = KeyStore.open(pki_dir).credential(sender)
+    content = codec.encode_document(doc)
+    checker = Checker(TrustStore.open(pki_dir), pki_dir)
+    hop = (Hop(f"producer:{sender}", now),)
+    pss = _rsa_key(cred.key).sign(content, PSS, hashes.SHA256())
+    results = {}
+    for name, signature in (("pkcs1", cred.sign(content)), ("pss", pss)):
+        value = codec.encode_envelope(Envelope(content, signature, cred.cert_id, hop))
+        report = checker.check(Message(name, value, sender.encode()), now)
+        results[name] = {f.check: (f.status, f.reason) for f in report.findings}
+    assert results["pkcs1"][Check.SIGNATURE] == (Status.PASS, "")
+    assert results["pkcs1"][Check.CERTIFICATE] == (Status.PASS, "")
+    assert results["pss"][Check.SIGNATURE] == (Status.FAIL, "BAD_SIGNATURE")
