@@ -221,3 +221,37 @@ def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
     assert results["pkcs1"][Check.SIGNATURE] == (Status.PASS, "")
     assert results["pkcs1"][Check.CERTIFICATE] == (Status.PASS, "")
     assert results["pss"][Check.SIGNATURE] == (Status.FAIL, "BAD_SIGNATURE")
+
+
+def test_the_example_connector_signs_with_the_padding_its_certificate_names(
+    pki_dir: Path,  # noqa: F811
+) -> None:
+    """Its output passes every conformance check under a PKCS#1 v1.5 and under a PSS
+    certificate (it reads the padding from the certificate, as CONNECTOR.md section 7 says)."""
+    import importlib.util
+    import sys
+    import time
+
+    from interchange.core.conformance import Checker, Message, Status
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "connector" / "connector.py"
+    spec = importlib.util.spec_from_file_location("example_connector_rsa", path)
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    sys.modules["example_connector_rsa"] = example
+    spec.loader.exec_module(example)
+    checker = Checker(TrustStore.open(pki_dir), pki_dir)
+    layout = Layout(pki_dir)
+    for algorithm in (Algorithm.RSA_2048_PKCS1, Algorithm.RSA_2048):
+        sender = BY_ALGORITHM[algorithm]
+        row = KeyStore.open(pki_dir).valid_rows(sender)[0]
+        conn = example.Connector(
+            "unused:0", sender, cert=layout.cert(row.cert_id), key=layout.key(row.cert_id)
+        )
+        _, value = conn.envelope(["000.00.00.H29"], "Thử nghiệm", "7", "BTC-VP", [])
+        report = checker.check(Message("m", value, sender.encode()), time.time_ns() // 1000)
+        assert [f.status for f in report.findings] == [Status.PASS] * len(report.findings), (
+            algorithm,
+            report.failures(),
+        )
