@@ -16,7 +16,7 @@ from interchange.core.issuance import algorithm_mix, ensure_keys
 from interchange.core.keyfiles import Layout
 from interchange.core.model import ReasonCode, Tier
 from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore
-from interchange.core.signing import RsaPadding, generate_key, sign
+from interchange.core.signing import RsaPadding, algorithm_of, generate_key, sign
 from interchange.errors import PkiError
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -129,6 +129,8 @@ def test_a_key_signs_only_as_its_own_algorithm() -> None:
     key = generate_key(Algorithm.ED25519)
     with pytest.raises(PkiError):
         sign(key, CONTENT, Algorithm.RSA_2048_PKCS1)
+    assert algorithm_of(key.public_key(), RsaPadding.PKCS1V15) is None  # a scheme for a non-RSA key
+    assert algorithm_of(key.public_key()) is Algorithm.ED25519
     rsa_key = generate_key(Algorithm.RSA_2048_PKCS1)
     with pytest.raises(PkiError):
         sign(rsa_key, CONTENT, Algorithm.RSA_3072_PKCS1)  # a 2048-bit key
