@@ -11,16 +11,18 @@ are judged at again (`core.audit_facts.router_times`). The cross-checks and the 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+import resource
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from interchange.core import codec
 from interchange.core.audit_checks import audit_records
@@ -28,8 +30,11 @@ from interchange.core.audit_compare import Comparison, compare
 from interchange.core.audit_evidence import Evidence, named_differences
 from interchange.core.audit_facts import (
     DeliveryFact,
+    Reverified,
     RouterTimes,
     Submission,
+    VerdictKey,
+    Verdicts,
     Verified,
     delivery_fact,
     delivery_facts,
@@ -41,13 +46,16 @@ from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
-from interchange.core.model import Rejection, Tier
+from interchange.core.model import ReasonCode, Rejection, Tier
 from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
 from interchange.core.targets import DEFAULT_TARGETS
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.topics import TopicLayout
 from interchange.settings import Settings
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Findings that need the whole run: with a partial replay they are notes, not failures.
 CROSS_RECORD = frozenset(
@@ -126,9 +134,10 @@ def run_audit(
             statuses.append(rec)
     for part in subs_by_partition.values():
         part.sort(key=lambda r: r.offset)
-    started = time.perf_counter()
-    subs, facts = _facts(subs_by_partition, deliveries, _decoded(rejections), config)
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    subs, facts, checks = _facts(subs_by_partition, deliveries, _decoded(rejections), config)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_started
     verified = len(subs) + len(facts)
     # The records behind every figure are kept only when a differing one must name them.
     evidence = Evidence() if live_report is not None else None
@@ -153,6 +162,10 @@ def run_audit(
             "seconds": round(seconds, 3),
             "records_per_s": round(verified / seconds, 1) if seconds > 0 else 0.0,
             "workers": config.workers,
+            "signature_checks": checks,
+            # CPU of this process and its workers: on a shared machine, records per
+            # CPU-second says what the work costs whatever else was running.
+            "cpu_seconds": round(cpu, 3),
         },
         judged=per_topic,
     )
@@ -199,48 +212,92 @@ def _facts(
     deliveries: list[tuple[RawRecord, Tier]],
     rejections: list[Rejection],
     config: AuditConfig,
-) -> tuple[list[Submission], list[DeliveryFact]]:
-    """Each distinct delivery value verified once; then submissions decided per partition
-    at the receipt times the router recorded."""
+) -> tuple[list[Submission], list[DeliveryFact], int]:
+    """Each distinct delivery value decoded and verified once; then submissions decided
+    per partition at the receipt times the router recorded, reusing the deliveries'
+    verdicts. Also returns how many signature checks actually ran."""
     # Opened here first even for the pool: a missing or broken keys directory is one
     # clear PkiError, not a worker initializer's traceback and a BrokenProcessPool.
     trust = TrustStore.open(config.keys_dir)
     partitions = max([config.submission_partitions, *(p + 1 for p in subs)])
     if config.workers <= 1:
-        facts = delivery_facts(deliveries, trust)
+        once = Reverified(trust)
+        facts = delivery_facts(deliveries, trust, once)
         times = router_times(facts, rejections)
         s: list[Submission] = []
         for p in sorted(subs):
             s += submission_facts(
                 subs[p], config.directory, trust, config.replay_capacity,
-                partitions=partitions, times=times,
+                partitions=partitions, times=times, cache=once,
             )  # fmt: skip
-        return s, facts
+        return s, facts, once.verifications
     values = list(dict.fromkeys(rec.value or b"" for rec, _tier in deliveries))
     chunks = [values[i : i + config.chunk] for i in range(0, len(values), config.chunk)]
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
         initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
-        with _pool(config, initargs) as pool:
-            val_jobs: list[Future[list[Verified]]] = [pool.submit(_values, c) for c in chunks]
-            verified = [x for job in val_jobs for x in job.result()]
+        checked = _run_pool(config, initargs, _values, chunks)
+        verdicts: dict[VerdictKey, ReasonCode | None] = {}
+        verified: list[Verified] = []
+        checks = 0
+        for v, found, n in checked:
+            verified += v
+            verdicts.update(found)
+            checks += n
         by_value = dict(zip(values, verified, strict=True))
         facts = [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
         times = router_times(facts, rejections)
-        with _pool(config, (*initargs, partitions, times)) as pool:
-            sub_jobs: list[Future[list[Submission]]] = [
-                pool.submit(_submissions, subs[p])
-                for p in sorted(subs, key=lambda p: -len(subs[p]))
-            ]
-            s = [x for job in sub_jobs for x in job.result()]
-    return s, facts
+        order = sorted(subs, key=lambda p: -len(subs[p]))  # largest first
+        decide = _DecideWith(partitions, times, verdicts)
+        decided = _run_pool(config, (*initargs, decide), _submissions, [subs[p] for p in order])
+    checks += sum(n for _s, n in decided)
+    return [x for part, _n in decided for x in part], facts, checks
 
 
-def _pool(config: AuditConfig, initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=config.workers, mp_context=_context(), initializer=_init, initargs=initargs
-    )
+def _run_pool(
+    config: AuditConfig, initargs: tuple[Any, ...], work: Callable[[T], R], tasks: list[T]
+) -> list[R]:
+    """`work` over `tasks` on `config.workers` processes; results in task order.
+
+    A forked worker reads its task from memory it shares with the parent, so only an
+    index crosses the pipe (pickling the records, and unpickling them in the worker,
+    cost about as much CPU as decoding their envelopes); a spawned one gets the task
+    pickled. The records are frozen out of the garbage collector meanwhile (inherited
+    by a forked worker): otherwise each full collection, in every worker and in the
+    parent receiving results, walks the whole replay again (~5% of the CPU).
+    """
+    context = _context()
+    inherit = context.get_start_method() == "fork"
+    _INHERITED[:] = tasks if inherit else []
+    jobs: Sequence[Any] = range(len(tasks)) if inherit else tasks
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=config.workers, mp_context=context, initializer=_init, initargs=initargs
+        ) as pool:
+            return list(pool.map(_Job(work), jobs))
+    finally:
+        gc.unfreeze()
+        _INHERITED.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class _Job(Generic[T, R]):
+    """Picklable: resolves a task index to the inherited task, then runs `work` on it."""
+
+    work: Callable[[T], R]
+
+    def __call__(self, job: T | int) -> R:
+        task: T = _INHERITED[job] if isinstance(job, int) else job
+        return self.work(task)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the pool's workers,
+    once the pool is shut down)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _context() -> Any:
@@ -255,32 +312,44 @@ def _context() -> Any:
 # -- worker side (one trust store and directory per process) ---------------------------
 
 _WORKER: dict[str, Any] = {}
+_INHERITED: list[Any] = []  # set in the parent just before a fork pool starts
 
 
 def _init(
     keys_dir: str,
     directory_file: str,
     capacity: int,
-    partitions: int = 1,
-    times: RouterTimes | None = None,
+    decide: _DecideWith | None = None,
 ) -> None:
     _WORKER["trust"] = TrustStore.open(Path(keys_dir))
     _WORKER["directory"] = Directory.load(Path(directory_file))
     _WORKER["capacity"] = capacity
-    _WORKER["partitions"] = partitions
-    _WORKER["times"] = times or {}
+    _WORKER["decide"] = decide or _DecideWith(1, {}, {})
 
 
-def _submissions(records: list[RawRecord]) -> list[Submission]:
-    w = _WORKER
+@dataclass(frozen=True, slots=True)
+class _DecideWith:
+    """What deciding the submissions needs from the deliveries' pass."""
+
+    partitions: int  # of the submissions topic
+    times: RouterTimes  # receipt times the router recorded
+    verdicts: Verdicts  # the deliveries' signature verdicts, reused
+
+
+def _submissions(records: list[RawRecord]) -> tuple[list[Submission], int]:
+    w, d = _WORKER, _WORKER["decide"]
+    once = Reverified(w["trust"], d.verdicts)
     return submission_facts(
         records, w["directory"], w["trust"], w["capacity"],
-        partitions=w["partitions"], times=w["times"],
-    )  # fmt: skip
+        partitions=d.partitions, times=d.times, cache=once,
+    ), once.verifications  # fmt: skip
 
 
-def _values(values: list[bytes]) -> list[Verified]:
-    return verify_values(values, _WORKER["trust"])
+def _values(
+    values: list[bytes],
+) -> tuple[list[Verified], dict[VerdictKey, ReasonCode | None], int]:
+    once = Reverified(_WORKER["trust"])
+    return verify_values(values, _WORKER["trust"], once), once.verdicts(), once.verifications
 
 
 def default_workers() -> int:
