@@ -19,10 +19,10 @@ missing anyway).
 
 A document delivered to twenty recipients is the same signed content on twenty
 delivery records and on its submission, judged at the same receipt time (its router
-hop). A `Reverified` cache decodes each distinct content once and verifies each
-distinct (content, signature, certificate, sender, time) once; the verdicts of the
-deliveries are handed to the decision of the submissions, so a document delivered
-to any number of recipients costs one signature check. A verdict is a function of
+hop). A `Reverified` cache, shared by a document's deliveries and then its
+submission, decodes each distinct content once and verifies each distinct (content,
+signature, certificate, sender, time) once, so a document delivered to any number of
+recipients costs one signature check. A verdict is a function of
 exactly those inputs, so reusing it changes no finding.
 """
 
@@ -50,6 +50,7 @@ from interchange.core.policy import (
     JUDGED_BEFORE_TIME,
     Delivered,
     Directory,
+    Parsed,
     Placement,
     ReplayGuard,
     Verifier,
@@ -143,8 +144,7 @@ def _content_of(digest: bytes, doc: Document) -> _Content:
     )
 
 
-VerdictKey = tuple[bytes, bytes, str, str, int]  # content SHA-256, signature, cert, sender, time
-Verdicts = Mapping[VerdictKey, ReasonCode | None]
+_VerdictKey = tuple[bytes, bytes, str, str, int]  # content SHA-256, signature, cert, sender, time
 
 
 class Reverified:
@@ -152,18 +152,17 @@ class Reverified:
 
     A `Verifier` itself (pass it to `decide`): the verdict of `trust.verify` is cached
     under everything it depends on (the content's SHA-256, signature, cert id, sender
-    and the time it is judged at), so an equal call costs a dict lookup. `known`:
-    verdicts found elsewhere (the deliveries' verdicts, for the submissions). The CRL
+    and the time it is judged at), so an equal call costs a dict lookup. The CRL
     is not re-read between two equal calls: the audit judges revocation as of a
     document's time, from one CRL. One instance per unit of work, so memory stays
     bounded by that unit.
     """
 
-    def __init__(self, trust: Verifier, known: Verdicts | None = None) -> None:
+    def __init__(self, trust: Verifier) -> None:
         self._trust = trust
-        self._known: Verdicts = known or {}
-        self._verdicts: dict[VerdictKey, ReasonCode | None] = {}
+        self._verdicts: dict[_VerdictKey, ReasonCode | None] = {}
         self._contents: dict[bytes, _Content] = {}
+        self._documents: dict[bytes, Document] = {}  # by content, for `parsed`
         self.verifications = 0  # calls that reached `trust.verify`
         self.decodes = 0  # contents decoded
 
@@ -173,16 +172,10 @@ class Reverified:
         key = (self.digest(content), signature, cert_id, sender_id, at_us)
         if key in self._verdicts:
             return self._verdicts[key]
-        if key in self._known:
-            return self._known[key]
         self.verifications += 1
         verdict = self._trust.verify(content, signature, cert_id, sender_id, at_us)
         self._verdicts[key] = verdict
         return verdict
-
-    def verdicts(self) -> dict[VerdictKey, ReasonCode | None]:
-        """The verdicts this instance computed (not those it was given)."""
-        return self._verdicts
 
     def content(self, content: bytes) -> _Content:
         """The decoded fields of `content` (strict decode on first sight only)."""
@@ -197,13 +190,31 @@ class Reverified:
             known = _Content(digest, f"document: {exc.reason}")
         else:
             known = _content_of(digest, doc)
+            self._documents[content] = doc
         self._contents[content] = known
         return known
+
+    def parsed(self, value: bytes | None) -> Parsed:
+        """`policy.parse(value, 0)`, without decoding a document this cache decoded before
+        (a submission whose deliveries came first): the same bytes decode the same way."""
+        if value:
+            try:
+                envelope = codec.decode_envelope(value)
+            except DecodeError:
+                envelope = None
+            doc = self._documents.get(envelope.content) if envelope is not None else None
+            if envelope is not None and doc is not None:
+                return Parsed(envelope, doc, None)
+        parsed = parse(value, 0)
+        if parsed.envelope is not None and parsed.document is not None:
+            self.learn(parsed.envelope.content, parsed.document)
+        return parsed
 
     def learn(self, content: bytes, doc: Document) -> None:
         """Record a document the caller decoded itself (a submission's)."""
         if content not in self._contents:
             self._contents[content] = _content_of(codec.content_sha256(content), doc)
+            self._documents[content] = doc
 
     def digest(self, content: bytes) -> bytes:
         """SHA-256 of `content` (hashed once when it was decoded or learnt here)."""
@@ -212,7 +223,7 @@ class Reverified:
 
 
 def router_times(
-    deliveries: Iterable[DeliveryFact], rejections: Iterable[Rejection]
+    deliveries: Iterable[DeliveryFact | Verified], rejections: Iterable[Rejection]
 ) -> dict[bytes, list[int]]:
     """The receipt times the router recorded, per content digest (module docstring).
 
@@ -241,7 +252,7 @@ def submission_facts(
     """Decide the records of ONE submissions partition, in the given (offset) order.
 
     `partitions`: the partition count of the submissions topic; `times`: `router_times`;
-    `cache`: one holding the deliveries' verdicts (see `Reverified`)."""
+    `cache`: the one the deliveries of the same documents went through (`Reverified`)."""
     once = cache if cache is not None else Reverified(trust)
     guard = ReplayGuard(replay_capacity)
     taken: dict[bytes, int] = defaultdict(int)  # time slots used per content digest
@@ -250,9 +261,7 @@ def submission_facts(
         if rec.excluded is not None:
             out.append(_excluded_submission(rec, guard))
             continue
-        parsed = parse(rec.value, 0)
-        if parsed.envelope is not None and parsed.document is not None:
-            once.learn(parsed.envelope.content, parsed.document)
+        parsed = once.parsed(rec.value)
         digest = once.digest(parsed.envelope.content) if parsed.envelope else b""
         slot = taken[digest]
         decision = decide(

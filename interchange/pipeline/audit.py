@@ -33,8 +33,6 @@ from interchange.core.audit_facts import (
     Reverified,
     RouterTimes,
     Submission,
-    VerdictKey,
-    Verdicts,
     Verified,
     delivery_fact,
     delivery_facts,
@@ -46,7 +44,7 @@ from interchange.core.audit_findings import Finding, Kind, RawRecord
 from interchange.core.coverage import CoverageReport, Sla, Targets, compute_coverage
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
-from interchange.core.model import ReasonCode, Rejection, Tier
+from interchange.core.model import Rejection, Tier
 from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
 from interchange.core.targets import DEFAULT_TARGETS
 from interchange.core.truststore import TrustStore
@@ -213,9 +211,9 @@ def _facts(
     rejections: list[Rejection],
     config: AuditConfig,
 ) -> tuple[list[Submission], list[DeliveryFact], int]:
-    """Each distinct delivery value decoded and verified once; then submissions decided
-    per partition at the receipt times the router recorded, reusing the deliveries'
-    verdicts. Also returns how many signature checks actually ran."""
+    """Each distinct delivery value decoded once, then submissions decided per partition
+    at the receipt times the router recorded; each distinct document verified once, for
+    its deliveries and its submission. Also returns how many signature checks ran."""
     # Opened here first even for the pool: a missing or broken keys directory is one
     # clear PkiError, not a worker initializer's traceback and a BrokenProcessPool.
     trust = TrustStore.open(config.keys_dir)
@@ -231,28 +229,83 @@ def _facts(
                 partitions=partitions, times=times, cache=once,
             )  # fmt: skip
         return s, facts, once.verifications
-    values = list(dict.fromkeys(rec.value or b"" for rec, _tier in deliveries))
-    chunks = [values[i : i + config.chunk] for i in range(0, len(values), config.chunk)]
+    tasks = _tasks(subs, deliveries, config.chunk)
+    rejected = router_times([], rejections)
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
         initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
-        checked = _run_pool(config, initargs, _values, chunks)
-        verdicts: dict[VerdictKey, ReasonCode | None] = {}
-        verified: list[Verified] = []
-        checks = 0
-        for v, found, n in checked:
-            verified += v
-            verdicts.update(found)
-            checks += n
-        by_value = dict(zip(values, verified, strict=True))
-        facts = [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
-        times = router_times(facts, rejections)
-        order = sorted(subs, key=lambda p: -len(subs[p]))  # largest first
-        decide = _DecideWith(partitions, times, verdicts)
-        decided = _run_pool(config, (*initargs, decide), _submissions, [subs[p] for p in order])
-    checks += sum(n for _s, n in decided)
-    return [x for part, _n in decided for x in part], facts, checks
+        done = _run_pool(config, (*initargs, partitions, rejected), _task, tasks)
+    by_value: dict[bytes, Verified] = {}
+    by_partition: dict[int, list[Submission]] = {}
+    checks = 0
+    for task, result in zip(tasks, done, strict=True):
+        by_value.update(zip(task.deliveries, result.verified, strict=True))
+        checks += result.checks
+    facts = [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
+    times = router_times(facts, rejections)
+    for task, result in zip(tasks, done, strict=True):
+        if task.partition is None:
+            continue
+        if all(times.get(d, []) == t for d, t in result.times.items()):
+            by_partition[task.partition] = result.submissions
+            continue
+        # A delivery of this partition's documents was in another task (its sender
+        # header missing or false): decide again with every receipt time.
+        once = Reverified(trust)
+        by_partition[task.partition] = submission_facts(
+            task.records, config.directory, trust, config.replay_capacity,
+            partitions=partitions, times=times, cache=once,
+        )  # fmt: skip
+        checks += once.verifications
+    order = sorted(subs, key=lambda p: -len(subs[p]))  # the order the checks saw before
+    return [x for p in order for x in by_partition[p]], facts, checks
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """A submissions partition and the delivery values of the same senders, so one
+    `Reverified` sees each document on its deliveries and its submission; or (partition
+    None) a chunk of delivery values no partition claims."""
+
+    partition: int | None
+    records: list[RawRecord]  # the partition's submissions, in offset order
+    deliveries: list[bytes]  # distinct delivery values
+
+    @property
+    def size(self) -> int:
+        return len(self.records) + len(self.deliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    verified: list[Verified]  # per task delivery value
+    submissions: list[Submission]
+    times: dict[bytes, list[int]]  # the receipt times each submission's content was given
+    checks: int  # signature checks that ran
+
+
+def _tasks(
+    subs: dict[int, list[RawRecord]], deliveries: list[tuple[RawRecord, Tier]], chunk: int
+) -> list[_Task]:
+    """Partition tasks and chunks of unclaimed deliveries, largest first.
+
+    A submission's key is its sender id and a delivery names its document's sender in
+    its `sender` header. The header only steers a delivery to the task of its document:
+    the receipt times a task decided with are checked against all of them afterwards.
+    """
+    partition_of = {r.key: p for p, records in subs.items() for r in records if r.key}
+    claimed: dict[int, dict[bytes, None]] = {p: {} for p in subs}  # distinct, in order
+    rest: dict[bytes, None] = {}
+    for rec, _tier in deliveries:
+        sender = next((v for k, v in rec.headers if k == "sender"), None)
+        part = partition_of.get(sender) if sender is not None else None
+        (rest if part is None else claimed[part])[rec.value or b""] = None
+    tasks = [_Task(p, records, list(claimed[p])) for p, records in subs.items()]
+    left = list(rest)
+    tasks += [_Task(None, [], left[i : i + chunk]) for i in range(0, len(left), chunk)]
+    tasks.sort(key=lambda t: -t.size)
+    return tasks
 
 
 def _run_pool(
@@ -319,37 +372,47 @@ def _init(
     keys_dir: str,
     directory_file: str,
     capacity: int,
-    decide: _DecideWith | None = None,
+    partitions: int = 1,
+    rejected: RouterTimes | None = None,
 ) -> None:
     _WORKER["trust"] = TrustStore.open(Path(keys_dir))
     _WORKER["directory"] = Directory.load(Path(directory_file))
     _WORKER["capacity"] = capacity
-    _WORKER["decide"] = decide or _DecideWith(1, {}, {})
+    _WORKER["partitions"] = partitions
+    _WORKER["rejected"] = rejected or {}
 
 
-@dataclass(frozen=True, slots=True)
-class _DecideWith:
-    """What deciding the submissions needs from the deliveries' pass."""
+def _task(task: _Task) -> _Done:
+    """Verify the task's deliveries, then decide its submissions at the receipt times
+    those deliveries and the rejections record, with the same cache."""
+    w = _WORKER
+    once = Reverified(w["trust"])
+    verified = verify_values(task.deliveries, w["trust"], once)
+    if task.partition is None:
+        return _Done(verified, [], {}, once.verifications)
+    times = _Asked(router_times(verified, ()))
+    for digest, more in w["rejected"].items():
+        times[digest] = sorted({*times.get(digest, ()), *more})
+    times.asked.clear()
+    submissions = submission_facts(
+        task.records, w["directory"], w["trust"], w["capacity"],
+        partitions=w["partitions"], times=times, cache=once,
+    )  # fmt: skip
+    used = {d: list(dict.get(times, d, ())) for d in times.asked}
+    return _Done(verified, submissions, used, once.verifications)
 
-    partitions: int  # of the submissions topic
-    times: RouterTimes  # receipt times the router recorded
-    verdicts: Verdicts  # the deliveries' signature verdicts, reused
 
+class _Asked(dict[bytes, list[int]]):
+    """Receipt times that remember which digests were asked for, so the parent can
+    check a task decided with the same times as all the records give."""
 
-def _submissions(records: list[RawRecord]) -> tuple[list[Submission], int]:
-    w, d = _WORKER, _WORKER["decide"]
-    once = Reverified(w["trust"], d.verdicts)
-    return submission_facts(
-        records, w["directory"], w["trust"], w["capacity"],
-        partitions=d.partitions, times=d.times, cache=once,
-    ), once.verifications  # fmt: skip
+    def __init__(self, times: dict[bytes, list[int]]) -> None:
+        super().__init__(times)
+        self.asked: set[bytes] = set()
 
-
-def _values(
-    values: list[bytes],
-) -> tuple[list[Verified], dict[VerdictKey, ReasonCode | None], int]:
-    once = Reverified(_WORKER["trust"])
-    return verify_values(values, _WORKER["trust"], once), once.verdicts(), once.verifications
+    def get(self, key: bytes, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
 
 
 def default_workers() -> int:
