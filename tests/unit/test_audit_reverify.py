@@ -208,3 +208,19 @@ def test_a_cached_verdict_is_keyed_by_every_input(keys: KeyStore, trust: TrustSt
         assert counting.calls == n
     assert once.verify(*call) is None
     assert counting.calls == len(variants) + 1
+
+
+def test_a_delivery_outside_its_partitions_task_still_gives_its_receipt_time(
+    keys: KeyStore, directory: Directory
+) -> None:
+    """Without its `sender` header a delivery is verified in another pool task, so the
+    partition's task decided its submission without the receipt time that delivery
+    records; the audit notices and decides that partition again with every time."""
+    records = one_document_to_many(keys, directory, documents=2)
+    first = next(r for r in records if r.topic != LAYOUT.submissions)
+    bare = [dataclasses.replace(r, headers=()) if r.value == first.value else r for r in records]
+    alone = run_audit(bare, config(keys, directory, workers=1))
+    pooled = run_audit(bare, config(keys, directory, workers=2))
+    assert alone.findings == []
+    assert pooled.findings == []
+    assert pooled.counts == alone.counts
