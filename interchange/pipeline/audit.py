@@ -242,7 +242,12 @@ def _facts(
     for task, result in zip(tasks, done, strict=True):
         by_value.update(zip(task.deliveries, result.verified, strict=True))
         checks += result.checks
-    facts = [delivery_fact(rec, tier, by_value[rec.value or b""]) for rec, tier in deliveries]
+    facts = [
+        delivery_fact(rec, tier, by_value[rec.value or b""])
+        if rec.excluded is None
+        else delivery_facts([(rec, tier)], trust)[0]  # an archived leak: metadata only
+        for rec, tier in deliveries
+    ]
     times = router_times(facts, rejections)
     for task, result in zip(tasks, done, strict=True):
         if task.partition is None:
@@ -298,6 +303,8 @@ def _tasks(
     claimed: dict[int, dict[bytes, None]] = {p: {} for p in subs}  # distinct, in order
     rest: dict[bytes, None] = {}
     for rec, _tier in deliveries:
+        if rec.excluded is not None:
+            continue  # nothing to verify: the parent reads its exclusion metadata
         sender = next((v for k, v in rec.headers if k == "sender"), None)
         part = partition_of.get(sender) if sender is not None else None
         (rest if part is None else claimed[part])[rec.value or b""] = None

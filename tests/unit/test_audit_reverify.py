@@ -224,3 +224,29 @@ def test_a_delivery_outside_its_partitions_task_still_gives_its_receipt_time(
     assert alone.findings == []
     assert pooled.findings == []
     assert pooled.counts == alone.counts
+
+
+def test_an_archived_leak_is_named_alike_in_one_process_and_on_the_pool(
+    keys: KeyStore, directory: Directory
+) -> None:
+    """A classified delivery an archive kept as metadata only (no value to verify) is
+    read from that metadata on the pool too, not taken for a malformed record."""
+    from interchange.core.model import Secrecy
+    from interchange.core.redaction import redact
+
+    to = recipients(directory)[0]
+    doc = document(CENTRAL, [to[0]], 900, secrecy=Secrecy.SECRET)
+    env = sign(keys, doc)
+    routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:r", doc.send_time_us)))
+    leak = RawRecord(
+        LAYOUT.delivery(to[1]), 0, 0, 2, to[0].encode(), codec.encode_envelope(routed),
+        (("sender", CENTRAL.encode()),),
+    )  # fmt: skip
+    records = [*one_document_to_many(keys, directory), redact(leak, {leak.topic})]
+    assert records[-1].excluded is not None
+    alone = run_audit(records, config(keys, directory, workers=1))
+    pooled = run_audit(records, config(keys, directory, workers=2))
+    kinds = {f.kind for f in alone.findings}
+    assert Kind.CLASSIFIED_DELIVERED in kinds
+    assert Kind.MALFORMED_DELIVERY not in kinds
+    assert pooled.findings == alone.findings
