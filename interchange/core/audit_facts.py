@@ -16,17 +16,28 @@ copy of a content on its partition takes the k-th of those times. Where the brok
 stamps LogAppendTime the record's own timestamp is the receipt time. A submission
 the router wrote nothing for falls back to its record timestamp (and is reported
 missing anyway).
+
+A document delivered to twenty recipients is the same signed content on twenty
+delivery records and on its submission, judged at the same receipt time (its router
+hop). A `Reverified` cache, shared by a document's deliveries and then its
+submission, decodes each distinct content once and verifies each distinct (content,
+signature, certificate, sender, time) once, so a document delivered to any number of
+recipients costs one signature check. A verdict is a function of
+exactly those inputs, so reusing it changes no finding.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
+from typing import Any
 
 from interchange.core import codec
 from interchange.core.audit_findings import RawRecord
 from interchange.core.model import (
+    Document,
     Envelope,
     Priority,
     ReasonCode,
@@ -39,6 +50,7 @@ from interchange.core.policy import (
     JUDGED_BEFORE_TIME,
     Delivered,
     Directory,
+    Parsed,
     Placement,
     ReplayGuard,
     Verifier,
@@ -77,6 +89,11 @@ class Submission:
     rejections: tuple[Rejection, ...]  # rejection records the router had to write
     redacted: bool = False  # an archived classified submission: metadata only, not re-verified
 
+    def __reduce__(self) -> tuple[type[Submission], tuple[Any, ...]]:
+        # Pickled as constructor arguments: the audit's pool returns one per submission,
+        # and a slots dataclass's generated __setstate__ costs several times more.
+        return (Submission, _SUBMISSION_FIELDS(self))
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryFact:
@@ -100,8 +117,113 @@ class DeliveryFact:
     verify: ReasonCode | None = None  # None: signature, chain, validity, revocation all hold
 
 
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """What one signed content says, decoded once: the document fields the audit keeps."""
+
+    sha256: bytes
+    error: str  # "" when the content decoded strictly, else "document: <reason>"
+    document_id: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    secrecy: Secrecy = Secrecy.NONE
+    priority: Priority = Priority.NORMAL
+    send_time_us: int = 0
+
+
+def _content_of(digest: bytes, doc: Document) -> _Content:
+    return _Content(
+        digest,
+        "",
+        doc.id,
+        doc.sender.id,
+        tuple(r.id for r in doc.recipients),
+        doc.secrecy,
+        doc.priority,
+        doc.send_time_us,
+    )
+
+
+_VerdictKey = tuple[bytes, bytes, str, str, int]  # content SHA-256, signature, cert, sender, time
+
+
+class Reverified:
+    """Each distinct content decoded once, each distinct signed document verified once.
+
+    A `Verifier` itself (pass it to `decide`): the verdict of `trust.verify` is cached
+    under everything it depends on (the content's SHA-256, signature, cert id, sender
+    and the time it is judged at), so an equal call costs a dict lookup. The CRL
+    is not re-read between two equal calls: the audit judges revocation as of a
+    document's time, from one CRL. One instance per unit of work, so memory stays
+    bounded by that unit.
+    """
+
+    def __init__(self, trust: Verifier) -> None:
+        self._trust = trust
+        self._verdicts: dict[_VerdictKey, ReasonCode | None] = {}
+        self._contents: dict[bytes, _Content] = {}
+        self._documents: dict[bytes, Document] = {}  # by content, for `parsed`
+        self.verifications = 0  # calls that reached `trust.verify`
+        self.decodes = 0  # contents decoded
+
+    def verify(
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
+    ) -> ReasonCode | None:
+        key = (self.digest(content), signature, cert_id, sender_id, at_us)
+        if key in self._verdicts:
+            return self._verdicts[key]
+        self.verifications += 1
+        verdict = self._trust.verify(content, signature, cert_id, sender_id, at_us)
+        self._verdicts[key] = verdict
+        return verdict
+
+    def content(self, content: bytes) -> _Content:
+        """The decoded fields of `content` (strict decode on first sight only)."""
+        known = self._contents.get(content)
+        if known is not None:
+            return known
+        self.decodes += 1
+        digest = codec.content_sha256(content)
+        try:
+            doc = codec.decode_document(content)
+        except DecodeError as exc:
+            known = _Content(digest, f"document: {exc.reason}")
+        else:
+            known = _content_of(digest, doc)
+            self._documents[content] = doc
+        self._contents[content] = known
+        return known
+
+    def parsed(self, value: bytes | None) -> Parsed:
+        """`policy.parse(value, 0)`, without decoding a document this cache decoded before
+        (a submission whose deliveries came first): the same bytes decode the same way."""
+        if value:
+            try:
+                envelope = codec.decode_envelope(value)
+            except DecodeError:
+                envelope = None
+            doc = self._documents.get(envelope.content) if envelope is not None else None
+            if envelope is not None and doc is not None:
+                return Parsed(envelope, doc, None)
+        parsed = parse(value, 0)
+        if parsed.envelope is not None and parsed.document is not None:
+            self.learn(parsed.envelope.content, parsed.document)
+        return parsed
+
+    def learn(self, content: bytes, doc: Document) -> None:
+        """Record a document the caller decoded itself (a submission's)."""
+        if content not in self._contents:
+            self._contents[content] = _content_of(codec.content_sha256(content), doc)
+            self._documents[content] = doc
+
+    def digest(self, content: bytes) -> bytes:
+        """SHA-256 of `content` (hashed once when it was decoded or learnt here)."""
+        known = self._contents.get(content)
+        return known.sha256 if known is not None else codec.content_sha256(content)
+
+
 def router_times(
-    deliveries: Iterable[DeliveryFact], rejections: Iterable[Rejection]
+    deliveries: Iterable[DeliveryFact | Verified], rejections: Iterable[Rejection]
 ) -> dict[bytes, list[int]]:
     """The receipt times the router recorded, per content digest (module docstring).
 
@@ -125,10 +247,13 @@ def submission_facts(
     *,
     partitions: int,
     times: RouterTimes,
+    cache: Reverified | None = None,
 ) -> list[Submission]:
     """Decide the records of ONE submissions partition, in the given (offset) order.
 
-    `partitions`: the partition count of the submissions topic; `times`: `router_times`."""
+    `partitions`: the partition count of the submissions topic; `times`: `router_times`;
+    `cache`: the one the deliveries of the same documents went through (`Reverified`)."""
+    once = cache if cache is not None else Reverified(trust)
     guard = ReplayGuard(replay_capacity)
     taken: dict[bytes, int] = defaultdict(int)  # time slots used per content digest
     out = []
@@ -136,11 +261,11 @@ def submission_facts(
         if rec.excluded is not None:
             out.append(_excluded_submission(rec, guard))
             continue
-        parsed = parse(rec.value, 0)
-        digest = codec.content_sha256(parsed.envelope.content) if parsed.envelope else b""
+        parsed = once.parsed(rec.value)
+        digest = once.digest(parsed.envelope.content) if parsed.envelope else b""
         slot = taken[digest]
         decision = decide(
-            rec.value, directory=directory, trust=trust, replay_window=guard,
+            rec.value, directory=directory, trust=once, replay_window=guard,
             now_us=_receipt(rec, times.get(digest, ()), slot),
             placement=Placement(rec.key, rec.partition, partitions), parsed=parsed,
         )  # fmt: skip
@@ -153,7 +278,7 @@ def submission_facts(
             outcome = None
             deliveries = tuple((d.recipient, d.tier) for d in decision.deliveries)
             rejections = tuple(r.about(*where) for r in decision.not_connected)
-            sha = codec.content_sha256(decision.envelope.content)
+            sha = once.digest(decision.envelope.content)
         else:
             outcome = decision.rejection.reason
             deliveries = ()
@@ -244,6 +369,13 @@ class Verified:
     router_hop_us: int | None = None
     verify: ReasonCode | None = None
 
+    def __reduce__(self) -> tuple[type[Verified], tuple[Any, ...]]:
+        return (Verified, _VERIFIED_FIELDS(self))  # cheap to pickle, as Submission
+
+
+_SUBMISSION_FIELDS = attrgetter(*(f.name for f in fields(Submission)))
+_VERIFIED_FIELDS = attrgetter(*(f.name for f in fields(Verified)))
+
 
 def _receipt(rec: RawRecord, times: Sequence[int], slot: int) -> int:
     if rec.timestamp_type == LOG_APPEND_TIME or not times:
@@ -251,36 +383,40 @@ def _receipt(rec: RawRecord, times: Sequence[int], slot: int) -> int:
     return times[min(slot, len(times) - 1)]
 
 
-def verify_value(value: bytes | None, trust: Verifier) -> Verified:
+def verify_value(value: bytes | None, trust: Verifier, cache: Reverified | None = None) -> Verified:
     """Strictly decode and fully re-verify one delivery value, at the receipt time its
-    router hop records (at its send time if it has none: a delivery no router wrote)."""
+    router hop records (at its send time if it has none: a delivery no router wrote).
+    With `cache`, a content seen before is not decoded, nor a signature checked, again."""
+    once = cache if cache is not None else Reverified(trust)
     try:
         env = codec.decode_envelope(value or b"")
     except DecodeError as exc:
         return Verified(f"envelope: {exc.reason}")
-    try:
-        doc = codec.decode_document(env.content)
-    except DecodeError as exc:
-        return Verified(f"document: {exc.reason}")
+    c = once.content(env.content)
+    if c.error:
+        return Verified(c.error)
     hop = _hop(env, ROUTER_NODE_PREFIX, first=False)
-    at = hop if hop is not None else doc.send_time_us
-    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
+    at = hop if hop is not None else c.send_time_us
+    reason = once.verify(env.content, env.signature, env.cert_id, c.sender, at)
     return Verified(
         "",
-        doc.id,
-        doc.sender.id,
-        tuple(r.id for r in doc.recipients),
-        doc.secrecy,
-        doc.priority,
-        doc.send_time_us,
-        codec.content_sha256(env.content),
+        c.document_id,
+        c.sender,
+        c.recipients,
+        c.secrecy,
+        c.priority,
+        c.send_time_us,
+        c.sha256,
         hop,
         reason,
     )
 
 
-def verify_values(values: Sequence[bytes | None], trust: Verifier) -> list[Verified]:
-    return [verify_value(v, trust) for v in values]
+def verify_values(
+    values: Sequence[bytes | None], trust: Verifier, cache: Reverified | None = None
+) -> list[Verified]:
+    once = cache if cache is not None else Reverified(trust)
+    return [verify_value(v, trust, once) for v in values]
 
 
 def delivery_fact(rec: RawRecord, tier: Tier, v: Verified) -> DeliveryFact:
@@ -306,9 +442,11 @@ def delivery_fact(rec: RawRecord, tier: Tier, v: Verified) -> DeliveryFact:
 
 
 def delivery_facts(
-    records: Sequence[tuple[RawRecord, Tier]], trust: Verifier
+    records: Sequence[tuple[RawRecord, Tier]], trust: Verifier, cache: Reverified | None = None
 ) -> list[DeliveryFact]:
-    """Facts of delivery records; a value delivered to several recipients is verified once."""
+    """Facts of delivery records; a value delivered to several recipients is decoded once,
+    and a document verified once (pass the same `cache` on to `submission_facts`)."""
+    once = cache if cache is not None else Reverified(trust)
     seen: dict[bytes, Verified] = {}
     out = []
     for rec, tier in records:
@@ -318,7 +456,7 @@ def delivery_facts(
         value = rec.value or b""
         v = seen.get(value)
         if v is None:
-            v = seen[value] = verify_value(value, trust)
+            v = seen[value] = verify_value(value, trust, once)
         out.append(delivery_fact(rec, tier, v))
     return out
 
