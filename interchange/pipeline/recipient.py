@@ -106,7 +106,7 @@ class RecipientConfig:
     idle_exit_s: float | None = None  # exit after this long without a record (and no timers)
     max_records: int | None = None  # exit after consuming this many delivery records
     batch_size: int = 2000
-    poll_timeout_ms: int = 100
+    poll_timeout_ms: int = 250  # a poll returns as soon as records (or a timer) are due
     report_interval_s: float = 1.0
     commit_interval_s: float = 0.5
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
@@ -186,6 +186,7 @@ class Recipients:
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
         self._down_since: float | None = None  # Kafka stopped answering (one line per outage)
+        self._written: object = None  # the counters of the last stats file written
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -532,12 +533,21 @@ class Recipients:
         return sum(1 for t in self.timers if t.kind == _RELEASE)
 
     def write_stats(self) -> None:
+        """Write the stats file; when nothing changed since the last write (an idle
+        process) only its modification time moves: readers see a fresh file with the
+        same figures, and the idle process does not encode every histogram again."""
         if self.config.stats_file is None:
             return
+        path = Path(self.config.stats_file)
         with self._lock:  # encoded in place: no per-second copy of every histogram
             counts = self._counts()
-            data = self.metrics.to_dict()
             held = self.held_now()
+            state = (counts.to_dict(), held, self.downtime.run_start_us)
+            if state == self._written and path.exists():
+                path.touch()
+                return
+            self._written = state
+            data = self.metrics.to_dict()
         data |= {
             EXTRAS_KEY: counts.to_dict()
             | {
@@ -546,7 +556,7 @@ class Recipients:
                 "held_now": held,
             }
         }
-        atomic_write_text(Path(self.config.stats_file), json.dumps(data, separators=(",", ":")))
+        atomic_write_text(path, json.dumps(data, separators=(",", ":")))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
