@@ -24,6 +24,7 @@ from interchange.core.fate import Fate, Until
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -59,6 +60,7 @@ class SendRequest:
     priority: Priority = Priority.NORMAL
     secrecy: Secrecy = Secrecy.NONE
     business_type: BusinessType = BusinessType.NEW
+    business: Business | None = None  # the target of a revoke, update or replace
     attachments: tuple[Path, ...] = ()
     reply_to: str | None = None
     due_date: str | None = None
@@ -112,6 +114,7 @@ def build_document(req: SendRequest, now_us: int) -> Document:
         due_date=req.due_date,
         attachments=tuple(read_attachment(p) for p in req.attachments),
         send_time_us=now_us,
+        business=req.business,
     )
 
 
