@@ -294,7 +294,7 @@ def decide(
             rejected = _authenticate(envelope, meta, trust, replay_window)
         if rejected is not None:
             return rejected
-        decision = _route(envelope, doc, meta, directory, hop, replay_window)
+        decision = _route(envelope, doc, meta, directory, hop, guard=replay_window)
         if not isinstance(decision, Delivered) or not decision.deliveries:
             replay_window.undelivered(doc.id)
         return decision
@@ -396,6 +396,7 @@ def _route(
     meta: _Meta,
     directory: Directory,
     hop: Hop,
+    *,
     guard: ReplayGuard,
 ) -> Decision:
     """Checks 10-13: classified, unknown recipient, unknown target, then per recipient."""
