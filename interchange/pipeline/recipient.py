@@ -23,7 +23,7 @@ delivery record:
    handling delay (a timer heap, not a sleep);
 5. a revoke (business type 1) is also the recall request of its target: for the
    target's work record at this recipient, status 13 (requested) then 15 (agreed: the
-   record is withdrawn, its handling stops) or 16 (refused: the record is completed,
+   record is withdrawn, its handling stops after its 03) or 16 (refused: the record is completed,
    06 sent), from `WorkStates`, the bounded open/completed state per record.
 
 Offsets are committed every `commit_interval_s` up to the oldest record not
@@ -452,14 +452,15 @@ class Recipients:
         assert plan is not None
         step = plan.steps[t.step]
         key = (item.arrival.document_id, item.recipient)
-        if self.work_states.get(key) == WorkStates.RECALLED:  # withdrawn: handling stops
-            if t.step == 0:
-                self.pending.done(item.tp, item.offset)
+        recalled = self.work_states.get(key) == WorkStates.RECALLED
+        if recalled and t.step > 0:  # withdrawn: handling stops (its 03, registration, is sent)
             return
         self._status(item.arrival, item.recipient, step.code, at, plan=plan, step=t.step)
         if t.step == 0:
             self.counts.status_accepted += 1
             self.pending.done(item.tp, item.offset)  # registered: the record is received
+        if recalled:
+            return
         if t.step + 1 < len(plan.steps):
             gap = plan.steps[t.step + 1].at_us - step.at_us
             self._push(at + gap, _STEP, item, plan, t.step + 1)
