@@ -123,9 +123,7 @@ def _deliveries(
             expected[pair] += 1
             origin.setdefault(pair, (s, tier))
     # submissions the decision rejects UNKNOWN_TARGET: a delivery of one is named as such
-    untargeted = {
-        s.document_id: s for s in submissions if s.outcome is ReasonCode.UNKNOWN_TARGET
-    }
+    untargeted = {s.document_id: s for s in submissions if s.outcome is ReasonCode.UNKNOWN_TARGET}
     seen: Counter[Pair] = Counter()
     first: dict[Pair, DeliveryFact] = {}
     for f in sorted(facts, key=lambda f: (f.topic, f.partition, f.offset)):
