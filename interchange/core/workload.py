@@ -395,7 +395,8 @@ class _Generator:
     def business_of(self, draft: _Draft) -> tuple[BusinessType, Business | None]:
         """The business type drawn from the mix and, for a revoke, update or replace, its
         target: one of the sender's last `TARGET_POOL` documents the router delivers (and
-        for a replace, another one as the replacing document). Such a document goes to
+        for a replace, another one as the replacing document); a revoked or replaced document
+        is not named again. Such a document goes to
         the target's recipients. A sender with no such earlier document (the first
         seconds of a run), a reply, a faulted or a classified draft sends a new document
         instead."""
@@ -411,6 +412,8 @@ class _Generator:
         if len(pool) < (2 if kind is BusinessType.REPLACE else 1):
             return BusinessType.NEW, None
         target, *other = self.rng.sample(list(pool), 2 if kind is BusinessType.REPLACE else 1)
+        if kind is not BusinessType.UPDATE:  # revoked or replaced: never a target again
+            pool.remove(target)
         draft.recipients = [r.id for r in target.document.recipients]
         replacement = other[0].document.id if other else None
         return kind, Business(target.document.id, BUSINESS_REASONS[kind], replacement)

@@ -375,10 +375,11 @@ class Recipients:
     def _recall(self, a: Arrival, target: str, recipient: str, at: int) -> None:
         """The revoke `a` recalls `target`: 13 for the target's record here, then 15 while
         it is open (the record is withdrawn) or 16 once it is completed. No answer for a
-        record this process does not know (never delivered here, or beyond the window)."""
+        record this process does not know (never delivered here, or beyond the window),
+        nor again for one already withdrawn (one 13 and one answer per record)."""
         key = (target, recipient)
         state = self.work_states.get(key)
-        if state is None:
+        if state is None or state == WorkStates.RECALLED:  # unknown here, or answered before
             self.counts.recall_unanswered += 1
             return
         why = f"revoke {a.document_id}"
@@ -387,7 +388,7 @@ class Recipients:
             self.work_states.set(key, WorkStates.RECALLED)
             self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
             self.counts.recall_agreed += 1
-        else:  # completed (06 sent), or already recalled: nothing left to withdraw
+        else:  # completed (06 sent): nothing left to withdraw
             self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
             self.counts.recall_refused += 1
 
