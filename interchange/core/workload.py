@@ -408,8 +408,8 @@ class _Generator:
             or draft.reply_to is not None  # a reply goes to whom it answers
         ):
             return BusinessType.NEW, None
-        pool = self.delivered_by.get(draft.sender, ())
-        if len(pool) < (2 if kind is BusinessType.REPLACE else 1):
+        pool = self.delivered_by.get(draft.sender)
+        if pool is None or len(pool) < (2 if kind is BusinessType.REPLACE else 1):
             return BusinessType.NEW, None
         target, *other = self.rng.sample(list(pool), 2 if kind is BusinessType.REPLACE else 1)
         if kind is not BusinessType.UPDATE:  # revoked or replaced: never a target again
