@@ -232,7 +232,18 @@ def send_and_follow(
         sent = submit(settings, seal(doc, credential, now_us()), doc)
         on_sent(sent)
         source = (layout_of(settings).submissions, sent.partition, sent.offset)
-        fate = Fate(doc.id, tuple(r.id for r in doc.recipients), until, source=source)
+        recall_of = (
+            doc.business.target
+            if doc.business is not None and doc.business_type is BusinessType.REVOKE
+            else None
+        )
+        fate = Fate(
+            doc.id,
+            tuple(r.id for r in doc.recipients),
+            until,
+            source=source,
+            recall_of=recall_of,
+        )
         return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
     finally:
         consumer.close()

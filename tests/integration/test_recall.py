@@ -61,7 +61,8 @@ def axis(
 def send(
     settings: Settings, number: int, *extra: str, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
-    """`interchange send` as SENDER to RECIPIENT; (exit status, document id)."""
+    """`interchange send` as SENDER to RECIPIENT; (exit status, document id). The whole
+    output is kept in `OUTPUT`."""
     code = main([
         "send", "--bootstrap", settings.bootstrap, "--topic-prefix", settings.topic_prefix,
         "--keys-dir", str(settings.keys_dir), "--as", SENDER, "--to", RECIPIENT,
@@ -69,7 +70,14 @@ def send(
         "--code-notation", "VPCP-TH", "--timeout", "45", "--until", "arrived", *extra,
     ])  # fmt: skip
     out = capsys.readouterr().out
+    OUTPUT.append(out)
     return code, out.splitlines()[0]
+
+
+OUTPUT: list[str] = []
+# a recipient writes 13 and 15/16 before the revoke's own 03, on the same status partition:
+# a send that waits for the 03 has seen the answer
+ACK = ("--until", "acknowledged")
 
 
 def statuses(settings: Settings, document_id: str) -> list[StatusMessage]:
@@ -95,10 +103,13 @@ def test_a_recall_of_an_open_record_is_agreed_15(
         code, target = send(settings, 31, capsys=capsys)
         assert code == 0
         code, _revoke = send(
-            settings, 32, "--recall", target, "--reason", "sent in error", capsys=capsys
+            settings, 32, "--recall", target, "--reason", "sent in error", *ACK, capsys=capsys
         )
         assert code == 0
         got = wait_for(settings, target, StatusCode.RECALL_AGREED)
+    # send --recall shows the answer about the target, and sums it up
+    assert f"status 15      {RECIPIENT}  recall agreed ({target})" in OUTPUT[-1]
+    assert OUTPUT[-1].rstrip().endswith(f"recall: {RECIPIENT} 15")
     codes = [m.code for m in got if m.recipient == RECIPIENT]
     assert StatusCode.COMPLETED not in codes
     assert codes[-2:] == [StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED]
@@ -114,9 +125,10 @@ def test_a_recall_of_a_completed_record_is_refused_16(
         assert StatusCode.COMPLETED in [
             m.code for m in wait_for(settings, target, StatusCode.COMPLETED)
         ]
-        code, _revoke = send(settings, 42, "--recall", target, capsys=capsys)
+        code, _revoke = send(settings, 42, "--recall", target, *ACK, capsys=capsys)
         assert code == 0
         got = wait_for(settings, target, StatusCode.RECALL_REFUSED)
+    assert OUTPUT[-1].rstrip().endswith(f"recall: {RECIPIENT} 16")
     codes = [m.code for m in got if m.recipient == RECIPIENT]
     assert codes[-2:] == [StatusCode.RECALL_REQUESTED, StatusCode.RECALL_REFUSED]
     assert StatusCode.RECALL_AGREED not in codes
