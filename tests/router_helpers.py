@@ -12,6 +12,7 @@ from interchange.core.directory import Directory
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -226,4 +227,25 @@ def cases(keys: KeyStore, base: int = 0) -> list[Case]:
         codec.encode_envelope(replace(env, content=env.content + b"x")),
         ReasonCode.MALFORMED,
     )
+    # business types 1-3 (policy check 12): a target the router delivered from this
+    # sender, one it never saw, and one of another sender
+    delivered = next(c.document_id for c in out if c.name == "delivered")
+    d = replace(
+        document(CENTRAL, [PROVINCE], nxt()),
+        business_type=BusinessType.REVOKE,
+        business=Business(delivered, "sent in error"),
+    )
+    add("revoke-delivered-target", d, sign(keys, d), None, (PROVINCE,))
+    d = replace(
+        document(CENTRAL, [PROVINCE], nxt()),
+        business_type=BusinessType.UPDATE,
+        business=Business(f"{CENTRAL},2020/01/01,1/NEVER", "no such document"),
+    )
+    add("update-unknown-target", d, sign(keys, d), ReasonCode.UNKNOWN_TARGET)
+    d = replace(
+        document(PROVINCE, [CENTRAL], nxt()),
+        business_type=BusinessType.REPLACE,
+        business=Business(delivered, "not mine", delivered),
+    )
+    add("replace-foreign-target", d, sign(keys, d), ReasonCode.UNKNOWN_TARGET)
     return out

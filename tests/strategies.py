@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -87,6 +88,9 @@ def documents(draw: st.DrawFn, secrecy: st.SearchStrategy[Secrecy] | None = None
         due_date=draw(st.none() | iso_dates),
         attachments=tuple(draw(st.lists(attachments(), max_size=3))),
         send_time_us=draw(LONGS),
+        business=draw(
+            st.none() | st.builds(Business, short_text, short_text, st.none() | short_text)
+        ),
     )
 
 

@@ -233,6 +233,14 @@ def _enc_attachment(a: dict[str, Any]) -> bytes:
             + enc_bytes(a["content"]))
 
 
+def _enc_business(b: dict[str, Any] | None) -> bytes:
+    """Schema v5's trailing union: null (0) or the Business record (branch 1)."""
+    if b is None:
+        return b"\x00"
+    return (b"\x02" + enc_string(b["target"]) + enc_string(b["reason"])
+            + enc_opt_string(b.get("replacement")))
+
+
 def encode_document(d: dict[str, Any]) -> bytes:
     """Canonical encoding of vn.interchange.Document: exactly the signed bytes."""
     s = d["signer"]
@@ -254,6 +262,7 @@ def encode_document(d: dict[str, Any]) -> bytes:
         enc_opt_string(d["due_date"]),
         enc_array(d["attachments"], _enc_attachment),
         enc_long(d["send_time_us"]),
+        _enc_business(d.get("business")),
     ))
     if len(out) > MAX_DOCUMENT:
         raise ValueError("document above 4 MiB")
@@ -353,13 +362,22 @@ def decode_document(data: bytes) -> dict[str, Any]:
     d["due_date"] = r.opt_string()
     d["attachments"] = r.array(attachment, MAX_ATTACHMENTS)
     d["send_time_us"] = r.long()
+    v4 = r.pos == len(r.data)  # written before schema v5: no business field at all
+    d["business"] = None
+    if not v4:
+        branch = r.long()
+        if branch == 1:
+            d["business"] = {"target": r.string(), "reason": r.string(),
+                             "replacement": r.opt_string()}
+        elif branch != 0:
+            raise DecodeError("BAD_UNION", f"business branch {branch}")
     r.end()
     _check_date(d["promulgation_date"], "promulgation_date")
     _check_date(d["due_date"], "due_date")
     for a in d["attachments"]:
         if hashlib.sha256(a["content"]).digest() != a["sha256"]:
             raise DecodeError("BAD_DIGEST", f"attachment {a['name']!r}")
-    _canonical(data, d, encode_document)
+    _canonical(data, d, (lambda v: encode_document(v)[:-1]) if v4 else encode_document)
     return d
 
 
@@ -759,7 +777,8 @@ def build_document(sender: dict[str, str], recipients: list[dict[str, str]], *,
                    business_type: str = "NEW", signer: dict[str, str] | None = None,
                    response_for: str | None = None, due_date: str | None = None,
                    attachments: Iterable[tuple[str, str, bytes]] = (),
-                   send_time_us: int | None = None) -> dict[str, Any]:
+                   send_time_us: int | None = None,
+                   business: dict[str, Any] | None = None) -> dict[str, Any]:
     date = promulgation_date or dt.datetime.now(dt.UTC).date().isoformat()
     return {
         "id": make_document_id(sender["id"], date, code_number, code_notation),
@@ -770,7 +789,7 @@ def build_document(sender: dict[str, str], recipients: list[dict[str, str]], *,
         "signer": signer or {"name": "Independent Connector", "position": "Integrator",
                              "competence": ""},
         "priority": priority, "secrecy": "NONE", "business_type": business_type,
-        "response_for": response_for, "due_date": due_date,
+        "response_for": response_for, "due_date": due_date, "business": business,
         "attachments": [{"name": n, "media_type": mt, "sha256": hashlib.sha256(c).digest(),
                          "content": c} for n, mt, c in attachments],
         "send_time_us": send_time_us if send_time_us is not None else now_us(),

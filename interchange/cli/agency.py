@@ -21,7 +21,7 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.core.model import StatusCode
+from interchange.core.model import Business, BusinessType, StatusCode
 from interchange.errors import ConfigError
 from interchange.pipeline.replay import parse_time_ms
 
@@ -31,7 +31,10 @@ SEND = Command(
     "submit one signed document as an agency and report its fate (delivered, acknowledged, "
     "rejected)",
     "interchange send --bootstrap 127.0.0.1:9092 --as 000.00.00.G22 --to 000.00.00.H01 "
-    '--subject "Báo cáo tháng" --code-number 12 --code-notation VPCP-TH --attach report.pdf',
+    '--subject "Báo cáo tháng" --code-number 12 --code-notation VPCP-TH --attach report.pdf\n'
+    "  interchange send --bootstrap 127.0.0.1:9092 --as 000.00.00.G22 --to 000.00.00.H01 "
+    "--recall '000.00.00.G22,2025/09/01,12/VPCP-TH' --reason 'sent in error' "
+    '--subject "Thu hồi văn bản 12/VPCP-TH" --code-number 13 --code-notation VPCP-TH',
 )
 INBOX = Command(
     "inbox",
@@ -67,7 +70,20 @@ def register_send(parser: argparse.ArgumentParser) -> None:
         help="anything but none is refused before sending (exit 2): classified documents "
         "do not travel over the axis",
     )
-    d.add_argument("--business-type", choices=["new", "revoke", "update", "replace"], default="new")
+    b = parser.add_argument_group(
+        "revoke, update, replace (business types 1-3)",
+        "name a document this sender delivered earlier, or the router rejects it "
+        "(UNKNOWN_TARGET); a recall is answered per recipient with status 13 then 15 "
+        "(agreed) or 16 (refused: its work record is completed)",
+    )
+    act = b.add_mutually_exclusive_group()
+    act.add_argument("--recall", metavar="DOC_ID", help="revoke (recall) this document")
+    act.add_argument("--update", metavar="DOC_ID", help="update this document")
+    act.add_argument(
+        "--replace", metavar="DOC_ID", help="replace this document (with --by: the replacing one)"
+    )
+    b.add_argument("--by", metavar="DOC_ID", help="with --replace: the replacing document's id")
+    b.add_argument("--reason", default="", help="why (edXML BussinessDocReason)")
     d.add_argument("--attach", action="append", type=Path, default=[], metavar="FILE")
     d.add_argument("--reply-to", metavar="DOC_ID", help="id of the document this one answers")
     d.add_argument("--due-date", metavar="YYYY-MM-DD")
@@ -87,6 +103,25 @@ def register_send(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run_send)
 
 
+def _business(args: argparse.Namespace) -> tuple[BusinessType, Business | None]:
+    """--recall / --update / --replace (+ --by, --reason) as the document's business type
+    and substance; a usage error (exit 2) for --by without --replace or the reverse."""
+    if args.by is not None and args.replace is None:
+        raise ConfigError("--by names the replacing document of a --replace")
+    if args.replace is not None and args.by is None:
+        raise ConfigError("--replace needs --by DOC_ID, the replacing document")
+    for kind, target in (
+        (BusinessType.REVOKE, args.recall),
+        (BusinessType.UPDATE, args.update),
+        (BusinessType.REPLACE, args.replace),
+    ):
+        if target is not None:
+            return kind, Business(target, args.reason, args.by)
+    if args.reason:
+        raise ConfigError("--reason goes with --recall, --update or --replace")
+    return BusinessType.NEW, None
+
+
 def _names(args: argparse.Namespace) -> dict[str, str]:
     from interchange.core.directory import Directory, build_directory
 
@@ -99,7 +134,7 @@ def _names(args: argparse.Namespace) -> dict[str, str]:
 
 def run_send(args: argparse.Namespace) -> int:
     from interchange.core.fate import Until
-    from interchange.core.model import BusinessType, DocumentType, Priority, Secrecy, Signer
+    from interchange.core.model import DocumentType, Priority, Secrecy, Signer
     from interchange.core.pki import KeyStore
     from interchange.pipeline.send import (
         DEFAULT_SIGNER,
@@ -110,6 +145,7 @@ def run_send(args: argparse.Namespace) -> int:
         send_and_follow,
     )
 
+    business_type, business = _business(args)
     settings = settings_from_args(args)
     credential = KeyStore.open(settings.keys_dir).credential(args.sender)
     request = SendRequest(
@@ -121,7 +157,8 @@ def run_send(args: argparse.Namespace) -> int:
         document_type=DocumentType(args.type.upper().replace("-", "_")),
         priority=Priority(args.priority),
         secrecy=Secrecy(_SECRECY[args.secrecy]),
-        business_type=BusinessType[args.business_type.upper()],
+        business_type=business_type,
+        business=business,
         attachments=tuple(args.attach),
         reply_to=args.reply_to,
         due_date=args.due_date,

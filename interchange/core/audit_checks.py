@@ -122,6 +122,8 @@ def _deliveries(
             pair = (s.document_id, recipient)
             expected[pair] += 1
             origin.setdefault(pair, (s, tier))
+    # submissions the decision rejects UNKNOWN_TARGET: a delivery of one is named as such
+    untargeted = {s.document_id: s for s in submissions if s.outcome is ReasonCode.UNKNOWN_TARGET}
     seen: Counter[Pair] = Counter()
     first: dict[Pair, DeliveryFact] = {}
     for f in sorted(facts, key=lambda f: (f.topic, f.partition, f.offset)):
@@ -135,7 +137,17 @@ def _deliveries(
             a.add(at(Kind.SIGNATURE_INVALID, where, f"{f.document_id}: {f.verify.value}"))
         pair = (f.document_id, f.recipient)
         known = origin.get(pair)
-        if known is None:
+        if known is None and f.document_id in untargeted:
+            s = untargeted[f.document_id]
+            a.add(
+                at(
+                    Kind.TARGET_NOT_DELIVERED,
+                    where,
+                    f"{f.document_id} -> {f.recipient}: its target was never delivered from "
+                    f"{s.sender} (submission {s.topic}[{s.partition}]@{s.offset})",
+                )
+            )
+        elif known is None:
             why = (
                 "recipient not named in the document"
                 if f.recipient not in f.recipients

@@ -320,6 +320,7 @@ def _excluded_submission(rec: RawRecord, guard: ReplayGuard) -> Submission:
     else:
         reason = ReasonCode.CLASSIFIED
         guard.remember(ex.document_id)
+        guard.undelivered(ex.document_id)  # excluded: never a target (policy check 12)
         guard.pending()
     detail = f"secrecy {ex.secrecy.value}" if ex is not None else "unreadable exclusion metadata"
     rejection = Rejection(

@@ -86,6 +86,9 @@ class Kind(enum.StrEnum):
     DELIVERED_TWICE = "DELIVERED_TWICE"  # one document id delivered from two submissions
     WRONG_DELIVERY_TOPIC = "WRONG_DELIVERY_TOPIC"
     FORGED_DELIVERY = "FORGED_DELIVERY"
+    # a revoke, update or replace delivered although its target was never delivered from
+    # its sender (the router had to reject it UNKNOWN_TARGET)
+    TARGET_NOT_DELIVERED = "TARGET_NOT_DELIVERED"
     CONTENT_MISMATCH = "CONTENT_MISMATCH"
     REJECTION_WITHOUT_REASON = "REJECTION_WITHOUT_REASON"
     REASON_MISMATCH = "REASON_MISMATCH"
@@ -130,6 +133,7 @@ CHECK_OF: Mapping[Kind, Check] = MappingProxyType(
         Kind.DELIVERED_TWICE: Check.EXACTLY_ONCE,
         Kind.WRONG_DELIVERY_TOPIC: Check.EXACTLY_ONCE,
         Kind.FORGED_DELIVERY: Check.MATCHED,
+        Kind.TARGET_NOT_DELIVERED: Check.MATCHED,
         Kind.CONTENT_MISMATCH: Check.MATCHED,
         Kind.REJECTION_WITHOUT_REASON: Check.REJECTIONS,
         Kind.REASON_MISMATCH: Check.REJECTIONS,

@@ -25,6 +25,7 @@ from interchange.core.model import (
     CERT_ID,
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -74,6 +75,19 @@ REJECTION_SCHEMA = load_schema("rejection")
 
 _DOCUMENT_READER = StrictReader(
     DOCUMENT_SCHEMA,
+    Limits(
+        max_input=MAX_DOCUMENT_BYTES,
+        fields={
+            "Document.recipients": MAX_RECIPIENTS,
+            "Document.attachments": MAX_ATTACHMENTS,
+            "Attachment.content": MAX_DOCUMENT_BYTES,
+        },
+    ),
+)
+# The document of schemas v1 to v4: the current fields before `business` (appended in v5).
+DOCUMENT_V4_FIELDS = 17
+_DOCUMENT_V4_READER = StrictReader(
+    {**DOCUMENT_SCHEMA, "fields": DOCUMENT_SCHEMA["fields"][:DOCUMENT_V4_FIELDS]},
     Limits(
         max_input=MAX_DOCUMENT_BYTES,
         fields={
@@ -201,6 +215,13 @@ def _document_to_avro(doc: Document) -> dict[str, Any]:
             for a in doc.attachments
         ],
         "send_time_us": doc.send_time_us,
+        "business": None
+        if doc.business is None
+        else {
+            "target": doc.business.target,
+            "reason": doc.business.reason,
+            "replacement": doc.business.replacement,
+        },
     }
 
 
@@ -248,6 +269,7 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         due_date=v["due_date"],
         attachments=tuple(attachments),
         send_time_us=v["send_time_us"],
+        business=None if v.get("business") is None else Business(**v["business"]),
     )
 
 
@@ -274,8 +296,28 @@ def _strict_decode(
 
 
 def decode_document(data: bytes) -> Document:
-    """Strictly decode signed content bytes; raises DecodeError only."""
-    return _strict_decode(data, _DOCUMENT_READER, _document_from_avro, encode_document)
+    """Strictly decode signed content bytes; raises DecodeError only.
+
+    A document written with schemas v1 to v4 (it ends after `send_time_us`, where v5
+    appends `business`) still decodes, with `business` None: its signed bytes are what
+    they were, so its signature still verifies."""
+    try:
+        return _strict_decode(data, _DOCUMENT_READER, _document_from_avro, encode_document)
+    except DecodeError as exc:
+        if exc.reason != DecodeReason.TRUNCATED:
+            raise
+        try:
+            return _strict_decode(data, _DOCUMENT_V4_READER, _document_from_avro, _encode_v4)
+        except DecodeError:
+            raise exc from None  # not a v4 document either: report the v5 reading
+
+
+def _encode_v4(doc: Document) -> bytes:
+    """The v1-v4 wire form: v5 with its trailing null `business` (one 0 byte) left off.
+    A document with a `business` has no v4 form (re-encoding then differs)."""
+    if doc.business is not None:
+        return b""
+    return encode_document(doc)[:-1]
 
 
 # ---- Envelope --------------------------------------------------------------

@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 from interchange.core.model import ReasonCode, Rejection, StatusCode, StatusMessage
 
+_RECALL = frozenset(
+    {StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED}
+)
+_ANSWERS = frozenset({StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED})
 ACKNOWLEDGING = frozenset(
     {StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS, StatusCode.COMPLETED}
 )
@@ -63,6 +67,10 @@ class Fate:
     statuses: dict[str, list[StatusMessage]] = field(default_factory=dict)
     # (topic, partition, offset) of the submitted record; None: match rejections by id
     source: tuple[str, int, int] | None = None
+    # a revoke: the document it recalls, and each recipient's answer about it (13/15/16
+    # written for the target with detail "revoke <this id>", docs/CONNECTOR.md section 10)
+    recall_of: str | None = None
+    recall: dict[str, StatusCode] = field(default_factory=dict)
 
     def concerns(self, rej: Rejection) -> bool:
         """The matching rule (docs/CONNECTOR.md): by the submission's coordinates when the
@@ -87,7 +95,10 @@ class Fate:
         return f"{word:<14} {rej.reason.value}  ({rej.detail})"
 
     def observe_status(self, msg: StatusMessage) -> str | None:
-        """Take a status record; a line describing it if it is about this document."""
+        """Take a status record; a line describing it if it is about this document, or a
+        recall answer about its target."""
+        if self.recall_of is not None and msg.document_id == self.recall_of:
+            return self._recall_answer(msg)
         if msg.document_id != self.document_id:
             return None
         seen = self.statuses.setdefault(msg.recipient, [])
@@ -97,6 +108,17 @@ class Fate:
         detail = f"  ({msg.detail})" if msg.detail else ""
         name = msg.code.name.lower().replace("_", " ")
         return f"status {msg.code.value:<7} {msg.recipient}  {name}{detail}"
+
+    def _recall_answer(self, msg: StatusMessage) -> str | None:
+        if msg.code not in _RECALL or msg.detail != f"revoke {self.document_id}":
+            return None
+        if msg.recipient not in self.recipients or self.recall.get(msg.recipient) is msg.code:
+            return None
+        if self.recall.get(msg.recipient) in _ANSWERS:
+            return None  # answered already
+        self.recall[msg.recipient] = msg.code
+        name = msg.code.name.lower().replace("_", " ")
+        return f"status {msg.code.value:<7} {msg.recipient}  {name} ({self.recall_of})"
 
     def _reached(self, recipient: str) -> bool:
         codes = {m.code for m in self.statuses.get(recipient, [])}
@@ -141,4 +163,8 @@ class Fate:
                 parts.append(f"{r} {codes}")
             else:
                 parts.append(f"{r} no status")
-        return f"{outcome.value}: " + "; ".join(parts)
+        line = f"{outcome.value}: " + "; ".join(parts)
+        if self.recall_of is not None:
+            answers = [f"{r} {c.value}" for r, c in self.recall.items() if c in _ANSWERS]
+            line += "; recall: " + (", ".join(answers) if answers else "no answer yet")
+        return line

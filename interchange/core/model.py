@@ -117,6 +117,9 @@ class ReasonCode(enum.StrEnum):
     SEND_TIME_SKEW = "SEND_TIME_SKEW"  # send time too far from the time the axis received it
     TOO_LARGE = "TOO_LARGE"  # could not be forwarded within the caps once the router's hop is added
     NO_RECIPIENTS = "NO_RECIPIENTS"  # the document names no recipient
+    # a revoke, update or replace whose target (or replacing document) the router did not
+    # deliver from the same sender within its replay window (schema v5)
+    UNKNOWN_TARGET = "UNKNOWN_TARGET"
 
     @property
     def authenticated(self) -> bool:
@@ -133,6 +136,7 @@ _AUTHENTICATED_REASONS = frozenset(
         ReasonCode.UNKNOWN_RECIPIENT,
         ReasonCode.CLASSIFIED,
         ReasonCode.NOT_CONNECTED,
+        ReasonCode.UNKNOWN_TARGET,
     }
 )
 
@@ -172,6 +176,19 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Business:
+    """edXML Bussiness: what a revoke, update or replace acts on (schema v5).
+
+    `target` is the id of the document revoked, updated or replaced; `replacement` (a
+    replace only) the id of the document that replaces it. Both were sent earlier by the
+    same sender, which the router checks (UNKNOWN_TARGET otherwise)."""
+
+    target: str
+    reason: str
+    replacement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """The signed content: everything the issuing agency vouches for."""
 
@@ -192,6 +209,7 @@ class Document:
     due_date: str | None  # ISO yyyy-MM-dd
     attachments: tuple[Attachment, ...]
     send_time_us: int  # intended send time; latency is measured from it
+    business: Business | None = None  # revoke/update/replace: the target (None for NEW)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,11 @@ Order of checks; the first failure wins (the connector contract, docs/ROUTER.md)
    block the genuine document's id.
 10. CLASSIFIED: secrecy above NONE. Excluded; only metadata leaves the router.
 11. UNKNOWN_RECIPIENT: any recipient id not in the directory rejects the whole document.
-12. Per recipient: a delivery on its tier, or a NOT_CONNECTED rejection.
+12. UNKNOWN_TARGET: a revoke, update or replace whose target (and, for a replace, its
+    replacing document) this router did not deliver from the same sender: the id must
+    start with the sender's id, be in the partition's `ReplayGuard` (the replay window)
+    and not be one the router accepted without delivering it to anyone.
+13. Per recipient: a delivery on its tier, or a NOT_CONNECTED rejection.
 
 `now_us` is the receipt time: the broker's LogAppendTime when the submissions topic
 has it, else the router's clock when it decides. It is recorded in what the router
@@ -48,6 +52,7 @@ from typing import Protocol
 from interchange.core import codec
 from interchange.core.model import (
     Agency,
+    BusinessType,
     Document,
     Envelope,
     Hop,
@@ -123,6 +128,10 @@ class ReplayGuard:
     def __init__(self, capacity: int = DEFAULT_REPLAY_CAPACITY) -> None:
         self._ids: RecentKeys[str] = RecentKeys(capacity, "replay capacity")
         self._pending: list[str] = []
+        # accepted ids that reached no recipient (excluded, rejected after check 9, or
+        # every recipient not connected): never a target (check 12). Not in the changelog,
+        # so a restarted router forgets them (docs/ROUTER.md).
+        self._undelivered: RecentKeys[str] = RecentKeys(capacity, "replay capacity")
 
     @property
     def capacity(self) -> int:
@@ -137,6 +146,14 @@ class ReplayGuard:
     def remember(self, document_id: str) -> None:
         self._ids.add(document_id)
         self._pending.append(document_id)
+
+    def undelivered(self, document_id: str) -> None:
+        """Note an accepted id that was delivered to no recipient."""
+        self._undelivered.add(document_id)
+
+    def delivered(self, document_id: str) -> bool:
+        """Accepted within the window and delivered to at least one recipient."""
+        return document_id in self._ids and document_id not in self._undelivered
 
     def pending(self) -> list[str]:
         """Ids remembered since the last call (to be written to the changelog)."""
@@ -277,7 +294,10 @@ def decide(
             rejected = _authenticate(envelope, meta, trust, replay_window)
         if rejected is not None:
             return rejected
-        return _route(envelope, doc, meta, directory, hop)
+        decision = _route(envelope, doc, meta, directory, hop, guard=replay_window)
+        if not isinstance(decision, Delivered) or not decision.deliveries:
+            replay_window.undelivered(doc.id)
+        return decision
     except Exception as exc:  # never raise on input: a defect anywhere is MALFORMED
         data = raw_value if isinstance(raw_value, bytes) else b""
         detail = f"internal error on this record: {type(exc).__name__}"
@@ -371,9 +391,15 @@ def _authenticate(
 
 
 def _route(
-    envelope: Envelope, doc: Document, meta: _Meta, directory: Directory, hop: Hop
+    envelope: Envelope,
+    doc: Document,
+    meta: _Meta,
+    directory: Directory,
+    hop: Hop,
+    *,
+    guard: ReplayGuard,
 ) -> Decision:
-    """Checks 10-12: classified, unknown recipient, then per recipient."""
+    """Checks 10-13: classified, unknown recipient, unknown target, then per recipient."""
     if meta.secrecy.classified:
         detail = f"secrecy {meta.secrecy.value}"
         return Excluded(
@@ -385,6 +411,9 @@ def _route(
         if agency is None:
             return meta.rejected(ReasonCode.UNKNOWN_RECIPIENT, f"recipient {bounded(ref.id)}")
         recipients.setdefault(agency.id, agency)
+    unknown = _unknown_target(doc, guard)
+    if unknown:
+        return meta.rejected(ReasonCode.UNKNOWN_TARGET, unknown)
     deliveries = tuple(Delivery(a.id, a.tier) for a in recipients.values() if a.connected)
     unconnected = [a for a in recipients.values() if not a.connected]
     digest = codec.content_sha256(meta.content) if unconnected else b""  # once per document
@@ -400,6 +429,26 @@ def _route(
     return Delivered(
         meta.document_id, meta.sender, routed, deliveries, not_connected, meta.priority
     )
+
+
+def _unknown_target(doc: Document, guard: ReplayGuard) -> str:
+    """Check 12: why a revoke, update or replace names no document this router delivered
+    from the same sender (within the replay window), or "" (also for a new document)."""
+    if doc.business_type is BusinessType.NEW:
+        return ""
+    business = doc.business
+    if business is None:
+        return f"{doc.business_type.name.lower()} names no target"
+    named = [("target", business.target)]
+    if doc.business_type is BusinessType.REPLACE:
+        if business.replacement is None:
+            return "replace names no replacing document"
+        named.append(("replacing document", business.replacement))
+    own = doc.sender.id + ","
+    for what, target in named:
+        if target == doc.id or not target.startswith(own) or not guard.delivered(target):
+            return f"{what} {bounded(target)} not delivered from this sender"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from interchange.core.flows import effective_flows, related
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
+    BusinessType,
     Document,
     DocumentType,
     ReasonCode,
@@ -45,6 +47,13 @@ DEFAULT_START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z, for reproducib
 ICT = datetime.timezone(datetime.timedelta(hours=7))  # dates are Vietnam's
 REPLAY_POOL = 256  # replays re-send one of the last 256 fault-free documents
 REPLY_POOL = 1024
+TARGET_POOL = 16  # a revoke, update or replace names one of its sender's last 16 delivered
+# edXML BussinessDocReason of the generated revokes, updates and replaces
+BUSINESS_REASONS = {
+    BusinessType.REVOKE: "Thu hồi văn bản ban hành không đúng thẩm quyền",
+    BusinessType.UPDATE: "Cập nhật nội dung và thời hạn thực hiện",
+    BusinessType.REPLACE: "Thay thế văn bản có sai sót",
+}
 K = TypeVar("K")
 NOT_CONNECTED = ReasonCode.NOT_CONNECTED
 
@@ -151,6 +160,8 @@ class _Generator:
         self.counters: dict[str, int] = {}
         self.replayable: deque[Planned] = deque(maxlen=REPLAY_POOL)
         self.answerable: deque[Planned] = deque(maxlen=REPLY_POOL)
+        # per sender: its last documents the router will deliver (targets of 1-3)
+        self.delivered_by: dict[str, deque[Planned]] = {}
 
     def run(self) -> Iterator[Planned]:
         t = 0.0
@@ -165,6 +176,8 @@ class _Generator:
                 self.replayable.append(planned)
                 if any(e.reason is None for e in planned.expected):
                     self.answerable.append(planned)
+                    pool = self.delivered_by.setdefault(planned.sender, deque(maxlen=TARGET_POOL))
+                    pool.append(planned)
             yield planned
 
     def draw_fault(self) -> Fault | None:
@@ -352,6 +365,9 @@ class _Generator:
         if rng.random() < self.spec.due_share:
             due = (day + datetime.timedelta(days=rng.randint(3, 30))).isoformat()
         name = d.get(sender).name if doc_sender == sender else "Cơ quan ngoài danh bạ"
+        priority = self.priorities(rng)
+        business_type, business = self.business_of(draft)
+        recipients = draft.recipients
         return Document(
             id=f"{doc_sender},{day.isoformat().replace('-', '/')},{number}/{notation}",
             sender=AgencyRef(doc_sender, name),
@@ -366,14 +382,41 @@ class _Generator:
             document_type=doc_type,
             subject=subject,
             signer=Signer(signer_name, position, competence),
-            priority=self.priorities(rng),
+            priority=priority,
             secrecy=draft.secrecy,
-            business_type=self.business(rng),
+            business_type=business_type,
             response_for=reply_to.document.id if reply_to is not None else None,
             due_date=due,
             attachments=attachments,
             send_time_us=send_time,
+            business=business,
         )
+
+    def business_of(self, draft: _Draft) -> tuple[BusinessType, Business | None]:
+        """The business type drawn from the mix and, for a revoke, update or replace, its
+        target: one of the sender's last `TARGET_POOL` documents the router delivers (and
+        for a replace, another one as the replacing document); a revoked or replaced document
+        is not named again. Such a document goes to
+        the target's recipients. A sender with no such earlier document (the first
+        seconds of a run), a reply, a faulted or a classified draft sends a new document
+        instead."""
+        kind = self.business(self.rng)
+        if (
+            kind is BusinessType.NEW
+            or draft.fault is not None
+            or draft.secrecy.classified
+            or draft.reply_to is not None  # a reply goes to whom it answers
+        ):
+            return BusinessType.NEW, None
+        pool = self.delivered_by.get(draft.sender)
+        if pool is None or len(pool) < (2 if kind is BusinessType.REPLACE else 1):
+            return BusinessType.NEW, None
+        target, *other = self.rng.sample(list(pool), 2 if kind is BusinessType.REPLACE else 1)
+        if kind is not BusinessType.UPDATE:  # revoked or replaced: never a target again
+            pool.remove(target)
+        draft.recipients = [r.id for r in target.document.recipients]
+        replacement = other[0].document.id if other else None
+        return kind, Business(target.document.id, BUSINESS_REASONS[kind], replacement)
 
 
 @dataclass

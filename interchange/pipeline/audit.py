@@ -62,6 +62,7 @@ CROSS_RECORD = frozenset(
         Kind.DUPLICATE_DELIVERY,
         Kind.DELIVERED_TWICE,
         Kind.FORGED_DELIVERY,
+        Kind.TARGET_NOT_DELIVERED,
         Kind.CONTENT_MISMATCH,
         Kind.WRONG_DELIVERY_TOPIC,
         Kind.REASON_MISMATCH,

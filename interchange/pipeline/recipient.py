@@ -20,7 +20,11 @@ delivery record:
    router hop of the trace, and from the actual send time, the producer hop), count a
    leak if the document is classified, send status 01 (ARRIVED) on the status topic
    keyed by the original sender, and schedule status 03 (ACCEPTED) after a simulated
-   handling delay (a timer heap, not a sleep).
+   handling delay (a timer heap, not a sleep);
+5. a revoke (business type 1) is also the recall request of its target: for the
+   target's work record at this recipient, status 13 (requested) then 15 (agreed: the
+   record is withdrawn, its handling stops after its 03) or 16 (refused: the record is completed,
+   06 sent), from `WorkStates`, the bounded open/completed state per record.
 
 Offsets are committed every `commit_interval_s` up to the oldest record not
 finished yet (held, or its 03 not sent), after the statuses before it are flushed:
@@ -75,6 +79,7 @@ from interchange.pipeline.recipient_state import (
     InboxCounts,
     PendingOffsets,
     RecentDeliveries,
+    WorkStates,
     handled_mark,
     mark_metadata,
 )
@@ -171,6 +176,7 @@ class Recipients:
         self.work = config.work
         self.seen = {t: RecentDeliveries(config.duplicate_window) for t in config.tiers}
         self.timers: list[_Timer] = []
+        self.work_states = WorkStates()
         self.pending = PendingOffsets()
         self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
         self.handled: dict[Any, int] = {}  # partition -> last offset this process handled
@@ -359,10 +365,33 @@ class Recipients:
         plan = workrecord.plan(
             work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
         )
+        self.work_states.set(key, WorkStates.OPEN)
+        if a.recall_of is not None:
+            self._recall(a, a.recall_of, recipient, at)
         # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
         # the plan's own intervals from the actual 03
         delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
         self._push(at + round(delay * 1e6), _STEP, item, plan)
+
+    def _recall(self, a: Arrival, target: str, recipient: str, at: int) -> None:
+        """The revoke `a` recalls `target`: 13 for the target's record here, then 15 while
+        it is open (the record is withdrawn) or 16 once it is completed. No answer for a
+        record this process does not know (never delivered here, or beyond the window),
+        nor again for one already withdrawn (one 13 and one answer per record)."""
+        key = (target, recipient)
+        state = self.work_states.get(key)
+        if state is None or state == WorkStates.RECALLED:  # unknown here, or answered before
+            self.counts.recall_unanswered += 1
+            return
+        why = f"revoke {a.document_id}"
+        self._status(a, recipient, StatusCode.RECALL_REQUESTED, at, about=target, detail=why)
+        if state == WorkStates.OPEN:
+            self.work_states.set(key, WorkStates.RECALLED)
+            self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
+            self.counts.recall_agreed += 1
+        else:  # completed (06 sent): nothing left to withdraw
+            self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
+            self.counts.recall_refused += 1
 
     def _status(
         self,
@@ -373,10 +402,13 @@ class Recipients:
         *,
         plan: WorkPlan | None = None,
         step: int = 0,
+        about: str | None = None,
+        detail: str = "",
     ) -> None:
-        """Queue one status; the batch's statuses are flushed together before a commit."""
+        """Queue one status; the batch's statuses are flushed together before a commit.
+        `about`: the document it concerns when not `a`'s own (a recall's target)."""
         if plan is None:
-            message = StatusMessage(a.document_id, a.sender, recipient, code, at)
+            message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
         else:
             planned = dataclasses.replace(plan.steps[step], at_us=at)
             message = plan.status(planned, a.document_id, a.sender, recipient)
@@ -421,15 +453,22 @@ class Recipients:
         plan, item = t.plan, t.item
         assert plan is not None
         step = plan.steps[t.step]
+        key = (item.arrival.document_id, item.recipient)
+        recalled = self.work_states.get(key) == WorkStates.RECALLED
+        if recalled and t.step > 0:  # withdrawn: handling stops (its 03, registration, is sent)
+            return
         self._status(item.arrival, item.recipient, step.code, at, plan=plan, step=t.step)
         if t.step == 0:
             self.counts.status_accepted += 1
             self.pending.done(item.tp, item.offset)  # registered: the record is received
+        if recalled:
+            return
         if t.step + 1 < len(plan.steps):
             gap = plan.steps[t.step + 1].at_us - step.at_us
             self._push(at + gap, _STEP, item, plan, t.step + 1)
         else:
             self.counts.status_completed += 1
+            self.work_states.set(key, WorkStates.COMPLETED)
 
     # -- commits -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from interchange.core.fate import Fate, Until
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -59,6 +60,7 @@ class SendRequest:
     priority: Priority = Priority.NORMAL
     secrecy: Secrecy = Secrecy.NONE
     business_type: BusinessType = BusinessType.NEW
+    business: Business | None = None  # the target of a revoke, update or replace
     attachments: tuple[Path, ...] = ()
     reply_to: str | None = None
     due_date: str | None = None
@@ -112,6 +114,7 @@ def build_document(req: SendRequest, now_us: int) -> Document:
         due_date=req.due_date,
         attachments=tuple(read_attachment(p) for p in req.attachments),
         send_time_us=now_us,
+        business=req.business,
     )
 
 
@@ -229,7 +232,18 @@ def send_and_follow(
         sent = submit(settings, seal(doc, credential, now_us()), doc)
         on_sent(sent)
         source = (layout_of(settings).submissions, sent.partition, sent.offset)
-        fate = Fate(doc.id, tuple(r.id for r in doc.recipients), until, source=source)
+        recall_of = (
+            doc.business.target
+            if doc.business is not None and doc.business_type is BusinessType.REVOKE
+            else None
+        )
+        fate = Fate(
+            doc.id,
+            tuple(r.id for r in doc.recipients),
+            until,
+            source=source,
+            recall_of=recall_of,
+        )
         return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
     finally:
         consumer.close()

@@ -42,6 +42,7 @@ REASON_TEXT: dict[ReasonCode, str] = {
     ReasonCode.SEND_TIME_SKEW: "send time too far from the time the axis received it",
     ReasonCode.TOO_LARGE: "no room under the caps for the router's hop",
     ReasonCode.NO_RECIPIENTS: "the document names no recipient",
+    ReasonCode.UNKNOWN_TARGET: "revoke/update/replace of a document not delivered from its sender",
 }
 
 

@@ -236,3 +236,67 @@ def test_two_recipients_processes_share_one_group_through_a_rebalance(
     # at-least-once: every delivery handled; a repeat is counted, never silent
     assert counts.records == counts.delivered + counts.duplicates + counts.redelivered
     assert counts.delivered == 120
+
+
+def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
+    settings: Settings, unique: Callable[[str], str]
+) -> None:
+    """The recall flow at the recipient: a revoke delivered to it is the recall request of
+    its target; 13 then 15 (record open: withdrawn) or 16 (06 already sent)."""
+    from interchange.core.model import Business, BusinessType
+    from interchange.core.workrecord import WorkSettings
+
+    directory = build("tiny", Scenario())
+    keys = make_pki(settings.keys_dir, directory)
+    create_topics(settings)
+    layout = layout_of(settings)
+    config = RecipientConfig(
+        group_prefix=unique("recall"),
+        accept_delay_s=0.01,
+        work=WorkSettings(time_scale=1e9),  # a whole handling within milliseconds
+    )
+    recipients = Recipients(settings, directory, config)
+    stop = threading.Event()
+    runner = threading.Thread(target=recipients.run, args=(stop,))
+    runner.start()
+    producer = make_producer(settings)
+
+    def deliver(*docs: object) -> None:
+        now = time.time_ns() // 1000
+        for d in docs:
+            value = _routed(sign(keys, d), now)  # type: ignore[arg-type]
+            producer.send(layout.delivery(Tier.COMMUNE), key=COMMUNE.encode(), value=value)
+        producer.flush()
+
+    def revoke(number: int, target: str) -> object:
+        return dataclasses.replace(
+            document(CENTRAL, [COMMUNE], number),
+            business_type=BusinessType.REVOKE,
+            business=Business(target, "sent in error"),
+        )
+
+    try:
+        _wait(lambda: recipients.snapshot()[1].ready)
+        done = document(CENTRAL, [COMMUNE], 11)
+        deliver(done)
+        _wait(lambda: recipients.snapshot()[1].status_completed >= 1)
+        still_open = document(CENTRAL, [COMMUNE], 12)
+        # in one batch: the revoke is read before the record's 03 timer fires
+        deliver(still_open, revoke(13, still_open.id), revoke(14, done.id))
+        _wait(lambda: recipients.snapshot()[1].recall_refused >= 1)
+    finally:
+        stop.set()
+        runner.join(30)
+        producer.close()
+    counts = recipients.snapshot()[1]
+    assert (counts.recall_agreed, counts.recall_refused) == (1, 1)
+    statuses = [m for _, m in _read_statuses(settings, 8)]
+    answers = {(m.document_id, m.code) for m in statuses if m.code.value in {"13", "15", "16"}}
+    assert answers == {
+        (still_open.id, StatusCode.RECALL_REQUESTED),
+        (still_open.id, StatusCode.RECALL_AGREED),
+        (done.id, StatusCode.RECALL_REQUESTED),
+        (done.id, StatusCode.RECALL_REFUSED),
+    }
+    # the withdrawn record's handling stopped: no 06 for it
+    assert (still_open.id, StatusCode.COMPLETED) not in {(m.document_id, m.code) for m in statuses}

@@ -35,3 +35,49 @@ def test_recipients_from_repeated_and_comma_separated_flags() -> None:
 def test_saved_names_cannot_escape_the_folder() -> None:
     assert safe_name("../../etc/passwd") == "etc_passwd"
     assert safe_name("000.00.00.G22,2026/11/02,1/VP") == "000.00.00.G22_2026_11_02_1_VP"
+
+
+SEND = ["send", "--as", "000.00.00.G22", "--to", "000.00.00.H01", "--subject", "Thu hồi",
+        "--code-number", "13", "--code-notation", "VPCP-TH"]  # fmt: skip
+
+
+def _parsed(*extra: str) -> object:
+    from interchange.cli.main import build_parser
+
+    return build_parser().parse_args([*SEND, *extra])
+
+
+def test_recall_update_and_replace_name_their_target() -> None:
+    from interchange.cli.agency import _business
+    from interchange.core.model import Business, BusinessType
+
+    target, by = "000.00.00.G22,2025/09/01,12/VPCP-TH", "000.00.00.G22,2025/09/02,14/VPCP-TH"
+    assert _business(_parsed("--recall", target, "--reason", "sai")) == (
+        BusinessType.REVOKE,
+        Business(target, "sai", None),
+    )
+    assert _business(_parsed("--update", target)) == (BusinessType.UPDATE, Business(target, ""))
+    assert _business(_parsed("--replace", target, "--by", by)) == (
+        BusinessType.REPLACE,
+        Business(target, "", by),
+    )
+    assert _business(_parsed()) == (BusinessType.NEW, None)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [("--replace", "X"), ("--by", "Y"), ("--recall", "X", "--by", "Y"), ("--reason", "why")],
+)
+def test_incomplete_business_flags_exit_2_with_one_line(
+    extra: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*SEND, *extra]) == 2  # refused before any broker is started
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_recall_and_update_together_are_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*SEND, "--recall", "X", "--update", "Y"])
+    assert exc.value.code == 2

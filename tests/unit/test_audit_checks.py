@@ -524,6 +524,8 @@ def test_certificates_are_judged_again_at_the_recorded_receipt_time(
     revoke(earlier, agency_id=PROVINCE, at=hop - 2_000_000)  # before the receipt
     kinds = {f.kind for f in audit(run, directory, TrustStore.open(earlier)).findings}
     assert Kind.SIGNATURE_INVALID in kinds
+
+
 def test_an_archive_keeps_only_exclusion_metadata_of_classified_envelopes(
     run: Run, directory: Directory, keys: KeyStore, trust: TrustStore, tmp_path: Path
 ) -> None:
@@ -568,3 +570,31 @@ def test_a_leaked_classified_delivery_is_archived_as_metadata_and_still_named(
     facts = delivery_facts([(kept, Tier.COMMUNE)], trust)
     assert facts[0].secrecy.classified
     assert facts[0].error == ""
+
+
+def test_a_revoke_update_or_replace_delivered_without_its_target_is_a_finding(
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    """A router that delivers the update naming a document it never delivered (and writes
+    no UNKNOWN_TARGET rejection): the delivery is named at its coordinates, and the
+    missing rejection at the submission's."""
+    case = next(c for c in stream if c.name == "update-unknown-target")
+    sub = next(r for r in run.submissions if r.value == case.value)
+    env = codec.decode_envelope(case.value)
+    routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:r", time.time_ns() // 1000)))
+    topic = dtopic(Tier.PROVINCE)
+    offset = sum(1 for x in run.deliveries if x.topic == topic)
+    run.deliveries.append(
+        RawRecord(topic, 0, offset, 2, PROVINCE.encode(), codec.encode_envelope(routed))
+    )
+    run.rejections = [
+        r
+        for r in run.rejections
+        if codec.decode_rejection(r.value or b"").document_id != case.document_id
+    ]
+    found = audit(run, directory, trust).findings
+    assert [(f.kind, f.topic, f.partition, f.offset) for f in found] == [
+        (Kind.TARGET_NOT_DELIVERED, topic, 0, offset),
+        (Kind.MISSING_REJECTION, SUB, sub.partition, sub.offset),
+    ]
+    assert "UNKNOWN_TARGET" in found[1].detail

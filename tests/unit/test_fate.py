@@ -98,3 +98,28 @@ def test_a_rejection_without_coordinates_falls_back_to_the_id() -> None:
     fate = Fate(DOC, (A,), source=("t.submissions", 3, 40))
     assert fate.observe_rejection(rejection(ReasonCode.REVOKED)) is not None
     assert fate.outcome() is Outcome.REJECTED
+
+
+def test_a_revoke_follows_the_recall_answers_about_its_target() -> None:
+    target = "000.00.00.G22,2025/09/01,1/VPCP"
+    fate = Fate(DOC, (A, B), recall_of=target)
+
+    def about(recipient: str, code: StatusCode, detail: str = f"revoke {DOC}") -> StatusMessage:
+        return StatusMessage(target, "S", recipient, code, 1, detail)
+
+    assert fate.observe_status(about(A, StatusCode.RECALL_REQUESTED)) is not None
+    line = fate.observe_status(about(A, StatusCode.RECALL_AGREED))
+    assert line is not None
+    assert "recall agreed" in line
+    assert target in line
+    assert fate.observe_status(about(A, StatusCode.RECALL_REFUSED)) is None  # answered
+    # another revoke's answers, and statuses of the target itself, are not this fate's
+    assert fate.observe_status(about(B, StatusCode.RECALL_REFUSED, "revoke other")) is None
+    assert fate.observe_status(about(B, StatusCode.COMPLETED)) is None
+    stranger = "000.00.02.H01"  # not addressed by the revoke
+    assert fate.observe_status(about(stranger, StatusCode.RECALL_REFUSED)) is None
+    fate.observe_status(about(B, StatusCode.RECALL_REFUSED))
+    for r in (A, B):
+        fate.observe_status(status(r, StatusCode.ACCEPTED))
+    assert fate.outcome() is Outcome.DELIVERED
+    assert fate.summary().endswith(f"; recall: {A} 15, {B} 16")

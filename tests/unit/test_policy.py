@@ -321,3 +321,43 @@ def test_a_verifier_that_raises_yields_malformed_not_an_exception(
     )
     assert isinstance(got, Rejected)
     assert got.reason is ReasonCode.MALFORMED
+
+
+def test_a_revoke_naming_an_unknown_target_is_rejected_with_its_reason(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    """Check 12: the target must be a document this router delivered from the same sender;
+    one it accepted but delivered to nobody (every recipient off the axis) does not count."""
+    import dataclasses
+
+    from router_helpers import CENTRAL, OFFLINE_COMMUNE, PROVINCE, document, sign
+
+    from interchange.core.model import Business, BusinessType
+
+    keys = pki[0]
+    guard = ReplayGuard()
+    target = document(CENTRAL, [PROVINCE], 9_001)
+    paper_only = document(CENTRAL, [OFFLINE_COMMUNE], 9_002)
+
+    def revoke(number: int, of: str) -> Decision:
+        d = dataclasses.replace(
+            document(CENTRAL, [PROVINCE], number),
+            business_type=BusinessType.REVOKE,
+            business=Business(of, "sent in error"),
+        )
+        return run(codec.encode_envelope(sign(keys, d)), directory, trust, guard)
+
+    unknown = revoke(9_003, target.id)  # not delivered yet
+    assert isinstance(unknown, Rejected)
+    assert unknown.reason is ReasonCode.UNKNOWN_TARGET
+    assert unknown.rejection.reason.authenticated
+    assert target.id in unknown.detail
+    assert isinstance(run(codec.encode_envelope(sign(keys, target)), directory, trust, guard),
+                      Delivered)  # fmt: skip
+    assert isinstance(revoke(9_004, target.id), Delivered)
+    nowhere = run(codec.encode_envelope(sign(keys, paper_only)), directory, trust, guard)
+    assert isinstance(nowhere, Delivered)
+    assert not nowhere.deliveries
+    refused = revoke(9_005, paper_only.id)
+    assert isinstance(refused, Rejected)
+    assert refused.reason is ReasonCode.UNKNOWN_TARGET

@@ -73,3 +73,19 @@ def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) 
     assert stats_totals([one]).ready
     assert not stats_totals([one, two]).ready
     assert not stats_totals([]).ready
+
+
+def test_work_states_are_bounded_and_forget_the_oldest_record() -> None:
+    from interchange.pipeline.recipient_state import WorkStates
+
+    states = WorkStates(capacity=2)
+    states.set(("a", "r"), WorkStates.OPEN)
+    states.set(("b", "r"), WorkStates.OPEN)
+    states.set(("a", "r"), WorkStates.COMPLETED)  # an update keeps the record's age
+    states.set(("c", "r"), WorkStates.OPEN)
+    assert len(states) == 2
+    assert states.get(("a", "r")) is None  # the oldest opened is forgotten
+    assert states.get(("b", "r")) == WorkStates.OPEN
+    assert states.get(("b", "other")) is None
+    with pytest.raises(ValueError, match="at least 1"):
+        WorkStates(0)

@@ -9,6 +9,7 @@ with fields only appended (with defaults) and enum symbols only appended.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import random
@@ -20,9 +21,11 @@ import fastavro
 import pytest
 
 from interchange.core.schemas import SCHEMA_NAMES, schema_text
+from interchange.errors import DecodeError
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 HISTORY = SCHEMAS / "history"
+VECTORS = SCHEMAS.parent / "tests" / "vectors" / "vectors.json"
 NAMESPACE = "vn.interchange"
 
 
@@ -201,3 +204,36 @@ def test_shared_named_types_are_identical_across_files() -> None:
             else:
                 seen[full] = (name, definition)
     assert {"vn.interchange.Secrecy", "vn.interchange.Sha256"} <= set(seen)
+
+
+def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> None:
+    """Schema v5 appends `business` to Document. A document encoded with the released v4
+    schema (by fastavro, as any connector of that version) decodes with the strict codec
+    with `business` None, its bytes unchanged, so its signature still verifies."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from interchange.core import codec
+    from interchange.core.model import Business
+
+    v4 = fastavro.parse_schema(json.loads((HISTORY / "v4" / "document.avsc").read_text()))
+    doc = codec.decode_document(
+        bytes.fromhex(json.loads(VECTORS.read_text())["documents"][0]["document_hex"])
+    )
+    value = codec._document_to_avro(doc)
+    value.pop("business")
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, v4, value)
+    old = out.getvalue()
+    key = ed25519.Ed25519PrivateKey.generate()
+    signature = key.sign(old)
+    decoded = codec.decode_document(old)
+    assert decoded == doc
+    assert decoded.business is None
+    assert codec.encode_document(decoded) == old + b"\x00"  # v5's null `business`
+    key.public_key().verify(signature, old)  # the signed bytes are what they were
+    # a v5 document with a business has no v4 form: cutting bytes off never decodes as one
+    with_business = codec.encode_document(
+        dataclasses.replace(doc, business=Business(doc.id, "r", None))
+    )
+    with pytest.raises(DecodeError):
+        codec.decode_document(with_business[:-1])

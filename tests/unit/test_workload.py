@@ -10,7 +10,7 @@ from interchange.core import codec
 from interchange.core.directory import Directory, Downtime, build_directory, is_valid_id
 from interchange.core.faults import DEFAULT_FAULTS, EXPECTED_REASON, Fault, parse_faults
 from interchange.core.flows import effective_flows
-from interchange.core.model import Priority, ReasonCode, Secrecy, Tier
+from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
 from interchange.core.presets import Scenario
 from interchange.core.tally import DELIVERED, Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate, shard_of
@@ -235,3 +235,35 @@ def test_spec_validation() -> None:
     with pytest.raises(ConfigError, match="priority_mix"):
         WorkloadSpec(rate=1, count=1, priority_mix={})
     assert WorkloadSpec(rate=1, count=1).to_dict()["flows"]["province->district"] == 0.14
+
+
+def test_revokes_updates_and_replaces_name_earlier_delivered_documents_of_their_sender(
+    tiny: Directory,
+) -> None:
+    """Business types 1-3 carry a target the router will have delivered from the same
+    sender (else it rejects them UNKNOWN_TARGET), at about the mix's rates."""
+    stream = list(generate(tiny, WorkloadSpec(rate=100, count=5000), seed=4))
+    assert stream == list(generate(tiny, WorkloadSpec(rate=100, count=5000), seed=4))
+    earlier: dict[str, Planned] = {}
+    kinds: Counter[BusinessType] = Counter()
+    for p in stream:
+        doc = p.document
+        if doc.business is not None:
+            kinds[doc.business_type] += 1
+            target = earlier[doc.business.target]
+            assert target.sender == p.sender
+            assert target.fault is None
+            assert any(e.reason is None for e in target.expected)
+            assert doc.recipients == target.document.recipients
+            if doc.business_type is BusinessType.REPLACE:
+                assert doc.business.replacement is not None
+                assert earlier[doc.business.replacement].sender == p.sender
+            else:
+                assert doc.business.replacement is None
+        else:
+            assert doc.business_type is BusinessType.NEW or p.fault is not None
+        earlier.setdefault(doc.id, p)  # a replay keeps its original here
+    total = len(stream)
+    assert kinds[BusinessType.UPDATE] / total == pytest.approx(0.03, abs=0.012)
+    assert kinds[BusinessType.REPLACE] / total == pytest.approx(0.02, abs=0.01)
+    assert kinds[BusinessType.REVOKE] / total == pytest.approx(0.01, abs=0.006)

@@ -30,6 +30,7 @@ from interchange.core import codec
 from interchange.core.model import (
     AgencyRef,
     Attachment,
+    Business,
     BusinessType,
     Document,
     DocumentType,
@@ -127,6 +128,10 @@ def documents() -> dict[str, Document]:
             signer=Signer("Trần Văn Sơn", "Bộ trưởng, Chủ nhiệm Văn phòng Chính phủ", "KT."),
             priority=Priority.EXPRESS,
             business_type=BusinessType.UPDATE,
+            business=Business(
+                codec.make_document_id(SIGNER_ID, "2025-09-01", "101", "VPCP-HC"),
+                "Cập nhật thời hạn",
+            ),
             send_time_us=SEND_TIME_US + 3,
         ),
     }
@@ -179,6 +184,13 @@ def document_json(doc: Document) -> dict[str, Any]:
             for a in doc.attachments
         ],
         "send_time_us": doc.send_time_us,
+        "business": None
+        if doc.business is None
+        else {
+            "target": doc.business.target,
+            "reason": doc.business.reason,
+            "replacement": doc.business.replacement,
+        },
     }
 
 
