@@ -64,7 +64,7 @@ def send(
     """`interchange send` as SENDER to RECIPIENT; (exit status, document id). The whole
     output is kept in `OUTPUT`."""
     code = main([
-        "send", "--bootstrap", settings.bootstrap, "--topic-prefix", settings.topic_prefix,
+        "send", "--bootstrap", str(settings.bootstrap), "--topic-prefix", settings.topic_prefix,
         "--keys-dir", str(settings.keys_dir), "--as", SENDER, "--to", RECIPIENT,
         "--subject", f"Văn bản {number}", "--code-number", str(number),
         "--code-notation", "VPCP-TH", "--timeout", "45", "--until", "arrived", *extra,

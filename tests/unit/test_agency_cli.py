@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from interchange.cli.agency import _acks
@@ -41,7 +43,7 @@ SEND = ["send", "--as", "000.00.00.G22", "--to", "000.00.00.H01", "--subject", "
         "--code-number", "13", "--code-notation", "VPCP-TH"]  # fmt: skip
 
 
-def _parsed(*extra: str) -> object:
+def _parsed(*extra: str) -> argparse.Namespace:
     from interchange.cli.main import build_parser
 
     return build_parser().parse_args([*SEND, *extra])
