@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from interchange.core.histogram import LatencyHistogram
-from interchange.core.model import Secrecy, Tier
+from interchange.core.model import BusinessType, Secrecy, Tier
 from interchange.core.presets import Scenario
 from interchange.core.workload_spec import WorkloadSpec
 from interchange.errors import ConfigError
@@ -48,7 +48,9 @@ def bench_spec(
 
     One recipient makes documents, deliveries and router decisions the same count, so
     throughput and CPU per document need no conversion. Classified documents are off by
-    default (they are rejected, not delivered, and would not be in the latency figures).
+    default (they are rejected, not delivered, and would not be in the latency figures),
+    and every document is new (business type 0): a revoke, update or replace names an
+    earlier document, which the CPU ceiling's replayed rounds cannot keep in order.
     """
     return WorkloadSpec(
         rate=rate,
@@ -57,6 +59,7 @@ def bench_spec(
         attachment_mix={attachment_bytes: 1.0},
         recipients_mix={recipients: 1.0},
         classified={} if not classified else {Secrecy.CONFIDENTIAL: 0.01},
+        business_mix={BusinessType.NEW: 1.0},
     )
 
 
