@@ -53,6 +53,7 @@ WORK_FIELDS = (
     "recall_requested",
     "recall_agreed",
     "recall_refused",
+    "redelivered",
 )
 
 
@@ -82,6 +83,7 @@ class WorkCell:
         self.recall_requested = 0  # 13
         self.recall_agreed = 0  # 15
         self.recall_refused = 0  # 16
+        self.redelivered = 0  # records whose 01 came again (an at-least-once redelivery)
 
     def merge(self, other: WorkCell) -> None:
         for name in WORK_FIELDS:
@@ -113,6 +115,18 @@ class _Record:
     online: bool | None = None
     due_us: int | None = None
     recall: bool = False  # a 13 was seen
+    arrived: bool = False  # a 01 was seen
+    replaying: bool = False  # a 01 came again: steps already passed may come again
+
+
+def _arrived(rec: _Record, cell: WorkCell) -> None:
+    """A 01: the first opens nothing (03 does); a second one is a redelivery (at-least-once,
+    e.g. a recipients process restarted before its commit): counted once, and the steps
+    the record had passed may then come again."""
+    if rec.arrived and not rec.replaying:
+        rec.replaying = True
+        cell.redelivered += 1
+    rec.arrived = True
 
 
 class WorkflowTally:
@@ -141,15 +155,18 @@ class WorkflowTally:
         if code is not StatusCode.ARRIVED:  # 01 is optional in the order: readers may skip it
             self.last_time_us = max(self.last_time_us, msg.time_us)
         cell = self._cell(rec.flow)
+        if code is StatusCode.ARRIVED:
+            _arrived(rec, cell)
+            return None
         if code in _RECALL:
             return self._recall(rec, cell, code)
         step = _STEP.get(code)
-        if step is None:  # 02 rejected: not part of a work record
+        if step is None or step == rec.step or (rec.replaying and step < rec.step):
+            # 02 (not a work step); a step sent again: an at-least-once re-send, or a
+            # redelivered record going through the steps it had passed
             return None
-        if rec.step == _STEP[StatusCode.COMPLETED] and step != rec.step:
+        if rec.step == _STEP[StatusCode.COMPLETED]:
             return Violation.AFTER_COMPLETED
-        if step == rec.step:
-            return None  # the same step again: an at-least-once re-send
         if step != rec.step + 1:
             return Violation.OUT_OF_ORDER
         rec.step = step

@@ -138,10 +138,12 @@ def processing_section(report: CoverageReport) -> Section:
             "open",
             "overdue (done late)",
             "overdue (open)",
+            "redelivered",
         ),
         tuple(_funnel_row(t) for t in (*report.tiers, report.total)),
         note="Overdue: completed after the due date, or still open past it at the last "
-        "status of the run.",
+        "status of the run. Redelivered: records whose 01 came again (at-least-once "
+        "delivery after a recipients restart); their repeated steps are not counted twice.",
     )
     tables = [share, funnel]
     total = report.total.work
@@ -211,6 +213,7 @@ def _funnel_row(t: TierCoverage) -> tuple[Cell, ...]:
         fmt_count(w.records - w.completed),
         late,
         late_open,
+        fmt_count(w.redelivered),
     )
 
 

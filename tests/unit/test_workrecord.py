@@ -197,6 +197,24 @@ def test_tally_flags_out_of_order_after_completed_and_recall_answers() -> None:
     assert (c.recall_requested, c.recall_agreed, c.recall_refused) == (1, 0, 1)
 
 
+def test_a_redelivered_record_is_counted_and_its_steps_may_come_again() -> None:
+    """A recipients process restarted before its commit handles records again: a second
+    01, then 03.. again. That is at-least-once, counted, not a broken order."""
+    t = WorkflowTally()
+    first = [StatusCode.ARRIVED, StatusCode.ACCEPTED, StatusCode.ASSIGNED]
+    again = [StatusCode.ARRIVED, *WORK_STATUSES]
+    results = feed(t, *(status(c, i) for i, c in enumerate([*first, *again])))
+    assert results == [None] * 8
+    c = only_cell(t)
+    assert c.redelivered == 1
+    assert (c.records, c.assigned, c.in_progress, c.completed) == (1, 1, 1, 1)
+    # without a second 01, going back a step is still a broken order
+    u = WorkflowTally()
+    steps = [StatusCode.ARRIVED, StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.ACCEPTED]
+    assert feed(u, *(status(c, i) for i, c in enumerate(steps)))[-1] is Violation.OUT_OF_ORDER
+    assert only_cell(u).redelivered == 0
+
+
 def test_work_cells_travel_in_run_metrics() -> None:
     t = WorkflowTally()
     feed(t, status(StatusCode.ACCEPTED, 1), status(StatusCode.ASSIGNED, 2))
