@@ -1,0 +1,128 @@
+"""Router memory under hostile load: RSS of a router fed nothing but bad submissions.
+
+Starts the embedded broker and one router (the operator's commands), then floods the
+submissions topic for `--duration` seconds with hostile records: random bytes of
+sizes from 100 B to 4 MiB, valid envelopes with one byte flipped, the same valid
+envelope replayed, and envelopes sent under another agency's key or partition. The
+router's RSS is sampled every second; the figure is the first sample after the
+warm-up, the peak and the last, and the count of rejections the router wrote. Run
+from a scratch directory (it writes keys/ there):
+
+    python benchmarks/hostile_memory.py --duration 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
+from interchange.core.faults import seal, to_wire
+from interchange.core.model import Hop
+from interchange.core.pki import KeyStore
+from interchange.core.presets import build
+from interchange.core.workload import generate
+from interchange.pipeline.clients import make_producer
+from interchange.settings import Settings
+
+SIZES = (100, 2_048, 65_536, 1 << 20, 4 << 20)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _valid(keys: KeyStore, n: int) -> list[tuple[bytes, bytes]]:
+    directory = build("province", ALL_CONNECTED)
+    now = time.time_ns() // 1000
+    out = []
+    for p in generate(directory, bench_spec(1000.0, count=n), 3, start_us=now):
+        out.append((p.key, to_wire(seal(p, keys), None, Hop(f"producer:{p.sender}", now), 0)))
+    return out
+
+
+def _hostile(rng: random.Random, valid: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes]:
+    kind = rng.randrange(5)
+    key, value = valid[rng.randrange(len(valid))]
+    if kind == 0:  # random bytes, small to 4 MiB
+        return key, rng.randbytes(rng.choice(SIZES))
+    if kind == 1:  # one byte flipped
+        i = rng.randrange(len(value))
+        return key, value[:i] + bytes([value[i] ^ 0xFF]) + value[i + 1 :]
+    if kind == 2:  # a replay of a genuine document
+        return key, value
+    if kind == 3:  # under another agency's key
+        return valid[rng.randrange(len(valid))][0], value
+    return None, value  # a null key
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=200.0, help="hostile records/s")
+    args = parser.parse_args()
+    exe = [sys.executable, "-m", "interchange"]
+    port = _free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    subprocess.run([*exe, "keys", "init", "--preset", "province", "--if-missing"], check=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen([*exe, "broker", "--port", str(port)]))
+        time.sleep(1.5)
+        subprocess.run([*exe, "topics", "create", "--bootstrap", bootstrap], check=True)
+        router = subprocess.Popen([*exe, "route", "--bootstrap", bootstrap, "--router-id", "h"])
+        procs.append(router)
+        time.sleep(5)
+        settings = Settings(bootstrap=bootstrap)
+        producer = make_producer(settings)
+        valid = _valid(KeyStore.open(Path("keys")), 200)
+        rng = random.Random(7)  # noqa: S311 - a benchmark's input, not a secret
+        proc = psutil.Process(router.pid)
+        samples: list[tuple[float, int]] = []
+        started = time.monotonic()
+        sent = 0
+        next_sample = started
+        while (now := time.monotonic()) - started < args.duration:
+            key, value = _hostile(rng, valid)
+            producer.send("interchange.submissions", value, key=key)
+            sent += 1
+            if now >= next_sample:
+                samples.append((now - started, proc.memory_info().rss))
+                next_sample += 1.0
+            time.sleep(max(0.0, started + sent / args.rate - time.monotonic()))
+        producer.flush(timeout=60)
+        producer.close(timeout=10)
+        time.sleep(5)
+        samples.append((time.monotonic() - started, proc.memory_info().rss))
+        after = [rss for t, rss in samples if t >= args.warmup]
+        mib = 1 << 20
+        print(
+            f"router RSS under {sent:,} hostile records ({args.rate:.0f}/s, "
+            f"{args.duration:.0f} s): after warm-up {after[0] / mib:.1f} MiB, peak "
+            f"{max(after) / mib:.1f} MiB, end {after[-1] / mib:.1f} MiB "
+            f"({100 * (max(after) / after[0] - 1):+.1f}% peak over the first sample)"
+        )
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
