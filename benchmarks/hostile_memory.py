@@ -87,7 +87,7 @@ def main() -> int:
         settings = Settings(bootstrap=bootstrap)
         producer = make_producer(settings)
         valid = _valid(KeyStore.open(Path("keys")), 200)
-        rng = random.Random(7)  # noqa: S311 - a benchmark's input, not a secret
+        rng = random.Random(7)
         proc = psutil.Process(router.pid)
         samples: list[tuple[float, int]] = []
         started = time.monotonic()
