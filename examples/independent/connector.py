@@ -45,17 +45,41 @@ from cryptography.x509.oid import NameOID
 # --------------------------------------------------------------------------------------
 # Enums (CONNECTOR.md section 3: index = position in the list)
 
-DOCUMENT_TYPES = ("DECISION", "DIRECTIVE", "OFFICIAL_LETTER", "REPORT", "PLAN", "NOTICE",
-                  "RESOLUTION", "SUBMISSION")
+DOCUMENT_TYPES = (
+    "DECISION",
+    "DIRECTIVE",
+    "OFFICIAL_LETTER",
+    "REPORT",
+    "PLAN",
+    "NOTICE",
+    "RESOLUTION",
+    "SUBMISSION",
+)
 PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_TIMED")
 SECRECY = ("NONE", "CONFIDENTIAL", "SECRET", "TOP_SECRET")
 BUSINESS_TYPES = ("NEW", "REVOKE", "UPDATE", "REPLACE")
 STATUS_CODES = ("S01", "S02", "S03", "S04", "S05", "S06", "S13", "S15", "S16")
-REASON_CODES = ("MALFORMED", "BAD_SIGNATURE", "UNKNOWN_SENDER", "UNKNOWN_CERTIFICATE",
-                "UNTRUSTED_CERTIFICATE", "REVOKED", "EXPIRED", "NOT_YET_VALID",
-                "SENDER_MISMATCH", "ALGORITHM_MISMATCH", "REPLAY", "UNKNOWN_RECIPIENT",
-                "CLASSIFIED", "NOT_CONNECTED", "KEY_MISMATCH", "WRONG_PARTITION",
-                "SEND_TIME_SKEW", "TOO_LARGE", "NO_RECIPIENTS")
+REASON_CODES = (
+    "MALFORMED",
+    "BAD_SIGNATURE",
+    "UNKNOWN_SENDER",
+    "UNKNOWN_CERTIFICATE",
+    "UNTRUSTED_CERTIFICATE",
+    "REVOKED",
+    "EXPIRED",
+    "NOT_YET_VALID",
+    "SENDER_MISMATCH",
+    "ALGORITHM_MISMATCH",
+    "REPLAY",
+    "UNKNOWN_RECIPIENT",
+    "CLASSIFIED",
+    "NOT_CONNECTED",
+    "KEY_MISMATCH",
+    "WRONG_PARTITION",
+    "SEND_TIME_SKEW",
+    "TOO_LARGE",
+    "NO_RECIPIENTS",
+)
 
 # Limits (CONNECTOR.md section 12)
 KIB, MIB = 1024, 1024 * 1024
@@ -72,6 +96,7 @@ LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 # --------------------------------------------------------------------------------------
 # Avro binary encoding, canonical form (CONNECTOR.md section 4)
+
 
 def enc_long(n: int) -> bytes:
     """zigzag, then base-128 varint, least significant group first, minimal length."""
@@ -133,7 +158,7 @@ class Reader:
     def _take(self, n: int) -> bytes:
         if n > len(self.data) - self.pos:
             raise DecodeError("TRUNCATED", f"need {n} bytes at {self.pos}")
-        b = self.data[self.pos:self.pos + n]
+        b = self.data[self.pos : self.pos + n]
         self.pos += n
         return b
 
@@ -224,89 +249,119 @@ class Reader:
 # Records. Values are plain dicts with the Avro field names (as in vectors.json),
 # bytes as bytes (attachment sha256 / content).
 
+
 def _enc_agency(a: dict[str, str]) -> bytes:
     return enc_string(a["id"]) + enc_string(a["name"])
 
 
 def _enc_attachment(a: dict[str, Any]) -> bytes:
-    return (enc_string(a["name"]) + enc_string(a["media_type"]) + enc_fixed(a["sha256"], 32)
-            + enc_bytes(a["content"]))
+    return (
+        enc_string(a["name"])
+        + enc_string(a["media_type"])
+        + enc_fixed(a["sha256"], 32)
+        + enc_bytes(a["content"])
+    )
 
 
 def _enc_business(b: dict[str, Any] | None) -> bytes:
     """Schema v5's trailing union: null (0) or the Business record (branch 1)."""
     if b is None:
         return b"\x00"
-    return (b"\x02" + enc_string(b["target"]) + enc_string(b["reason"])
-            + enc_opt_string(b.get("replacement")))
+    return (
+        b"\x02"
+        + enc_string(b["target"])
+        + enc_string(b["reason"])
+        + enc_opt_string(b.get("replacement"))
+    )
 
 
 def encode_document(d: dict[str, Any]) -> bytes:
     """Canonical encoding of vn.interchange.Document: exactly the signed bytes."""
     s = d["signer"]
-    out = b"".join((
-        enc_string(d["id"]),
-        _enc_agency(d["sender"]),
-        enc_array(d["recipients"], _enc_agency),
-        enc_string(d["code_number"]),
-        enc_string(d["code_notation"]),
-        enc_string(d["promulgation_place"]),
-        enc_string(d["promulgation_date"]),
-        enc_enum(d["document_type"], DOCUMENT_TYPES),
-        enc_string(d["subject"]),
-        enc_string(s["name"]) + enc_string(s["position"]) + enc_string(s["competence"]),
-        enc_enum(d["priority"], PRIORITIES),
-        enc_enum(d["secrecy"], SECRECY),
-        enc_enum(d["business_type"], BUSINESS_TYPES),
-        enc_opt_string(d["response_for"]),
-        enc_opt_string(d["due_date"]),
-        enc_array(d["attachments"], _enc_attachment),
-        enc_long(d["send_time_us"]),
-        _enc_business(d.get("business")),
-    ))
+    out = b"".join(
+        (
+            enc_string(d["id"]),
+            _enc_agency(d["sender"]),
+            enc_array(d["recipients"], _enc_agency),
+            enc_string(d["code_number"]),
+            enc_string(d["code_notation"]),
+            enc_string(d["promulgation_place"]),
+            enc_string(d["promulgation_date"]),
+            enc_enum(d["document_type"], DOCUMENT_TYPES),
+            enc_string(d["subject"]),
+            enc_string(s["name"]) + enc_string(s["position"]) + enc_string(s["competence"]),
+            enc_enum(d["priority"], PRIORITIES),
+            enc_enum(d["secrecy"], SECRECY),
+            enc_enum(d["business_type"], BUSINESS_TYPES),
+            enc_opt_string(d["response_for"]),
+            enc_opt_string(d["due_date"]),
+            enc_array(d["attachments"], _enc_attachment),
+            enc_long(d["send_time_us"]),
+            _enc_business(d.get("business")),
+        )
+    )
     if len(out) > MAX_DOCUMENT:
         raise ValueError("document above 4 MiB")
     return out
 
 
 def encode_envelope(e: dict[str, Any]) -> bytes:
-    return b"".join((
-        enc_bytes(e["content"]),
-        enc_bytes(e["signature"]),
-        enc_string(e["cert_id"]),
-        enc_array(e["trace"], lambda h: enc_string(h["node"]) + enc_long(h["time_us"])),
-    ))
+    return b"".join(
+        (
+            enc_bytes(e["content"]),
+            enc_bytes(e["signature"]),
+            enc_string(e["cert_id"]),
+            enc_array(e["trace"], lambda h: enc_string(h["node"]) + enc_long(h["time_us"])),
+        )
+    )
 
 
 def encode_status(m: dict[str, Any]) -> bytes:
     """Status schema v2: v1's six fields, then staff, online and due_us (each null or a value)."""
     staff, online, due = m.get("staff"), m.get("online"), m.get("due_us")
-    return b"".join((
-        enc_string(m["document_id"]),
-        enc_string(m["sender"]),
-        enc_string(m["recipient"]),
-        enc_enum(m["code"], STATUS_CODES),
-        enc_long(m["time_us"]),
-        enc_string(m.get("detail", "")),
-        b"\x00" if staff is None else b"\x02" + b"".join(
-            enc_string(staff[k]) for k in ("name", "position", "department")),
-        b"\x00" if online is None else b"\x02" + (b"\x01" if online else b"\x00"),
-        b"\x00" if due is None else b"\x02" + enc_long(due),
-    ))
+    return b"".join(
+        (
+            enc_string(m["document_id"]),
+            enc_string(m["sender"]),
+            enc_string(m["recipient"]),
+            enc_enum(m["code"], STATUS_CODES),
+            enc_long(m["time_us"]),
+            enc_string(m.get("detail", "")),
+            b"\x00"
+            if staff is None
+            else b"\x02"
+            + b"".join(enc_string(staff[k]) for k in ("name", "position", "department")),
+            b"\x00" if online is None else b"\x02" + (b"\x01" if online else b"\x00"),
+            b"\x00" if due is None else b"\x02" + enc_long(due),
+        )
+    )
 
 
 def encode_rejection(r: dict[str, Any]) -> bytes:
     """Schema v2 when the record has the submission's coordinates, else v1."""
-    v1 = b"".join((
-        enc_string(r["document_id"]), enc_string(r["sender"]),
-        enc_enum(r["reason"], REASON_CODES), enc_string(r["detail"]),
-        enc_fixed(r["content_sha256"], 32), enc_enum(r["secrecy"], SECRECY),
-        enc_opt_string(r["recipient"]), enc_long(r["time_us"]), enc_long(r["send_time_us"]),
-    ))
+    v1 = b"".join(
+        (
+            enc_string(r["document_id"]),
+            enc_string(r["sender"]),
+            enc_enum(r["reason"], REASON_CODES),
+            enc_string(r["detail"]),
+            enc_fixed(r["content_sha256"], 32),
+            enc_enum(r["secrecy"], SECRECY),
+            enc_opt_string(r["recipient"]),
+            enc_long(r["time_us"]),
+            enc_long(r["send_time_us"]),
+        )
+    )
     if "offset" not in r:
         return v1
-    return v1 + b"".join((enc_string(r["topic"]), enc_long(r["partition"]),
-                          enc_long(r["offset"]), b"\x01" if r["authenticated"] else b"\x00"))
+    return v1 + b"".join(
+        (
+            enc_string(r["topic"]),
+            enc_long(r["partition"]),
+            enc_long(r["offset"]),
+            b"\x01" if r["authenticated"] else b"\x00",
+        )
+    )
 
 
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -345,11 +400,18 @@ def decode_document(data: bytes) -> dict[str, Any]:
         return {"id": r.string(), "name": r.string()}
 
     def attachment() -> dict[str, Any]:
-        return {"name": r.string(), "media_type": r.string(), "sha256": r.fixed(32),
-                "content": r.bytes_(MAX_DOCUMENT)}
+        return {
+            "name": r.string(),
+            "media_type": r.string(),
+            "sha256": r.fixed(32),
+            "content": r.bytes_(MAX_DOCUMENT),
+        }
 
-    d: dict[str, Any] = {"id": r.string(), "sender": agency(),
-                         "recipients": r.array(agency, MAX_RECIPIENTS)}
+    d: dict[str, Any] = {
+        "id": r.string(),
+        "sender": agency(),
+        "recipients": r.array(agency, MAX_RECIPIENTS),
+    }
     for name in ("code_number", "code_notation", "promulgation_place", "promulgation_date"):
         d[name] = r.string()
     d["document_type"] = r.enum(DOCUMENT_TYPES)
@@ -367,8 +429,11 @@ def decode_document(data: bytes) -> dict[str, Any]:
     if not v4:
         branch = r.long()
         if branch == 1:
-            d["business"] = {"target": r.string(), "reason": r.string(),
-                             "replacement": r.opt_string()}
+            d["business"] = {
+                "target": r.string(),
+                "reason": r.string(),
+                "replacement": r.opt_string(),
+            }
         elif branch != 0:
             raise DecodeError("BAD_UNION", f"business branch {branch}")
     r.end()
@@ -384,8 +449,11 @@ def decode_document(data: bytes) -> dict[str, Any]:
 def decode_envelope(data: bytes) -> dict[str, Any]:
     data = _checked(data, MAX_ENVELOPE, "envelope")
     r = Reader(data)
-    e: dict[str, Any] = {"content": r.bytes_(MAX_DOCUMENT), "signature": r.bytes_(MAX_SIGNATURE),
-                         "cert_id": r.string()}
+    e: dict[str, Any] = {
+        "content": r.bytes_(MAX_DOCUMENT),
+        "signature": r.bytes_(MAX_SIGNATURE),
+        "cert_id": r.string(),
+    }
     e["trace"] = r.array(lambda: {"node": r.string(), "time_us": r.long()}, MAX_HOPS)
     r.end()
     if not _CERT_ID_RE.match(e["cert_id"]):
@@ -397,9 +465,17 @@ def decode_envelope(data: bytes) -> dict[str, Any]:
 def decode_status(data: bytes) -> dict[str, Any]:
     data = _checked(data, MAX_SMALL_RECORD, "status")
     r = Reader(data)
-    m = {"document_id": r.string(), "sender": r.string(), "recipient": r.string(),
-         "code": r.enum(STATUS_CODES), "time_us": r.long(), "detail": r.string(),
-         "staff": None, "online": None, "due_us": None}
+    m = {
+        "document_id": r.string(),
+        "sender": r.string(),
+        "recipient": r.string(),
+        "code": r.enum(STATUS_CODES),
+        "time_us": r.long(),
+        "detail": r.string(),
+        "staff": None,
+        "online": None,
+        "due_us": None,
+    }
     if r.pos == len(data):  # a schema v1 record: the work-record fields were not there yet
         _canonical(data, m, lambda v: encode_status(v)[:-3])
         return m
@@ -420,9 +496,17 @@ def decode_status(data: bytes) -> dict[str, Any]:
 def decode_rejection(data: bytes) -> dict[str, Any]:
     data = _checked(data, MAX_SMALL_RECORD, "rejection")
     r = Reader(data)
-    rej = {"document_id": r.string(), "sender": r.string(), "reason": r.enum(REASON_CODES),
-           "detail": r.string(), "content_sha256": r.fixed(32), "secrecy": r.enum(SECRECY),
-           "recipient": r.opt_string(), "time_us": r.long(), "send_time_us": r.long()}
+    rej = {
+        "document_id": r.string(),
+        "sender": r.string(),
+        "reason": r.enum(REASON_CODES),
+        "detail": r.string(),
+        "content_sha256": r.fixed(32),
+        "secrecy": r.enum(SECRECY),
+        "recipient": r.opt_string(),
+        "time_us": r.long(),
+        "send_time_us": r.long(),
+    }
     if r.pos < len(r.data):  # rejection schema v4: the submission's coordinates (section 11)
         rej["topic"], rej["partition"], rej["offset"] = r.string(), r.long(), r.long()
         flag = r._take(1)
@@ -440,8 +524,9 @@ def decode_rejection(data: bytes) -> dict[str, Any]:
 _AGENCY_RE = re.compile(r"^([0-9]{3})\.([0-9]{2})\.([0-9]{2})\.([A-Z])([0-9]{2})$")
 
 
-def make_document_id(sender_id: str, promulgation_date: str, code_number: str,
-                     code_notation: str) -> str:
+def make_document_id(
+    sender_id: str, promulgation_date: str, code_number: str, code_notation: str
+) -> str:
     return f"{sender_id},{promulgation_date.replace('-', '/')},{code_number}/{code_notation}"
 
 
@@ -465,6 +550,7 @@ def now_us() -> int:
 
 # --------------------------------------------------------------------------------------
 # Signatures and certificates (CONNECTOR.md section 7)
+
 
 def cert_id_of(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
@@ -557,15 +643,25 @@ def _extensions_ok(cert: x509.Certificate) -> bool:
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage)
     except x509.ExtensionNotFound:
         return False
-    return (bc.critical and not bc.value.ca and ku.critical and ku.value.digital_signature
-            and ku.value.content_commitment)
+    return (
+        bc.critical
+        and not bc.value.ca
+        and ku.critical
+        and ku.value.digital_signature
+        and ku.value.content_commitment
+    )
 
 
 class TrustStore:
     """Verifier of envelopes: the root CA, the CRL and a directory of certificates."""
 
-    def __init__(self, root_pem: Path, crl_pem: Path | None, certs_dir: Path | None,
-                 extra_certs: Iterable[x509.Certificate] = ()) -> None:
+    def __init__(
+        self,
+        root_pem: Path,
+        crl_pem: Path | None,
+        certs_dir: Path | None,
+        extra_certs: Iterable[x509.Certificate] = (),
+    ) -> None:
         self.root = x509.load_pem_x509_certificate(root_pem.read_bytes())
         self.certs_dir = certs_dir
         self.extra = {cert_id_of(c): c for c in extra_certs}
@@ -573,7 +669,8 @@ class TrustStore:
         if crl_pem is not None and crl_pem.exists():
             crl = x509.load_pem_x509_crl(crl_pem.read_bytes())
             if crl.issuer != self.root.subject or not crl.is_signature_valid(
-                    self.root.public_key()):  # type: ignore[arg-type]
+                self.root.public_key()
+            ):  # type: ignore[arg-type]
                 raise ValueError("CRL not signed by the root")
             for entry in crl:
                 self.revoked[entry.serial_number] = entry.revocation_date_utc
@@ -600,15 +697,15 @@ class TrustStore:
             return False
         return True
 
-    def verify(self, content: bytes, signature: bytes, cert_id: str, sender_id: str,
-               send_time_us: int) -> str | None:
+    def verify(
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, send_time_us: int
+    ) -> str | None:
         """None if valid, else the ReasonCode, in the router's check-3 order."""
         cert = self.certificate(cert_id)
         if cert is None:
             return "UNKNOWN_CERTIFICATE"
         pub = cert.public_key()
-        if (not self.issued_by_root(cert) or not _key_in_profile(pub)
-                or not _extensions_ok(cert)):
+        if not self.issued_by_root(cert) or not _key_in_profile(pub) or not _extensions_ok(cert):
             return "UNTRUSTED_CERTIFICATE"
         # "second precision, inclusive": compare whole seconds of the send time
         send_s = send_time_us // 1_000_000
@@ -647,11 +744,18 @@ class Credential:
 # --------------------------------------------------------------------------------------
 # Self-check against tests/vectors (CONNECTOR.md section 4, tests/vectors/README.md)
 
+
 def document_from_vector(j: dict[str, Any]) -> dict[str, Any]:
     d = json.loads(json.dumps(j))
-    d["attachments"] = [{"name": a["name"], "media_type": a["media_type"],
-                         "sha256": bytes.fromhex(a["sha256_hex"]),
-                         "content": bytes.fromhex(a["content_hex"])} for a in j["attachments"]]
+    d["attachments"] = [
+        {
+            "name": a["name"],
+            "media_type": a["media_type"],
+            "sha256": bytes.fromhex(a["sha256_hex"]),
+            "content": bytes.fromhex(a["content_hex"]),
+        }
+        for a in j["attachments"]
+    ]
     return d
 
 
@@ -665,21 +769,27 @@ def selfcheck(vectors_dir: Path, out: Callable[[str], None] = print) -> list[str
 
     signer = v["signer"]
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(signer["seed_hex"]))
-    pub_raw = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                            serialization.PublicFormat.Raw)
+    pub_raw = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     check(pub_raw.hex() == signer["public_key_hex"], "signer public key from seed")
     ca = x509.load_pem_x509_certificate((vectors_dir / v["ca"]["cert_file"]).read_bytes())
     cert = x509.load_pem_x509_certificate((vectors_dir / signer["cert_file"]).read_bytes())
     check(cert_id_of(cert) == signer["cert_id"], "signer cert_id = SHA-256 of DER")
     check(cert_id_of(ca) == v["ca"]["cert_id"], "CA cert_id = SHA-256 of DER")
-    ca_pub = ca.public_key().public_bytes(serialization.Encoding.Raw,
-                                          serialization.PublicFormat.Raw)
+    ca_pub = ca.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     check(ca_pub.hex() == v["ca"]["public_key_hex"], "CA public key")
     check(agency_of_cert(cert) == signer["agency_id"], "certificate UID = agency id")
 
     # a trust store over the vector files (root, CRL, the signer's certificate)
-    store = TrustStore(vectors_dir / v["ca"]["cert_file"], vectors_dir / v["ca"]["crl_file"],
-                       None, extra_certs=[cert])
+    store = TrustStore(
+        vectors_dir / v["ca"]["cert_file"],
+        vectors_dir / v["ca"]["crl_file"],
+        None,
+        extra_certs=[cert],
+    )
     check(store.issued_by_root(cert), "certificate signed by the vector CA")
 
     for entry in v["documents"]:
@@ -687,24 +797,44 @@ def selfcheck(vectors_dir: Path, out: Callable[[str], None] = print) -> list[str
         doc = document_from_vector(entry["document"])
         content = encode_document(doc)
         check(content.hex() == entry["document_hex"], f"{name}: document bytes")
-        check(hashlib.sha256(content).hexdigest() == entry["document_sha256"],
-              f"{name}: document sha256")
-        check(make_document_id(doc["sender"]["id"], doc["promulgation_date"],
-                               doc["code_number"], doc["code_notation"]) == doc["id"],
-              f"{name}: id convention")
+        check(
+            hashlib.sha256(content).hexdigest() == entry["document_sha256"],
+            f"{name}: document sha256",
+        )
+        check(
+            make_document_id(
+                doc["sender"]["id"],
+                doc["promulgation_date"],
+                doc["code_number"],
+                doc["code_notation"],
+            )
+            == doc["id"],
+            f"{name}: id convention",
+        )
         sig = sign(key, content)
         check(sig.hex() == entry["signature_hex"], f"{name}: Ed25519 signature")
-        env = {"content": content, "signature": sig, "cert_id": signer["cert_id"],
-               "trace": entry["envelope_trace"]}
+        env = {
+            "content": content,
+            "signature": sig,
+            "cert_id": signer["cert_id"],
+            "trace": entry["envelope_trace"],
+        }
         raw = encode_envelope(env)
         check(raw.hex() == entry["envelope_hex"], f"{name}: envelope bytes")
         try:
             back = decode_envelope(bytes.fromhex(entry["envelope_hex"]))
             check(back == env, f"{name}: envelope decodes to the same fields")
-            check(decode_document(back["content"]) == doc,
-                  f"{name}: document decodes to the same fields")
-            reason = store.verify(back["content"], back["signature"], back["cert_id"],
-                                  doc["sender"]["id"], doc["send_time_us"])
+            check(
+                decode_document(back["content"]) == doc,
+                f"{name}: document decodes to the same fields",
+            )
+            reason = store.verify(
+                back["content"],
+                back["signature"],
+                back["cert_id"],
+                doc["sender"]["id"],
+                doc["send_time_us"],
+            )
             check(reason is None, f"{name}: verifies at send time ({reason or 'valid'})")
         except DecodeError as e:
             check(False, f"{name}: strict decode ({e})")
@@ -714,23 +844,40 @@ def selfcheck(vectors_dir: Path, out: Callable[[str], None] = print) -> list[str
 # --------------------------------------------------------------------------------------
 # Kafka (CONNECTOR.md section 2)
 
+
 def producer_config(bootstrap: str) -> dict[str, Any]:
-    return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-            "partitioner": "murmur2_random", "message.max.bytes": 5 * MIB,
-            "linger.ms": 5}
+    return {
+        "bootstrap.servers": bootstrap,
+        "acks": "all",
+        "enable.idempotence": True,
+        "partitioner": "murmur2_random",
+        "message.max.bytes": 5 * MIB,
+        "linger.ms": 5,
+    }
 
 
 def consumer_config(bootstrap: str) -> dict[str, Any]:
-    return {"bootstrap.servers": bootstrap, "group.id": f"independent-{uuid.uuid4()}",
-            "enable.auto.commit": False, "isolation.level": "read_committed",
-            "fetch.wait.max.ms": 10, "auto.offset.reset": "earliest",
-            "enable.partition.eof": False}
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"independent-{uuid.uuid4()}",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+        "fetch.wait.max.ms": 10,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+    }
 
 
-def produce(bootstrap: str, topic: str, key: str, value: bytes,
-            headers: list[tuple[str, bytes]] | None = None) -> tuple[str, int, int]:
+def produce(
+    bootstrap: str,
+    topic: str,
+    key: str,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> tuple[str, int, int]:
     """Produce one record; its (topic, partition, offset), which rejections name."""
     from confluent_kafka import Producer
+
     p = Producer(producer_config(bootstrap))
     errors: list[Any] = []
     where: list[tuple[str, int, int]] = []
@@ -741,8 +888,9 @@ def produce(bootstrap: str, topic: str, key: str, value: bytes,
         else:
             where.append((msg.topic(), msg.partition(), msg.offset()))
 
-    p.produce(topic, key=key.encode("utf-8"), value=value, headers=headers or [],
-              on_delivery=delivered)
+    p.produce(
+        topic, key=key.encode("utf-8"), value=value, headers=headers or [], on_delivery=delivered
+    )
     if p.flush(30) != 0:
         raise RuntimeError(f"{topic}: record not delivered within 30 s")
     if errors:
@@ -753,14 +901,16 @@ def produce(bootstrap: str, topic: str, key: str, value: bytes,
 def assign_all(consumer: Any, topics: list[str], since_ms: int | None) -> None:
     """Assign every partition of the topics, at a timestamp or at the beginning."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
     parts: list[Any] = []
     for topic in topics:
         md = consumer.list_topics(topic, timeout=10).topics[topic]
         if md.error is not None or not md.partitions:
             raise RuntimeError(f"topic {topic}: {md.error or 'no partitions'}")
         for p in sorted(md.partitions):
-            parts.append(TopicPartition(topic, p, since_ms if since_ms is not None
-                                        else OFFSET_BEGINNING))
+            parts.append(
+                TopicPartition(topic, p, since_ms if since_ms is not None else OFFSET_BEGINNING)
+            )
     if since_ms is not None:
         # offset -1 (no record at/after the time) means "the end", which is right
         parts = consumer.offsets_for_times(parts, timeout=10)
@@ -770,28 +920,49 @@ def assign_all(consumer: Any, topics: list[str], since_ms: int | None) -> None:
 # --------------------------------------------------------------------------------------
 # Sending (sections 4, 5, 9, 13) and following the fate (sections 10, 11)
 
-def build_document(sender: dict[str, str], recipients: list[dict[str, str]], *,
-                   code_number: str, code_notation: str, subject: str,
-                   promulgation_date: str | None = None, place: str = "Ha Noi",
-                   document_type: str = "OFFICIAL_LETTER", priority: str = "NORMAL",
-                   business_type: str = "NEW", signer: dict[str, str] | None = None,
-                   response_for: str | None = None, due_date: str | None = None,
-                   attachments: Iterable[tuple[str, str, bytes]] = (),
-                   send_time_us: int | None = None,
-                   business: dict[str, Any] | None = None) -> dict[str, Any]:
+
+def build_document(
+    sender: dict[str, str],
+    recipients: list[dict[str, str]],
+    *,
+    code_number: str,
+    code_notation: str,
+    subject: str,
+    promulgation_date: str | None = None,
+    place: str = "Ha Noi",
+    document_type: str = "OFFICIAL_LETTER",
+    priority: str = "NORMAL",
+    business_type: str = "NEW",
+    signer: dict[str, str] | None = None,
+    response_for: str | None = None,
+    due_date: str | None = None,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+    send_time_us: int | None = None,
+    business: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     date = promulgation_date or dt.datetime.now(dt.UTC).date().isoformat()
     return {
         "id": make_document_id(sender["id"], date, code_number, code_notation),
-        "sender": sender, "recipients": recipients,
-        "code_number": code_number, "code_notation": code_notation,
-        "promulgation_place": place, "promulgation_date": date,
-        "document_type": document_type, "subject": subject,
-        "signer": signer or {"name": "Independent Connector", "position": "Integrator",
-                             "competence": ""},
-        "priority": priority, "secrecy": "NONE", "business_type": business_type,
-        "response_for": response_for, "due_date": due_date, "business": business,
-        "attachments": [{"name": n, "media_type": mt, "sha256": hashlib.sha256(c).digest(),
-                         "content": c} for n, mt, c in attachments],
+        "sender": sender,
+        "recipients": recipients,
+        "code_number": code_number,
+        "code_notation": code_notation,
+        "promulgation_place": place,
+        "promulgation_date": date,
+        "document_type": document_type,
+        "subject": subject,
+        "signer": signer
+        or {"name": "Independent Connector", "position": "Integrator", "competence": ""},
+        "priority": priority,
+        "secrecy": "NONE",
+        "business_type": business_type,
+        "response_for": response_for,
+        "due_date": due_date,
+        "business": business,
+        "attachments": [
+            {"name": n, "media_type": mt, "sha256": hashlib.sha256(c).digest(), "content": c}
+            for n, mt, c in attachments
+        ],
         "send_time_us": send_time_us if send_time_us is not None else now_us(),
     }
 
@@ -801,10 +972,14 @@ def seal(doc: dict[str, Any], cred: Credential) -> tuple[bytes, bytes]:
     content = encode_document(doc)
     signature = sign(cred.key, content, cred.cert)
     hop_time = max(now_us(), doc["send_time_us"])
-    envelope = encode_envelope({"content": content, "signature": signature,
-                                "cert_id": cred.cert_id,
-                                "trace": [{"node": f"producer:{doc['sender']['id']}",
-                                           "time_us": hop_time}]})
+    envelope = encode_envelope(
+        {
+            "content": content,
+            "signature": signature,
+            "cert_id": cred.cert_id,
+            "trace": [{"node": f"producer:{doc['sender']['id']}", "time_us": hop_time}],
+        }
+    )
     if len(envelope) > MAX_ENVELOPE:
         raise ValueError("envelope above the limit")
     return content, envelope
@@ -821,17 +996,29 @@ class Fate:
             return True
         for r in recipients:
             codes = self.statuses.get(r, [])
-            done = ("S02" in codes or r in self.not_connected
-                    or (until == "arrived" and "S01" in codes)
-                    or any(c in codes for c in ("S03", "S04", "S05", "S06")))
+            done = (
+                "S02" in codes
+                or r in self.not_connected
+                or (until == "arrived" and "S01" in codes)
+                or any(c in codes for c in ("S03", "S04", "S05", "S06"))
+            )
             if not done:
                 return False
         return True
 
 
-def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, since_ms: int,
-           timeout_s: float, until: str, out: Callable[[str], None] = print,
-           envelope: bytes | None = None, source: tuple[str, int, int] | None = None) -> Fate:
+def follow(
+    bootstrap: str,
+    prefix: str,
+    doc: dict[str, Any],
+    content: bytes,
+    since_ms: int,
+    timeout_s: float,
+    until: str,
+    out: Callable[[str], None] = print,
+    envelope: bytes | None = None,
+    source: tuple[str, int, int] | None = None,
+) -> Fate:
     """Read rejections and status (read_committed), filter by document id.
 
     A rejection that names a submission (rejection schema v4: topic, partition, offset) is ours
@@ -841,6 +1028,7 @@ def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, sin
     value: section 11) and its id is ours or "" (MALFORMED).
     """
     from confluent_kafka import Consumer
+
     doc_id, me = doc["id"], doc["sender"]["id"]
     digest = hashlib.sha256(content).digest()
     raw_digest = hashlib.sha256(envelope).digest() if envelope is not None else None
@@ -862,7 +1050,9 @@ def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, sin
                             continue
                     # v1: a forged copy with the same id has another content digest
                     elif rej["document_id"] not in (doc_id, "") or rej["content_sha256"] not in (
-                            digest, raw_digest):
+                        digest,
+                        raw_digest,
+                    ):
                         continue
                     if rej["recipient"] is None:
                         fate.rejected = rej
@@ -888,18 +1078,40 @@ def follow(bootstrap: str, prefix: str, doc: dict[str, Any], content: bytes, sin
 # --------------------------------------------------------------------------------------
 # Receiving (sections 2, 7, 10, 14 items 7-8)
 
-def send_status(bootstrap: str, prefix: str, *, document_id: str, original_sender: str,
-                me: str, code: str, detail: str = "") -> None:
-    value = encode_status({"document_id": document_id, "sender": original_sender,
-                           "recipient": me, "code": code, "time_us": now_us(),
-                           "detail": detail})
-    produce(bootstrap, f"{prefix}status", original_sender, value,
-            headers=[("document-id", document_id.encode()), ("code", code[1:].encode())])
+
+def send_status(
+    bootstrap: str,
+    prefix: str,
+    *,
+    document_id: str,
+    original_sender: str,
+    me: str,
+    code: str,
+    detail: str = "",
+) -> None:
+    value = encode_status(
+        {
+            "document_id": document_id,
+            "sender": original_sender,
+            "recipient": me,
+            "code": code,
+            "time_us": now_us(),
+            "detail": detail,
+        }
+    )
+    produce(
+        bootstrap,
+        f"{prefix}status",
+        original_sender,
+        value,
+        headers=[("document-id", document_id.encode()), ("code", code[1:].encode())],
+    )
 
 
 def statuses_already_sent(bootstrap: str, prefix: str, me: str, idle_s: float) -> set[tuple]:
     """(document id, code) pairs this agency already reported: send each code once."""
     from confluent_kafka import Consumer
+
     sent: set[tuple] = set()
     c = Consumer(consumer_config(bootstrap))
     try:
@@ -961,8 +1173,9 @@ def check_delivery(value: bytes, me: str, store: TrustStore) -> tuple[Received, 
     if doc["secrecy"] != "NONE":
         rec.reason = "CLASSIFIED"
         return rec, doc
-    reason = store.verify(env["content"], env["signature"], env["cert_id"], doc["sender"]["id"],
-                          doc["send_time_us"])
+    reason = store.verify(
+        env["content"], env["signature"], env["cert_id"], doc["sender"]["id"], doc["send_time_us"]
+    )
     if reason is not None:
         rec.reason = reason
         return rec, doc
@@ -970,10 +1183,22 @@ def check_delivery(value: bytes, me: str, store: TrustStore) -> tuple[Received, 
     return rec, doc
 
 
-def inbox(bootstrap: str, prefix: str, me: str, tier: str, store: TrustStore, *,
-          ack: list[str], idle_s: float | None, max_docs: int | None, timeout_s: float,
-          since_ms: int | None = None, out: Callable[[str], None] = print) -> list[Received]:
+def inbox(
+    bootstrap: str,
+    prefix: str,
+    me: str,
+    tier: str,
+    store: TrustStore,
+    *,
+    ack: list[str],
+    idle_s: float | None,
+    max_docs: int | None,
+    timeout_s: float,
+    since_ms: int | None = None,
+    out: Callable[[str], None] = print,
+) -> list[Received]:
     from confluent_kafka import Consumer
+
     done = statuses_already_sent(bootstrap, prefix, me, 1.0) if ack else set()
     received: list[Received] = []
     seen: set[str] = set()
@@ -1001,8 +1226,10 @@ def inbox(bootstrap: str, prefix: str, me: str, tier: str, store: TrustStore, *,
             seen.add(dedup)
             received.append(rec)
             hops = " > ".join(h["node"] for h in rec.trace)
-            out(f"{rec.document_id or '?'} {'verified' if rec.valid else 'invalid'} "
-                f"{rec.subject if rec.valid else rec.reason}  [{hops}]")
+            out(
+                f"{rec.document_id or '?'} {'verified' if rec.valid else 'invalid'} "
+                f"{rec.subject if rec.valid else rec.reason}  [{hops}]"
+            )
             if rec.valid and trace_problem(rec):
                 out(f"  note: trace {trace_problem(rec)} (not signed, informational)")
             if not ack:
@@ -1015,9 +1242,15 @@ def inbox(bootstrap: str, prefix: str, me: str, tier: str, store: TrustStore, *,
             for code in codes:
                 if (rec.document_id, code) in done:
                     continue
-                send_status(bootstrap, prefix, document_id=rec.document_id,
-                            original_sender=rec.sender, me=me, code=code,
-                            detail="" if rec.valid else rec.reason)
+                send_status(
+                    bootstrap,
+                    prefix,
+                    document_id=rec.document_id,
+                    original_sender=rec.sender,
+                    me=me,
+                    code=code,
+                    detail="" if rec.valid else rec.reason,
+                )
                 done.add((rec.document_id, code))
                 out(f"  status {code[1:]} -> {rec.sender}")
     finally:
@@ -1027,6 +1260,7 @@ def inbox(bootstrap: str, prefix: str, me: str, tier: str, store: TrustStore, *,
 
 # --------------------------------------------------------------------------------------
 # Command line
+
 
 def _names(directory: Path | None) -> dict[str, str]:
     if directory is None:
@@ -1055,8 +1289,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     sc = sub.add_parser("selfcheck", help="check encoder and signer against the test vectors")
-    sc.add_argument("--vectors", type=Path,
-                    default=Path(__file__).resolve().parents[2] / "tests" / "vectors")
+    sc.add_argument(
+        "--vectors", type=Path, default=Path(__file__).resolve().parents[2] / "tests" / "vectors"
+    )
 
     def kafka(p: argparse.ArgumentParser) -> None:
         p.add_argument("--bootstrap", required=True)
@@ -1080,11 +1315,19 @@ def main(argv: list[str] | None = None) -> int:
 
     ip = sub.add_parser("inbox", help="read, verify and acknowledge documents for your agency")
     kafka(ip)
-    ip.add_argument("--trust-dir", type=Path, required=True,
-                    help="keys directory of the axis (ca/root.pem, ca/crl.pem, certs/)")
+    ip.add_argument(
+        "--trust-dir",
+        type=Path,
+        required=True,
+        help="keys directory of the axis (ca/root.pem, ca/crl.pem, certs/)",
+    )
     ip.add_argument("--tier", choices=("central", "province", "district", "commune"))
-    ip.add_argument("--ack", type=_codes, default=_codes("01,03"),
-                    help="codes for valid documents (default 01,03; '' for none)")
+    ip.add_argument(
+        "--ack",
+        type=_codes,
+        default=_codes("01,03"),
+        help="codes for valid documents (default 01,03; '' for none)",
+    )
     ip.add_argument("--drain", action="store_true")
     ip.add_argument("--idle", type=float, default=2.0)
     ip.add_argument("--max", type=int)
@@ -1102,23 +1345,44 @@ def main(argv: list[str] | None = None) -> int:
         names = _names(a.directory)
         cred = Credential.load(a.cert, a.key)
         if agency_of_cert(cred.cert) != a.me:
-            print(f"certificate belongs to {agency_of_cert(cred.cert)}, not {a.me}",
-                  file=sys.stderr)
+            print(
+                f"certificate belongs to {agency_of_cert(cred.cert)}, not {a.me}", file=sys.stderr
+            )
             return 2
         to = list(dict.fromkeys(x.strip() for x in a.to.split(",") if x.strip()))
         attachments = [(p.name, "application/octet-stream", p.read_bytes()) for p in a.attach]
         since_ms = int(time.time() * 1000) - 5000
-        doc = build_document({"id": a.me, "name": names.get(a.me, a.me)},
-                             [{"id": r, "name": names.get(r, r)} for r in to],
-                             code_number=a.code_number, code_notation=a.code_notation,
-                             subject=a.subject, document_type=a.type,
-                             priority=PRIORITIES[a.priority], attachments=attachments)
+        doc = build_document(
+            {"id": a.me, "name": names.get(a.me, a.me)},
+            [{"id": r, "name": names.get(r, r)} for r in to],
+            code_number=a.code_number,
+            code_notation=a.code_notation,
+            subject=a.subject,
+            document_type=a.type,
+            priority=PRIORITIES[a.priority],
+            attachments=attachments,
+        )
         content, envelope = seal(doc, cred)
-        source = produce(a.bootstrap, f"{a.topic_prefix}submissions", a.me, envelope,
-                         headers=[("document-id", doc["id"].encode())])
+        source = produce(
+            a.bootstrap,
+            f"{a.topic_prefix}submissions",
+            a.me,
+            envelope,
+            headers=[("document-id", doc["id"].encode())],
+        )
         print(doc["id"], flush=True)
-        fate = follow(a.bootstrap, a.topic_prefix, doc, content, since_ms, a.timeout, a.until,
-                      out=lambda s: print(s, flush=True), envelope=envelope, source=source)
+        fate = follow(
+            a.bootstrap,
+            a.topic_prefix,
+            doc,
+            content,
+            since_ms,
+            a.timeout,
+            a.until,
+            out=lambda s: print(s, flush=True),
+            envelope=envelope,
+            source=source,
+        )
         if fate.rejected is not None:
             return 1
         if not fate.settled(set(to), a.until):
@@ -1133,9 +1397,18 @@ def main(argv: list[str] | None = None) -> int:
 
     tier = a.tier or tier_of(a.me)
     store = TrustStore.from_keys_dir(a.trust_dir)
-    got = inbox(a.bootstrap, a.topic_prefix, a.me, tier, store, ack=a.ack,
-                idle_s=a.idle if a.drain else None, max_docs=a.max, timeout_s=a.timeout,
-                out=lambda s: print(s, flush=True))
+    got = inbox(
+        a.bootstrap,
+        a.topic_prefix,
+        a.me,
+        tier,
+        store,
+        ack=a.ack,
+        idle_s=a.idle if a.drain else None,
+        max_docs=a.max,
+        timeout_s=a.timeout,
+        out=lambda s: print(s, flush=True),
+    )
     return 1 if any(not r.valid for r in got) else 0
 
 

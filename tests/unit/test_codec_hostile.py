@@ -166,8 +166,12 @@ CORPUS = [
     ("overlong-length", decode_document, doc(subject=varint(1, pad=2) + b"S"), R.NON_CANONICAL),
     ("varint-11-bytes", decode_document, doc(send_time=b"\xff" * 10 + b"\x01"), R.BAD_VARINT),
     ("varint-65-bits", decode_document, doc(send_time=b"\xff" * 9 + b"\x02"), R.BAD_VARINT),
-    ("varint-unterminated", decode_document, doc(send_time=b"\xff\xff", business_v5=b""),
-     R.TRUNCATED),
+    (
+        "varint-unterminated",
+        decode_document,
+        doc(send_time=b"\xff\xff", business_v5=b""),
+        R.TRUNCATED,
+    ),
     ("int-above-32-bits", decode_document, doc(secrecy=varint(1 << 40)), R.BAD_VARINT),
     # booleans are covered by test_booleans_must_be_0_or_1 (no boolean in our schemas)
     # enums and unions
