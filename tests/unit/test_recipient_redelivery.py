@@ -66,3 +66,43 @@ def test_records_up_to_the_mark_are_redelivered_the_rest_delivered(tmp_path: Any
     assert [code for _, code in producer.sent] == [b"01", b"01"]
     # the redelivered records are finished: the commit may pass them, not the delivered ones
     assert recipients.pending.to_commit() == {tp: 3}
+
+
+class _NetworkThreadConsumer:
+    """A consumer whose blocking calls fail as kafka-python's do on its network thread."""
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("Cannot block on net.run() from the IO thread itself")
+
+        return refuse
+
+
+def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after_poll(
+    tmp_path: Any,
+) -> None:
+    """The rebalance callback runs on kafka-python's network thread: the old handler
+    committed from there (RuntimeError on every rebalance) and then skipped forgetting
+    the revoked partitions' pending offsets."""
+    from interchange.pipeline.recipient import _Listener
+
+    directory = build("tiny")
+    keys = make_pki(tmp_path / "keys", directory)
+    settings = Settings(bootstrap="127.0.0.1:1", keys_dir=tmp_path / "keys")
+    recipients = Recipients(settings, directory, RecipientConfig(tiers=(Tier.COMMUNE,)))
+    recipients.producer = _Producer()
+    recipients._consumer = _NetworkThreadConsumer()
+    tp = _TP(recipients.layout.delivery(Tier.COMMUNE), 0)
+    env = sign(keys, document(CENTRAL, [COMMUNE], 1, send_time_us=1_000))
+    routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", 2_000)))
+    recipients._arrive(
+        Tier.COMMUNE, tp, _Record(0, COMMUNE.encode(), codec.encode_envelope(routed))
+    )
+    assert recipients.pending.to_commit() == {tp: 0}  # its 03 is not out yet
+
+    _Listener(recipients).on_partitions_revoked({tp})  # must not touch the consumer
+    recipients._rebalanced()  # after the poll, on the loop's thread
+
+    assert recipients.pending.to_commit() == {}  # the next owner has the partition
+    assert not recipients.timers  # its pending 03 went out at the revocation
+    assert [code for _, code in recipients.producer.sent] == [b"01", b"03"]
