@@ -10,7 +10,7 @@ client configs (`client_defaults()` below holds only what every client shares:
 bootstrap, client id, request timeout). Why each value, in docs/TOPICS.md:
 
 * `fetch_max_wait_ms=10`: Tansu holds every fetch for the full wait even when
-  data is ready (docs/EMBEDDED_BROKER.md quirk 3); 10 ms keeps p99 latency honest and costs
+  data is ready (docs/BROKER_QUIRKS.md quirk 3); 10 ms keeps p99 latency honest and costs
   Apache Kafka only some extra fetch requests on an idle topic.
 * `max_poll_interval_ms=10000`, `heartbeat_interval_ms=1000`: kafka-python
   uses the poll interval as the rebalance timeout and Tansu completes a group

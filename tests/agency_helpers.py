@@ -22,7 +22,7 @@ def module_settings(bootstrap: str, tmp: Path, directory: Directory) -> Settings
         topic_prefix=f"kit-{uuid.uuid4().hex[:10]}.",
         keys_dir=tmp / "keys",
         out_dir=tmp / "out",
-        # Tansu completes a group join after this (docs/EMBEDDED_BROKER.md quirk 1)
+        # Tansu completes a group join after this (docs/BROKER_QUIRKS.md quirk 1)
         max_poll_interval_ms=3_000,
     )
     init_pki(settings.keys_dir, list(directory))

@@ -142,7 +142,7 @@ def read_rejections(settings: Settings, since_us: int, idle_s: float = 1.0) -> l
     """Every committed rejection whose document was meant to be sent at or after `since_us`.
 
     A replay from the beginning that stops after `idle_s` without records (end
-    offsets are not trusted on Tansu, docs/EMBEDDED_BROKER.md quirk 2).
+    offsets are not trusted on Tansu, docs/BROKER_QUIRKS.md quirk 2).
     """
     from interchange.pipeline.replay import ReplayConfig, replay
 

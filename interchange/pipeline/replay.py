@@ -2,7 +2,7 @@
 
 Reads committed data only (`read_committed`), from the beginning, from given offsets,
 or from a time range (`offsets_for_times`). End offsets are never trusted to say the
-replay has caught up (Tansu reports them wrong after batched produces, docs/EMBEDDED_BROKER.md
+replay has caught up (Tansu reports them wrong after batched produces, docs/BROKER_QUIRKS.md
 quirk 2): the replay stops after an idle window with no record on any partition, and
 counts what it actually read. Throughput is measured from the first poll to the last
 record received, so the idle window at the end does not dilute it.

@@ -218,7 +218,7 @@ def read_changelog(
     Entries at or after that offset belong to a transaction that never committed
     (Tansu shows aborted records to read_committed readers): they are skipped, as
     those submissions are decided again. Complete after `idle_s` without a record
-    (end offsets lie on Tansu, docs/EMBEDDED_BROKER.md quirk 2).
+    (end offsets lie on Tansu, docs/BROKER_QUIRKS.md quirk 2).
     """
     from kafka.structs import TopicPartition
 

@@ -2,7 +2,7 @@
 
 The reader of the rejections and status topics is positioned *before* the send,
 by record timestamp (`offsets_for_times`, a few seconds before now), never by
-end offsets: those are wrong on Tansu after batched produces (docs/EMBEDDED_BROKER.md quirk
+end offsets: those are wrong on Tansu after batched produces (docs/BROKER_QUIRKS.md quirk
 2). Records about other submissions are skipped (`Fate.concerns`), so starting
 early only costs reading a little more. Where the broker has nothing at or
 after that timestamp, the reader starts at the reported end: if that end is
