@@ -15,9 +15,7 @@ ratios to it, measured in the same run.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,7 @@ from interchange.pipeline.clients import producer_config
 from interchange.pipeline.passthrough import (
     assigned_consumer,
     consume_until_idle,
-    create_hop_topics,
-    delete_topics,
-    run_hops,
+    run_in_hop_topics,
 )
 from interchange.settings import Settings
 
@@ -80,25 +76,17 @@ def run_naive(
     timeout_s: float = 90.0,
 ) -> NaiveResult:
     """Flood `sign+send -> verify+forward -> sink` for `duration_s` with the bench documents."""
-    stem = f"{settings.topic_prefix}naive-{uuid.uuid4().hex[:8]}"
-    topics = (f"{stem}.in", f"{stem}.out")
-    create_hop_topics(settings, topics)
-    ctx = mp.get_context("spawn")
-    results: Any = ctx.Queue()
     work = (preset, settings.keys_dir, attachment_bytes, seed)
-    try:
-        got = run_hops(
-            ctx,
-            results,
-            [
-                (_sink, (settings, topics[1], results, timeout_s)),
-                (_router, (settings, topics, work, results, timeout_s)),
-                (_produce, (settings, topics[0], work, duration_s, results)),
-            ],
-            timeout_s + duration_s,
-        )
-    finally:
-        delete_topics(settings, topics)
+    got = run_in_hop_topics(
+        settings,
+        "naive",
+        lambda topics, results: [
+            (_sink, (settings, topics[1], results, timeout_s)),
+            (_router, (settings, topics, work, results, timeout_s)),
+            (_produce, (settings, topics[0], work, duration_s, results)),
+        ],
+        timeout_s + duration_s,
+    )
     received, first, last, hdr = got["sink"]
     latency = LatencyHistogram.decode(hdr)
     return NaiveResult(

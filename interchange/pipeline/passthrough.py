@@ -59,34 +59,48 @@ def run_passthrough(
     """Flood `produce -> relay -> sink` for `duration_s` with records of `sizes` (cycled)."""
     if not sizes:
         raise PassthroughError("pass-through needs at least one record size")
-    stem = f"{settings.topic_prefix}raw-{uuid.uuid4().hex[:8]}"
-    topics = (f"{stem}.in", f"{stem}.out")
-    create_hop_topics(settings, topics)
-    ctx = mp.get_context("spawn")
-    results: Any = ctx.Queue()
-    try:
-        got = run_hops(
-            ctx,
-            results,
-            [
-                (_sink, (settings, topics[1], results, timeout_s)),
-                (_relay, (settings, topics, results, timeout_s)),
-                (_produce, (settings, topics[0], list(sizes), duration_s, results)),
-            ],
-            timeout_s + duration_s,
-        )
-    finally:
-        delete_topics(settings, topics)
+    got = run_in_hop_topics(
+        settings,
+        "raw",
+        lambda topics, results: [
+            (_sink, (settings, topics[1], results, timeout_s)),
+            (_relay, (settings, topics, results, timeout_s)),
+            (_produce, (settings, topics[0], list(sizes), duration_s, results)),
+        ],
+        timeout_s + duration_s,
+    )
     received, first, last = got["sink"]
     return PassthroughResult(
         got["producer"], got["relay"], received, max(0.0, last - first), sum(sizes) / len(sizes)
     )
 
 
+Targets = list[tuple[Callable[..., None], tuple[Any, ...]]]
+
+
+def run_in_hop_topics(
+    settings: Settings,
+    name: str,
+    targets: Callable[[tuple[str, str], Any], Targets],
+    timeout_s: float,
+) -> dict[str, Any]:
+    """Two fresh topics (`<prefix><name>-<uuid>.in/.out`), the hop processes `targets`
+    builds from them and the results queue, their values by role; topics deleted after."""
+    stem = f"{settings.topic_prefix}{name}-{uuid.uuid4().hex[:8]}"
+    topics = (f"{stem}.in", f"{stem}.out")
+    create_hop_topics(settings, topics)
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    try:
+        return run_hops(ctx, results, targets(topics, results), timeout_s)
+    finally:
+        delete_topics(settings, topics)
+
+
 def run_hops(
     ctx: Any,
     results: Any,
-    targets: list[tuple[Callable[..., None], tuple[Any, ...]]],
+    targets: Targets,
     timeout_s: float,
 ) -> dict[str, Any]:
     """Run each (function, args) in its own process; each puts (role, value) or ("error",
