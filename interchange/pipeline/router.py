@@ -60,6 +60,7 @@ from interchange.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0  # a restarted broker is found again within seconds
+POSITION_TIMEOUT_MS = 10_000  # committed offsets for the replay restore
 CLOSE_TIMEOUT_S = 3.0  # closing clients while the broker may be gone
 
 
@@ -449,7 +450,12 @@ class Router:
         other assigned partition without a guard: one idle window, not eight."""
         for tp in self._consumer.assignment():
             if tp.partition not in stale and tp.partition not in self._guards:
-                stale[tp.partition] = self._consumer.position(tp)
+                position = self._consumer.position(tp, timeout_ms=POSITION_TIMEOUT_MS)
+                if position is None:
+                    from kafka.errors import KafkaTimeoutError
+
+                    raise KafkaTimeoutError(f"no position for {tp} within the bound")
+                stale[tp.partition] = position
         started = time.monotonic()
         ids = read_changelog(
             self._restorer, self.layout.router_state, stale, self.config.restore_idle_s

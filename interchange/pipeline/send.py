@@ -164,7 +164,7 @@ def open_follower(settings: Settings, since_ms: int) -> Any:
         else:
             consumer.seek_to_end(tp)
     for tp in tps:
-        consumer.position(tp)  # resolve now, before the send, not lazily after it
+        consumer.position(tp, timeout_ms=10_000)  # resolved now, before the send, bounded
     return consumer
 
 
