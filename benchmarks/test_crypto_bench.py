@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core.ca import now_us
+from interchange.core.clock import now_us
 from interchange.core.model import Agency, Tier
 from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.core.signing import verifier

@@ -6,7 +6,6 @@ key before its certificate, a CRL entry before the certificate it revokes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from cryptography import x509
@@ -29,10 +28,6 @@ DEFAULT_VALIDITY_DAYS = 730
 BACKDATE_US = DAY_US  # certificates start a day early: tolerates skew and slightly old send times
 ROOT_VALIDITY_DAYS = 20 * 365
 FAULT_MARGIN_US = 30 * DAY_US  # fault certificates are wrong for send times within +-30 days
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def check_agency_id(agency_id: str) -> None:

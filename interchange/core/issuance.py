@@ -33,13 +33,13 @@ from interchange.core.ca import (
     check_agency_id,
     load_ca,
     make_cert,
-    now_us,
     revoked_entries,
     rogue_key,
     store_cert,
     store_key,
     write_crl,
 )
+from interchange.core.clock import now_us
 from interchange.core.keyfiles import IndexRow, Layout, append_index, read_index, write_file
 from interchange.core.model import Agency, Tier
 from interchange.core.signing import (

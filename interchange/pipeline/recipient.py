@@ -51,6 +51,7 @@ from kafka import ConsumerRebalanceListener
 
 from interchange.core import codec, workrecord
 from interchange.core.atomic import atomic_write_text
+from interchange.core.clock import now_us
 from interchange.core.directory import Directory
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import (
@@ -117,10 +118,6 @@ class RecipientConfig:
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
     static: bool = False  # own every partition without a group join (a single process only)
     work: WorkSettings = DEFAULT_WORK_SETTINGS  # online shares per tier, the time scale
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from kafka import ConsumerRebalanceListener
 
 from interchange.core import codec
+from interchange.core.clock import now_us
 from interchange.core.metrics import write_stats
 from interchange.core.model import ReasonCode, Rejection, Secrecy
 from interchange.core.policy import (
@@ -125,10 +126,6 @@ def _reachable(bootstrap: str) -> bool:
         if port.isdigit() and kafka_answers(host or "127.0.0.1", int(port), timeout=1.0):
             return True
     return False
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 LOG_APPEND_TIME = 1  # a ConsumerRecord's timestamp_type when the broker set the timestamp

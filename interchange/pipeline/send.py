@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from interchange.core import codec
+from interchange.core.clock import now_us
 from interchange.core.fate import Fate, Until
 from interchange.core.model import (
     AgencyRef,
@@ -131,10 +132,6 @@ def seal(doc: Document, credential: Credential, hop_time_us: int) -> Envelope:
 
 def _utc_date(time_us: int) -> str:
     return dt.datetime.fromtimestamp(time_us / 1e6, tz=dt.UTC).date().isoformat()
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from interchange.core.atomic import atomic_write_text
+from interchange.core.clock import now_us
 from interchange.core.coverage import CoverageReport, Sla, compute_coverage, load_targets
 from interchange.core.directory import Directory
 from interchange.core.faults import parse_faults
@@ -65,10 +66,6 @@ ACK_SETTLE_S = 0.5
 
 class Stop(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 class Simulation:

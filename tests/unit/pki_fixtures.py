@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.ca import now_us
+from interchange.core.clock import now_us
 from interchange.core.model import Agency, Tier
 from interchange.core.pki import Algorithm, AlgorithmPolicy, init_pki
 

@@ -6,7 +6,6 @@ import dataclasses
 import importlib.util
 import json
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +14,7 @@ import pytest
 
 from interchange.cli.main import main
 from interchange.core import codec
+from interchange.core.clock import now_us
 from interchange.core.conformance import Check, Checker, Message, MessageReport, Status, totals
 from interchange.core.directory import build_directory
 from interchange.core.keyfiles import Layout
@@ -65,10 +65,6 @@ def keys(keys_dir: Path) -> KeyStore:
 @pytest.fixture(scope="module")
 def checker(keys_dir: Path) -> Checker:
     return Checker(TrustStore.open(keys_dir), keys_dir)
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def document(**changes: object) -> Document:

@@ -3,7 +3,6 @@ that must decode, hostile sizes, empty recipient lists, ECDSA twins (issue 14)."
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 from router_helpers import CENTRAL, PROVINCE, document, make_pki, sign
 
 from interchange.core import codec
+from interchange.core.clock import now_us
 from interchange.core.directory import Directory, build_directory
 from interchange.core.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
 from interchange.core.partitioner import partition_of
@@ -43,10 +43,6 @@ NODE = "router:t"
 SLOW = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 @pytest.fixture(scope="module")
