@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from interchange.core import codec
 from interchange.core.model import (
@@ -32,14 +32,11 @@ from interchange.core.model import (
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.pipeline.kafka_seam import Stop
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
 POLL_MS = 100
-
-
-class Stop(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from interchange.core.directory import Directory
 from interchange.core.faults import CredentialSource, Fault, seal, to_wire
@@ -37,6 +37,7 @@ from interchange.core.tally import Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate
 from interchange.errors import InterchangeError
 from interchange.pipeline.clients import close_quietly, make_producer, producer_is_fenced_or_lost
+from interchange.pipeline.kafka_seam import Stop
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings
 
@@ -50,10 +51,6 @@ MAX_BURST = 512  # records sent between two checks of the stop flag when behind 
 
 class ProducerError(InterchangeError):
     pass
-
-
-class Stop(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from kafka import ConsumerRebalanceListener
 
@@ -71,6 +71,7 @@ from interchange.pipeline.clients import (
     producer_is_fenced_or_lost,
 )
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
+from interchange.pipeline.kafka_seam import Stop
 from interchange.pipeline.recipient_state import (
     DUPLICATE_WINDOW,
     EXTRAS_KEY,
@@ -94,10 +95,6 @@ FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, 
 COMMIT_TIMEOUT_MS = 15_000
 STOP_TIMEOUT_S = 3.0  # each bound while stopping: SIGTERM is honoured within seconds
 _RELEASE, _STEP = 0, 1
-
-
-class Stop(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

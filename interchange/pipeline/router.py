@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from kafka import ConsumerRebalanceListener
 
@@ -46,6 +46,7 @@ from interchange.pipeline.clients import (
     producer_config,
 )
 from interchange.pipeline.fetchwait import AdaptiveFetchWait
+from interchange.pipeline.kafka_seam import Stop
 from interchange.pipeline.router_metrics import RouterMetrics
 from interchange.pipeline.router_txn import (
     Batch,
@@ -67,12 +68,6 @@ CLOSE_TIMEOUT_S = 3.0  # closing clients while the broker may be gone
 
 class RouterError(InterchangeError):
     """The router cannot continue (fenced by another instance with the same id)."""
-
-
-class Stop(Protocol):
-    """A `threading.Event` or `cli.common.StopFlag`; `wait(0)` reads it without blocking."""
-
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from interchange.core import codec
 from interchange.core.model import Rejection
 from interchange.core.policy import Decision, Delivered
+from interchange.pipeline.kafka_seam import Stop
 
 log = logging.getLogger("interchange.pipeline.router")  # one logger for the stage
 OFFSET_BYTES = 8
@@ -56,17 +57,13 @@ class Batch:
 TXN_STEP_TIMEOUT_S = 10.0  # longest wait for one transactional round trip
 
 
-class StopLike(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-
 def run_transaction(
     producer: Any,
     batch: Batch,
     group_metadata: Any,
     changelog_topic: str,
     *,
-    stop: StopLike | None = None,
+    stop: Stop | None = None,
     timeout_s: float = TXN_STEP_TIMEOUT_S,
 ) -> None:
     """One batch's transaction: its outputs, its changelog records and consumed offsets,
@@ -102,7 +99,7 @@ class _Transactions:
     manager, with a bounded wait that also gives way to a stop request; a
     KafkaTimeoutError leaves the producer to be closed and replaced by the caller."""
 
-    def __init__(self, producer: Any, stop: StopLike | None, timeout_s: float) -> None:
+    def __init__(self, producer: Any, stop: Stop | None, timeout_s: float) -> None:
         self._producer = producer
         self._manager = getattr(producer, "_transaction_manager", None)
         self._stop = stop

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from interchange.core.atomic import atomic_write_text
 from interchange.core.clock import now_us
@@ -29,6 +29,7 @@ from interchange.core.timeseries import SeriesBuilder, SlidingRate, StatsFiles
 from interchange.core.workload import WorkloadSpec
 from interchange.errors import ConfigError
 from interchange.pipeline.acks import AckReader
+from interchange.pipeline.kafka_seam import Stop
 from interchange.pipeline.ledger import (
     Ledger,
     apply_deliveries,
@@ -62,10 +63,6 @@ SAMPLE_S = 1.0  # the per-second series: one sample of the stats files a second
 ROUTER_READY = "assigned submission partitions"
 WORK_DRAIN_S = 10.0  # longest wait for open work records once every delivery is registered
 ACK_SETTLE_S = 0.5
-
-
-class Stop(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class Simulation:
