@@ -32,7 +32,7 @@ from interchange.core.model import (
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.kafka_seam import Stop
+from interchange.pipeline.kafka_seam import Stop, seek_to_time
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -176,13 +176,7 @@ class AgencyInbox:
                 else:
                     consumer.seek(tp, committed)
             return
-        found = consumer.offsets_for_times(dict.fromkeys(tps, self.config.since_ms))
-        for tp in tps:
-            hit = found.get(tp)
-            if hit is not None:
-                consumer.seek(tp, hit.offset)
-            else:
-                consumer.seek_to_end(tp)
+        seek_to_time(consumer, tps, self.config.since_ms)
 
     def _receive(self, partition: int, record: Any) -> Received:
         value = record.value or b""

@@ -19,6 +19,7 @@ from typing import Any
 from interchange.core.audit_findings import RawRecord
 from interchange.errors import ConfigError, InterchangeError
 from interchange.pipeline.clients import make_consumer
+from interchange.pipeline.kafka_seam import offsets_at
 from interchange.settings import Settings
 
 TopicPartitionKey = tuple[str, int]
@@ -136,8 +137,7 @@ def _assign(consumer: Any, config: ReplayConfig) -> tuple[str, ...]:
         raise ConfigError(f"--from-offsets names unknown partitions: {sorted(unknown)}")
     starts: dict[Any, int | None] = {}
     if config.since_ms is not None:
-        found = consumer.offsets_for_times(dict.fromkeys(tps, config.since_ms))
-        starts = {tp: (o.offset if o is not None else None) for tp, o in found.items()}
+        starts = offsets_at(consumer, tps, config.since_ms)
     idle = []
     for tp in tps:
         given = config.from_offsets.get((tp.topic, tp.partition))

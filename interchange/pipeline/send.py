@@ -38,6 +38,7 @@ from interchange.core.model import (
 from interchange.core.signing import Credential
 from interchange.errors import ConfigError, DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.pipeline.kafka_seam import seek_to_time
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -153,13 +154,7 @@ def open_follower(settings: Settings, since_ms: int) -> Any:
         for p in sorted(consumer.partitions_for_topic(topic) or ())
     ]
     consumer.assign(tps)
-    found = consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
-    for tp in tps:
-        hit = found.get(tp)
-        if hit is not None:
-            consumer.seek(tp, hit.offset)
-        else:
-            consumer.seek_to_end(tp)
+    seek_to_time(consumer, tps, since_ms)
     for tp in tps:
         consumer.position(tp, timeout_ms=10_000)  # resolved now, before the send, bounded
     return consumer
