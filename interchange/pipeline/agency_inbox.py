@@ -32,7 +32,7 @@ from interchange.core.model import (
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.kafka_seam import Stop, seek_to_time
+from interchange.pipeline.kafka_seam import Consumer, Stop, seek_to_time
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -167,7 +167,7 @@ class AgencyInbox:
         since = self.config.since_ms
         return since is not None and record.timestamp < since
 
-    def _position(self, consumer: Any, tps: list[Any]) -> None:
+    def _position(self, consumer: Consumer, tps: list[Any]) -> None:
         if self.config.since_ms is None:
             for tp in tps:
                 committed = consumer.committed(tp) if self.config.group is not None else None

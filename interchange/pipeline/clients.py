@@ -12,6 +12,7 @@ from kafka.partitioner.abc import Partitioner
 from kafka.partitioner.default import DefaultPartitioner
 
 from interchange.core.partitioner import murmur2
+from interchange.pipeline.kafka_seam import Consumer
 from interchange.settings import Settings
 
 
@@ -137,7 +138,7 @@ def make_consumer(
     return KafkaConsumer(*topics, **config)
 
 
-def assign_all(consumer: Any, topics: list[str], timeout_s: float = 15.0) -> list[Any]:
+def assign_all(consumer: Consumer, topics: list[str], timeout_s: float = 15.0) -> list[Any]:
     """Assign every partition of `topics` to `consumer` (static assignment, no group join;
     committed offsets of its group_id still apply). Raises TopicError if a topic has no
     partitions in the cluster metadata within `timeout_s`."""

@@ -19,7 +19,7 @@ from typing import Any
 from interchange.core.audit_findings import RawRecord
 from interchange.errors import ConfigError, InterchangeError
 from interchange.pipeline.clients import make_consumer
-from interchange.pipeline.kafka_seam import offsets_at
+from interchange.pipeline.kafka_seam import Consumer, offsets_at
 from interchange.settings import Settings
 
 TopicPartitionKey = tuple[str, int]
@@ -120,7 +120,7 @@ def replay(
         consumer.close()
 
 
-def _assign(consumer: Any, config: ReplayConfig) -> tuple[str, ...]:
+def _assign(consumer: Consumer, config: ReplayConfig) -> tuple[str, ...]:
     from kafka import TopicPartition
 
     tps = []

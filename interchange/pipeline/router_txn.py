@@ -18,7 +18,7 @@ from typing import Any
 from interchange.core import codec
 from interchange.core.model import Rejection
 from interchange.core.policy import Decision, Delivered
-from interchange.pipeline.kafka_seam import Stop
+from interchange.pipeline.kafka_seam import Consumer, Stop
 
 log = logging.getLogger("interchange.pipeline.router")  # one logger for the stage
 OFFSET_BYTES = 8
@@ -208,7 +208,7 @@ def decode_changelog(key: bytes | None, value: bytes | None) -> list[tuple[int, 
 
 
 def read_changelog(
-    restorer: Any, topic: str, below: dict[int, int], idle_s: float
+    restorer: Consumer, topic: str, below: dict[int, int], idle_s: float
 ) -> dict[int, list[str]]:
     """Ids accepted at submission offsets below the committed position, per partition.
 
