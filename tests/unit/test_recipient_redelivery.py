@@ -4,38 +4,26 @@ partition's previous owner committed is counted as redelivered and sends no stat
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
+from kafka.structs import TopicPartition
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
 from interchange.core import codec
 from interchange.core.model import Hop, Tier
 from interchange.core.presets import build
+from interchange.pipeline.kafka_fakes import FakeLog, FakeProducer, FakeRecord
 from interchange.pipeline.recipient import RecipientConfig, Recipients
 from interchange.pipeline.recipient_state import handled_mark, mark_metadata
 from interchange.settings import Settings
 
 
-@dataclass(frozen=True)
-class _TP:
-    topic: str
-    partition: int
+def _record(tp: TopicPartition, offset: int, key: bytes, value: bytes) -> FakeRecord:
+    return FakeRecord(tp.topic, tp.partition, offset, 0, key, value)
 
 
-@dataclass(frozen=True)
-class _Record:
-    offset: int
-    key: bytes
-    value: bytes
-
-
-class _Producer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def send(self, topic: str, **kwargs: Any) -> None:
-        self.sent.append((topic, dict(kwargs["headers"])["code"]))
+def _codes(log: FakeLog, topic: str) -> list[bytes]:
+    return [dict(r.headers)["code"] for r in log.records(topic)]
 
 
 def test_mark_round_trips_and_ignores_other_metadata() -> None:
@@ -52,18 +40,19 @@ def test_records_up_to_the_mark_are_redelivered_the_rest_delivered(tmp_path: Any
     keys = make_pki(tmp_path / "keys", directory)
     settings = Settings(bootstrap="127.0.0.1:1", keys_dir=tmp_path / "keys")
     recipients = Recipients(settings, directory, RecipientConfig(tiers=(Tier.COMMUNE,)))
-    producer = _Producer()
-    recipients.producer = producer
-    tp = _TP(recipients.layout.delivery(Tier.COMMUNE), 0)
+    log = FakeLog()
+    log.create(recipients.layout.status, 1)
+    recipients.producer = FakeProducer(log)
+    tp = TopicPartition(recipients.layout.delivery(Tier.COMMUNE), 0)
     recipients.marks[tp] = 2  # the previous owner handled offsets 0..2
     for offset in range(5):
         env = sign(keys, document(CENTRAL, [COMMUNE], offset, send_time_us=1_000))
         routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", 2_000)))
         value = codec.encode_envelope(routed)
-        recipients._arrive(Tier.COMMUNE, tp, _Record(offset, COMMUNE.encode(), value))
+        recipients._arrive(Tier.COMMUNE, tp, _record(tp, offset, COMMUNE.encode(), value))
     counts = recipients.snapshot()[1]
     assert (counts.redelivered, counts.delivered, counts.status_arrived) == (3, 2, 2)
-    assert [code for _, code in producer.sent] == [b"01", b"01"]
+    assert _codes(log, recipients.layout.status) == [b"01", b"01"]
     # the redelivered records are finished: the commit may pass them, not the delivered ones
     assert recipients.pending.to_commit() == {tp: 3}
 
@@ -90,13 +79,15 @@ def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after
     keys = make_pki(tmp_path / "keys", directory)
     settings = Settings(bootstrap="127.0.0.1:1", keys_dir=tmp_path / "keys")
     recipients = Recipients(settings, directory, RecipientConfig(tiers=(Tier.COMMUNE,)))
-    recipients.producer = _Producer()
+    log = FakeLog()
+    log.create(recipients.layout.status, 1)
+    recipients.producer = FakeProducer(log)
     recipients._consumer = _NetworkThreadConsumer()
-    tp = _TP(recipients.layout.delivery(Tier.COMMUNE), 0)
+    tp = TopicPartition(recipients.layout.delivery(Tier.COMMUNE), 0)
     env = sign(keys, document(CENTRAL, [COMMUNE], 1, send_time_us=1_000))
     routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", 2_000)))
     recipients._arrive(
-        Tier.COMMUNE, tp, _Record(0, COMMUNE.encode(), codec.encode_envelope(routed))
+        Tier.COMMUNE, tp, _record(tp, 0, COMMUNE.encode(), codec.encode_envelope(routed))
     )
     assert recipients.pending.to_commit() == {tp: 0}  # its 03 is not out yet
 
@@ -105,4 +96,4 @@ def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after
 
     assert recipients.pending.to_commit() == {}  # the next owner has the partition
     assert not recipients.timers  # its pending 03 went out at the revocation
-    assert [code for _, code in recipients.producer.sent] == [b"01", b"03"]
+    assert _codes(log, recipients.layout.status) == [b"01", b"03"]
