@@ -7,8 +7,8 @@ or subscribed with a rebalance listener that a test drives with `rebalance`), an
 `commit_transaction`, and drops them on abort, as a read_committed reader sees them.
 
 Deliberately small: no fetch sizes, no isolation levels, no timestamps other than
-LogAppendTime (the wall clock, one ms apart per record). A behaviour that depends on the real broker (quirks,
-timing, group protocol) stays in the integration tests.
+LogAppendTime (the wall clock, one ms apart per record). A behaviour that depends on
+the real broker (quirks, timing, group protocol) stays in the integration tests.
 """
 
 from __future__ import annotations
