@@ -32,7 +32,7 @@ from interchange.core.model import (
 from interchange.core.truststore import TrustStore
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.kafka_seam import Consumer, Stop, seek_to_time
+from interchange.pipeline.kafka_seam import Consumer, Producer, Stop, seek_to_time
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -153,7 +153,7 @@ class AgencyInbox:
         return self.received
 
     @staticmethod
-    def _commit(consumer: Any, done: dict[Any, int]) -> None:
+    def _commit(consumer: Consumer, done: dict[Any, int]) -> None:
         """Commit what was read (its acks are flushed already): a rerun starts after it."""
         from kafka.structs import OffsetAndMetadata
 
@@ -185,7 +185,7 @@ class AgencyInbox:
             problem = NOT_ADDRESSED  # keyed to us, but the signed recipients do not name us
         return Received(partition, record.offset, record.timestamp, value, env, doc, problem)
 
-    def _ack(self, producer: Any, item: Received) -> None:
+    def _ack(self, producer: Producer, item: Received) -> None:
         doc = item.document
         if doc is None:
             return  # no id or sender to answer to

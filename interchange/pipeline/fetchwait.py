@@ -21,12 +21,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from interchange.pipeline.kafka_seam import Consumer
+
 
 class AdaptiveFetchWait:
     """Adjusts one consumer's fetch wait after each poll (`observe`)."""
 
     def __init__(
-        self, consumer: Any, busy_ms: int, idle_ms: int, *, idle_after_s: float = 1.0
+        self, consumer: Consumer, busy_ms: int, idle_ms: int, *, idle_after_s: float = 1.0
     ) -> None:
         fetcher = getattr(consumer, "_fetcher", None)
         config = getattr(fetcher, "config", None)

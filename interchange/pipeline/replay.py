@@ -154,7 +154,7 @@ def _assign(consumer: Consumer, config: ReplayConfig) -> tuple[str, ...]:
 
 
 def _read(
-    consumer: Any,
+    consumer: Consumer,
     config: ReplayConfig,
     missing: tuple[str, ...],
     on_record: Callable[[RawRecord], None] | None,

@@ -18,7 +18,7 @@ from typing import Any
 from interchange.core import codec
 from interchange.core.model import Rejection
 from interchange.core.policy import Decision, Delivered
-from interchange.pipeline.kafka_seam import Consumer, Stop
+from interchange.pipeline.kafka_seam import Consumer, Producer, Stop
 
 log = logging.getLogger("interchange.pipeline.router")  # one logger for the stage
 OFFSET_BYTES = 8
@@ -58,7 +58,7 @@ TXN_STEP_TIMEOUT_S = 10.0  # longest wait for one transactional round trip
 
 
 def run_transaction(
-    producer: Any,
+    producer: Producer,
     batch: Batch,
     group_metadata: Any,
     changelog_topic: str,
@@ -97,7 +97,9 @@ class _Transactions:
     abort_transaction wait without a bound (a router hung for good when the broker
     died mid-transaction). These are the same steps, on the same transaction
     manager, with a bounded wait that also gives way to a stop request; a
-    KafkaTimeoutError leaves the producer to be closed and replaced by the caller."""
+    KafkaTimeoutError leaves the producer to be closed and replaced by the caller.
+    `producer` is untyped here: this reaches past the seam, into the client's private
+    `_transaction_manager` and `_sender` (a producer without them gets the plain calls)."""
 
     def __init__(self, producer: Any, stop: Stop | None, timeout_s: float) -> None:
         self._producer = producer

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from interchange.core import codec
 from interchange.core.clock import now_us
@@ -38,7 +37,7 @@ from interchange.core.model import (
 from interchange.core.signing import Credential
 from interchange.errors import ConfigError, DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.kafka_seam import seek_to_time
+from interchange.pipeline.kafka_seam import Consumer, seek_to_time
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -142,12 +141,12 @@ class Sent:
     offset: int
 
 
-def open_follower(settings: Settings, since_ms: int) -> Any:
+def open_follower(settings: Settings, since_ms: int) -> Consumer:
     """A consumer on every partition of rejections + status, positioned at `since_ms`."""
     from kafka import TopicPartition
 
     layout = layout_of(settings)
-    consumer = make_consumer(settings)
+    consumer: Consumer = make_consumer(settings)
     tps = [
         TopicPartition(topic, p)
         for topic in (layout.rejections, layout.status)
@@ -177,7 +176,7 @@ def submit(settings: Settings, envelope: Envelope, doc: Document) -> Sent:
 
 
 def follow(
-    consumer: Any,
+    consumer: Consumer,
     settings: Settings,
     fate: Fate,
     deadline: float,

@@ -47,11 +47,20 @@ class _DeadBrokerProducer:
         self._sender = _Sender()
         self.sent: list[str] = []
 
+    def init_transactions(self) -> None:
+        pass
+
     def begin_transaction(self) -> None:
         pass
 
-    def send(self, topic: str, value: bytes, **_: Any) -> None:
+    def send(self, topic: str, value: bytes | None = None, **_: Any) -> None:
         self.sent.append(topic)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
 
     # kafka-python's public calls: no bound on the wait
     def send_offsets_to_transaction(self, offsets: Any, group: Any) -> None:
