@@ -295,21 +295,34 @@ def _strict_decode(
     return result
 
 
+_Way = tuple[StrictReader, Callable[[dict[str, Any]], T], Callable[[T], bytes]]
+
+
+def _strict_decode_either(data: object, current: _Way[T], older: _Way[T]) -> T:
+    """The current schema's reading; a record that ends early is tried as the older
+    schema's (appended fields absent); if that fails too, the current error stands."""
+    try:
+        return _strict_decode(data, *current)
+    except DecodeError as exc:
+        if exc.reason != DecodeReason.TRUNCATED:
+            raise
+        try:
+            return _strict_decode(data, *older)
+        except DecodeError:
+            raise exc from None
+
+
 def decode_document(data: bytes) -> Document:
     """Strictly decode signed content bytes; raises DecodeError only.
 
     A document written with schemas v1 to v4 (it ends after `send_time_us`, where v5
     appends `business`) still decodes, with `business` None: its signed bytes are what
     they were, so its signature still verifies."""
-    try:
-        return _strict_decode(data, _DOCUMENT_READER, _document_from_avro, encode_document)
-    except DecodeError as exc:
-        if exc.reason != DecodeReason.TRUNCATED:
-            raise
-        try:
-            return _strict_decode(data, _DOCUMENT_V4_READER, _document_from_avro, _encode_v4)
-        except DecodeError:
-            raise exc from None  # not a v4 document either: report the v5 reading
+    return _strict_decode_either(
+        data,
+        (_DOCUMENT_READER, _document_from_avro, encode_document),
+        (_DOCUMENT_V4_READER, _document_from_avro, _encode_v4),
+    )
 
 
 def _encode_v4(doc: Document) -> bytes:
@@ -396,15 +409,11 @@ def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
 
 def decode_status(data: bytes) -> StatusMessage:
     """Strictly decode a status record of schema v2, or of v1 (work-record fields None)."""
-    try:
-        return _strict_decode(data, _STATUS_READER, _status_from_avro, encode_status)
-    except DecodeError as exc:
-        if exc.reason != DecodeReason.TRUNCATED:
-            raise
-        try:
-            return _strict_decode(data, _STATUS_V1_READER, _status_v1_from_avro, _encode_status_v1)
-        except DecodeError:
-            raise exc from None  # not a v1 record either: report the v2 reading
+    return _strict_decode_either(
+        data,
+        (_STATUS_READER, _status_from_avro, encode_status),
+        (_STATUS_V1_READER, _status_v1_from_avro, _encode_status_v1),
+    )
 
 
 def _status_v1_from_avro(v: dict[str, Any]) -> StatusMessage:
@@ -473,14 +482,8 @@ def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
 def decode_rejection(data: bytes) -> Rejection:
     """Strict; a record written with schemas v1 to v3 (it ends where v4's added fields
     begin) still decodes, with their defaults (no coordinates, not authenticated)."""
-    try:
-        return _strict_decode(data, _REJECTION_READER, _rejection_from_avro, encode_rejection)
-    except DecodeError as exc:
-        if exc.reason != DecodeReason.TRUNCATED:
-            raise
-        try:
-            return _strict_decode(
-                data, _REJECTION_V1_READER, _rejection_from_avro, _encode_rejection_v1
-            )
-        except DecodeError:
-            raise exc from None
+    return _strict_decode_either(
+        data,
+        (_REJECTION_READER, _rejection_from_avro, encode_rejection),
+        (_REJECTION_V1_READER, _rejection_from_avro, _encode_rejection_v1),
+    )
