@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0  # a restarted broker is found again within seconds
 POSITION_TIMEOUT_MS = 10_000  # committed offsets for the replay restore
 CLOSE_TIMEOUT_S = 3.0  # closing clients while the broker may be gone
+IDLE_PROBE_S = 2.0  # an idle router checks the broker still answers this often
 
 
 class RouterError(InterchangeError):
@@ -232,10 +233,15 @@ class Router:
         try:
             if not self._connect(stop):
                 return self.decided
+            last_probe = time.monotonic()
             while not stop.wait(0) and not self._done():
                 try:
                     if self._step():
                         last_record = time.monotonic()
+                    elif time.monotonic() - max(last_record, last_probe) >= IDLE_PROBE_S:
+                        # an idle consumer never sees the broker go: ask it directly
+                        last_probe = time.monotonic()
+                        self._probe()
                     backoff = 0.5
                 except ProducerFencedError as exc:
                     raise RouterError(
@@ -266,6 +272,15 @@ class Router:
             self._close_clients()
             self._report()
         return self.decided
+
+    def _probe(self) -> None:
+        """While idle, a lost broker is a Kafka error like any other: the reconnect that
+        follows recreates the topics and the producer (a restarted embedded broker is
+        empty). An outage shorter than the probe interval can go unseen."""
+        from kafka.errors import KafkaConnectionError
+
+        if not _reachable(self.settings.bootstrap or ""):
+            raise KafkaConnectionError("the broker stopped answering while the router was idle")
 
     def _done(self) -> bool:
         return self.config.max_records is not None and self.decided >= self.config.max_records
