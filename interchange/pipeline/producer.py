@@ -265,6 +265,9 @@ class AgencyProducer:
         except KafkaError as exc:  # e.g. no metadata within max_block_ms: the broker is gone
             self._failed(exc)
         else:
+            # a failure is acted on at once (it may mean a new producer), whatever the
+            # sends before it; successes are counted in bulk by `_settle`
+            future.add_errback(self._failed)
             self._in_flight.append(future)
         tier = planned.sender_tier
         self.metrics.record_schedule_lag(tier, lag)
@@ -287,14 +290,11 @@ class AgencyProducer:
         return envelope
 
     def _settle(self) -> None:
-        """Count the sends the broker has answered, oldest first (no callback per record:
-        one pass per burst over what completed)."""
+        """Count the sends the broker acknowledged, oldest first, once per burst (no
+        success callback per record)."""
         in_flight = self._in_flight
         while in_flight and in_flight[0].is_done:
-            future = in_flight.popleft()
-            if future.failed():
-                self._failed(future.exception)
-            else:
+            if not in_flight.popleft().failed():  # failures were counted by their errback
                 self.result.acked += 1
 
     def _failed(self, exc: BaseException) -> None:
