@@ -201,6 +201,9 @@ class Router:
         pconf["max_block_ms"] = 15_000
         self._producer = KafkaProducer(**pconf)
         self._producer.init_transactions()
+        # the changelog is sent to explicit partitions: know them before the first send
+        # (a broker restarted empty has just had its topics recreated)
+        self._producer.partitions_for(self.layout.router_state)
         self._restorer = make_consumer(self.settings)
         self._consumer = make_consumer(self.settings, group_id=self.config.group)
         if self.config.static:

@@ -84,12 +84,24 @@ def run_transaction(
         txn.commit()
     except ProducerFencedError:
         raise
+    except ValueError as exc:  # an explicit partition the producer's metadata lacks
+        _abort_quietly(producer, stop, timeout_s)
+        raise KafkaError(f"cannot send the batch: {exc}") from exc
     except KafkaError:
         try:
             _Transactions(producer, stop, timeout_s).abort()
         except KafkaError as exc:
             log.debug("abort after a failed transaction: %s", exc)
         raise
+
+
+def _abort_quietly(producer: Any, stop: Any, timeout_s: float) -> None:
+    from kafka.errors import KafkaError
+
+    try:
+        _Transactions(producer, stop, timeout_s).abort()
+    except KafkaError as exc:
+        log.debug("abort after a failed transaction: %s", exc)
 
 
 class _Transactions:
