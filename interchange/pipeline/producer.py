@@ -156,6 +156,8 @@ class AgencyProducer:
             if problem := close_quietly(producer, timeout):
                 self._echo(f"producer: closed with records undelivered ({problem})")
             self._settle()  # a force-close fails what was still in flight
+            if self._lost is not None:  # learnt only while flushing: still worth saying
+                self._say_lost("sends failed")
             self.result.end_us = time.time_ns() // 1000
             self._write_stats()
         if on_progress is not None:
@@ -207,14 +209,14 @@ class AgencyProducer:
     def _replace(self, producer: Any) -> Any:
         """The broker forgot this producer (restarted without its state): say so once,
         and go on with a new producer (a new producer id)."""
-        self._echo(
-            f"producer: the broker lost this producer's state ({self._lost}); "
-            "sends failed, continuing with a new producer"
-        )
-        self._lost = None
+        self._say_lost("sends failed, continuing with a new producer")
         self.result.replaced += 1
         close_quietly(producer, 1.0)
         return make_producer(self.settings)
+
+    def _say_lost(self, outcome: str) -> None:
+        self._echo(f"producer: the broker lost this producer's state ({self._lost}); {outcome}")
+        self._lost = None
 
     def _set_start(self, producer: Any, stop: Stop) -> bool:
         """Fix the run start unless given: from the start file, else just after connecting.
