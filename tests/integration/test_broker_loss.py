@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from interchange.broker import EmbeddedBroker
+from interchange.pipeline.recipient import read_counts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,6 +28,20 @@ def _stage(args: list[str], log: Path) -> subprocess.Popen[str]:
         stderr=log.open("w"),
         text=True,
     )
+
+
+def _await_deliveries(
+    stats: Path, stages: dict[str, subprocess.Popen[str]], logs: dict[str, Path], bound_s: float
+) -> None:
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        if read_counts([stats]).delivered > 0:
+            return
+        assert all(p.poll() is None for p in stages.values()), {
+            n: logs[n].read_text()[-2000:] for n, p in stages.items() if p.poll() is not None
+        }
+        time.sleep(0.5)
+    pytest.fail(f"no delivery within {bound_s:.0f} s: {logs['router'].read_text()[-2000:]}")
 
 
 @pytest.mark.skipif(bool(os.environ.get("INTERCHANGE_BOOTSTRAP")), reason="kills its own broker")
@@ -49,7 +64,10 @@ def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Pa
     )  # fmt: skip
     stages = {
         "router": _stage(["route", *common, "--router-id", "loss"], logs["router"]),
-        "recipients": _stage(["recipients", *common], logs["recipients"]),
+        "recipients": _stage(
+            ["recipients", *common, "--stats-file", str(tmp_path / "recipients.json")],
+            logs["recipients"],
+        ),
         "producer": _stage(
             ["produce", *common, "--rate", "50", "--duration", "120", "--no-progress",
              "--out-dir", str(tmp_path / "run")],
@@ -58,7 +76,8 @@ def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Pa
     }  # fmt: skip
     second = None
     try:
-        time.sleep(8)  # routing
+        # documents flow end to end before the broker dies (a loaded machine joins slowly)
+        _await_deliveries(tmp_path / "recipients.json", stages, logs, bound_s=90)
         first.stop()  # SIGTERM then SIGKILL of the broker: everything in memory is gone
         time.sleep(12)  # transactions, flushes and fetches fail meanwhile
         second = EmbeddedBroker(port=port, log_path=tmp_path / "broker-2.log").start()
