@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from interchange.core import codec
@@ -74,7 +74,9 @@ MAX_DETAIL_CHARS = 512  # characters of a rejection's detail
 TRUNCATED = "...[truncated]"  # ends an id or detail that was cut
 MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
 ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
-_HOP_OVERHEAD = 1 + 5 + 10  # array block count growth, node length varint, time varint
+# array block count growth, node length varint, time varint, and the content_format byte
+# an envelope written before schema v6 gains when the router re-encodes it
+_HOP_OVERHEAD = 1 + 5 + 10 + 1
 # Outcomes decided before any check that depends on the receipt time (checks 1-5).
 JUDGED_BEFORE_TIME = frozenset(
     {
@@ -364,9 +366,7 @@ def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> st
     if size > room:  # a fixed room, so the outcome never depends on the router's id or clock
         return f"{size} bytes, above {room}: no room for the router's hop"
     if len(hop.node.encode()) + _HOP_OVERHEAD > ROUTER_HOP_ROOM:  # an unusually long router id
-        routed = Envelope(
-            envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
-        )
+        routed = replace(envelope, trace=(*envelope.trace, hop))
         grown = len(codec.encode_envelope(routed))
         if grown > codec.MAX_ENVELOPE_BYTES:
             return f"{grown} bytes with the router's hop, the cap is {codec.MAX_ENVELOPE_BYTES}"
@@ -423,9 +423,7 @@ def _route(
         )
         for a in unconnected
     )
-    routed = Envelope(
-        envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
-    )
+    routed = replace(envelope, trace=(*envelope.trace, hop))  # keeps its content_format
     return Delivered(
         meta.document_id, meta.sender, routed, deliveries, not_connected, meta.priority
     )
