@@ -154,6 +154,12 @@ HAU_GIANG_DISTRICTS: tuple[str, ...] = (
     "Huyện Vị Thủy",
     "Huyện Long Mỹ",
 )
+# (wards, townships) of each district above; the rest are communes. The totals are the
+# public ones of early 2025 (13 wards, 11 townships, 51 communes); the split by
+# district is the simulator's reading of them.
+HAU_GIANG_URBAN: tuple[tuple[int, int], ...] = (
+    (5, 0), (4, 0), (4, 0), (0, 2), (0, 4), (0, 3), (0, 1), (0, 1)
+)  # fmt: skip
 
 # The 34 provinces after the 2025 merger: (name, centrally-run city, old province names).
 # Each keeps the code of the old province whose name it carries (one code, one agency).

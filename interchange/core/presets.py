@@ -326,10 +326,12 @@ def _four_tier_province(  # noqa: PLR0917 - the province's facts, then how much 
     communes: Sequence[int],
     keep: tuple[int, int] | None = None,
     wanted: Mapping[Tier, Sequence[int] | None] = _WANT_ALL,
+    urban: Sequence[tuple[int, int]] | None = None,
 ) -> list[Agency]:
     """A province with its districts and communes, each body followed by its units.
     `keep` = (districts, communes per district) truncates it (the `tiny` preset); the
-    names drawn do not depend on it."""
+    names drawn do not depend on it. `urban` fixes (wards, townships) per district, the
+    first communes of each; otherwise the kinds are drawn."""
     rng = _rng(f"names:{p}")
     prov = _province(p, name, city)
     out = _with_units(prov, gz.PROVINCE_UNITS, two_level=False, wanted=wanted[Tier.PROVINCE])
@@ -343,7 +345,11 @@ def _four_tier_province(  # noqa: PLR0917 - the province's facts, then how much 
             )
         places = _Places(rng)
         for c in range(1, count + 1):
-            ckind = _commune_kind(kind, c, rng)
+            if urban is None:
+                ckind = _commune_kind(kind, c, rng)
+            else:
+                wards, towns = urban[d - 1]
+                ckind = "Phường" if c <= wards else "Thị trấn" if c <= wards + towns else "Xã"
             commune = Agency(
                 commune_id(p, d, c), f"{_PREFIX}{ckind.lower()} {places.next()}", Tier.COMMUNE, did
             )
@@ -393,7 +399,7 @@ def _hau_giang(**part: Any) -> list[Agency]:
         kind = next(k for k in ("Thành phố", "Thị xã", "Huyện") if full.startswith(k + " "))
         districts.append((kind, full[len(kind) + 1 :]))
     communes = (9, 6, 9, 9, 10, 15, 10, 7)  # 75, early 2025
-    return _four_tier_province(p, name, city, districts, communes, **part)
+    return _four_tier_province(p, name, city, districts, communes, urban=gz.HAU_GIANG_URBAN, **part)
 
 
 def _national() -> list[Agency]:

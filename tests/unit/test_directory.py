@@ -201,6 +201,11 @@ def test_the_province_is_hau_giang_of_national(every_preset: dict[str, Directory
     national, province = every_preset["national"], every_preset["province"]
     hg = set(national.by_id) - {a.id for a in national if not a.id.endswith(".H30")}
     assert {a.id for a in province if a.id.endswith(".H30")} == hg
+    kinds: dict[str, int] = {}
+    for commune in province.bodies(Tier.COMMUNE):
+        kind = commune.name.removeprefix("Ủy ban nhân dân ").rsplit(" ", 2)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds == {"phường": 13, "thị trấn": 11, "xã": 51}  # early 2025
     assert [a.name for a in province.bodies(Tier.DISTRICT)] == [
         f"Ủy ban nhân dân {d[0].lower()}{d[1:]}" for d in gz.HAU_GIANG_DISTRICTS
     ]
