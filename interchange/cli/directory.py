@@ -15,7 +15,7 @@ from interchange.cli.common import (
 DIRECTORY = Command(
     "directory",
     "load",
-    "show or export the four-tier agency directory of a preset and scenario",
+    "show or export the agency directory (bodies and their units) of a preset and scenario",
     "interchange directory export --preset national --scenario scenario.json --out dir.json",
 )
 
@@ -47,20 +47,47 @@ def _show(directory: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from interchange.core.directory import Directory
+    from interchange.core.directory import AgencyKind, Directory
 
     assert isinstance(directory, Directory)
-    table = Table(title=f"directory '{directory.preset}': {len(directory):,} agencies")
-    for column in ("tier", "agencies", "connected", "share", "example id", "example name"):
-        table.add_column(
-            column, justify="right" if column in ("agencies", "connected", "share") else "left"
-        )
+    as_of = f", data as of {directory.as_of}" if directory.as_of else ""
+    table = Table(title=f"directory '{directory.preset}': {len(directory):,} agencies{as_of}")
+    numeric = ("bodies", "departments", "public-service", "connected", "share")
+    for column in ("tier", *numeric):
+        table.add_column(column, justify="right" if column in numeric else "left")
+    kinds = directory.counts_by_kind()
     for tier, (total, connected) in directory.counts().items():
         if not total:
             continue
-        first = directory.of_tier(tier)[0]
+        by_kind = [f"{kinds[tier][k]:,}" for k in AgencyKind]
         share = f"{connected / total:.0%}"
-        table.add_row(tier.value, f"{total:,}", f"{connected:,}", share, first.id, first.name)
+        table.add_row(tier.value, *by_kind, f"{connected:,}", share)
     Console().print(table)
+    print(_commune_kinds(directory))
     if directory.downtime:
         print(f"{len(directory.downtime)} downtime window(s), first: {directory.downtime[0]}")
+
+
+def _commune_kinds(directory: object) -> str:
+    """The commune-level bodies by kind, read from their names (xã, phường, ...)."""
+    from collections import Counter
+
+    from interchange.core.directory import Directory
+    from interchange.core.model import Tier
+
+    assert isinstance(directory, Directory)
+    prefix = "Ủy ban nhân dân "
+    kinds: Counter[str] = Counter()
+    for body in directory.bodies(Tier.COMMUNE):
+        name = body.name.removeprefix(prefix)
+        kinds[next((k for k in _KINDS if name.startswith(k + " ")), "other")] += 1
+    parts = ", ".join(f"{n:,} {_KINDS.get(k, k)}" for k, n in kinds.most_common())
+    return f"commune-level units: {sum(kinds.values()):,} ({parts})"
+
+
+_KINDS = {
+    "xã": "communes (xã)",
+    "phường": "wards (phường)",
+    "thị trấn": "townships (thị trấn)",
+    "đặc khu": "special zones (đặc khu)",
+}

@@ -1,20 +1,23 @@
-"""The four-tier agency directory: who exists, who is whose parent, who is on the axis.
+"""The agency directory: who exists, who is whose parent, who is on the axis.
 
 Agency ids have the shape `DDD.DD.DD.Xnn` (docs/RULES.md), most significant block on
-the right. The simulator's own scheme (docs/WORKLOAD.md):
+the right. The simulator's own scheme (docs/WORKLOAD.md, "Agency ids"):
 
     central body   000.00.00.Gnn    nn = 01..99 (Government Office is G22)
-    province       000.00.00.Hpp    pp = 01..63 (34 in the 2025 preset)
-    district       000.00.DD.Hpp    DD = 01..99, the district within province pp
+    province       000.00.00.Hpp    pp = 01..99 (H14, H29, H30, H41 as in public documents)
+    district       000.00.DD.Hpp    DD = 01..89, the district within province pp
     commune        000.CC.DD.Hpp    CC = 01..99, the commune within district DD
+    unit           UUU.CC.DD.Xnn    UUU = 001..999, a unit of the body 000.CC.DD.Xnn
 
-The left block `DDD` is reserved for units inside an agency and is always 000
-here. The letter of `Xnn` is G or H; an id with any other letter (e.g.
-`000.00.00.K01`) is outside the scheme: it has no tier, no directory may hold it,
-so the router rejects it as an unknown sender or recipient and counts it under
-no tier. In the two-level (2025) preset communes hang directly under a province;
-they keep the commune shape, with `DD` numbering blocks of 99 communes, so the
-tier of any id follows from its shape alone.
+A body is a central body or a People's Committee. Its units are its departments and
+offices (`UUU` 001..099: Sở, ban, phòng, Vụ, Văn phòng, Thanh tra) and its
+public-service units (100..999); a unit belongs to the tier of its body, so the
+tier and the kind of any id follow from its shape alone. The letter of `Xnn` is G
+or H; an id with any other letter (e.g. `000.00.00.K01`) is outside the scheme: it
+has no tier, no directory may hold it, so the router rejects it as an unknown sender
+or recipient and counts it under no tier. In the two-level (2025) preset communes
+hang directly under a province; they keep the commune shape, with `DD` 90..99
+numbering blocks of 99 communes, so no 2025 commune reuses the id of an older one.
 
 The directory is a value: built deterministically from a preset and a scenario
 (see `interchange.core.presets`), saved to and loaded from JSON (a user may
@@ -23,6 +26,7 @@ edit the file), and validated on every construction.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -62,6 +66,34 @@ def _check_index(n: int) -> str:
     return f"{n:02d}"
 
 
+def unit_id(body: str, number: int) -> str:
+    """Unit `number` (1..999) of the body `body` (an id whose unit block is 000)."""
+    if not 1 <= number <= 999 or not body.startswith("000."):
+        raise DirectoryError(f"unit {number} of {body}: number 1..999 under a body id")
+    return f"{number:03d}{body[3:]}"
+
+
+class AgencyKind(enum.StrEnum):
+    """What an agency is, read from the unit block of its id."""
+
+    BODY = "body"  # 000: a central body or a People's Committee
+    DEPARTMENT = "department"  # 001..099: Sở, ban, phòng, Vụ, Văn phòng, Thanh tra
+    PUBLIC_SERVICE = "public-service"  # 100..999: public-service units (đơn vị sự nghiệp)
+
+
+def kind_of_id(agency_id: str) -> AgencyKind:
+    """The kind an id denotes by its unit block (the id's shape is not checked here)."""
+    unit = agency_id[:3]
+    if unit == "000":
+        return AgencyKind.BODY
+    return AgencyKind.DEPARTMENT if unit < "100" else AgencyKind.PUBLIC_SERVICE
+
+
+def body_of_id(agency_id: str) -> str:
+    """The id of the body an agency belongs to (itself for a body)."""
+    return "000" + agency_id[3:]
+
+
 def is_valid_id(agency_id: str) -> bool:
     try:
         tier_of_id(agency_id)
@@ -90,14 +122,14 @@ def tier_of_id(agency_id: str) -> Tier:
     m = ID_PATTERN.match(agency_id)
     if m is None:
         raise DirectoryError(f"{agency_id!r} is not an id of the shape DDD.DD.DD.Xnn")
-    unit, commune, district, letter, level1 = m.groups()
+    _unit, commune, district, letter, level1 = m.groups()
     if letter not in TIER_LETTERS:
         raise DirectoryError(
             f"{agency_id!r}: letter {letter} is neither G (central) nor H (province, district,"
             " commune): outside the scheme, no tier"
         )
-    if unit != "000" or level1 == "00":
-        raise DirectoryError(f"{agency_id!r}: unit block must be 000 and Xnn at least 01")
+    if level1 == "00":
+        raise DirectoryError(f"{agency_id!r}: Xnn must be at least 01")
     if letter == "G":
         if commune != "00" or district != "00":
             raise DirectoryError(f"{agency_id!r}: a central body id is 000.00.00.Gnn")
@@ -133,9 +165,12 @@ class Directory:
     agencies: tuple[Agency, ...]
     downtime: tuple[Downtime, ...] = ()
     preset: str = "custom"
+    as_of: str = ""  # the date the preset's data describes (ISO), "" when unknown
     by_id: Mapping[str, Agency] = field(init=False, repr=False, compare=False)
     _children: Mapping[str, tuple[Agency, ...]] = field(init=False, repr=False, compare=False)
     _of_tier: Mapping[Tier, tuple[Agency, ...]] = field(init=False, repr=False, compare=False)
+    _bodies: Mapping[Tier, tuple[Agency, ...]] = field(init=False, repr=False, compare=False)
+    _units: Mapping[Tier, tuple[Agency, ...]] = field(init=False, repr=False, compare=False)
     _downtime: Mapping[str, tuple[Downtime, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -143,15 +178,15 @@ class Directory:
         for agency in self.agencies:
             if agency.id in by_id:
                 raise DirectoryError(f"duplicate agency id {agency.id}")
-            if tier_of_id(agency.id) is not agency.tier:
+            shape = tier_of_id(agency.id)
+            if shape is not agency.tier:
                 raise DirectoryError(
-                    f"{agency.id} has the shape of a {tier_of_id(agency.id)} "
-                    f"but is listed as {agency.tier}"
+                    f"{agency.id} has the shape of a {shape} but is listed as {agency.tier}"
                 )
             if not agency.name.strip():
                 raise DirectoryError(f"{agency.id} has an empty name")
             by_id[agency.id] = agency
-        tiers = {a.tier for a in self.agencies}
+        tiers = {a.tier for a in self.agencies if a.id.startswith("000.")}
         children: dict[str, list[Agency]] = {}
         for agency in self.agencies:
             self._check_parent(agency, by_id, tiers)
@@ -169,15 +204,29 @@ class Directory:
         setattr_ = object.__setattr__
         setattr_(self, "by_id", MappingProxyType(by_id))
         setattr_(self, "_children", MappingProxyType({k: tuple(v) for k, v in children.items()}))
-        setattr_(
-            self,
-            "_of_tier",
-            MappingProxyType({t: tuple(a for a in self.agencies if a.tier is t) for t in Tier}),
-        )
+        of_tier: dict[Tier, list[Agency]] = {t: [] for t in Tier}
+        bodies: dict[Tier, list[Agency]] = {t: [] for t in Tier}
+        units: dict[Tier, list[Agency]] = {t: [] for t in Tier}
+        for agency in self.agencies:
+            of_tier[agency.tier].append(agency)
+            (bodies if agency.id.startswith("000.") else units)[agency.tier].append(agency)
+        for name, value in (("_of_tier", of_tier), ("_bodies", bodies), ("_units", units)):
+            setattr_(self, name, MappingProxyType({t: tuple(v) for t, v in value.items()}))
         setattr_(self, "_downtime", MappingProxyType({k: tuple(v) for k, v in windows.items()}))
 
     @staticmethod
     def _check_parent(agency: Agency, by_id: Mapping[str, Agency], tiers: set[Tier]) -> None:
+        unit = agency.id[:3]
+        if unit != "000":
+            up = agency.parent or ""
+            if (  # the common case at once: a unit under its body, or under a department
+                up[3:] == agency.id[3:]
+                and up in by_id
+                and (up[:3] == "000" or (unit >= "100" and up[:3] < "100"))
+            ):
+                return
+            Directory._check_unit_parent(agency, by_id)
+            return
         expected = _PARENT_TIER.get(agency.tier)
         if expected is Tier.DISTRICT and Tier.DISTRICT not in tiers:
             expected = Tier.PROVINCE  # two-level directory
@@ -195,6 +244,26 @@ class Directory:
         start = 7 if parent.tier is Tier.DISTRICT else 10
         if parent.id[start:] != agency.id[start:]:
             raise DirectoryError(f"{agency.id} is not numbered under its parent {parent.id}")
+
+    @staticmethod
+    def _check_unit_parent(agency: Agency, by_id: Mapping[str, Agency]) -> None:
+        """A department hangs under its body; a public-service unit under its body or one
+        of the body's departments (so parent chains end at the body, without cycles)."""
+        body = body_of_id(agency.id)
+        if body not in by_id:
+            raise DirectoryError(f"{agency.id}: its body {body} is not in the directory")
+        allowed = {AgencyKind.BODY}
+        if kind_of_id(agency.id) is AgencyKind.PUBLIC_SERVICE:
+            allowed.add(AgencyKind.DEPARTMENT)
+        parent = agency.parent or ""
+        if parent not in by_id:
+            raise DirectoryError(f"{agency.id}: parent {agency.parent!r} is not in the directory")
+        if body_of_id(parent) != body or kind_of_id(parent) not in allowed:
+            raise DirectoryError(
+                f"{agency.id} ({kind_of_id(agency.id)}) is not numbered under its parent "
+                f"{parent}: a unit hangs under its body {body}"
+                + (" or one of its departments" if len(allowed) > 1 else "")
+            )
 
     # -- queries ---------------------------------------------------------------------------
     def __contains__(self, agency_id: object) -> bool:
@@ -236,7 +305,29 @@ class Directory:
         return self._children.get(agency_id, ())
 
     def of_tier(self, tier: Tier) -> tuple[Agency, ...]:
+        """Every agency of `tier`: bodies and their units."""
         return self._of_tier[tier]
+
+    def bodies(self, tier: Tier) -> tuple[Agency, ...]:
+        """The central bodies or People's Committees of `tier`, without their units."""
+        return self._bodies[tier]
+
+    def units(self, tier: Tier) -> tuple[Agency, ...]:
+        """The departments and public-service units of `tier`'s bodies."""
+        return self._units[tier]
+
+    def units_of(self, body: str) -> tuple[Agency, ...]:
+        """The units of one body: its departments and their public-service units."""
+        found: list[Agency] = []
+        for child in self.children(body):
+            if not child.id.startswith("000."):
+                found.append(child)
+                found.extend(c for c in self.children(child.id) if body_of_id(c.id) == body)
+        return tuple(found)
+
+    def body_of(self, agency_id: str) -> Agency:
+        """The body an agency belongs to (itself for a body)."""
+        return self.get(body_of_id(agency_id))
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -268,14 +359,22 @@ class Directory:
         return any(w.covers(offset_s) for w in self.downtime_of(agency_id))
 
     def counts(self) -> dict[Tier, tuple[int, int]]:
-        """Per tier: (agencies, connected agencies)."""
+        """Per tier: (agencies, connected agencies), units included."""
         return {t: (len(a), sum(x.connected for x in a)) for t, a in self._of_tier.items()}
+
+    def counts_by_kind(self) -> dict[Tier, dict[AgencyKind, int]]:
+        """Per tier: how many bodies, departments and public-service units."""
+        out: dict[Tier, dict[AgencyKind, int]] = {t: dict.fromkeys(AgencyKind, 0) for t in Tier}
+        for agency in self.agencies:
+            out[agency.tier][kind_of_id(agency.id)] += 1
+        return out
 
     # -- files -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "preset": self.preset,
+            "as_of": self.as_of,
             "agencies": [
                 {
                     "id": a.id,
@@ -296,13 +395,14 @@ class Directory:
     def from_dict(cls, data: Any) -> Directory:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DirectoryError(f"not a directory file (expected format {FORMAT!r})")
-        _only_keys(data, {"format", "preset", "agencies", "downtime"}, "directory")
+        _only_keys(data, {"format", "preset", "as_of", "agencies", "downtime"}, "directory")
         try:
             agencies = tuple(_agency(item) for item in data["agencies"])
             downtime = tuple(_downtime(item) for item in data.get("downtime", []))
         except (KeyError, TypeError, ValueError) as exc:
             raise DirectoryError(f"bad directory entry: {exc!r}") from exc
-        return cls(agencies, downtime, str(data.get("preset", "custom")))
+        preset, as_of = str(data.get("preset", "custom")), str(data.get("as_of", ""))
+        return cls(agencies, downtime, preset, as_of)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,5 +57,13 @@ SIGNERS: dict[Tier, tuple[tuple[str, str], ...]] = {
     Tier.COMMUNE: (("Chủ tịch", "TM."), ("Phó Chủ tịch", "KT.")),
 }
 
+# Signers of a unit's documents: its head in own right, a deputy acting for the head.
+UNIT_SIGNERS: dict[Tier, tuple[tuple[str, str], ...]] = {
+    Tier.CENTRAL: (("Vụ trưởng", ""), ("Phó Vụ trưởng", "KT."), ("Chánh Văn phòng", "")),
+    Tier.PROVINCE: (("Giám đốc", ""), ("Phó Giám đốc", "KT.")),
+    Tier.DISTRICT: (("Trưởng phòng", ""), ("Phó Trưởng phòng", "KT.")),
+    Tier.COMMUNE: (("Trưởng trạm", ""), ("Chánh Văn phòng", "")),
+}
+
 CAPITAL = "Hà Nội"  # promulgation place of central bodies
 PEOPLES_COMMITTEE = "UBND"

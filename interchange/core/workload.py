@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from interchange.core import gazetteer, header, wording
-from interchange.core.directory import Directory, tier_of_id
+from interchange.core.directory import Directory, body_of_id, tier_of_id
 from interchange.core.faults import EXPECTED_REASON, Fault
-from interchange.core.flows import effective_flows, related
+from interchange.core.flows import effective_flows, members, related
 from interchange.core.model import (
     AgencyRef,
     Attachment,
@@ -38,10 +38,10 @@ from interchange.core.model import (
     Signer,
     Tier,
 )
-from interchange.core.workload_spec import Direction, WorkloadSpec, direction_of
+from interchange.core.workload_spec import Direction, Role, WorkloadSpec, direction_of, role_of_id
 from interchange.errors import ConfigError
 
-__all__ = ["Direction", "Expected", "Planned", "WorkloadSpec", "generate", "shard_of"]
+__all__ = ["Direction", "Expected", "Planned", "Role", "WorkloadSpec", "generate", "shard_of"]
 
 DEFAULT_START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z, for reproducible tests
 ICT = datetime.timezone(datetime.timedelta(hours=7))  # dates are Vietnam's
@@ -154,9 +154,9 @@ class _Generator:
         self.business = _Chooser(spec.business_mix)
         self.fault_items = list(spec.faults.items())
         self.secrecy_items = list(spec.classified.items())
-        self.senders = {t: tuple(a.id for a in directory.of_tier(t) if a.connected) for t in Tier}
-        self.any_sender = tuple(a for t in Tier for a in self.senders[t])
-        self.candidates: dict[tuple[str, Tier], Sequence[str]] = {}
+        self.senders = {r: tuple(a.id for a in members(directory, r) if a.connected) for r in Role}
+        self.any_sender = tuple(a for r in Role for a in self.senders[r])
+        self.candidates: dict[tuple[str, Role], Sequence[str]] = {}
         self.counters: dict[str, int] = {}
         self.replayable: deque[Planned] = deque(maxlen=REPLAY_POOL)
         self.answerable: deque[Planned] = deque(maxlen=REPLY_POOL)
@@ -232,7 +232,7 @@ class _Generator:
         reply_to = self.pick_reply(offset_us)
         if reply_to is not None:
             sender = rng.choice([e.recipient for e in reply_to.expected if e.reason is None])
-            direction = direction_of(self.d.tier_of(sender), reply_to.sender_tier)
+            direction = direction_of(role_of_id(sender), role_of_id(reply_to.sender))
             doc_type = rng.choice((DocumentType.REPORT, DocumentType.OFFICIAL_LETTER))
             return _Draft(
                 seq, offset_us, fault, sender, [reply_to.sender], direction, doc_type, reply_to
@@ -284,21 +284,21 @@ class _Generator:
             return None
         return original
 
-    def pick_sender(self, tier: Tier, offset_us: int) -> str:
-        members = self.senders[tier]
+    def pick_sender(self, role: Role, offset_us: int) -> str:
+        senders = self.senders[role]
         for _ in range(16):  # skip agencies that are down now
-            sender = self.rng.choice(members)
+            sender = self.rng.choice(senders)
             if not self.d.is_down(sender, offset_us / 1e6):
                 return sender
         return sender
 
-    def recipient_pool(self, sender: str, tier: Tier) -> Sequence[str]:
-        key = (sender, tier)
+    def recipient_pool(self, sender: str, role: Role) -> Sequence[str]:
+        key = (sender, role)
         pool = self.candidates.get(key)
         if pool is None:
-            pool = [a for a in related(self.d, sender, tier) if a != sender]
+            pool = [a for a in related(self.d, sender, role) if a != sender]
             if not pool:
-                pool = [a.id for a in self.d.of_tier(tier) if a.id != sender]
+                pool = [a.id for a in members(self.d, role) if a.id != sender]
             self.candidates[key] = pool
         return pool
 
@@ -332,9 +332,10 @@ class _Generator:
         self.counters[doc_sender] = number
         tier = tier_of_id(sender)
         issuer = _issuer(sender)
+        signers = wording.SIGNERS if sender.startswith("000.") else wording.UNIT_SIGNERS
         abbr = wording.TYPE_ABBREVIATION[doc_type]
         notation = f"{abbr}-{issuer}" if abbr else f"{issuer}-VP"
-        position, competence = rng.choice(wording.SIGNERS[tier])
+        position, competence = rng.choice(signers[tier])
         signer_name = " ".join(
             (
                 rng.choice(gazetteer.SURNAMES),
@@ -447,14 +448,29 @@ def _all(document: Document, reason: ReasonCode) -> tuple[Expected, ...]:
 
 
 _CENTRAL_ABBR = {f"000.00.00.G{n:02d}": abbr for n, _, abbr in gazetteer.CENTRAL_BODIES}
+_UNIT_ABBR = {
+    (tier, spec.number): spec.abbreviation
+    for tier, specs in (
+        (Tier.CENTRAL, gazetteer.CENTRAL_UNITS),
+        (Tier.PROVINCE, gazetteer.PROVINCE_UNITS),
+        (Tier.DISTRICT, gazetteer.DISTRICT_UNITS),
+        (Tier.COMMUNE, gazetteer.COMMUNE_UNITS),
+    )
+    for spec in specs
+}
 
 
 def _issuer(agency_id: str) -> str:
-    return _CENTRAL_ABBR.get(agency_id, wording.PEOPLES_COMMITTEE)
+    """The issuer's part of a notation: BTC, UBND, a department's SYT, a ministry's BTC-PC."""
+    body = _CENTRAL_ABBR.get(body_of_id(agency_id), wording.PEOPLES_COMMITTEE)
+    if agency_id.startswith("000."):
+        return body
+    unit = _UNIT_ABBR.get((tier_of_id(agency_id), int(agency_id[:3])), "VP")
+    return f"{body}-{unit}" if tier_of_id(agency_id) is Tier.CENTRAL else unit
 
 
 def _place(d: Directory, agency_id: str) -> str:
-    province = d.ancestor(agency_id, Tier.PROVINCE)
+    province = d.ancestor(body_of_id(agency_id), Tier.PROVINCE)
     if province is None:
         return wording.CAPITAL
     for kind in ("Ủy ban nhân dân thành phố ", "Ủy ban nhân dân tỉnh "):

@@ -16,11 +16,46 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from interchange.core.directory import tier_of_id
 from interchange.core.faults import Fault, check_fault_rates
 from interchange.core.model import BusinessType, DocumentType, Priority, Secrecy, Tier
 from interchange.errors import ConfigError
 
-C, P, D, M = Tier.CENTRAL, Tier.PROVINCE, Tier.DISTRICT, Tier.COMMUNE
+
+class Role(enum.StrEnum):
+    """One end of a flow: the bodies of a tier (central bodies, People's Committees), or
+    their units (departments, offices, public-service units), which share the tier."""
+
+    CENTRAL = "central"
+    CENTRAL_UNIT = "central-unit"
+    PROVINCE = "province"
+    PROVINCE_UNIT = "province-unit"
+    DISTRICT = "district"
+    DISTRICT_UNIT = "district-unit"
+    COMMUNE = "commune"
+    COMMUNE_UNIT = "commune-unit"
+
+    @property
+    def tier(self) -> Tier:
+        return Tier(self.value.removesuffix("-unit"))
+
+    @property
+    def unit(self) -> bool:
+        return self.value.endswith("-unit")
+
+    @classmethod
+    def of(cls, tier: Tier, unit: bool) -> Role:
+        return cls(f"{tier.value}-unit" if unit else tier.value)
+
+
+def role_of_id(agency_id: str) -> Role:
+    """The role an id plays by its shape: its tier, and whether it is a unit."""
+    return Role.of(tier_of_id(agency_id), not agency_id.startswith("000."))
+
+
+C, P, D, M = Role.CENTRAL, Role.PROVINCE, Role.DISTRICT, Role.COMMUNE
+CU, PU, DU, MU = Role.CENTRAL_UNIT, Role.PROVINCE_UNIT, Role.DISTRICT_UNIT, Role.COMMUNE_UNIT
+_ROLE_ORDER = tuple(Role)
 
 
 class Direction(enum.StrEnum):
@@ -29,21 +64,32 @@ class Direction(enum.StrEnum):
     SIDEWAYS = "sideways"  # coordination between peers
 
 
-def direction_of(sender: Tier, recipient: Tier) -> Direction:
-    order = list(Tier)
-    a, b = order.index(sender), order.index(recipient)
+def direction_of(sender: Tier | Role, recipient: Tier | Role) -> Direction:
+    """Down the hierarchy, up, or sideways. A body ranks just above its own units (a
+    department reports up to its People's Committee), and both above the tier below."""
+    a = _ROLE_ORDER.index(Role(str(sender)))
+    b = _ROLE_ORDER.index(Role(str(recipient)))
     return Direction.DOWN if a < b else Direction.UP if a > b else Direction.SIDEWAYS
 
 
-# Share of all documents per (sender tier, recipient tier). Volume concentrates where
-# the hierarchy is busiest: provinces and districts both direct and report; communes
-# report to their district; central bodies mostly talk to provinces and each other.
-DEFAULT_FLOWS: Mapping[tuple[Tier, Tier], float] = MappingProxyType(
+# Share of all documents per (sender, recipient) role. Six tenths flow between bodies,
+# where volume concentrates where the hierarchy is busiest: provinces and districts both
+# direct and report; communes report to their district; central bodies mostly talk to
+# provinces and each other. Four tenths involve units: departments coordinate with each
+# other and submit to their People's Committee, which assigns work to them; they guide
+# the districts, district offices and communes of their field and report to the
+# ministry's units, which guide them (docs/WORKLOAD.md, "Defaults and why").
+DEFAULT_FLOWS: Mapping[tuple[Role, Role], float] = MappingProxyType(
     {
-        (C, C): 0.06, (C, P): 0.12, (C, D): 0.01, (C, M): 0.005,
-        (P, C): 0.08, (P, P): 0.04, (P, D): 0.14, (P, M): 0.04,
-        (D, C): 0.005, (D, P): 0.12, (D, D): 0.03, (D, M): 0.14,
-        (M, P): 0.02, (M, D): 0.16, (M, M): 0.03,
+        (C, C): 0.036, (C, P): 0.072, (C, D): 0.006, (C, M): 0.003,
+        (P, C): 0.048, (P, P): 0.024, (P, D): 0.084, (P, M): 0.024,
+        (D, C): 0.003, (D, P): 0.072, (D, D): 0.018, (D, M): 0.084,
+        (M, P): 0.012, (M, D): 0.096, (M, M): 0.018,
+        (CU, PU): 0.03, (PU, CU): 0.02,
+        (P, PU): 0.04, (PU, P): 0.05, (PU, PU): 0.05,
+        (PU, D): 0.04, (PU, DU): 0.04, (PU, M): 0.03, (PU, MU): 0.01,
+        (D, DU): 0.01, (DU, D): 0.01, (DU, DU): 0.02, (DU, M): 0.03,
+        (DU, PU): 0.01, (M, DU): 0.01,
     }
 )  # fmt: skip
 
@@ -102,7 +148,8 @@ class WorkloadSpec:
     rate: float  # documents per second, Poisson arrivals
     count: int | None = None
     duration_s: float | None = None
-    flows: Mapping[tuple[Tier, Tier], float] = field(default_factory=lambda: DEFAULT_FLOWS)
+    # keys may name tiers: a tier means its bodies
+    flows: Mapping[tuple[Role, Role], float] = field(default_factory=lambda: DEFAULT_FLOWS)
     type_mix: Mapping[Direction, Mapping[DocumentType, float]] = field(
         default_factory=lambda: DEFAULT_TYPE_MIX
     )
@@ -118,6 +165,11 @@ class WorkloadSpec:
     def __post_init__(self) -> None:
         if not self.rate > 0:
             raise ConfigError(f"rate must be positive, got {self.rate}")
+        object.__setattr__(
+            self,
+            "flows",
+            MappingProxyType({(Role(str(a)), Role(str(b))): w for (a, b), w in self.flows.items()}),
+        )
         if self.count is None and self.duration_s is None:
             raise ConfigError("a workload needs a count or a duration")
         if self.count is not None and self.count < 0:

@@ -77,6 +77,36 @@ def test_send_is_delivered_to_the_inbox_and_acknowledged(kit: Settings, tmp_path
     assert (folder / "envelope.avro").read_bytes() == got[0].value
 
 
+def test_a_department_of_a_province_sends_to_a_communes_unit(kit: Settings) -> None:
+    """Units are agencies: the health department of a province (Sở Y tế) sends to the
+    health station of one of its communes, which receives it and acknowledges it."""
+    department, station = "016.00.00.H01", "101.02.01.H01"
+    directory = build_directory("tiny")
+    assert directory.body_of(department).id == "000.00.00.H01"
+    assert directory.ancestor(directory.body_of(station).id, Tier.PROVINCE) == directory.get(
+        "000.00.00.H01"
+    )
+    config = InboxConfig(
+        station, Tier.COMMUNE, acks=(StatusCode.ARRIVED, StatusCode.ACCEPTED), max_documents=1
+    )
+    inbox = AgencyInbox(kit, TrustStore.open(kit.keys_dir), config)
+    got: list[Received] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=inbox.run, args=(stop, got.append), daemon=True)
+    reader.start()
+    request = SendRequest(department, (station,), "Kế hoạch tiêm chủng", "31", "KH-SYT")
+    credential = KeyStore.open(kit.keys_dir).credential(department)
+    try:
+        fate = send_and_follow(kit, request, credential, timeout_s=TIMEOUT_S)
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert fate.outcome() is Outcome.DELIVERED, fate.summary()
+    assert [m.code for m in fate.statuses[station]] == [StatusCode.ARRIVED, StatusCode.ACCEPTED]
+    assert [r.document.sender.id for r in got if r.document] == [department]
+    assert got[0].valid
+
+
 def test_a_forged_copy_under_the_same_id_does_not_make_send_report_a_rejection(
     kit: Settings,
 ) -> None:

@@ -271,3 +271,39 @@ def test_bad_targets_file_is_a_config_error(tmp_path: Path, content: str, messag
 def test_unknown_targets_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="2025, 2030"):
         load_targets("2099")
+
+
+def test_units_count_under_the_tier_of_their_peoples_committee() -> None:
+    """Departments and public-service units belong to their body's tier, so both policy
+    measures per tier take them in: an id outside any directory still books by its shape
+    (the router and the audit attribute with the same rule), and a run of the `tiny`
+    workload, units included, books every recipient under a tier."""
+    from interchange.core.directory import attributed_tier, build_directory
+    from interchange.core.workload import WorkloadSpec, generate
+
+    assert attributed_tier({}, "016.00.00.H30") is P  # Sở Y tế of Hậu Giang
+    assert attributed_tier({}, "009.00.03.H30") is D  # an office of a district
+    assert attributed_tier({}, "101.05.03.H30") is M  # a commune's health station
+    d = build_directory("tiny")
+    m = RunMetrics()
+    per_tier = dict.fromkeys(Tier, 0)
+    units = 0
+    for planned in generate(d, WorkloadSpec(rate=100, count=2000, reply_share=0.0), seed=3):
+        if planned.withheld:
+            continue
+        sender = attributed_tier(d.by_id, planned.sender)
+        for e in planned.expected:
+            recipient = attributed_tier(d.by_id, e.recipient)
+            assert sender is not None
+            assert recipient is e.tier is d.body_of(e.recipient).tier
+            units += not e.recipient.startswith("000.")
+            per_tier[recipient] += 1
+            m.record_addressed(sender, recipient, planned.document.priority)
+            if e.reason is None:
+                m.record_delivery(sender, recipient, planned.document.priority, S)
+            else:
+                m.record_rejected(sender, recipient, planned.document.priority, e.reason)
+    assert units > 500
+    report = compute_coverage(m)
+    for tier, n in per_tier.items():
+        assert report.tier(tier).addressed == n

@@ -7,13 +7,20 @@ from collections import Counter
 import pytest
 
 from interchange.core import codec
-from interchange.core.directory import Directory, Downtime, build_directory, is_valid_id
+from interchange.core.directory import (
+    Directory,
+    Downtime,
+    body_of_id,
+    build_directory,
+    is_valid_id,
+)
 from interchange.core.faults import DEFAULT_FAULTS, EXPECTED_REASON, Fault, parse_faults
 from interchange.core.flows import effective_flows
 from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
 from interchange.core.presets import Scenario
 from interchange.core.tally import DELIVERED, Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate, shard_of
+from interchange.core.workload_spec import Role, role_of_id
 from interchange.errors import ConfigError
 
 N = 20_000
@@ -73,10 +80,52 @@ def test_duration_bounds_the_stream(tiny: Directory) -> None:
 def test_flow_shares_follow_the_matrix(tiny: Directory, plain: list[Planned]) -> None:
     flows = effective_flows(tiny, WorkloadSpec(rate=1, count=1))
     total = sum(flows.values())
-    seen = Counter((p.sender_tier, p.expected[0].tier) for p in plain)
+    seen = Counter((role_of_id(p.sender), role_of_id(p.expected[0].recipient)) for p in plain)
     for pair, weight in flows.items():
         assert seen[pair] / N == pytest.approx(weight / total, abs=0.012), pair
     assert set(seen) <= set(flows)
+    units = sum(n for (a, b), n in seen.items() if a.unit or b.unit)
+    assert units / N == pytest.approx(0.40, abs=0.02)  # the documented share
+
+
+def test_departments_write_to_departments_communes_and_their_units(
+    tiny: Directory, plain: list[Planned]
+) -> None:
+    """Department-to-department within one People's Committee, department-to-commune and
+    to a commune's unit within the department's province, district office to commune
+    within its district, committee to its own departments: each at its documented share."""
+    pu, p, m, mu, du = (
+        Role.PROVINCE_UNIT, Role.PROVINCE, Role.COMMUNE, Role.COMMUNE_UNIT, Role.DISTRICT_UNIT
+    )  # fmt: skip
+    by_pair: dict[tuple[Role, Role], list[Planned]] = {}
+    for planned in plain:
+        for e in planned.expected:
+            by_pair.setdefault((role_of_id(planned.sender), role_of_id(e.recipient)), []).append(
+                planned
+            )
+    shares = {pair: len({x.seq for x in docs}) / N for pair, docs in by_pair.items()}
+    for pair, share in (((pu, pu), 0.05), ((pu, m), 0.03), ((pu, mu), 0.01), ((p, pu), 0.04)):
+        assert shares[pair] == pytest.approx(share, abs=0.006), pair
+    for planned in by_pair[(pu, pu)]:
+        assert {r.id[3:] for r in planned.document.recipients} == {planned.sender[3:]}
+    for pair in ((pu, m), (pu, mu)):
+        for planned in by_pair[pair]:
+            for r in planned.document.recipients:  # in the department's own province
+                assert r.id.endswith(planned.sender[-4:])
+                assert tiny.ancestor(body_of_id(r.id), Tier.PROVINCE) == tiny.body_of(
+                    planned.sender
+                )
+    for planned in by_pair[(du, m)]:
+        for r in planned.document.recipients:
+            assert tiny.get(r.id).parent == body_of_id(planned.sender)
+    for planned in by_pair[(p, pu)]:
+        for r in planned.document.recipients:
+            assert tiny.body_of(r.id).id == planned.sender
+    health = [x for x in by_pair[(pu, pu)] if x.sender.startswith("016.")]
+    assert health
+    assert all("SYT" in x.document.code_notation.split("-") for x in health)  # Sở Y tế
+    new = [x for x in by_pair[(pu, p)] if x.document.business_type is BusinessType.NEW]
+    assert {x.direction.value for x in new} == {"up"}  # a department reports up to its body
 
 
 def test_mixes_and_classified_share(plain: list[Planned]) -> None:
@@ -234,7 +283,15 @@ def test_spec_validation() -> None:
         WorkloadSpec(rate=0, count=1)
     with pytest.raises(ConfigError, match="priority_mix"):
         WorkloadSpec(rate=1, count=1, priority_mix={})
-    assert WorkloadSpec(rate=1, count=1).to_dict()["flows"]["province->district"] == 0.14
+    flows = WorkloadSpec(rate=1, count=1).to_dict()["flows"]
+    assert flows["province->district"] == 0.084
+    assert flows["province-unit->province-unit"] == 0.05
+    assert flows["province-unit->commune"] == 0.03
+    assert sum(flows.values()) == pytest.approx(1.0)
+    # a tier names its bodies
+    tiers = {(Tier.PROVINCE, Tier.DISTRICT): 1.0}  # as an older caller or manifest names them
+    spec = WorkloadSpec(rate=1, count=1, flows=tiers)  # type: ignore[arg-type]
+    assert dict(spec.flows) == {(Role.PROVINCE, Role.DISTRICT): 1.0}
 
 
 def test_revokes_updates_and_replaces_name_earlier_delivered_documents_of_their_sender(
