@@ -13,24 +13,24 @@ from interchange.core.pki import Algorithm, AlgorithmPolicy, init_pki
 
 AGENCIES = (
     Agency("000.00.00.G22", "Văn phòng Chính phủ", Tier.CENTRAL, None),
-    Agency("000.00.00.H29", "UBND tỉnh Hậu Giang", Tier.PROVINCE, None),
-    Agency("000.00.01.H29", "UBND huyện Châu Thành", Tier.DISTRICT, "000.00.00.H29"),
-    Agency("000.01.01.H29", "UBND xã Đông Thạnh", Tier.COMMUNE, "000.00.01.H29"),
-    Agency("000.02.01.H29", "UBND xã Phú Hữu", Tier.COMMUNE, "000.00.01.H29"),
+    Agency("000.00.00.H30", "UBND tỉnh Hậu Giang", Tier.PROVINCE, None),
+    Agency("000.00.01.H30", "UBND huyện Châu Thành", Tier.DISTRICT, "000.00.00.H30"),
+    Agency("000.01.01.H30", "UBND xã Đông Thạnh", Tier.COMMUNE, "000.00.01.H30"),
+    Agency("000.02.01.H30", "UBND xã Phú Hữu", Tier.COMMUNE, "000.00.01.H30"),
     Agency("000.00.00.G05", "Bộ Tài chính", Tier.CENTRAL, None),
-    Agency("000.00.02.H29", "UBND huyện Phụng Hiệp", Tier.DISTRICT, "000.00.00.H29"),
+    Agency("000.00.02.H30", "UBND huyện Phụng Hiệp", Tier.DISTRICT, "000.00.00.H30"),
 )
 BY_ALGORITHM = {
     Algorithm.RSA_2048: "000.00.00.G22",
-    Algorithm.ECDSA_P256: "000.00.00.H29",
-    Algorithm.RSA_3072: "000.00.01.H29",
-    Algorithm.ED25519: "000.01.01.H29",
+    Algorithm.ECDSA_P256: "000.00.00.H30",
+    Algorithm.RSA_3072: "000.00.01.H30",
+    Algorithm.ED25519: "000.01.01.H30",
     Algorithm.RSA_2048_PKCS1: "000.00.00.G05",
-    Algorithm.RSA_3072_PKCS1: "000.00.02.H29",
+    Algorithm.RSA_3072_PKCS1: "000.00.02.H30",
 }
 POLICY = AlgorithmPolicy.parse(
     "central=rsa-2048,province=ecdsa-p256,district=rsa-3072,"
-    "000.00.00.G05=rsa-2048-pkcs1,000.00.02.H29=rsa-3072-pkcs1"
+    "000.00.00.G05=rsa-2048-pkcs1,000.00.02.H30=rsa-3072-pkcs1"
 )
 NOW = now_us()
 

@@ -141,7 +141,7 @@ def test_a_bare_algorithm_is_the_default_of_a_policy() -> None:
     assert policy.default is Algorithm.RSA_2048_PKCS1
     assert policy.overrides == {}
     mixed = AlgorithmPolicy.parse("rsa-3072-pkcs1,commune=ed25519")
-    assert mixed.algorithm_for("000.01.01.H29", Tier.COMMUNE) is Algorithm.ED25519
+    assert mixed.algorithm_for("000.01.01.H30", Tier.COMMUNE) is Algorithm.ED25519
     assert mixed.algorithm_for("000.00.00.G22", Tier.CENTRAL) is Algorithm.RSA_3072_PKCS1
     with pytest.raises(PkiError):
         AlgorithmPolicy.parse("rsa-2048-pkcs2")
@@ -194,7 +194,7 @@ def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
     doc = Document(
         id=codec.make_document_id(sender, "2026-11-02", "12", "BTC-VP"),
         sender=AgencyRef(sender, "Bộ Tài chính"),
-        recipients=(AgencyRef("000.00.00.H29", "UBND tỉnh Hậu Giang"),),
+        recipients=(AgencyRef("000.00.00.H30", "UBND tỉnh Hậu Giang"),),
         code_number="12",
         code_notation="BTC-VP",
         promulgation_place="Hà Nội",
@@ -251,7 +251,7 @@ def test_the_example_connector_signs_with_the_padding_its_certificate_names(
         conn = example.Connector(
             "unused:0", sender, cert=layout.cert(row.cert_id), key=layout.key(row.cert_id)
         )
-        _, value = conn.envelope(["000.00.00.H29"], "Thử nghiệm", "7", "BTC-VP", [])
+        _, value = conn.envelope(["000.00.00.H30"], "Thử nghiệm", "7", "BTC-VP", [])
         report = checker.check(Message("m", value, sender.encode()), time.time_ns() // 1000)
         assert [f.status for f in report.findings] == [Status.PASS] * len(report.findings), (
             algorithm,

@@ -64,7 +64,7 @@ T_2045 = 2_366_841_600_000_000  # 2045-01-01T00:00:00Z
 SEND_TIME_US = 1_756_800_000_000_000  # 2025-09-02T08:00:00Z
 
 VPCP = AgencyRef(SIGNER_ID, "Văn phòng Chính phủ")
-HAU_GIANG = AgencyRef("000.00.00.H29", "UBND tỉnh Hậu Giang")
+HAU_GIANG = AgencyRef("000.00.00.H30", "UBND tỉnh Hậu Giang")
 VPCP_FULL = AgencyRef(
     SIGNER_ID,
     "Văn phòng Chính phủ",
@@ -78,7 +78,7 @@ VPCP_FULL = AgencyRef(
     ),
 )
 HAU_GIANG_FULL = AgencyRef(
-    "000.00.00.H29",
+    "000.00.00.H30",
     "UBND tỉnh Hậu Giang",
     OrganDetail(
         organization_in_charge="", address="Vị Thanh, Hậu Giang", telephone="0293 3876 055"
@@ -139,7 +139,7 @@ def documents() -> dict[str, Document]:
             document_type=DocumentType.DIRECTIVE,
             subject="Directive to three agencies",
             priority=Priority.URGENT,
-            response_for="000.00.00.H29,2025/08/20,55/UBND-VP",
+            response_for="000.00.00.H30,2025/08/20,55/UBND-VP",
             due_date="2025-09-30",
             send_time_us=SEND_TIME_US + 1,
             recipients_detail=True,
@@ -148,10 +148,10 @@ def documents() -> dict[str, Document]:
             other_info=OtherInfo(direction=True),
             response_for_list=(
                 ResponseFor(
-                    "000.00.00.H29",
+                    "000.00.00.H30",
                     "55/UBND-VP",
                     "2025-08-20",
-                    "000.00.00.H29,2025/08/20,55/UBND-VP",
+                    "000.00.00.H30,2025/08/20,55/UBND-VP",
                 ),
             ),
         ),
