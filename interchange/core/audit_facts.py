@@ -53,14 +53,13 @@ from interchange.core.policy import (
     Parsed,
     Placement,
     ReplayGuard,
-    Verifier,
     decide,
     parse,
 )
 from interchange.core.redaction import Exclusion
+from interchange.core.verification import ROUTER_NODE_PREFIX, Verifier, judged_at
 from interchange.errors import DecodeError
 
-ROUTER_NODE_PREFIX = "router:"
 PRODUCER_NODE_PREFIX = "producer:"
 LOG_APPEND_TIME = 1  # RawRecord.timestamp_type when the broker set the timestamp
 
@@ -397,8 +396,9 @@ def verify_value(value: bytes | None, trust: Verifier, cache: Reverified | None 
     if c.error:
         return Verified(c.error)
     hop = _hop(env, ROUTER_NODE_PREFIX, first=False)
-    at = hop if hop is not None else c.send_time_us
-    reason = once.verify(env.content, env.signature, env.cert_id, c.sender, at)
+    reason = once.verify(
+        env.content, env.signature, env.cert_id, c.sender, judged_at(env, c.send_time_us)
+    )
     return Verified(
         "",
         c.document_id,

@@ -18,17 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
 from fastavro import schemaless_reader, schemaless_writer
 
-from interchange.core import certificates as certs
 from interchange.core import codec
 from interchange.core.directory import is_valid_id
-from interchange.core.keyfiles import Layout
-from interchange.core.model import CERT_ID, ReasonCode
+from interchange.core.model import CERT_ID, ReasonCode, Secrecy
 from interchange.core.policy import MAX_SEND_AHEAD_US, MAX_SEND_BEHIND_US
-from interchange.core.signing import plausible, verifier
 from interchange.core.truststore import TrustStore
+from interchange.core.verification import Verdict
 from interchange.errors import DecodeError, EncodeError
 
 MAX_FUTURE_SKEW_US = MAX_SEND_AHEAD_US  # send time at most 5 min after the reference
@@ -39,16 +36,6 @@ MAX_RECIPIENTS = codec.MAX_RECIPIENTS
 MAX_ATTACHMENTS = codec.MAX_ATTACHMENTS
 MAX_TRACE = codec.MAX_TRACE_HOPS
 MAX_SIGNATURE_BYTES = codec.MAX_SIGNATURE_BYTES
-_CERT_REASONS = frozenset(
-    {
-        ReasonCode.UNKNOWN_CERTIFICATE,
-        ReasonCode.UNTRUSTED_CERTIFICATE,
-        ReasonCode.NOT_YET_VALID,
-        ReasonCode.EXPIRED,
-        ReasonCode.REVOKED,
-        ReasonCode.SENDER_MISMATCH,
-    }
-)
 
 
 class Check(enum.StrEnum):
@@ -128,13 +115,11 @@ class Checker:
     def __init__(
         self,
         trust: TrustStore,
-        keys_dir: Any,
         *,
         max_future_skew_us: int = MAX_FUTURE_SKEW_US,
         max_age_us: int = MAX_AGE_US,
     ) -> None:
         self._trust = trust
-        self._layout = Layout(keys_dir)
         self._future = max_future_skew_us
         self._age = max_age_us
 
@@ -183,39 +168,35 @@ class Checker:
         self, env: dict[str, Any], doc: dict[str, Any], ref: int
     ) -> tuple[Finding, Finding]:
         """Judged at the reference time (the record timestamp), as the router judges at
-        the receipt time, never at the send time the signer chose."""
+        the receipt time, never at the send time the signer chose. Both through the one
+        verifier: the certificate by its ordered checks, the signature with the
+        certificate's key even when the certificate itself is not acceptable."""
         content, signature, cert_id = env["content"], env["signature"], env["cert_id"]
-        reason = self._trust.verify(content, signature, cert_id, doc["sender"]["id"], ref)
-        if reason in _CERT_REASONS:
+        verifier = self._trust.verifier
+        verdict = verifier.verdict(content, signature, cert_id, doc["sender"]["id"], ref)
+        if verdict.of_certificate:
+            reason = verdict.reason
             cert = _fail(Check.CERTIFICATE, str(reason), _cert_detail(reason, cert_id))
         else:
             cert = Finding(Check.CERTIFICATE, Status.PASS)
-        return cert, self._signature_finding(content, signature, cert_id)
+        verdict = verifier.signature_only(content, signature, cert_id)
+        return cert, self._signature_finding(verdict, signature, cert_id)
 
-    def _signature_finding(self, content: bytes, signature: bytes, cert_id: str) -> Finding:
-        """Checked with the certificate's key even when the certificate itself is not acceptable."""
-        path = self._layout.cert(cert_id) if CERT_ID.fullmatch(cert_id) else None
-        try:
-            cert = x509.load_pem_x509_certificate(path.read_bytes()) if path else None
-        except (OSError, ValueError):
-            cert = None
-        if cert is None:
+    def _signature_finding(self, verdict: Verdict, signature: bytes, cert_id: str) -> Finding:
+        info = self._trust.certificate(cert_id)
+        algorithm = info.algorithm if info is not None else None
+        if verdict.reason is ReasonCode.UNKNOWN_CERTIFICATE:
             return Finding(Check.SIGNATURE, Status.SKIP, "", "certificate not found")
-        key = cert.public_key()
-        try:
-            algorithm = certs.describe(cert).algorithm  # for RSA: the padding the cert names
-        except ValueError:  # a malformed extension
-            algorithm = None
-        if algorithm is None:
+        if verdict.of_certificate:  # damaged, or a key outside the profile
             return Finding(Check.SIGNATURE, Status.SKIP, "", "key type outside the profile")
-        if not plausible(algorithm, signature):
+        if verdict.reason is ReasonCode.ALGORITHM_MISMATCH:
             return _fail(
                 Check.SIGNATURE,
                 ReasonCode.ALGORITHM_MISMATCH,
                 f"{len(signature)}-byte signature is not a {algorithm} signature",
             )
-        if not verifier(key, algorithm)(content, signature):  # type: ignore[arg-type]
-            return _fail(Check.SIGNATURE, ReasonCode.BAD_SIGNATURE, f"{algorithm} over content")
+        if verdict.reason is not None:
+            return _fail(Check.SIGNATURE, verdict.reason, f"{algorithm} over content")
         return Finding(Check.SIGNATURE, Status.PASS)
 
 
@@ -421,7 +402,7 @@ def _key_finding(key: bytes | None, doc: dict[str, Any]) -> Finding:
 
 
 def _secrecy_finding(doc: dict[str, Any]) -> Finding:
-    if doc["secrecy"] != "NONE":
+    if Secrecy(doc["secrecy"]).classified:
         return _fail(
             Check.SECRECY,
             ReasonCode.CLASSIFIED,

@@ -15,10 +15,10 @@ Order of checks; the first failure wins (the connector contract, docs/ROUTER.md)
 6. SEND_TIME_SKEW: `send_time_us` is more than `MAX_SEND_AHEAD_US` after, or more
    than `MAX_SEND_BEHIND_US` before, the receipt time.
 7. NO_RECIPIENTS: the document names no recipient.
-8. Certificate and signature reasons, from `TrustStore.verify` judged at the
-   receipt time, never at the signer's `send_time_us` (UNKNOWN_CERTIFICATE,
-   UNTRUSTED_CERTIFICATE, NOT_YET_VALID, EXPIRED, REVOKED, SENDER_MISMATCH,
-   ALGORITHM_MISMATCH, BAD_SIGNATURE).
+8. Certificate and signature reasons, from the one verifier (`core.verification`,
+   through `TrustStore.verify`) judged at the receipt time, never at the signer's
+   `send_time_us`, in its order (UNKNOWN_CERTIFICATE, UNTRUSTED_CERTIFICATE,
+   NOT_YET_VALID, EXPIRED, REVOKED, SENDER_MISMATCH, ALGORITHM_MISMATCH, BAD_SIGNATURE).
 9. REPLAY: the document id was seen within the replay window (`ReplayGuard`).
    Only documents that passed 1-8 are remembered, so a forged copy can never
    block the genuine document's id.
@@ -64,6 +64,7 @@ from interchange.core.model import (
 )
 from interchange.core.partitioner import partition_of
 from interchange.core.recent import RecentKeys
+from interchange.core.verification import Verifier
 from interchange.errors import DecodeError
 
 DEFAULT_REPLAY_CAPACITY = 100_000  # document ids remembered per submissions partition
@@ -92,14 +93,6 @@ class Directory(Protocol):
 
     @property
     def by_id(self) -> Mapping[str, Agency]: ...
-
-
-class Verifier(Protocol):
-    """`TrustStore.verify`: None when the signature is valid, else the reason."""
-
-    def verify(
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
-    ) -> ReasonCode | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from interchange.core.model import (
     Tier,
 )
 from interchange.core.truststore import TrustStore
+from interchange.core.verification import judged_at
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.kafka_seam import Consumer, Producer, Stop, seek_to_time
@@ -70,8 +71,7 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
         doc = codec.decode_document(env.content)
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
-    hops = [h.time_us for h in env.trace if h.node.startswith("router:")]
-    at = hops[-1] if hops else doc.send_time_us
+    at = judged_at(env, doc.send_time_us)
     reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
     return env, doc, reason.value if reason is not None else ""
 
