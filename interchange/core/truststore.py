@@ -44,6 +44,7 @@ class TrustStore:
         self._interval = crl_check_interval_s
         self._next_crl_check = 0.0
         self._verifier = SignatureVerifier(self)
+        self._verdict = self._verifier.verdict
 
     @classmethod
     def open(cls, keys_dir: Path, *, crl_check_interval_s: float = 1.0) -> TrustStore:
@@ -79,7 +80,7 @@ class TrustStore:
         """None if `signature` by cert `cert_id` of `sender_id` is valid at `at_us`, else
         the reason: `SignatureVerifier.verify` over this store. `at_us` is the receipt
         time, never the signer's own `send_time_us`."""
-        return self._verifier.verdict(content, signature, cert_id, sender_id, at_us).reason
+        return self._verdict(content, signature, cert_id, sender_id, at_us).reason
 
     def entry(self, cert_id: str) -> Certificate | None:
         """The certificate with `cert_id`, loaded on first use; None when there is none.
