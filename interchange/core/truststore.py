@@ -1,4 +1,4 @@
-"""The public side of the PKI: verify a signature as the router, recipients and audit do.
+"""The public side of the PKI: the certificates and CRL every reader verifies against.
 
 Reads only the root certificate, the CRL and certs/; never a private key.
 Certificates are parsed, chain-checked and bound to a verifier on first use
