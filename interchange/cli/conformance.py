@@ -128,7 +128,6 @@ def run_conformance(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     checker = Checker(
         TrustStore.open(settings.keys_dir),
-        settings.keys_dir,
         max_future_skew_us=int(args.max_skew * 1e6),
         max_age_us=int(args.max_age * 1e6),
     )

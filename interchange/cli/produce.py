@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,6 @@ PRODUCE = Command(
     "interchange produce --preset province --rate 200 --duration 60 --seed 7 --faults default "
     "--bootstrap 127.0.0.1:9092",
 )
-CHILD_LEAD_S = 3.0  # children import and connect before the shared start time
 
 
 def register_produce(parser: argparse.ArgumentParser) -> None:
@@ -181,70 +179,31 @@ def _run_one(
 def _run_instances(
     args: argparse.Namespace, settings: Any, out_dir: Path, manifest_path: Path
 ) -> int:
-    """Start N shard processes with one shared start time, then merge their manifests."""
-    from interchange.core.manifest import merge_manifests, read_manifest, write_manifest
+    """N shard processes with one shared start time (`pipeline.producer_shards`)."""
+    from interchange.pipeline.producer_shards import CHILD_LEAD_S, run_shards, shard_stages
 
     n = args.instances
-    start_at = time.time_ns() // 1000 + int(CHILD_LEAD_S * 1e6)
-    base = [
-        sys.executable,
-        "-m",
-        "interchange",
-        "produce",
-        "--rate",
-        str(args.rate),
-        "--seed",
-        str(args.seed),
-        "--faults",
-        args.faults,
-        "--no-progress",
-        "--bootstrap",
-        settings.bootstrap,
-        "--topic-prefix",
-        settings.topic_prefix,
-        "--keys-dir",
-        str(settings.keys_dir),
-        "--out-dir",
-        str(out_dir),
-        "--directory",
-        str(out_dir / "directory.json"),
-    ]
-    if args.start_file is not None:  # every shard waits for the same file
-        base += ["--start-file", str(args.start_file)]
-    else:
-        base += ["--start-at", str(args.start_at or start_at)]
-    base += ["--count", str(args.count)] if args.count is not None else []
-    base += ["--duration", str(args.duration)] if args.duration is not None else []
-    parts = [out_dir / f"manifest-{i}-of-{n}.json" for i in range(n)]
-    children = []
-    for i in range(n):
-        extra = [
-            "--shard",
-            f"{i}/{n}",
-            "--manifest",
-            str(parts[i]),
-            "--stats-file",
-            str(out_dir / f"producer-{i}-of-{n}.stats.json"),
-        ]
-        children.append(subprocess.Popen([*base, *extra]))
+    stages = shard_stages(
+        settings,
+        out_dir / "directory.json",
+        out_dir,
+        instances=n,
+        rate=args.rate,
+        count=args.count,
+        duration=args.duration,
+        seed=args.seed,
+        faults=args.faults,
+        start_file=args.start_file,
+        start_at_us=args.start_at or time.time_ns() // 1000 + int(CHILD_LEAD_S * 1e6),
+    )
     print(f"{n} producer processes, shared start in {CHILD_LEAD_S:.0f} s", file=sys.stderr)
-    stop = StopFlag().install()
-    while any(c.poll() is None for c in children):
-        if stop.wait(0.2):
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()  # SIGTERM: the child flushes and writes its manifest
-            for child in children:
-                child.wait()
-    codes = [c.returncode for c in children]
-    merged = merge_manifests([read_manifest(p) for p in parts if p.exists()])
-    write_manifest(manifest_path, merged)
+    result = run_shards(stages, out_dir, manifest_path, StopFlag().install())
     print(
-        f"produced {merged['sent']['documents']:,} documents with {n} processes "
-        f"(exit codes {codes}); manifest {manifest_path}",
+        f"produced {result.manifest['sent']['documents']:,} documents with {n} processes "
+        f"(exit codes {list(result.codes)}); manifest {manifest_path}",
         file=sys.stderr,
     )
-    return 0 if all(c == 0 for c in codes) and len(merged["shards"]) == n else 1
+    return 0 if result.ok else 1
 
 
 class _ProgressView:

@@ -22,45 +22,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from interchange.core import codec
 from interchange.core.audit_evidence import Evidence
 from interchange.core.audit_facts import DeliveryFact, Submission
 from interchange.core.audit_findings import Finding, Kind, RawRecord, at
-from interchange.core.directory import attributed_tier
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Agency, ReasonCode, Rejection, StatusCode, StatusMessage, Tier
-from interchange.core.workflow import Violation, WorkflowTally
-from interchange.errors import DecodeError
+from interchange.core.audit_rejections import check_rejections
+from interchange.core.audit_state import AuditResult, AuditState, Pair
+from interchange.core.audit_statuses import check_statuses, decode_statuses, first_status_times
+from interchange.core.model import Agency, ReasonCode, StatusCode, Tier
 
-Pair = tuple[str, str]  # (document id, recipient id)
-# (document id, content digest, reason, recipient, (topic, partition, offset, authenticated));
-# the last part is None for a rejection written before rejections carried coordinates (v1)
-RejectionKey = tuple[str, bytes, str, str, tuple[str, int, int, bool] | None]
-
-
-@dataclass
-class AuditResult:
-    findings: list[Finding]
-    metrics: RunMetrics
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-class _Audit:
-    def __init__(self, by_id: Mapping[str, Agency], evidence: Evidence | None = None) -> None:
-        self.by_id = by_id
-        self.evidence = evidence
-        self.findings: list[Finding] = []
-        self.metrics = RunMetrics()
-        self.counts: Counter[str] = Counter()
-
-    def tier(self, agency_id: str) -> Tier | None:
-        """The router's rule, so recomputed counts match live ones."""
-        return attributed_tier(self.by_id, agency_id)
-
-    def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
+__all__ = ["AuditResult", "audit_records"]
 
 
 def audit_records(
@@ -74,7 +45,7 @@ def audit_records(
 ) -> AuditResult:
     """Every cross-record invariant, and the figures recomputed from the records
     (with `evidence`, also where each counted unit came from)."""
-    a = _Audit(directory_by_id, evidence)
+    a = AuditState(directory_by_id, evidence)
     a.counts.update(
         submissions=len(submissions),
         deliveries=len(deliveries),
@@ -82,16 +53,16 @@ def audit_records(
         statuses=len(statuses),
     )
     _addressed(a, submissions)
-    status_msgs = _decode_statuses(a, statuses)
-    arrived = _first_status_times(status_msgs, StatusCode.ARRIVED)
+    status_msgs = decode_statuses(a, statuses)
+    arrived = first_status_times(status_msgs, StatusCode.ARRIVED)
     delivered = _deliveries(a, submissions, deliveries, arrived)
     _delivered_twice(a, submissions, deliveries)
-    _rejections(a, submissions, rejections)
-    _statuses(a, status_msgs, delivered)
+    check_rejections(a, submissions, rejections)
+    check_statuses(a, status_msgs, delivered)
     return AuditResult(a.findings, a.metrics, dict(a.counts))
 
 
-def _addressed(a: _Audit, submissions: Sequence[Submission]) -> None:
+def _addressed(a: AuditState, submissions: Sequence[Submission]) -> None:
     for s in submissions:
         if not s.decodable:
             continue
@@ -109,7 +80,7 @@ def _addressed(a: _Audit, submissions: Sequence[Submission]) -> None:
 
 
 def _deliveries(
-    a: _Audit,
+    a: AuditState,
     submissions: Sequence[Submission],
     facts: Sequence[DeliveryFact],
     arrived: Mapping[Pair, int],
@@ -181,7 +152,7 @@ _COPY_REASONS = frozenset({ReasonCode.REPLAY, ReasonCode.KEY_MISMATCH, ReasonCod
 
 
 def _delivered_twice(
-    a: _Audit, submissions: Sequence[Submission], facts: Sequence[DeliveryFact]
+    a: AuditState, submissions: Sequence[Submission], facts: Sequence[DeliveryFact]
 ) -> None:
     """Topic-wide: one document id delivered from two different submissions.
 
@@ -222,7 +193,7 @@ def _delivered_twice(
 
 
 def _match(
-    a: _Audit,
+    a: AuditState,
     f: DeliveryFact,
     where: RawRecord,
     known: tuple[Submission, Tier],
@@ -258,7 +229,7 @@ def _match(
         )
 
 
-def _count_delivery(a: _Audit, f: DeliveryFact, repeat: bool, arrival_us: int | None) -> None:
+def _count_delivery(a: AuditState, f: DeliveryFact, repeat: bool, arrival_us: int | None) -> None:
     sender_tier = a.tier(f.sender)
     if sender_tier is None:
         return
@@ -291,213 +262,3 @@ def _count_delivery(a: _Audit, f: DeliveryFact, repeat: bool, arrival_us: int | 
         if hop is not None:
             a.evidence.latency(f.tier, "before_router", hop - f.send_time_us, loc)
             a.evidence.latency(f.tier, "after_router", arrival_us - hop, loc)
-
-
-def _rejections(a: _Audit, submissions: Sequence[Submission], records: Sequence[RawRecord]) -> None:
-    expected: Counter[RejectionKey] = Counter()
-    origin: dict[RejectionKey, Submission] = {}
-    by_digest: dict[bytes, Submission] = {}
-    by_place: dict[tuple[str, int, int], Submission] = {}
-    # archived classified submissions: not re-verifiable, so any one rejection at their place
-    # stands for the due one (a forged classified copy is BAD_SIGNATURE, not CLASSIFIED)
-    redacted: dict[tuple[str, int, int], RejectionKey] = {}
-    for s in submissions:
-        by_digest.setdefault(s.content_sha256, s)
-        by_place[(s.topic, s.partition, s.offset)] = s
-        if s.redacted:
-            a.counts["redacted_submissions"] += 1
-            redacted[(s.topic, s.partition, s.offset)] = _key(s.rejections[0])
-        for r in s.rejections:
-            key = _key(r)
-            expected[key] += 1
-            origin.setdefault(key, s)
-    extra: list[tuple[RejectionKey, RawRecord]] = []
-    for rec in sorted(records, key=lambda r: (r.partition, r.offset)):
-        try:
-            rej = codec.decode_rejection(rec.value or b"")
-        except DecodeError as exc:
-            a.add(at(Kind.MALFORMED_REJECTION, rec, f"does not decode strictly ({exc.reason})"))
-            continue
-        if rej.located:  # the submission it is about, by its coordinates
-            sub = by_place.get((rej.topic, rej.partition, rej.offset))
-        else:  # a v1 record: the first submission with that content
-            sub = by_digest.get(rej.content_sha256)
-        if not rej.detail.strip():
-            a.add(at(Kind.REJECTION_WITHOUT_REASON, rec, f"{rej.reason.value} with no detail"))
-        if sub is not None and sub.subject and sub.subject in rej.detail:
-            a.add(at(Kind.CONTENT_IN_REJECTION, rec, "detail contains the document's subject"))
-        key = _due_key(rej, expected, redacted)
-        if expected[key] > 0:
-            expected[key] -= 1
-        else:
-            extra.append((key, rec))
-        _count_rejection(a, rej, sub, rec)
-    _settle(a, extra, {k: n for k, n in expected.items() if n > 0}, origin)
-
-
-def _settle(
-    a: _Audit,
-    extra: Sequence[tuple[RejectionKey, RawRecord]],
-    missing: dict[RejectionKey, int],
-    origin: Mapping[RejectionKey, Submission],
-) -> None:
-    """Rejections written but not due, and due but not written; a pair of both is a mismatch."""
-    for key, rec in extra:
-        near = next((m for m in missing if _same_but_reason(m, key)), None)
-        if near is not None:
-            a.add(
-                at(
-                    Kind.REASON_MISMATCH,
-                    rec,
-                    f"{_said(key)}, the router had to write {_said(near)}",
-                )
-            )
-            missing[near] -= 1
-            if not missing[near]:
-                del missing[near]
-        else:
-            ident = key[0] or key[1].hex()[:16]
-            a.add(at(Kind.UNEXPECTED_REJECTION, rec, f"{key[2]} for {ident}: no such outcome due"))
-    for key, n in missing.items():
-        s = origin[key]
-        a.add(
-            Finding(
-                Kind.MISSING_REJECTION,
-                f"{n} x {key[2]} for {key[0] or key[1].hex()[:16]} never written",
-                s.topic,
-                s.partition,
-                s.offset,
-            )
-        )
-
-
-def _said(key: RejectionKey) -> str:
-    """The reason, and whether the id was authenticated when the record says."""
-    if key[4] is None:
-        return key[2]
-    return f"{key[2]} ({'authenticated' if key[4][3] else 'not authenticated'})"
-
-
-def _same_but_reason(due: RejectionKey, got: RejectionKey) -> bool:
-    """Same submission and recipient: a written rejection whose reason (or authenticated
-    flag) differs from the due one."""
-    same_place = got[4] is None or (due[4] is not None and due[4][:3] == got[4][:3])
-    return due[0] == got[0] and due[1] == got[1] and due[3] == got[3] and same_place
-
-
-def _key(r: Rejection) -> RejectionKey:
-    place = (r.topic, r.partition, r.offset, r.authenticated) if r.located else None
-    return (r.document_id, r.content_sha256, r.reason.value, r.recipient or "", place)
-
-
-def _due_key(
-    rej: Rejection,
-    expected: Counter[RejectionKey],
-    redacted: dict[tuple[str, int, int], RejectionKey],
-) -> RejectionKey:
-    """The key a written rejection counts against (see `_rejections`)."""
-    place = (rej.topic, rej.partition, rej.offset)
-    if rej.located and place in redacted:
-        return redacted.pop(place)
-    return _key(rej) if rej.located else _legacy_match(expected, _key(rej))
-
-
-def _legacy_match(expected: Counter[RejectionKey], key: RejectionKey) -> RejectionKey:
-    """A v1 rejection (no coordinates) counts against any due one equal but for them."""
-    due = (k for k, n in expected.items() if n > 0 and k[:4] == key[:4])
-    return next(due, key)
-
-
-def _count_rejection(a: _Audit, rej: Rejection, sub: Submission | None, rec: RawRecord) -> None:
-    """Attribute as the router does: NOT_CONNECTED to its recipient, else to all addressed."""
-    sender_tier = a.tier(rej.sender)
-    if sender_tier is None or sub is None:
-        return
-    targets = (rej.recipient,) if rej.recipient is not None else sub.recipients
-    for r in targets:
-        tier = a.tier(r)
-        if tier is not None:
-            a.metrics.record_rejected(sender_tier, tier, sub.priority, rej.reason)
-            if a.evidence is not None:
-                a.evidence.rejection(tier, rej.reason, (rec.topic, rec.partition, rec.offset))
-
-
-def _decode_statuses(
-    a: _Audit, records: Sequence[RawRecord]
-) -> list[tuple[RawRecord, StatusMessage]]:
-    out = []
-    for rec in sorted(records, key=lambda r: (r.partition, r.offset)):
-        try:
-            out.append((rec, codec.decode_status(rec.value or b"")))
-        except DecodeError as exc:
-            a.add(at(Kind.MALFORMED_STATUS, rec, f"does not decode strictly ({exc.reason})"))
-    return out
-
-
-def _first_status_times(
-    statuses: Sequence[tuple[RawRecord, StatusMessage]], code: StatusCode
-) -> dict[Pair, int]:
-    out: dict[Pair, int] = {}
-    for _rec, msg in statuses:
-        if msg.code is code:
-            out.setdefault((msg.document_id, msg.recipient), msg.time_us)
-    return out
-
-
-def _statuses(
-    a: _Audit,
-    statuses: Sequence[tuple[RawRecord, StatusMessage]],
-    delivered: Mapping[Pair, DeliveryFact],
-) -> None:
-    acked: set[Pair] = set()
-    work = WorkflowTally()
-    for rec, msg in statuses:
-        pair = (msg.document_id, msg.recipient)
-        d = delivered.get(pair)
-        if d is None:
-            a.add(
-                at(
-                    Kind.STATUS_WITHOUT_DELIVERY,
-                    rec,
-                    f"status {msg.code.value} for {msg.document_id} from {msg.recipient}: "
-                    "no such delivery",
-                )
-            )
-            continue
-        if msg.sender != d.sender:
-            a.add(
-                at(
-                    Kind.STATUS_WITHOUT_DELIVERY,
-                    rec,
-                    f"status names sender {msg.sender}, the document's is {d.sender}",
-                )
-            )
-            continue
-        sender_tier = a.tier(d.sender)
-        if sender_tier is not None:
-            broken = work.observe(msg, sender_tier, d.tier)
-            if broken is not None:
-                a.add(at(_KIND_OF[broken], rec, _violation_text(broken, msg)))
-                continue
-        if msg.code is StatusCode.ACCEPTED and pair not in acked:
-            acked.add(pair)
-            if sender_tier is not None:
-                a.metrics.record_ack(sender_tier, d.tier, msg.time_us - d.send_time_us)
-    for (s_tier, r_tier), cell in work.cells():
-        a.metrics.record_work(s_tier, r_tier, cell)
-
-
-_KIND_OF = {
-    Violation.OUT_OF_ORDER: Kind.STATUS_OUT_OF_ORDER,
-    Violation.AFTER_COMPLETED: Kind.STATUS_AFTER_COMPLETED,
-    Violation.ANSWER_WITHOUT_RECALL: Kind.RECALL_ANSWER_WITHOUT_REQUEST,
-}
-
-
-def _violation_text(v: Violation, msg: StatusMessage) -> str:
-    what = f"status {msg.code.value} for {msg.document_id} from {msg.recipient}"
-    if v is Violation.OUT_OF_ORDER:
-        return f"{what}: not the next step of its work record (03 -> 04 -> 05 -> 06)"
-    if v is Violation.AFTER_COMPLETED:
-        return f"{what}: after 06, only recall statuses may follow"
-    return f"{what}: a recall answer with no recall request (13) before it"

@@ -1,9 +1,9 @@
 """The CPU-bound half of the audit: decide every submission again, re-verify every delivery.
 
-Both functions are pure (no Kafka, no files besides the trust store the caller opened)
-and run in worker processes over chunks of records; they return compact facts, never
-keep a document's content, and the main process cross-checks the facts
-(`interchange.core.audit_checks`).
+Both halves (submissions here, deliveries in `core.audit_deliveries`) are pure (no
+Kafka, no files besides the trust store the caller opened) and run in worker processes
+over chunks of records; they return compact facts, never keep a document's content,
+and the main process cross-checks the facts (`interchange.core.audit_checks`).
 
 Submissions are decided with the router's own pure decision (`core.policy.decide`),
 partition by partition in offset order with one `ReplayGuard` per partition, exactly
@@ -18,12 +18,9 @@ the router wrote nothing for falls back to its record timestamp (and is reported
 missing anyway).
 
 A document delivered to twenty recipients is the same signed content on twenty
-delivery records and on its submission, judged at the same receipt time (its router
-hop). A `Reverified` cache, shared by a document's deliveries and then its
-submission, decodes each distinct content once and verifies each distinct (content,
-signature, certificate, sender, time) once, so a document delivered to any number of
-recipients costs one signature check. A verdict is a function of
-exactly those inputs, so reusing it changes no finding.
+delivery records and on its submission: one `Reverified` (`core.audit_reverify`),
+shared by a document's deliveries (`core.audit_deliveries`) and then its submission,
+decodes and verifies it once.
 """
 
 from __future__ import annotations
@@ -35,32 +32,45 @@ from operator import attrgetter
 from typing import Any
 
 from interchange.core import codec
-from interchange.core.audit_findings import RawRecord
-from interchange.core.model import (
-    Document,
-    Envelope,
-    Priority,
-    ReasonCode,
-    Rejection,
-    Secrecy,
-    Tier,
+from interchange.core.audit_deliveries import (
+    DeliveryFact,
+    Verified,
+    delivery_fact,
+    delivery_facts,
+    verify_value,
+    verify_values,
 )
+from interchange.core.audit_findings import RawRecord
+from interchange.core.audit_reverify import Reverified, hop_time
+from interchange.core.model import Priority, ReasonCode, Rejection, Secrecy, Tier
 from interchange.core.policy import (
     DEFAULT_REPLAY_CAPACITY,
     JUDGED_BEFORE_TIME,
     Delivered,
     Directory,
-    Parsed,
     Placement,
     ReplayGuard,
-    Verifier,
     decide,
-    parse,
 )
 from interchange.core.redaction import Exclusion
-from interchange.errors import DecodeError
+from interchange.core.verification import Verifier
 
-ROUTER_NODE_PREFIX = "router:"
+__all__ = [  # the submission half here; the delivery half and the cache in their modules
+    "LOG_APPEND_TIME",
+    "PRODUCER_NODE_PREFIX",
+    "DeliveryFact",
+    "Reverified",
+    "RouterTimes",
+    "Submission",
+    "Verified",
+    "delivery_fact",
+    "delivery_facts",
+    "router_times",
+    "submission_facts",
+    "verify_value",
+    "verify_values",
+]
+
 PRODUCER_NODE_PREFIX = "producer:"
 LOG_APPEND_TIME = 1  # RawRecord.timestamp_type when the broker set the timestamp
 
@@ -93,133 +103,6 @@ class Submission:
         # Pickled as constructor arguments: the audit's pool returns one per submission,
         # and a slots dataclass's generated __setstate__ costs several times more.
         return (Submission, _SUBMISSION_FIELDS(self))
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryFact:
-    """One delivery record, decoded and re-verified."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    tier: Tier  # tier of the delivery topic
-    recipient: str  # the record key
-    error: str  # "" when the record decoded strictly, else why not
-    document_id: str = ""
-    sender: str = ""
-    recipients: tuple[str, ...] = ()
-    secrecy: Secrecy = Secrecy.NONE
-    priority: Priority = Priority.NORMAL
-    send_time_us: int = 0
-    content_sha256: bytes = b""
-    router_hop_us: int | None = None
-    verify: ReasonCode | None = None  # None: signature, chain, validity, revocation all hold
-
-
-@dataclass(frozen=True, slots=True)
-class _Content:
-    """What one signed content says, decoded once: the document fields the audit keeps."""
-
-    sha256: bytes
-    error: str  # "" when the content decoded strictly, else "document: <reason>"
-    document_id: str = ""
-    sender: str = ""
-    recipients: tuple[str, ...] = ()
-    secrecy: Secrecy = Secrecy.NONE
-    priority: Priority = Priority.NORMAL
-    send_time_us: int = 0
-
-
-def _content_of(digest: bytes, doc: Document) -> _Content:
-    return _Content(
-        digest,
-        "",
-        doc.id,
-        doc.sender.id,
-        tuple(r.id for r in doc.recipients),
-        doc.secrecy,
-        doc.priority,
-        doc.send_time_us,
-    )
-
-
-_VerdictKey = tuple[bytes, bytes, str, str, int]  # content SHA-256, signature, cert, sender, time
-
-
-class Reverified:
-    """Each distinct content decoded once, each distinct signed document verified once.
-
-    A `Verifier` itself (pass it to `decide`): the verdict of `trust.verify` is cached
-    under everything it depends on (the content's SHA-256, signature, cert id, sender
-    and the time it is judged at), so an equal call costs a dict lookup. The CRL
-    is not re-read between two equal calls: the audit judges revocation as of a
-    document's time, from one CRL. One instance per unit of work, so memory stays
-    bounded by that unit.
-    """
-
-    def __init__(self, trust: Verifier) -> None:
-        self._trust = trust
-        self._verdicts: dict[_VerdictKey, ReasonCode | None] = {}
-        self._contents: dict[bytes, _Content] = {}
-        self._documents: dict[bytes, Document] = {}  # by content, for `parsed`
-        self.verifications = 0  # calls that reached `trust.verify`
-        self.decodes = 0  # contents decoded
-
-    def verify(
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
-    ) -> ReasonCode | None:
-        key = (self.digest(content), signature, cert_id, sender_id, at_us)
-        if key in self._verdicts:
-            return self._verdicts[key]
-        self.verifications += 1
-        verdict = self._trust.verify(content, signature, cert_id, sender_id, at_us)
-        self._verdicts[key] = verdict
-        return verdict
-
-    def content(self, content: bytes) -> _Content:
-        """The decoded fields of `content` (strict decode on first sight only)."""
-        known = self._contents.get(content)
-        if known is not None:
-            return known
-        self.decodes += 1
-        digest = codec.content_sha256(content)
-        try:
-            doc = codec.decode_document(content)
-        except DecodeError as exc:
-            known = _Content(digest, f"document: {exc.reason}")
-        else:
-            known = _content_of(digest, doc)
-            self._documents[content] = doc
-        self._contents[content] = known
-        return known
-
-    def parsed(self, value: bytes | None) -> Parsed:
-        """`policy.parse(value, 0)`, without decoding a document this cache decoded before
-        (a submission whose deliveries came first): the same bytes decode the same way."""
-        if value:
-            try:
-                envelope = codec.decode_envelope(value)
-            except DecodeError:
-                envelope = None
-            doc = self._documents.get(envelope.content) if envelope is not None else None
-            if envelope is not None and doc is not None:
-                return Parsed(envelope, doc, None)
-        parsed = parse(value, 0)
-        if parsed.envelope is not None and parsed.document is not None:
-            self.learn(parsed.envelope.content, parsed.document)
-        return parsed
-
-    def learn(self, content: bytes, doc: Document) -> None:
-        """Record a document the caller decoded itself (a submission's)."""
-        if content not in self._contents:
-            self._contents[content] = _content_of(codec.content_sha256(content), doc)
-            self._documents[content] = doc
-
-    def digest(self, content: bytes) -> bytes:
-        """SHA-256 of `content` (hashed once when it was decoded or learnt here)."""
-        known = self._contents.get(content)
-        return known.sha256 if known is not None else codec.content_sha256(content)
 
 
 def router_times(
@@ -298,7 +181,7 @@ def submission_facts(
                 secrecy=doc.secrecy if doc else Secrecy.NONE,
                 subject=doc.subject if doc else "",
                 send_time_us=doc.send_time_us if doc else 0,
-                producer_hop_us=_hop(env, PRODUCER_NODE_PREFIX, first=True),
+                producer_hop_us=hop_time(env, PRODUCER_NODE_PREFIX, first=True),
                 outcome=outcome,
                 deliveries=deliveries,
                 rejections=rejections,
@@ -355,141 +238,10 @@ def _excluded_submission(rec: RawRecord, guard: ReplayGuard) -> Submission:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Verified:
-    """What one delivery value says once decoded and re-verified (shared by equal values)."""
-
-    error: str  # "" when the value decoded strictly, else why not
-    document_id: str = ""
-    sender: str = ""
-    recipients: tuple[str, ...] = ()
-    secrecy: Secrecy = Secrecy.NONE
-    priority: Priority = Priority.NORMAL
-    send_time_us: int = 0
-    content_sha256: bytes = b""
-    router_hop_us: int | None = None
-    verify: ReasonCode | None = None
-
-    def __reduce__(self) -> tuple[type[Verified], tuple[Any, ...]]:
-        return (Verified, _VERIFIED_FIELDS(self))  # cheap to pickle, as Submission
-
-
 _SUBMISSION_FIELDS = attrgetter(*(f.name for f in fields(Submission)))
-_VERIFIED_FIELDS = attrgetter(*(f.name for f in fields(Verified)))
 
 
 def _receipt(rec: RawRecord, times: Sequence[int], slot: int) -> int:
     if rec.timestamp_type == LOG_APPEND_TIME or not times:
         return rec.timestamp_ms * 1000
     return times[min(slot, len(times) - 1)]
-
-
-def verify_value(value: bytes | None, trust: Verifier, cache: Reverified | None = None) -> Verified:
-    """Strictly decode and fully re-verify one delivery value, at the receipt time its
-    router hop records (at its send time if it has none: a delivery no router wrote).
-    With `cache`, a content seen before is not decoded, nor a signature checked, again."""
-    once = cache if cache is not None else Reverified(trust)
-    try:
-        env = codec.decode_envelope(value or b"")
-    except DecodeError as exc:
-        return Verified(f"envelope: {exc.reason}")
-    c = once.content(env.content)
-    if c.error:
-        return Verified(c.error)
-    hop = _hop(env, ROUTER_NODE_PREFIX, first=False)
-    at = hop if hop is not None else c.send_time_us
-    reason = once.verify(env.content, env.signature, env.cert_id, c.sender, at)
-    return Verified(
-        "",
-        c.document_id,
-        c.sender,
-        c.recipients,
-        c.secrecy,
-        c.priority,
-        c.send_time_us,
-        c.sha256,
-        hop,
-        reason,
-    )
-
-
-def verify_values(
-    values: Sequence[bytes | None], trust: Verifier, cache: Reverified | None = None
-) -> list[Verified]:
-    once = cache if cache is not None else Reverified(trust)
-    return [verify_value(v, trust, once) for v in values]
-
-
-def delivery_fact(rec: RawRecord, tier: Tier, v: Verified) -> DeliveryFact:
-    """The facts of one delivery record: its place, its key, and what its value says."""
-    return DeliveryFact(
-        rec.topic,
-        rec.partition,
-        rec.offset,
-        rec.timestamp_ms,
-        tier,
-        _text(rec.key),
-        v.error,
-        v.document_id,
-        v.sender,
-        v.recipients,
-        v.secrecy,
-        v.priority,
-        v.send_time_us,
-        v.content_sha256,
-        v.router_hop_us,
-        v.verify,
-    )
-
-
-def delivery_facts(
-    records: Sequence[tuple[RawRecord, Tier]], trust: Verifier, cache: Reverified | None = None
-) -> list[DeliveryFact]:
-    """Facts of delivery records; a value delivered to several recipients is decoded once,
-    and a document verified once (pass the same `cache` on to `submission_facts`)."""
-    once = cache if cache is not None else Reverified(trust)
-    seen: dict[bytes, Verified] = {}
-    out = []
-    for rec, tier in records:
-        if rec.excluded is not None:  # an archived leak: what it was, not re-verifiable
-            out.append(delivery_fact(rec, tier, _excluded_delivery(rec.excluded)))
-            continue
-        value = rec.value or b""
-        v = seen.get(value)
-        if v is None:
-            v = seen[value] = verify_value(value, trust, once)
-        out.append(delivery_fact(rec, tier, v))
-    return out
-
-
-def _excluded_delivery(raw: bytes) -> Verified:
-    """A classified delivery an archive kept as metadata: the audit still names the leak."""
-    try:
-        ex = Exclusion.from_bytes(raw)
-    except ValueError as exc:
-        return Verified(f"exclusion metadata: {exc}")
-    return Verified(
-        "",
-        ex.document_id,
-        ex.sender,
-        ex.recipients,
-        ex.secrecy,
-        ex.priority,
-        ex.send_time_us,
-        ex.content_sha256,
-    )
-
-
-def _hop(env: Envelope | None, prefix: str, *, first: bool) -> int | None:
-    if env is None:
-        return None
-    hops = [h.time_us for h in env.trace if h.node.startswith(prefix)]
-    if not hops:
-        return None
-    return hops[0] if first else hops[-1]
-
-
-def _text(key: bytes | None) -> str:
-    if key is None:
-        return ""
-    return key.decode("utf-8", "replace")

@@ -15,10 +15,10 @@ Order of checks; the first failure wins (the connector contract, docs/ROUTER.md)
 6. SEND_TIME_SKEW: `send_time_us` is more than `MAX_SEND_AHEAD_US` after, or more
    than `MAX_SEND_BEHIND_US` before, the receipt time.
 7. NO_RECIPIENTS: the document names no recipient.
-8. Certificate and signature reasons, from `TrustStore.verify` judged at the
-   receipt time, never at the signer's `send_time_us` (UNKNOWN_CERTIFICATE,
-   UNTRUSTED_CERTIFICATE, NOT_YET_VALID, EXPIRED, REVOKED, SENDER_MISMATCH,
-   ALGORITHM_MISMATCH, BAD_SIGNATURE).
+8. Certificate and signature reasons, from the one verifier (`core.verification`,
+   through `TrustStore.verify`) judged at the receipt time, never at the signer's
+   `send_time_us`, in its order (UNKNOWN_CERTIFICATE, UNTRUSTED_CERTIFICATE,
+   NOT_YET_VALID, EXPIRED, REVOKED, SENDER_MISMATCH, ALGORITHM_MISMATCH, BAD_SIGNATURE).
 9. REPLAY: the document id was seen within the replay window (`ReplayGuard`).
    Only documents that passed 1-8 are remembered, so a forged copy can never
    block the genuine document's id.
@@ -45,33 +45,59 @@ subject or content (the Excluded outcome does not even carry them).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from interchange.core import codec
-from interchange.core.model import (
-    Agency,
-    BusinessType,
-    Document,
-    Envelope,
-    Hop,
-    Priority,
-    ReasonCode,
-    Rejection,
-    Secrecy,
-    Tier,
-)
+from interchange.core.model import Agency, BusinessType, Document, Envelope, Hop, ReasonCode
 from interchange.core.partitioner import partition_of
-from interchange.core.recent import RecentKeys
+from interchange.core.policy_outcomes import (
+    MAX_DETAIL_CHARS,
+    MAX_ID_CHARS,
+    TRUNCATED,
+    Decision,
+    Delivered,
+    Delivery,
+    Excluded,
+    Meta,
+    Parsed,
+    Placement,
+    Rejected,
+    bounded,
+    rejected_unattributed,
+)
+from interchange.core.replay_guard import DEFAULT_REPLAY_CAPACITY, ReplayGuard
+from interchange.core.verification import Verifier
 from interchange.errors import DecodeError
 
-DEFAULT_REPLAY_CAPACITY = 100_000  # document ids remembered per submissions partition
+__all__ = [  # the decision, and the outcomes and guard it takes and gives (their own modules)
+    "DEFAULT_REPLAY_CAPACITY",
+    "JUDGED_BEFORE_TIME",
+    "MAX_CHANGELOG_ID_BYTES",
+    "MAX_DETAIL_CHARS",
+    "MAX_ID_CHARS",
+    "MAX_SEND_AHEAD_US",
+    "MAX_SEND_BEHIND_US",
+    "ROUTER_HOP_ROOM",
+    "TRUNCATED",
+    "Decision",
+    "Delivered",
+    "Delivery",
+    "Directory",
+    "Excluded",
+    "Parsed",
+    "Placement",
+    "Rejected",
+    "ReplayGuard",
+    "Verifier",
+    "bounded",
+    "decide",
+    "parse",
+]
+
 MAX_SEND_AHEAD_US = 5 * 60 * 1_000_000  # a send time at most 5 min after the receipt time
 MAX_SEND_BEHIND_US = 24 * 3600 * 1_000_000  # and at most one day before it
-MAX_ID_CHARS = 256  # characters of an id a rejection copies; longer ones are cut
-MAX_DETAIL_CHARS = 512  # characters of a rejection's detail
-TRUNCATED = "...[truncated]"  # ends an id or detail that was cut
 MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
 ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
 # array block count growth, node length varint, time varint, and the content_format byte
@@ -96,148 +122,14 @@ class Directory(Protocol):
     def by_id(self) -> Mapping[str, Agency]: ...
 
 
-class Verifier(Protocol):
-    """`TrustStore.verify`: None when the signature is valid, else the reason."""
-
-    def verify(
-        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
-    ) -> ReasonCode | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where a submission sits on Kafka: its record key and partition, and how many
-    partitions the submissions topic has (`partitions_for_topic`)."""
-
-    key: bytes | None
-    partition: int
-    partitions: int
-
-
-class ReplayGuard:
-    """Bounded memory of accepted document ids: the last `capacity` ids, oldest forgotten first.
-
-    One guard per submissions partition: a submission is accepted only when its
-    key is its sender id and it sits on that key's partition (checks 4 and 5), so
-    every accepted copy of a document (same id, same sender) is on the same
-    partition and a per-partition guard sees all of them. A replay older than
-    the last `capacity` accepted documents of its partition is not detected:
-    that is the documented window. `pending()` returns ids remembered since the
-    last call so the router can write them to its changelog in the same
-    transaction; `restore()` rebuilds a guard from that changelog.
-    """
-
-    def __init__(self, capacity: int = DEFAULT_REPLAY_CAPACITY) -> None:
-        self._ids: RecentKeys[str] = RecentKeys(capacity, "replay capacity")
-        self._pending: list[str] = []
-        # accepted ids that reached no recipient (excluded, rejected after check 9, or
-        # every recipient not connected): never a target (check 12). Not in the changelog,
-        # so a restarted router forgets them (docs/ROUTER.md).
-        self._undelivered: RecentKeys[str] = RecentKeys(capacity, "replay capacity")
-
-    @property
-    def capacity(self) -> int:
-        return self._ids.capacity
-
-    def __contains__(self, document_id: object) -> bool:
-        return document_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def remember(self, document_id: str) -> None:
-        self._ids.add(document_id)
-        self._pending.append(document_id)
-
-    def undelivered(self, document_id: str) -> None:
-        """Note an accepted id that was delivered to no recipient."""
-        self._undelivered.add(document_id)
-
-    def delivered(self, document_id: str) -> bool:
-        """Accepted within the window and delivered to at least one recipient."""
-        return document_id in self._ids and document_id not in self._undelivered
-
-    def pending(self) -> list[str]:
-        """Ids remembered since the last call (to be written to the changelog)."""
-        out, self._pending = self._pending, []
-        return out
-
-    def discard_pending(self, ids: Iterable[str]) -> None:
-        """Forget ids whose transaction was aborted (they will be decided again)."""
-        for document_id in ids:
-            self._ids.discard(document_id)
-
-    @classmethod
-    def restore(cls, ids: Iterable[str], capacity: int = DEFAULT_REPLAY_CAPACITY) -> ReplayGuard:
-        """A guard holding the last `capacity` of `ids` (changelog order), nothing pending."""
-        guard = cls(capacity)
-        for document_id in ids:
-            guard._ids.add(document_id)
-        return guard
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    recipient: str
-    tier: Tier
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """Verified and unclassified: deliveries (may be empty) and NOT_CONNECTED rejections."""
-
-    document_id: str
-    sender: str
-    envelope: Envelope  # the submitted envelope with the router hop appended
-    deliveries: tuple[Delivery, ...]
-    not_connected: tuple[Rejection, ...]
-    priority: Priority
-
-
-@dataclass(frozen=True, slots=True)
-class Excluded:
-    """A classified document: only this metadata-only rejection (reason CLASSIFIED) leaves."""
-
-    rejection: Rejection
-    addressed: tuple[str, ...] = ()  # recipient ids, for per-tier counters
-    priority: Priority = Priority.NORMAL
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    rejection: Rejection
-    addressed: tuple[str, ...] = ()  # recipient ids when the document decoded, for counters
-    priority: Priority = Priority.NORMAL
-
-    @property
-    def reason(self) -> ReasonCode:
-        return self.rejection.reason
-
-    @property
-    def detail(self) -> str:
-        return self.rejection.detail
-
-
-Decision = Delivered | Excluded | Rejected
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """Check 1's work on one record: both layers as far as they decoded strictly, or the
-    MALFORMED rejection. Public so the audit, which also needs the decoded layers, decodes
-    each submission once."""
-
-    envelope: Envelope | None
-    document: Document | None
-    malformed: Rejected | None  # set exactly when `document` is None
-
-
 def parse(raw_value: bytes | None, now_us: int) -> Parsed:
     """Check 1, MALFORMED: both layers must decode strictly. Never raises on input."""
     data = raw_value if isinstance(raw_value, bytes) else b""
 
     def malformed(envelope: Envelope | None, detail: str, hashed: bytes) -> Parsed:
-        rejected = _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(hashed), now_us)
+        rejected = rejected_unattributed(
+            ReasonCode.MALFORMED, detail, codec.content_sha256(hashed), now_us
+        )
         return Parsed(envelope, None, rejected)
 
     if not data:
@@ -277,7 +169,7 @@ def decide(
         envelope, doc = p.envelope, p.document
         assert envelope is not None  # Parsed's invariant: no rejection, both layers
         assert doc is not None
-        meta = _Meta(
+        meta = Meta(
             doc.id,
             doc.sender.id,
             doc.secrecy,
@@ -303,21 +195,15 @@ def decide(
     except Exception as exc:  # never raise on input: a defect anywhere is MALFORMED
         data = raw_value if isinstance(raw_value, bytes) else b""
         detail = f"internal error on this record: {type(exc).__name__}"
-        return _rejected(ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us)
-
-
-def bounded(text: str, limit: int = MAX_ID_CHARS) -> str:
-    """`text`, or its first `limit` characters followed by `TRUNCATED` when longer.
-
-    What a rejection copies from unauthenticated input; the content hash it keeps
-    still matches the submission."""
-    return text if len(text) <= limit else text[:limit] + TRUNCATED
+        return rejected_unattributed(
+            ReasonCode.MALFORMED, detail, codec.content_sha256(data), now_us
+        )
 
 
 def _admit(  # noqa: PLR0911 - one return per reason code, in the documented order
     envelope: Envelope,
     doc: Document,
-    meta: _Meta,
+    meta: Meta,
     *,
     size: int,
     hop: Hop,
@@ -376,7 +262,7 @@ def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> st
 
 
 def _authenticate(
-    envelope: Envelope, meta: _Meta, trust: Verifier, guard: ReplayGuard
+    envelope: Envelope, meta: Meta, trust: Verifier, guard: ReplayGuard
 ) -> Rejected | None:
     """Checks 8-9: certificate and signature valid at the receipt time, not a replay."""
     reason = trust.verify(
@@ -393,7 +279,7 @@ def _authenticate(
 def _route(
     envelope: Envelope,
     doc: Document,
-    meta: _Meta,
+    meta: Meta,
     directory: Directory,
     hop: Hop,
     *,
@@ -447,59 +333,3 @@ def _unknown_target(doc: Document, guard: ReplayGuard) -> str:
         if target == doc.id or not target.startswith(own) or not guard.delivered(target):
             return f"{what} {bounded(target)} not delivered from this sender"
     return ""
-
-
-@dataclass(frozen=True, slots=True)
-class _Meta:
-    """The metadata a rejection may carry: never subject, content or attachments.
-
-    `content` is held only to hash it when a rejection is made: most documents are
-    delivered, and only rejections carry the SHA-256. Ids are copied `bounded`.
-    """
-
-    document_id: str
-    sender: str
-    secrecy: Secrecy
-    content: bytes = field(repr=False)
-    send_time_us: int
-    now_us: int
-    addressed: tuple[str, ...]
-    priority: Priority
-
-    def rejection(
-        self,
-        reason: ReasonCode,
-        detail: str,
-        recipient: str | None = None,
-        digest: bytes | None = None,
-    ) -> Rejection:
-        return Rejection(
-            document_id=bounded(self.document_id),
-            sender=bounded(self.sender),
-            reason=reason,
-            detail=bounded(detail, MAX_DETAIL_CHARS),
-            content_sha256=digest if digest is not None else codec.content_sha256(self.content),
-            secrecy=self.secrecy,
-            recipient=recipient,
-            time_us=self.now_us,
-            send_time_us=self.send_time_us,
-        )
-
-    def rejected(self, reason: ReasonCode, detail: str) -> Rejected:
-        return Rejected(self.rejection(reason, detail), self.addressed, self.priority)
-
-
-def _rejected(reason: ReasonCode, detail: str, digest: bytes, now_us: int) -> Rejected:
-    return Rejected(
-        Rejection(
-            document_id="",
-            sender="",
-            reason=reason,
-            detail=bounded(detail, MAX_DETAIL_CHARS),
-            content_sha256=digest,
-            secrecy=Secrecy.NONE,
-            recipient=None,
-            time_us=now_us,
-            send_time_us=0,
-        )
-    )

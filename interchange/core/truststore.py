@@ -1,4 +1,4 @@
-"""The public side of the PKI: verify a signature as the router, recipients and audit do.
+"""The public side of the PKI: the certificates and CRL every reader verifies against.
 
 Reads only the root certificate, the CRL and certs/; never a private key.
 Certificates are parsed, chain-checked and bound to a verifier on first use
@@ -8,15 +8,14 @@ up on disk at once (a new enrolment or fault certificate is visible to the next
 document); the CRL is re-read when its file changes, checked at most once per
 `crl_check_interval_s` and whenever a new certificate is loaded.
 
-Verification order (first failure wins), see docs/PKI.md:
-UNKNOWN_CERTIFICATE, UNTRUSTED_CERTIFICATE, NOT_YET_VALID, EXPIRED, REVOKED,
-SENDER_MISMATCH, ALGORITHM_MISMATCH, BAD_SIGNATURE.
+The checks themselves, in their order, are `core.verification` (`SignatureVerifier`):
+this store is its source of certificates and revocations, and `verify` is that
+verifier bound to this store.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -24,15 +23,9 @@ from cryptography import x509
 from interchange.core import certificates as certs
 from interchange.core.keyfiles import Layout, read_file
 from interchange.core.model import CERT_ID, ReasonCode
-from interchange.core.signing import Verifier, plausible, verifier
+from interchange.core.signing import Verifier, verifier
+from interchange.core.verification import Certificate, SignatureVerifier
 from interchange.errors import PkiError
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    info: certs.CertInfo | None  # None: the file is damaged (not a certificate, or misnamed)
-    trusted: bool  # signed by the root and inside the profile
-    check: Verifier
 
 
 def _never(_content: bytes, _signature: bytes) -> bool:
@@ -40,16 +33,18 @@ def _never(_content: bytes, _signature: bytes) -> bool:
 
 
 class TrustStore:
-    """Trust anchor + certificates by id + CRL; `verify` is the one check every reader uses."""
+    """Trust anchor + certificates by id + CRL; `verify` is the one verifier bound to them."""
 
     def __init__(self, layout: Layout, root: x509.Certificate, crl_check_interval_s: float) -> None:
         self._layout = layout
         self._root = root
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, Certificate] = {}
         self._revoked: dict[int, int] = {}
         self._crl_stamp: tuple[int, int, int] | None = None
         self._interval = crl_check_interval_s
         self._next_crl_check = 0.0
+        self._verifier = SignatureVerifier(self)
+        self._verdict = self._verifier.verdict
 
     @classmethod
     def open(cls, keys_dir: Path, *, crl_check_interval_s: float = 1.0) -> TrustStore:
@@ -74,36 +69,25 @@ class TrustStore:
     def root_cert_id(self) -> str:
         return certs.cert_id_of(self._root)
 
-    def verify(  # noqa: PLR0911 - one return per reason code, in the documented order
+    @property
+    def verifier(self) -> SignatureVerifier:
+        """The ordered checks (`core.verification`) over this store's certificates."""
+        return self._verifier
+
+    def verify(
         self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
     ) -> ReasonCode | None:
-        """None if `signature` by cert `cert_id` of `sender_id` is valid at `at_us`.
+        """None if `signature` by cert `cert_id` of `sender_id` is valid at `at_us`, else
+        the reason: `SignatureVerifier.verify` over this store. `at_us` is the receipt
+        time, never the signer's own `send_time_us`."""
+        return self._verdict(content, signature, cert_id, sender_id, at_us).reason
 
-        The router and the audit pass the receipt time (when the axis received the
-        record), never the signer's own `send_time_us`: a signer cannot backdate past
-        a revocation or into a certificate's validity window."""
+    def entry(self, cert_id: str) -> Certificate | None:
+        """The certificate with `cert_id`, loaded on first use; None when there is none.
+        Re-reads the CRL first when it is due (`crl_check_interval_s`)."""
         if time.monotonic() >= self._next_crl_check:
             self._check_crl()
-        entry = self._entries.get(cert_id) or self._load(cert_id)
-        if entry is None:
-            return ReasonCode.UNKNOWN_CERTIFICATE
-        info = entry.info
-        if info is None or not entry.trusted or info.algorithm is None:
-            return ReasonCode.UNTRUSTED_CERTIFICATE
-        if at_us < info.not_before_us:
-            return ReasonCode.NOT_YET_VALID
-        if at_us > info.not_after_us:
-            return ReasonCode.EXPIRED
-        revoked_at = self._revoked.get(info.serial)
-        if revoked_at is not None and revoked_at <= at_us:
-            return ReasonCode.REVOKED
-        if info.agency_id != sender_id:
-            return ReasonCode.SENDER_MISMATCH
-        if not plausible(info.algorithm, signature):
-            return ReasonCode.ALGORITHM_MISMATCH
-        if not entry.check(content, signature):
-            return ReasonCode.BAD_SIGNATURE
-        return None
+        return self._entries.get(cert_id) or self._load(cert_id)
 
     def certificate(self, cert_id: str) -> certs.CertInfo | None:
         """The profile fields of a known certificate (loading it if needed)."""
@@ -117,7 +101,7 @@ class TrustStore:
         """Re-read the CRL if it changed (new certificates are found on first use anyway)."""
         self._check_crl()
 
-    def _load(self, cert_id: str) -> _Entry | None:
+    def _load(self, cert_id: str) -> Certificate | None:
         if not CERT_ID.fullmatch(cert_id):
             return None
         try:
@@ -130,9 +114,9 @@ class TrustStore:
             cert = x509.load_pem_x509_certificate(pem)
             info = certs.describe(cert)
         except ValueError:
-            return self._remember(cert_id, _Entry(None, False, _never))
+            return self._remember(cert_id, Certificate(None, False, _never))
         if info.cert_id != cert_id:
-            return self._remember(cert_id, _Entry(None, False, _never))
+            return self._remember(cert_id, Certificate(None, False, _never))
         public = cert.public_key()
         algorithm = info.algorithm
         trusted = (
@@ -141,16 +125,18 @@ class TrustStore:
             and certs.issued_by(cert, self._root)
         )
         # Bound to the certificate's algorithm: for RSA, the one padding the certificate names.
+        # Bound for an untrusted certificate too: the verifier's TRUST check comes before any
+        # use, and conformance diagnoses its signature apart (`signature_only`).
         check: Verifier = _never
-        if trusted and algorithm is not None:
+        if algorithm is not None:
             check = verifier(public, algorithm)  # type: ignore[arg-type]
-        entry = _Entry(info, trusted, check)
+        entry = Certificate(info, trusted, check)
         self._entries[cert_id] = entry
         # A fault certificate's revocation is written before the certificate: pick it up now.
         self._check_crl()
         return entry
 
-    def _remember(self, cert_id: str, entry: _Entry) -> _Entry:
+    def _remember(self, cert_id: str, entry: Certificate) -> Certificate:
         self._entries[cert_id] = entry
         return entry
 

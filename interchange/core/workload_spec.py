@@ -183,7 +183,7 @@ class WorkloadSpec:
             _check_mix(f"type_mix[{direction}]", self.type_mix.get(direction, {}))
         if any(n < 1 for n in self.recipients_mix) or any(s < 0 for s in self.attachment_mix):
             raise ConfigError("recipient counts must be >= 1 and attachment sizes >= 0")
-        if Secrecy.NONE in self.classified or sum(self.classified.values()) > 1:
+        if not all(s.classified for s in self.classified) or sum(self.classified.values()) > 1:
             raise ConfigError("classified shares name levels above NONE and add up to <= 1")
         for name in ("reply_share", "due_share"):
             if not 0 <= getattr(self, name) <= 1:

@@ -30,9 +30,17 @@ from interchange.core.model import (
     Tier,
 )
 from interchange.core.truststore import TrustStore
+from interchange.core.verification import judged_at
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.kafka_seam import Consumer, Producer, Stop, seek_to_time
+from interchange.pipeline.kafka_seam import (
+    Consumer,
+    Producer,
+    Record,
+    Stop,
+    TopicPartition,
+    seek_to_time,
+)
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
 
@@ -70,8 +78,7 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
         doc = codec.decode_document(env.content)
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
-    hops = [h.time_us for h in env.trace if h.node.startswith("router:")]
-    at = hops[-1] if hops else doc.send_time_us
+    at = judged_at(env, doc.send_time_us)
     reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
     return env, doc, reason.value if reason is not None else ""
 
@@ -124,7 +131,7 @@ class AgencyInbox:
             last = time.monotonic()
             while not stop.wait(0) and not self._done():
                 batch = consumer.poll(timeout_ms=POLL_MS)
-                done: dict[Any, int] = {}
+                done: dict[TopicPartition, int] = {}
                 for tp, records in batch.items():
                     last = time.monotonic()
                     for record in records:
@@ -153,7 +160,7 @@ class AgencyInbox:
         return self.received
 
     @staticmethod
-    def _commit(consumer: Consumer, done: dict[Any, int]) -> None:
+    def _commit(consumer: Consumer, done: dict[TopicPartition, int]) -> None:
         """Commit what was read (its acks are flushed already): a rerun starts after it."""
         from kafka.structs import OffsetAndMetadata
 
@@ -162,12 +169,12 @@ class AgencyInbox:
     def _done(self) -> bool:
         return self.config.max_documents is not None and self.received >= self.config.max_documents
 
-    def _before(self, record: Any) -> bool:
+    def _before(self, record: Record) -> bool:
         """Brokers may position by time coarsely (Tansu does): filter by timestamp too."""
         since = self.config.since_ms
         return since is not None and record.timestamp < since
 
-    def _position(self, consumer: Consumer, tps: list[Any]) -> None:
+    def _position(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
         if self.config.since_ms is None:
             for tp in tps:
                 committed = consumer.committed(tp) if self.config.group is not None else None
@@ -178,7 +185,7 @@ class AgencyInbox:
             return
         seek_to_time(consumer, tps, self.config.since_ms)
 
-    def _receive(self, partition: int, record: Any) -> Received:
+    def _receive(self, partition: int, record: Record) -> Received:
         value = record.value or b""
         env, doc, problem = examine(value, self.trust)
         if not problem and doc is not None and not addressed_to(doc, self.config.agency_id):

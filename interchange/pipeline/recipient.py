@@ -57,7 +57,6 @@ from interchange.core.metrics import RunMetrics
 from interchange.core.model import (
     DocumentType,
     ReasonCode,
-    Secrecy,
     StatusCode,
     StatusMessage,
     Tier,
@@ -349,7 +348,7 @@ class Recipients:
         counts.delivered += 1
         agency = counts.agency(recipient)
         agency.delivered += 1
-        if a.secrecy is not Secrecy.NONE:
+        if a.secrecy.classified:
             counts.leaks += 1
             agency.leaks += 1
         self._status(a, recipient, StatusCode.ARRIVED, at)

@@ -21,13 +21,13 @@ from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
 from interchange.core.recent import RecentKeys
+from interchange.core.verification import ROUTER_NODE_PREFIX, judged_at
 from interchange.core.workrecord import WorkItem
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
 WORK_STATE_WINDOW = 200_000  # work records whose state (open/completed) a recall can ask
 DUPLICATE_WINDOW = 50_000  # (document id, recipient) pairs remembered per tier
-ROUTER_NODE = "router:"
 PRODUCER_NODE = "producer:"
 EXTRAS_KEY = "recipients"  # key of InboxCounts in a recipients stats file
 
@@ -72,7 +72,7 @@ class ArrivalDecoder:
         tier = self._directory.required_tier(sender)
         router_time = None
         for hop in reversed(envelope.trace):
-            if hop.node.startswith(ROUTER_NODE):
+            if hop.node.startswith(ROUTER_NODE_PREFIX):
                 router_time = hop.time_us
                 break
         trace = envelope.trace
@@ -80,7 +80,7 @@ class ArrivalDecoder:
         ok = None
         if self._verify is not None:
             # judged when the axis received it (the router's hop), as the router judged it
-            at = doc.send_time_us if router_time is None else router_time
+            at = judged_at(envelope, doc.send_time_us)
             ok = (
                 self._verify(envelope.content, envelope.signature, envelope.cert_id, sender, at)
                 is None

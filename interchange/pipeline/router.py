@@ -34,9 +34,9 @@ from interchange.core.policy import (
     Directory,
     Placement,
     ReplayGuard,
-    Verifier,
     decide,
 )
+from interchange.core.verification import Verifier
 from interchange.errors import InterchangeError, TopicError
 from interchange.pipeline.bounded_records import refused_batch
 from interchange.pipeline.clients import (

@@ -27,12 +27,15 @@ class Stage:
 
     name: str
     argv: list[str]
-    log_path: Path
+    log_path: Path | None  # None: the output goes where the parent's goes
     stats_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Stage:
+        if self.log_path is None:
+            self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
+            return self
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -69,12 +72,16 @@ class Stage:
         return self.process.returncode
 
     def log_contains(self, text: str) -> bool:
+        if self.log_path is None:
+            return False
         try:
             return text in self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return False
 
     def log_tail(self, lines: int = 8) -> str:
+        if self.log_path is None:
+            return ""
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -171,6 +178,58 @@ def recipients_stage(
     return Stage("recipients", argv, logs / "recipients.log", stats)
 
 
+def producer_argv(
+    settings: Settings,
+    directory_file: Path,
+    out_dir: Path,
+    *,
+    rate: float,
+    count: int | None,
+    duration: float | None,
+    seed: int,
+    faults: str,
+    shard: tuple[int, int],
+    manifest: Path,
+    stats_file: Path,
+    start_file: Path | None = None,
+    start_at_us: int | None = None,
+) -> list[str]:
+    """`interchange produce` for one shard `(i, n)` of the workload: it starts at
+    `start_at_us`, or at the "start_us" of `start_file` once that file appears (exactly
+    one of the two). Keys and topics are the caller's to prepare."""
+    if (start_file is None) == (start_at_us is None):
+        raise ValueError("a producer stage starts at a start file or at a time, exactly one")
+    start = (
+        ["--start-file", str(start_file)]
+        if start_file is not None
+        else ["--start-at", str(start_at_us)]
+    )
+    argv = base_argv(
+        "produce",
+        settings,
+        "--directory",
+        str(directory_file),
+        "--rate",
+        str(rate),
+        "--seed",
+        str(seed),
+        "--faults",
+        faults,
+        *start,
+        "--shard",
+        f"{shard[0]}/{shard[1]}",
+        "--out-dir",
+        str(out_dir),
+        "--manifest",
+        str(manifest),
+        "--stats-file",
+        str(stats_file),
+        "--no-progress",
+    )
+    argv += ["--count", str(count)] if count is not None else ["--duration", str(duration)]
+    return argv
+
+
 def producer_stage(
     settings: Settings,
     directory_file: Path,
@@ -188,28 +247,18 @@ def producer_stage(
     It connects at once and starts sending at the "start_us" of `start_file`, which the
     orchestrator writes when the other stages are ready."""
     stats = stats_dir / "producer.json"
-    argv = base_argv(
-        "produce",
+    argv = producer_argv(
         settings,
-        "--directory",
-        str(directory_file),
-        "--rate",
-        str(rate),
-        "--seed",
-        str(seed),
-        "--faults",
-        faults,
-        "--start-file",
-        str(start_file),
-        "--shard",
-        "0/1",
-        "--out-dir",
-        str(run_dir),
-        "--manifest",
-        str(run_dir / "manifest.json"),
-        "--stats-file",
-        str(stats),
-        "--no-progress",
+        directory_file,
+        run_dir,
+        rate=rate,
+        count=count,
+        duration=duration,
+        seed=seed,
+        faults=faults,
+        shard=(0, 1),
+        manifest=run_dir / "manifest.json",
+        stats_file=stats,
+        start_file=start_file,
     )
-    argv += ["--count", str(count)] if count is not None else ["--duration", str(duration)]
     return Stage("producer", argv, run_dir / "logs" / "producer.log", stats)

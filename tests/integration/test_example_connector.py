@@ -72,7 +72,7 @@ def test_example_connector_sends_and_reads_its_own_inbox(kit: Settings) -> None:
     assert [(r.document.id if r.document else "", r.valid) for r in got] == [(doc_id, True)]
 
     # what the connector produced passes every conformance check
-    checker = Checker(TrustStore.open(kit.keys_dir), kit.keys_dir)
+    checker = Checker(TrustStore.open(kit.keys_dir))
     submissions = list(read_topic(kit, layout_of(kit).submissions, None, 1.0))
     reports = [checker.check(m, m.timestamp_us or 0) for m in submissions]
     assert len(reports) == 1

@@ -64,7 +64,7 @@ def keys(keys_dir: Path) -> KeyStore:
 
 @pytest.fixture(scope="module")
 def checker(keys_dir: Path) -> Checker:
-    return Checker(TrustStore.open(keys_dir), keys_dir)
+    return Checker(TrustStore.open(keys_dir))
 
 
 def document(**changes: object) -> Document:

@@ -212,7 +212,7 @@ def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
     )
     cred = KeyStore.open(pki_dir).credential(sender)
     content = codec.encode_document(doc)
-    checker = Checker(TrustStore.open(pki_dir), pki_dir)
+    checker = Checker(TrustStore.open(pki_dir))
     hop = (Hop(f"producer:{sender}", now),)
     pss = _rsa_key(cred.key).sign(content, PSS, hashes.SHA256())
     results = {}
@@ -243,7 +243,7 @@ def test_the_example_connector_signs_with_the_padding_its_certificate_names(
     example = importlib.util.module_from_spec(spec)
     sys.modules["example_connector_rsa"] = example
     spec.loader.exec_module(example)
-    checker = Checker(TrustStore.open(pki_dir), pki_dir)
+    checker = Checker(TrustStore.open(pki_dir))
     layout = Layout(pki_dir)
     for algorithm in (Algorithm.RSA_2048_PKCS1, Algorithm.RSA_2048):
         sender = BY_ALGORITHM[algorithm]
