@@ -74,7 +74,7 @@ class TrustStore:
     def root_cert_id(self) -> str:
         return certs.cert_id_of(self._root)
 
-    def verify(  # noqa: PLR0911 - one return per reason code, in the documented order
+    def verify(
         self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
     ) -> ReasonCode | None:
         """None if `signature` by cert `cert_id` of `sender_id` is valid at `at_us`.
@@ -82,6 +82,24 @@ class TrustStore:
         The router and the audit pass the receipt time (when the axis received the
         record), never the signer's own `send_time_us`: a signer cannot backdate past
         a revocation or into a certificate's validity window."""
+        reason = self.certificate_reason(cert_id, sender_id, at_us)
+        if reason is not None:
+            return reason
+        entry = self._entries[cert_id]
+        info = entry.info
+        assert info is not None  # certificate_reason checked both
+        assert info.algorithm is not None
+        if not plausible(info.algorithm, signature):
+            return ReasonCode.ALGORITHM_MISMATCH
+        if not entry.check(content, signature):
+            return ReasonCode.BAD_SIGNATURE
+        return None
+
+    def certificate_reason(  # noqa: PLR0911 - one return per reason code, in order
+        self, cert_id: str, sender_id: str, at_us: int
+    ) -> ReasonCode | None:
+        """The certificate checks of `verify`, in its order, without the signature: for a
+        signature checked elsewhere (an edXML package's XML-DSig, interchange/edxml)."""
         if time.monotonic() >= self._next_crl_check:
             self._check_crl()
         entry = self._entries.get(cert_id) or self._load(cert_id)
@@ -99,11 +117,18 @@ class TrustStore:
             return ReasonCode.REVOKED
         if info.agency_id != sender_id:
             return ReasonCode.SENDER_MISMATCH
-        if not plausible(info.algorithm, signature):
-            return ReasonCode.ALGORITHM_MISMATCH
-        if not entry.check(content, signature):
-            return ReasonCode.BAD_SIGNATURE
         return None
+
+    def x509_certificate(self, cert_id: str) -> x509.Certificate | None:
+        """The certificate `cert_id` names, as filed in the keys directory (None if unknown
+        or damaged); what an edXML signature is verified with, never the package's copy."""
+        if not CERT_ID.fullmatch(cert_id):
+            return None
+        try:
+            cert = x509.load_pem_x509_certificate(self._layout.cert(cert_id).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return cert if certs.cert_id_of(cert) == cert_id else None
 
     def certificate(self, cert_id: str) -> certs.CertInfo | None:
         """The profile fields of a known certificate (loading it if needed)."""
