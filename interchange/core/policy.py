@@ -45,8 +45,8 @@ subject or content (the Excluded outcome does not even carry them).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from interchange.core import codec
@@ -230,8 +230,20 @@ class Parsed:
     malformed: Rejected | None  # set exactly when `document` is None
 
 
-def parse(raw_value: bytes | None, now_us: int) -> Parsed:
-    """Check 1, MALFORMED: both layers must decode strictly. Never raises on input."""
+ContentReader = Callable[[Envelope], Document]  # raises DecodeError on a defect
+
+
+def _avro_content(envelope: Envelope) -> Document:
+    return codec.decode_document(envelope.content)
+
+
+def parse(
+    raw_value: bytes | None, now_us: int, read_content: ContentReader = _avro_content
+) -> Parsed:
+    """Check 1, MALFORMED: both layers must decode strictly. Never raises on input.
+
+    `read_content` reads the document out of a decoded envelope: the Avro decoder by
+    default; interchange/edxml passes one that also reads edXML packages."""
     data = raw_value if isinstance(raw_value, bytes) else b""
 
     def malformed(envelope: Envelope | None, detail: str, hashed: bytes) -> Parsed:
@@ -245,7 +257,7 @@ def parse(raw_value: bytes | None, now_us: int) -> Parsed:
     except DecodeError as exc:
         return malformed(None, f"envelope: {exc.reason}", data)
     try:
-        doc = codec.decode_document(envelope.content)
+        doc = read_content(envelope)
     except DecodeError as exc:
         return malformed(envelope, f"document: {exc.reason}", envelope.content)
     return Parsed(envelope, doc, None)
@@ -364,9 +376,7 @@ def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> st
     if size > room:  # a fixed room, so the outcome never depends on the router's id or clock
         return f"{size} bytes, above {room}: no room for the router's hop"
     if len(hop.node.encode()) + _HOP_OVERHEAD > ROUTER_HOP_ROOM:  # an unusually long router id
-        routed = Envelope(
-            envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
-        )
+        routed = replace(envelope, trace=(*envelope.trace, hop))
         grown = len(codec.encode_envelope(routed))
         if grown > codec.MAX_ENVELOPE_BYTES:
             return f"{grown} bytes with the router's hop, the cap is {codec.MAX_ENVELOPE_BYTES}"
@@ -423,9 +433,7 @@ def _route(
         )
         for a in unconnected
     )
-    routed = Envelope(
-        envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
-    )
+    routed = replace(envelope, trace=(*envelope.trace, hop))  # keeps every other field
     return Delivered(
         meta.document_id, meta.sender, routed, deliveries, not_connected, meta.priority
     )

@@ -16,7 +16,7 @@ Every XML-specific finding of 2-3 is BAD_SIGNATURE on the wire, except ALGORITHM
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,7 @@ from interchange.edxml.reasons import EdxmlReason, PackageError
 XML_DSIG_ALGORITHMS = frozenset({Algorithm.RSA_2048_PKCS1, Algorithm.RSA_3072_PKCS1})
 
 
+@runtime_checkable
 class CertificateSource(Protocol):
     """What the check needs from `TrustStore`."""
 

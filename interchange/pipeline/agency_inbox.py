@@ -30,6 +30,7 @@ from interchange.core.model import (
     Tier,
 )
 from interchange.core.truststore import TrustStore
+from interchange.edxml.dispatch import is_edxml, read_content, verify_envelope
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.kafka_seam import Consumer, Producer, Stop, seek_to_time
@@ -67,12 +68,12 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
     except DecodeError as exc:
         return None, None, f"envelope: {exc.reason}"
     try:
-        doc = codec.decode_document(env.content)
+        doc = read_content(env)  # an Avro document or an edXML package (interchange/edxml)
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
     hops = [h.time_us for h in env.trace if h.node.startswith("router:")]
     at = hops[-1] if hops else doc.send_time_us
-    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
+    reason = verify_envelope(env, doc.sender.id, at, trust.verify)
     return env, doc, reason.value if reason is not None else ""
 
 
@@ -236,6 +237,9 @@ def save(item: Received, folder: Path) -> Path:
     base = folder / safe_name(doc.id if doc else f"undecodable-p{item.partition}-{item.offset}")
     base.mkdir(parents=True, exist_ok=True)
     (base / "envelope.avro").write_bytes(item.value)
+    if is_edxml(item.envelope) and item.envelope is not None:
+        # the sender's signed edXML package, byte for byte as it was submitted
+        (base / "package.xml").write_bytes(item.envelope.content)
     meta: dict[str, Any] = {
         "partition": item.partition,
         "offset": item.offset,

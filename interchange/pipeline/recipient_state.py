@@ -22,6 +22,7 @@ from interchange.core.directory import Directory
 from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
 from interchange.core.recent import RecentKeys
 from interchange.core.workrecord import WorkItem
+from interchange.edxml.dispatch import read_content, verify_envelope
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -67,7 +68,7 @@ class ArrivalDecoder:
     def _decode(self, value: bytes) -> Arrival:
         """Raises DecodeError (bad bytes) or DirectoryError (sender of no known tier)."""
         envelope = codec.decode_envelope(value)
-        doc = codec.decode_document(envelope.content)
+        doc = read_content(envelope)  # either content format (interchange/edxml)
         sender = doc.sender.id
         tier = self._directory.required_tier(sender)
         router_time = None
@@ -81,10 +82,7 @@ class ArrivalDecoder:
         if self._verify is not None:
             # judged when the axis received it (the router's hop), as the router judged it
             at = doc.send_time_us if router_time is None else router_time
-            ok = (
-                self._verify(envelope.content, envelope.signature, envelope.cert_id, sender, at)
-                is None
-            )
+            ok = verify_envelope(envelope, sender, at, self._verify) is None
         return Arrival(
             doc.id,
             sender,
