@@ -58,6 +58,7 @@ DOCUMENT_TYPES = (
 PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_TIMED")
 SECRECY = ("NONE", "CONFIDENTIAL", "SECRET", "TOP_SECRET")
 BUSINESS_TYPES = ("NEW", "REVOKE", "UPDATE", "REPLACE")
+CONTENT_FORMATS = ("AVRO", "EDXML")  # Envelope.content_format (schema v6)
 STATUS_CODES = ("S01", "S02", "S03", "S04", "S05", "S06", "S13", "S15", "S16")
 REASON_CODES = (
     "MALFORMED",
@@ -90,6 +91,8 @@ MAX_STRING = 64 * KIB
 MAX_OTHER_BYTES = 64 * KIB
 MAX_SIGNATURE = 4 * KIB
 MAX_RECIPIENTS, MAX_ATTACHMENTS, MAX_HOPS = 1000, 100, 1000
+# the edXML header fields of schema v6 (docs/SCHEMAS.md, Limits)
+MAX_PLACES, MAX_DETAIL, MAX_NAME = 100, 1 * KIB, 256
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -275,8 +278,62 @@ def _enc_business(b: dict[str, Any] | None) -> bytes:
     )
 
 
-def encode_document(d: dict[str, Any]) -> bytes:
-    """Canonical encoding of vn.interchange.Document: exactly the signed bytes."""
+# Schema v6: the rest of the edXML header, appended after `business`, each with a default.
+ORGAN_FIELDS = ("organization_in_charge", "address", "email", "telephone", "fax", "website")
+NO_ORGAN = dict.fromkeys(ORGAN_FIELDS, "")
+NO_OTHER_INFO: dict[str, Any] = {
+    "sphere_of_promulgation": "",
+    "typer_notation": "",
+    "promulgation_amount": 0,
+    "page_amount": 0,
+    "direction": False,
+    "appendixes": [],
+}
+RESPONSE_FIELDS = ("organ_id", "code", "promulgation_date", "document_id")
+
+
+def _enc_organ(o: dict[str, str]) -> bytes:
+    return b"".join(enc_string(o[k]) for k in ORGAN_FIELDS)
+
+
+def _enc_v6(d: dict[str, Any]) -> bytes:
+    """The fields schema v6 appends; absent keys take the schema's defaults."""
+    kind, other = d.get("document_kind"), d.get("other_info", NO_OTHER_INFO)
+    return b"".join(
+        (
+            _enc_organ(d.get("sender_detail", NO_ORGAN)),
+            enc_array(d.get("recipient_details", []), _enc_organ),
+            b"\x00"
+            if kind is None
+            else b"\x02"
+            + enc_long(kind["type"])
+            + enc_long(kind["type_detail"])
+            + enc_string(kind["type_name"]),
+            enc_array(d.get("to_places", []), enc_string),
+            enc_long(d.get("steering_type", 0)),
+            enc_string(other["sphere_of_promulgation"])
+            + enc_string(other["typer_notation"])
+            + enc_long(other["promulgation_amount"])
+            + enc_long(other["page_amount"])
+            + (b"\x01" if other["direction"] else b"\x00")
+            + enc_array(other["appendixes"], enc_string),
+            enc_array(
+                d.get("response_for_list", []),
+                lambda r: b"".join(enc_string(r[k]) for k in RESPONSE_FIELDS),
+            ),
+            enc_array(
+                d.get("attachment_details", []),
+                lambda a: enc_string(a["content_id"]) + enc_string(a["description"]),
+            ),
+        )
+    )
+
+
+def encode_document(d: dict[str, Any], layout: int = 6) -> bytes:
+    """Canonical encoding of vn.interchange.Document: exactly the signed bytes.
+
+    `layout` 4 or 5 writes an older schema's form (no `business`, no v6 header), which is
+    how the decoder checks that such a record is canonical."""
     s = d["signer"]
     out = b"".join(
         (
@@ -297,7 +354,8 @@ def encode_document(d: dict[str, Any]) -> bytes:
             enc_opt_string(d["due_date"]),
             enc_array(d["attachments"], _enc_attachment),
             enc_long(d["send_time_us"]),
-            _enc_business(d.get("business")),
+            _enc_business(d.get("business")) if layout >= 5 else b"",
+            _enc_v6(d) if layout >= 6 else b"",
         )
     )
     if len(out) > MAX_DOCUMENT:
@@ -312,6 +370,7 @@ def encode_envelope(e: dict[str, Any]) -> bytes:
             enc_bytes(e["signature"]),
             enc_string(e["cert_id"]),
             enc_array(e["trace"], lambda h: enc_string(h["node"]) + enc_long(h["time_us"])),
+            enc_enum(e.get("content_format", "AVRO"), CONTENT_FORMATS),
         )
     )
 
@@ -424,26 +483,89 @@ def decode_document(data: bytes) -> dict[str, Any]:
     d["due_date"] = r.opt_string()
     d["attachments"] = r.array(attachment, MAX_ATTACHMENTS)
     d["send_time_us"] = r.long()
-    v4 = r.pos == len(r.data)  # written before schema v5: no business field at all
+    layout = 4  # written before schema v5: no business field at all
     d["business"] = None
-    if not v4:
-        branch = r.long()
-        if branch == 1:
+    if r.pos < len(r.data):
+        layout = 5
+        if r.optional():
             d["business"] = {
                 "target": r.string(),
                 "reason": r.string(),
                 "replacement": r.opt_string(),
             }
-        elif branch != 0:
-            raise DecodeError("BAD_UNION", f"business branch {branch}")
+    if r.pos < len(r.data):  # schema v6: the rest of the edXML header
+        layout = 6
+        _read_v6(r, d)
     r.end()
     _check_date(d["promulgation_date"], "promulgation_date")
     _check_date(d["due_date"], "due_date")
     for a in d["attachments"]:
         if hashlib.sha256(a["content"]).digest() != a["sha256"]:
             raise DecodeError("BAD_DIGEST", f"attachment {a['name']!r}")
-    _canonical(data, d, (lambda v: encode_document(v)[:-1]) if v4 else encode_document)
+    if layout == 6:
+        _check_v6(d)
+    _canonical(data, d, lambda v: encode_document(v, layout))
     return d
+
+
+def _read_v6(r: Reader, d: dict[str, Any]) -> None:
+    def organ() -> dict[str, str]:
+        return {k: r.string(MAX_DETAIL) for k in ORGAN_FIELDS}
+
+    def flag() -> bool:
+        b = r.fixed(1)
+        if b not in (b"\x00", b"\x01"):
+            raise DecodeError("BAD_BOOLEAN", f"boolean byte {b[0]}")
+        return b == b"\x01"
+
+    d["sender_detail"] = organ()
+    d["recipient_details"] = r.array(organ, MAX_RECIPIENTS)
+    d["document_kind"] = (
+        {"type": r.long(), "type_detail": r.long(), "type_name": r.string(MAX_NAME)}
+        if r.optional()
+        else None
+    )
+    d["to_places"] = r.array(lambda: r.string(MAX_DETAIL), MAX_PLACES)
+    d["steering_type"] = r.long()
+    d["other_info"] = {
+        "sphere_of_promulgation": r.string(),
+        "typer_notation": r.string(),
+        "promulgation_amount": r.long(),
+        "page_amount": r.long(),
+        "direction": flag(),
+        "appendixes": r.array(lambda: r.string(MAX_DETAIL), MAX_PLACES),
+    }
+    d["response_for_list"] = r.array(lambda: {k: r.string() for k in RESPONSE_FIELDS}, MAX_PLACES)
+    d["attachment_details"] = r.array(
+        lambda: {"content_id": r.string(MAX_NAME), "description": r.string()}, MAX_ATTACHMENTS
+    )
+
+
+def _check_v6(d: dict[str, Any]) -> None:
+    """The semantic checks of the v6 header (docs/SCHEMAS.md)."""
+    for details, items in (
+        ("recipient_details", "recipients"),
+        ("attachment_details", "attachments"),
+    ):
+        if d[details] and len(d[details]) != len(d[items]):
+            raise DecodeError("BAD_VALUE", f"{details} not one per item of {items}")
+    kind = d["document_kind"]
+    if kind is not None and (
+        kind["type"] not in (1, 2)
+        or kind["type_detail"] < 0
+        or (kind["type"] == 2 and kind["type_detail"] > 29)
+    ):
+        raise DecodeError("BAD_VALUE", f"document_kind {kind}")
+    if not 0 <= d["steering_type"] <= 3:
+        raise DecodeError("BAD_VALUE", f"steering_type {d['steering_type']}")
+    other = d["other_info"]
+    if other["promulgation_amount"] < 0 or other["page_amount"] < 0:
+        raise DecodeError("BAD_VALUE", "negative amount in other_info")
+    for entry in d["response_for_list"]:
+        _check_date(entry["promulgation_date"], "response_for_list promulgation_date")
+    answered = d["response_for_list"]
+    if answered and d["response_for"] != answered[0]["document_id"]:
+        raise DecodeError("BAD_VALUE", "response_for is not the first answered document")
 
 
 def decode_envelope(data: bytes) -> dict[str, Any]:
@@ -455,10 +577,12 @@ def decode_envelope(data: bytes) -> dict[str, Any]:
         "cert_id": r.string(),
     }
     e["trace"] = r.array(lambda: {"node": r.string(), "time_us": r.long()}, MAX_HOPS)
+    v5 = r.pos == len(r.data)  # written before schema v6: no content_format, so AVRO
+    e["content_format"] = "AVRO" if v5 else r.enum(CONTENT_FORMATS)
     r.end()
     if not _CERT_ID_RE.match(e["cert_id"]):
         raise DecodeError("BAD_VALUE", "cert_id is not 64 lowercase hex digits")
-    _canonical(data, e, encode_envelope)
+    _canonical(data, e, (lambda v: encode_envelope(v)[:-1]) if v5 else encode_envelope)
     return e
 
 
@@ -818,6 +942,7 @@ def selfcheck(vectors_dir: Path, out: Callable[[str], None] = print) -> list[str
             "signature": sig,
             "cert_id": signer["cert_id"],
             "trace": entry["envelope_trace"],
+            "content_format": "AVRO",
         }
         raw = encode_envelope(env)
         check(raw.hex() == entry["envelope_hex"], f"{name}: envelope bytes")

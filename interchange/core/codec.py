@@ -23,22 +23,30 @@ from fastavro import parse_schema, schemaless_writer
 from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
 from interchange.core.model import (
     CERT_ID,
+    AdministrativeKind,
     AgencyRef,
     Attachment,
     Business,
     BusinessType,
+    ContentFormat,
     Document,
+    DocumentCategory,
+    DocumentKind,
     DocumentType,
     Envelope,
     Hop,
+    OrganDetail,
+    OtherInfo,
     Priority,
     ReasonCode,
     Rejection,
+    ResponseFor,
     Secrecy,
     Signer,
     StaffInfo,
     StatusCode,
     StatusMessage,
+    SteeringType,
 )
 from interchange.core.schemas import load_schema, schema_text
 from interchange.errors import DecodeError, EncodeError
@@ -73,41 +81,58 @@ ENVELOPE_SCHEMA = load_schema("envelope")
 STATUS_SCHEMA = load_schema("status")
 REJECTION_SCHEMA = load_schema("rejection")
 
-_DOCUMENT_READER = StrictReader(
-    DOCUMENT_SCHEMA,
-    Limits(
-        max_input=MAX_DOCUMENT_BYTES,
-        fields={
-            "Document.recipients": MAX_RECIPIENTS,
-            "Document.attachments": MAX_ATTACHMENTS,
-            "Attachment.content": MAX_DOCUMENT_BYTES,
-        },
-    ),
+# Caps of the edXML header fields appended in schema v6 (docs/SCHEMAS.md, Limits).
+MAX_PLACES = 100  # to_places, other_info.appendixes, response_for_list
+MAX_DETAIL_BYTES = 1024  # each OrganDetail string, each place and appendix title
+MAX_NAME_BYTES = 256  # DocumentKind.type_name, AttachmentDetail.content_id
+
+_DOCUMENT_LIMITS = Limits(
+    max_input=MAX_DOCUMENT_BYTES,
+    fields={
+        "Document.recipients": MAX_RECIPIENTS,
+        "Document.attachments": MAX_ATTACHMENTS,
+        "Attachment.content": MAX_DOCUMENT_BYTES,
+        "Document.recipient_details": MAX_RECIPIENTS,
+        "Document.attachment_details": MAX_ATTACHMENTS,
+        "Document.to_places": MAX_PLACES,
+        "Document.to_places[]": MAX_DETAIL_BYTES,
+        "Document.response_for_list": MAX_PLACES,
+        "OtherInfo.appendixes": MAX_PLACES,
+        "OtherInfo.appendixes[]": MAX_DETAIL_BYTES,
+        "DocumentKind.type_name": MAX_NAME_BYTES,
+        "AttachmentDetail.content_id": MAX_NAME_BYTES,
+        **{f"OrganDetail.{name}": MAX_DETAIL_BYTES for name in OrganDetail.__slots__},
+    },
 )
-# The document of schemas v1 to v4: the current fields before `business` (appended in v5).
+
+
+def _first_fields(schema: dict[str, Any], count: int) -> dict[str, Any]:
+    """An older layout of a record: the current schema's first `count` fields."""
+    return {**schema, "fields": schema["fields"][:count]}
+
+
+# The document's older layouts: v1-v4 end after `send_time_us`; v5 appends `business`;
+# v6 appends the rest of the edXML header. Each is the current schema's first fields.
 DOCUMENT_V4_FIELDS = 17
-_DOCUMENT_V4_READER = StrictReader(
-    {**DOCUMENT_SCHEMA, "fields": DOCUMENT_SCHEMA["fields"][:DOCUMENT_V4_FIELDS]},
-    Limits(
-        max_input=MAX_DOCUMENT_BYTES,
-        fields={
-            "Document.recipients": MAX_RECIPIENTS,
-            "Document.attachments": MAX_ATTACHMENTS,
-            "Attachment.content": MAX_DOCUMENT_BYTES,
-        },
-    ),
+DOCUMENT_V5_FIELDS = 18
+_DOCUMENT_V4_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V4_FIELDS)
+_DOCUMENT_V5_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V5_FIELDS)
+_DOCUMENT_READER = StrictReader(DOCUMENT_SCHEMA, _DOCUMENT_LIMITS)
+_DOCUMENT_V5_READER = StrictReader(_DOCUMENT_V5_SCHEMA, _DOCUMENT_LIMITS)
+_DOCUMENT_V4_READER = StrictReader(_DOCUMENT_V4_SCHEMA, _DOCUMENT_LIMITS)
+_ENVELOPE_LIMITS = Limits(
+    max_input=MAX_ENVELOPE_BYTES,
+    fields={
+        "Envelope.content": MAX_DOCUMENT_BYTES,
+        "Envelope.signature": MAX_SIGNATURE_BYTES,
+        "Envelope.trace": MAX_TRACE_HOPS,
+    },
 )
-_ENVELOPE_READER = StrictReader(
-    ENVELOPE_SCHEMA,
-    Limits(
-        max_input=MAX_ENVELOPE_BYTES,
-        fields={
-            "Envelope.content": MAX_DOCUMENT_BYTES,
-            "Envelope.signature": MAX_SIGNATURE_BYTES,
-            "Envelope.trace": MAX_TRACE_HOPS,
-        },
-    ),
-)
+# The envelope of schemas v1 to v5 ends after `trace` (v6 appends `content_format`).
+ENVELOPE_V5_FIELDS = 4
+_ENVELOPE_V5_SCHEMA = _first_fields(ENVELOPE_SCHEMA, ENVELOPE_V5_FIELDS)
+_ENVELOPE_READER = StrictReader(ENVELOPE_SCHEMA, _ENVELOPE_LIMITS)
+_ENVELOPE_V5_READER = StrictReader(_ENVELOPE_V5_SCHEMA, _ENVELOPE_LIMITS)
 _STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 # Status schema v1 (history/v1): the current record without the three work-record fields
 # appended in v2 (staff, online, due_us). Statuses written by a v1 connector or kept in an
@@ -145,6 +170,9 @@ _STATUS_TO_AVRO = {c: f"S{c.value}" for c in StatusCode}
 _STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
 _DOCTYPE = {d.value: d for d in DocumentType}
 _SECRECY = {s.value: s for s in Secrecy}
+_FORMAT = {f.value: f for f in ContentFormat}
+_CATEGORIES = frozenset(int(c) for c in DocumentCategory)
+_STEERING = frozenset(int(s) for s in SteeringType)
 _REASON = {r.value: r for r in ReasonCode}
 
 
@@ -189,6 +217,52 @@ def _agency_to_avro(a: AgencyRef) -> dict[str, Any]:
     return {"id": a.id, "name": a.name}
 
 
+def _detail_to_avro(d: OrganDetail) -> dict[str, Any]:
+    return {name: getattr(d, name) for name in OrganDetail.__slots__}
+
+
+def _v6_to_avro(doc: Document) -> dict[str, Any]:
+    """The fields schema v6 appends (the rest of the edXML header)."""
+    kind, other = doc.document_kind, doc.other_info
+    # The lists parallel to recipients and attachments are canonically empty when nothing
+    # in them is stated, otherwise one entry per item.
+    recipient_details = [_detail_to_avro(r.detail) for r in doc.recipients]
+    if not any(r.detail.stated for r in doc.recipients):
+        recipient_details = []
+    attachment_details = [
+        {"content_id": a.content_id, "description": a.description} for a in doc.attachments
+    ]
+    if not any(a.content_id or a.description for a in doc.attachments):
+        attachment_details = []
+    return {
+        "sender_detail": _detail_to_avro(doc.sender.detail),
+        "recipient_details": recipient_details,
+        "document_kind": None
+        if kind is None
+        else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
+        "to_places": list(doc.to_places),
+        "steering_type": int(doc.steering_type),
+        "other_info": {
+            "sphere_of_promulgation": other.sphere_of_promulgation,
+            "typer_notation": other.typer_notation,
+            "promulgation_amount": other.promulgation_amount,
+            "page_amount": other.page_amount,
+            "direction": other.direction,
+            "appendixes": list(other.appendixes),
+        },
+        "response_for_list": [
+            {
+                "organ_id": r.organ_id,
+                "code": r.code,
+                "promulgation_date": r.promulgation_date,
+                "document_id": r.document_id,
+            }
+            for r in doc.response_for_list
+        ],
+        "attachment_details": attachment_details,
+    }
+
+
 def _document_to_avro(doc: Document) -> dict[str, Any]:
     return {
         "id": doc.id,
@@ -222,6 +296,7 @@ def _document_to_avro(doc: Document) -> dict[str, Any]:
             "reason": doc.business.reason,
             "replacement": doc.business.replacement,
         },
+        **_v6_to_avro(doc),
     }
 
 
@@ -241,20 +316,80 @@ def encode_document(doc: Document) -> bytes:
     return data
 
 
+def _parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any] | None]:
+    """A v6 list parallel to `items`: empty (nothing stated) or exactly one per item."""
+    details: list[dict[str, Any]] = v.get(name, [])
+    if not details:
+        return [None] * len(v[items])
+    if len(details) != len(v[items]):
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
+        )
+    return list(details)
+
+
+def _organ(d: dict[str, Any] | None) -> OrganDetail:
+    return OrganDetail() if d is None else OrganDetail(**d)
+
+
+def _kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
+    if k is None:
+        return None
+    if k["type"] not in _CATEGORIES:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
+    top = max(AdministrativeKind) if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
+    if not 0 <= k["type_detail"] <= top:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
+    return DocumentKind(DocumentCategory(k["type"]), k["type_detail"], k["type_name"])
+
+
+def _other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
+    if o is None:
+        return OtherInfo()
+    if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
+        raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
+    return OtherInfo(**{**o, "appendixes": tuple(o["appendixes"])})
+
+
+def _responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
+    answered = tuple(ResponseFor(**r) for r in v.get("response_for_list", []))
+    for r in answered:
+        if not valid_date(r.promulgation_date):
+            raise DecodeError(DecodeReason.BAD_DATE, "response_for_list promulgation_date")
+    if answered and v["response_for"] != answered[0].document_id:
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, "response_for is not response_for_list's first document_id"
+        )
+    return answered
+
+
+def _steering_from_avro(value: int) -> SteeringType:
+    if value not in _STEERING:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
+    return SteeringType(value)
+
+
 def _document_from_avro(v: dict[str, Any]) -> Document:
     for name in ("promulgation_date", "due_date"):
         if v[name] is not None and not valid_date(v[name]):
             raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
     attachments = []
-    for i, a in enumerate(v["attachments"]):
+    refs = _parallel(v, "attachment_details", "attachments")
+    for i, (a, ref) in enumerate(zip(v["attachments"], refs, strict=True)):
         if content_sha256(a["content"]) != a["sha256"]:
             raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
-        attachments.append(Attachment(a["name"], a["media_type"], a["sha256"], a["content"]))
+        attachments.append(
+            Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **(ref or {}))
+        )
+    details = _parallel(v, "recipient_details", "recipients")
     s = v["signer"]
     return Document(
         id=v["id"],
-        sender=AgencyRef(v["sender"]["id"], v["sender"]["name"]),
-        recipients=tuple(AgencyRef(r["id"], r["name"]) for r in v["recipients"]),
+        sender=AgencyRef(v["sender"]["id"], v["sender"]["name"], _organ(v.get("sender_detail"))),
+        recipients=tuple(
+            AgencyRef(r["id"], r["name"], _organ(d))
+            for r, d in zip(v["recipients"], details, strict=True)
+        ),
         code_number=v["code_number"],
         code_notation=v["code_notation"],
         promulgation_place=v["promulgation_place"],
@@ -270,6 +405,11 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         attachments=tuple(attachments),
         send_time_us=v["send_time_us"],
         business=None if v.get("business") is None else Business(**v["business"]),
+        document_kind=_kind_from_avro(v.get("document_kind")),
+        to_places=tuple(v.get("to_places", ())),
+        steering_type=_steering_from_avro(v.get("steering_type", 0)),
+        other_info=_other_from_avro(v.get("other_info")),
+        response_for_list=_responses_from_avro(v),
     )
 
 
@@ -298,39 +438,47 @@ def _strict_decode(
 _Way = tuple[StrictReader, Callable[[dict[str, Any]], T], Callable[[T], bytes]]
 
 
-def _strict_decode_either(data: object, current: _Way[T], older: _Way[T]) -> T:
-    """The current schema's reading; a record that ends early is tried as the older
-    schema's (appended fields absent); if that fails too, the current error stands."""
+def _strict_decode_either(data: object, current: _Way[T], *older: _Way[T]) -> T:
+    """The current schema's reading; a record that ends early is tried as each older
+    schema's, newest first (appended fields absent); if none reads it, the current
+    error stands. Each older layout is a prefix of the next, so at most one reads it."""
     try:
         return _strict_decode(data, *current)
     except DecodeError as exc:
         if exc.reason != DecodeReason.TRUNCATED:
             raise
-        try:
-            return _strict_decode(data, *older)
-        except DecodeError:
-            raise exc from None
+        for way in older:
+            try:
+                return _strict_decode(data, *way)
+            except DecodeError as old:
+                if old.reason != DecodeReason.TRUNCATED:
+                    break
+        raise exc from None
 
 
 def decode_document(data: bytes) -> Document:
     """Strictly decode signed content bytes; raises DecodeError only.
 
-    A document written with schemas v1 to v4 (it ends after `send_time_us`, where v5
-    appends `business`) still decodes, with `business` None: its signed bytes are what
-    they were, so its signature still verifies."""
+    A document written with an older schema still decodes, its v6 header fields at
+    their defaults: v5 (it ends after `business`) and v1 to v4 (it ends after
+    `send_time_us`, `business` None). Its signed bytes are what they were, so its
+    signature still verifies."""
     return _strict_decode_either(
         data,
         (_DOCUMENT_READER, _document_from_avro, encode_document),
+        (_DOCUMENT_V5_READER, _document_from_avro, _encode_v5),
         (_DOCUMENT_V4_READER, _document_from_avro, _encode_v4),
     )
 
 
+def _encode_v5(doc: Document) -> bytes:
+    """The v5 wire form (no v6 header fields): the canonical check of a v5 record."""
+    return _write(_DOCUMENT_V5_SCHEMA, _document_to_avro(doc), "document")
+
+
 def _encode_v4(doc: Document) -> bytes:
-    """The v1-v4 wire form: v5 with its trailing null `business` (one 0 byte) left off.
-    A document with a `business` has no v4 form (re-encoding then differs)."""
-    if doc.business is not None:
-        return b""
-    return encode_document(doc)[:-1]
+    """The v1-v4 wire form (no `business`): the canonical check of such a record."""
+    return _write(_DOCUMENT_V4_SCHEMA, _document_to_avro(doc), "document")
 
 
 # ---- Envelope --------------------------------------------------------------
@@ -344,8 +492,9 @@ def encode_envelope(env: Envelope) -> bytes:
             "signature": env.signature,
             "cert_id": env.cert_id,
             "trace": [{"node": h.node, "time_us": h.time_us} for h in env.trace],
+            "content_format": str(ContentFormat(env.content_format)),
         }
-    except (AttributeError, TypeError) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:
         raise EncodeError(f"not a valid Envelope: {exc}") from exc
     return _write(ENVELOPE_SCHEMA, value, "envelope")
 
@@ -358,12 +507,25 @@ def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
         signature=v["signature"],
         cert_id=v["cert_id"],
         trace=tuple(Hop(h["node"], h["time_us"]) for h in v["trace"]),
+        content_format=_FORMAT[v.get("content_format", "AVRO")],
     )
 
 
 def decode_envelope(data: bytes) -> Envelope:
-    """Strictly decode an envelope; `content` stays bytes (decode it with decode_document)."""
-    return _strict_decode(data, _ENVELOPE_READER, _envelope_from_avro, encode_envelope)
+    """Strictly decode an envelope; `content` stays bytes (decode it with decode_document).
+
+    An envelope written with schemas v1 to v5 (it ends after `trace`) still decodes, as
+    `ContentFormat.AVRO`."""
+    return _strict_decode_either(
+        data,
+        (_ENVELOPE_READER, _envelope_from_avro, encode_envelope),
+        (_ENVELOPE_V5_READER, _envelope_from_avro, _encode_envelope_v5),
+    )
+
+
+def _encode_envelope_v5(env: Envelope) -> bytes:
+    """The v1-v5 wire form (no `content_format`): the canonical check of such a record."""
+    return encode_envelope(env)[:-1] if env.content_format is ContentFormat.AVRO else b""
 
 
 # ---- StatusMessage ---------------------------------------------------------

@@ -71,6 +71,107 @@ class DocumentType(enum.StrEnum):
     SUBMISSION = "SUBMISSION"  # tờ trình
 
 
+class DocumentCategory(enum.IntEnum):
+    """edXML DocumentType.Type: the broad class of a document (schema v6)."""
+
+    LEGAL = 1  # văn bản quy phạm pháp luật (legal normative document)
+    ADMINISTRATIVE = 2  # văn bản hành chính (administrative document)
+
+
+class AdministrativeKind(enum.IntEnum):
+    """edXML DocumentType.TypeDetail of an administrative document (schema v6).
+
+    The 29 kinds and their order are those of NĐ 30/2020/NĐ-CP article 7 (clerical
+    work); the number is the position in that list (docs/SCHEMAS.md). `TYPE_NAMES`
+    gives the Vietnamese name carried as TypeName."""
+
+    RESOLUTION = 1  # Nghị quyết (cá biệt)
+    DECISION = 2  # Quyết định (cá biệt)
+    DIRECTIVE = 3  # Chỉ thị
+    REGULATION = 4  # Quy chế
+    RULE = 5  # Quy định
+    COMMUNIQUE = 6  # Thông cáo
+    NOTICE = 7  # Thông báo
+    GUIDANCE = 8  # Hướng dẫn
+    PROGRAMME = 9  # Chương trình
+    PLAN = 10  # Kế hoạch
+    SCHEME = 11  # Phương án
+    PROPOSAL = 12  # Đề án
+    PROJECT = 13  # Dự án
+    REPORT = 14  # Báo cáo
+    MINUTES = 15  # Biên bản
+    SUBMISSION = 16  # Tờ trình
+    CONTRACT = 17  # Hợp đồng
+    OFFICIAL_LETTER = 18  # Công văn
+    TELEGRAM = 19  # Công điện
+    MEMORANDUM = 20  # Bản ghi nhớ
+    AGREEMENT = 21  # Bản thỏa thuận
+    AUTHORISATION = 22  # Giấy ủy quyền
+    INVITATION = 23  # Giấy mời
+    INTRODUCTION = 24  # Giấy giới thiệu
+    LEAVE = 25  # Giấy nghỉ phép
+    DISPATCH_NOTE = 26  # Phiếu gửi
+    TRANSFER_NOTE = 27  # Phiếu chuyển
+    ADVICE_NOTE = 28  # Phiếu báo
+    PUBLIC_LETTER = 29  # Thư công
+
+
+TYPE_NAMES: dict[AdministrativeKind, str] = dict(
+    zip(
+        AdministrativeKind,
+        (
+            "Nghị quyết",
+            "Quyết định",
+            "Chỉ thị",
+            "Quy chế",
+            "Quy định",
+            "Thông cáo",
+            "Thông báo",
+            "Hướng dẫn",
+            "Chương trình",
+            "Kế hoạch",
+            "Phương án",
+            "Đề án",
+            "Dự án",
+            "Báo cáo",
+            "Biên bản",
+            "Tờ trình",
+            "Hợp đồng",
+            "Công văn",
+            "Công điện",
+            "Bản ghi nhớ",
+            "Bản thỏa thuận",
+            "Giấy ủy quyền",
+            "Giấy mời",
+            "Giấy giới thiệu",
+            "Giấy nghỉ phép",
+            "Phiếu gửi",
+            "Phiếu chuyển",
+            "Phiếu báo",
+            "Thư công",
+        ),
+        strict=True,
+    )
+)
+
+
+class SteeringType(enum.IntEnum):
+    """edXML SteeringType (schema v6): the standard's codes 1-3, carried as given; 0 when
+    the document does not state one. interchange routes on none of them."""
+
+    NONE = 0
+    TYPE_1 = 1
+    TYPE_2 = 2
+    TYPE_3 = 3
+
+
+class ContentFormat(enum.StrEnum):
+    """What `Envelope.content` holds (schema v6); the value is the Avro enum symbol."""
+
+    AVRO = "AVRO"  # the canonical Avro Document; `signature` is over these bytes
+    EDXML = "EDXML"  # an edXML XML package carrying its own enveloped XML-DSig signature
+
+
 class StatusCode(enum.StrEnum):
     """Status messages that flow back to the sender (edXML codes)."""
 
@@ -153,11 +254,32 @@ class Agency:
 
 
 @dataclass(frozen=True, slots=True)
+class OrganDetail:
+    """edXML Organ beyond id and name (schema v6); "" when not stated."""
+
+    organization_in_charge: str = ""  # OrganizationInCharge: the governing body
+    address: str = ""  # OrganAdd
+    email: str = ""
+    telephone: str = ""
+    fax: str = ""
+    website: str = ""
+
+    @property
+    def stated(self) -> bool:
+        """Whether any detail is given (an all-empty detail is not carried on the wire)."""
+        return self != _NO_DETAIL
+
+
+_NO_DETAIL = OrganDetail()
+
+
+@dataclass(frozen=True, slots=True)
 class AgencyRef:
-    """An agency as named inside a document (edXML From/To)."""
+    """An agency as named inside a document (edXML From/To); identity is the `id`."""
 
     id: str
     name: str
+    detail: OrganDetail = field(default=_NO_DETAIL)  # schema v6
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +295,8 @@ class Attachment:
     media_type: str
     sha256: bytes  # 32 bytes, over `content`
     content: bytes
+    content_id: str = ""  # edXML Reference ContentId (schema v6)
+    description: str = ""  # edXML Reference Description (schema v6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +310,47 @@ class Business:
     target: str
     reason: str
     replacement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind:
+    """edXML DocumentType in full (schema v6): Type, TypeDetail and TypeName."""
+
+    type: DocumentCategory
+    type_detail: int  # an AdministrativeKind for ADMINISTRATIVE; 0 when not stated
+    type_name: str  # e.g. "Công văn"
+
+    @classmethod
+    def administrative(cls, kind: AdministrativeKind) -> DocumentKind:
+        return cls(DocumentCategory.ADMINISTRATIVE, int(kind), TYPE_NAMES[kind])
+
+
+# The full edXML DocumentType of each DocumentType member (all administrative kinds).
+DOCUMENT_KINDS: dict[DocumentType, DocumentKind] = {
+    t: DocumentKind.administrative(AdministrativeKind[t.name]) for t in DocumentType
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OtherInfo:
+    """edXML OtherInfo except Priority, which is `Document.priority` (schema v6)."""
+
+    sphere_of_promulgation: str = ""  # SphereOfPromulgation, e.g. "Toàn quốc"
+    typer_notation: str = ""  # TyperNotation: the typist's initials
+    promulgation_amount: int = 0  # PromulgationAmount: copies issued
+    page_amount: int = 0  # PageAmount
+    direction: bool = False  # Direction: a steering (chỉ đạo điều hành) document
+    appendixes: tuple[str, ...] = ()  # Appendixes: their titles
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFor:
+    """One document answered (edXML ResponseFor, schema v6)."""
+
+    organ_id: str  # the agency that issued it
+    code: str  # "CodeNumber/CodeNotation"
+    promulgation_date: str  # ISO yyyy-MM-dd
+    document_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +375,14 @@ class Document:
     attachments: tuple[Attachment, ...]
     send_time_us: int  # intended send time; latency is measured from it
     business: Business | None = None  # revoke/update/replace: the target (None for NEW)
+    # Schema v6: the rest of the edXML header (defaults = not stated; documents before v6).
+    # Agencies' details ride in `sender.detail` / `recipients[i].detail`, attachments'
+    # ContentId and Description in `Attachment`; `response_for` stays the first answered id.
+    document_kind: DocumentKind | None = None
+    to_places: tuple[str, ...] = ()
+    steering_type: SteeringType = SteeringType.NONE
+    other_info: OtherInfo = field(default=OtherInfo())
+    response_for_list: tuple[ResponseFor, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +397,11 @@ class Hop:
 class Envelope:
     """What travels on Kafka. Only `content` is signed; `trace` is appended to en route."""
 
-    content: bytes  # canonical Avro encoding of a Document
+    content: bytes  # canonical Avro encoding of a Document (or an edXML package)
     signature: bytes
     cert_id: str  # lowercase hex SHA-256 of the signer certificate's DER
     trace: tuple[Hop, ...] = field(default=())
+    content_format: ContentFormat = ContentFormat.AVRO  # schema v6
 
 
 @dataclass(frozen=True, slots=True)

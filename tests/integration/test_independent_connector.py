@@ -61,6 +61,7 @@ def test_vectors_byte_for_byte() -> None:
             "signature": signature,
             "cert_id": vectors["signer"]["cert_id"],
             "trace": entry["envelope_trace"],
+            "content_format": "AVRO",
         }
         assert con.encode_envelope(envelope).hex() == entry["envelope_hex"], entry["name"]
         # and the strict decoder reads the vector bytes back to the same fields

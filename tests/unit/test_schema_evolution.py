@@ -216,9 +216,7 @@ def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> Non
     from interchange.core.model import Business
 
     v4 = fastavro.parse_schema(json.loads((HISTORY / "v4" / "document.avsc").read_text()))
-    doc = codec.decode_document(
-        bytes.fromhex(json.loads(VECTORS.read_text())["documents"][0]["document_hex"])
-    )
+    doc = _without_v6(_vector_document(0))
     value = codec._document_to_avro(doc)
     value.pop("business")
     out = io.BytesIO()
@@ -229,7 +227,7 @@ def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> Non
     decoded = codec.decode_document(old)
     assert decoded == doc
     assert decoded.business is None
-    assert codec.encode_document(decoded) == old + b"\x00"  # v5's null `business`
+    assert codec._encode_v5(decoded) == old + b"\x00"  # v5's null `business`
     key.public_key().verify(signature, old)  # the signed bytes are what they were
     # a v5 document with a business has no v4 form: cutting bytes off never decodes as one
     with_business = codec.encode_document(
@@ -237,3 +235,102 @@ def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> Non
     )
     with pytest.raises(DecodeError):
         codec.decode_document(with_business[:-1])
+
+
+def _vector_document(index: int) -> Any:
+    from interchange.core import codec
+
+    vectors = json.loads(VECTORS.read_text())
+    return codec.decode_document(bytes.fromhex(vectors["documents"][index]["document_hex"]))
+
+
+def _without_v6(doc: Any) -> Any:
+    """`doc` with the fields schema v6 added at their defaults (what a v5 writer could say)."""
+    from interchange.core.model import AgencyRef, Attachment, OtherInfo, SteeringType
+
+    return dataclasses.replace(
+        doc,
+        sender=AgencyRef(doc.sender.id, doc.sender.name),
+        recipients=tuple(AgencyRef(r.id, r.name) for r in doc.recipients),
+        attachments=tuple(
+            Attachment(a.name, a.media_type, a.sha256, a.content) for a in doc.attachments
+        ),
+        document_kind=None,
+        to_places=(),
+        steering_type=SteeringType.NONE,
+        other_info=OtherInfo(),
+        response_for_list=(),
+    )
+
+
+def _write_with(version: str, name: str, value: dict[str, Any]) -> bytes:
+    schema = fastavro.parse_schema(json.loads((HISTORY / version / f"{name}.avsc").read_text()))
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, schema, value)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_a_document_signed_under_v5_still_decodes_and_verifies_under_v6(index: int) -> None:
+    """Schema v6 appends the rest of the edXML header to Document. Bytes written by the
+    released v5 schema (fastavro, as a v5 connector writes them) decode with the strict
+    codec with those fields at their defaults, the bytes unchanged, so the signature over
+    them still verifies; the v6 encoding of the same value appends only default bytes."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from interchange.core import codec
+
+    full = _vector_document(index)
+    doc = _without_v6(full)
+    old = _write_with("v5", "document", codec._document_to_avro(doc))
+    key = ed25519.Ed25519PrivateKey.generate()
+    signature = key.sign(old)
+    decoded = codec.decode_document(old)
+    assert decoded == doc
+    assert decoded.document_kind is None
+    assert decoded.response_for_list == ()
+    assert codec.encode_document(decoded).startswith(old)
+    key.public_key().verify(signature, old)
+    # the vector states v6 fields: its v6 bytes are the v5 bytes plus a non-default tail
+    stated = codec.encode_document(full)
+    assert full != doc
+    assert stated[: len(old)] == old
+    assert stated != codec.encode_document(doc)
+
+
+def test_an_envelope_written_under_v5_still_decodes_as_avro_content() -> None:
+    from interchange.core import codec
+    from interchange.core.model import ContentFormat, Envelope, Hop
+
+    value = {
+        "content": b"doc",
+        "signature": b"s" * 64,
+        "cert_id": "ab" * 32,
+        "trace": [{"node": "producer:p1", "time_us": 5}],
+    }
+    old = _write_with("v5", "envelope", value)
+    env = codec.decode_envelope(old)
+    assert env == Envelope(b"doc", b"s" * 64, "ab" * 32, (Hop("producer:p1", 5),))
+    assert env.content_format is ContentFormat.AVRO
+    assert codec.encode_envelope(env) == old + b"\x00"  # v6 writes AVRO, index 0
+    edxml = codec.encode_envelope(dataclasses.replace(env, content_format=ContentFormat.EDXML))
+    assert codec.decode_envelope(edxml).content_format is ContentFormat.EDXML
+    with pytest.raises(DecodeError):  # an EDXML envelope has no v5 form
+        codec.decode_envelope(edxml[:-1] + b"\x04")
+
+
+def test_new_readers_read_v6_data_and_v5_readers_skip_what_they_do_not_know() -> None:
+    """Avro resolution both ways for the v6 fields: a v5 reader given the v6 writer schema
+    reads a full v6 document and drops the appended fields."""
+    from interchange.core import codec
+
+    full = _vector_document(1)
+    data = codec.encode_document(full)
+    v6 = fastavro.parse_schema(json.loads((HISTORY / "v6" / "document.avsc").read_text()))
+    v5 = fastavro.parse_schema(json.loads((HISTORY / "v5" / "document.avsc").read_text()))
+    buf = io.BytesIO(data)
+    old_view = fastavro.schemaless_reader(buf, v6, v5)
+    assert buf.tell() == len(data)
+    assert isinstance(old_view, dict)
+    assert "document_kind" not in old_view
+    assert old_view["id"] == full.id

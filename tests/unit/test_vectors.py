@@ -126,6 +126,7 @@ def test_document_bytes_decode_with_the_official_avro_package(vector: dict[str, 
         "signature": bytes.fromhex(vector["signature_hex"]),
         "cert_id": MANIFEST["signer"]["cert_id"],
         "trace": vector["envelope_trace"],
+        "content_format": "AVRO",
     }
 
 

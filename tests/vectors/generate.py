@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from interchange.core import certificates as certs
 from interchange.core import codec
 from interchange.core.model import (
+    DOCUMENT_KINDS,
     AgencyRef,
     Attachment,
     Business,
@@ -36,9 +37,13 @@ from interchange.core.model import (
     DocumentType,
     Envelope,
     Hop,
+    OrganDetail,
+    OtherInfo,
     Priority,
+    ResponseFor,
     Secrecy,
     Signer,
+    SteeringType,
     Tier,
 )
 from interchange.core.signing import Algorithm, RsaPadding, load_private_key, sign
@@ -60,12 +65,33 @@ SEND_TIME_US = 1_756_800_000_000_000  # 2025-09-02T08:00:00Z
 
 VPCP = AgencyRef(SIGNER_ID, "Văn phòng Chính phủ")
 HAU_GIANG = AgencyRef("000.00.00.H29", "UBND tỉnh Hậu Giang")
+VPCP_FULL = AgencyRef(
+    SIGNER_ID,
+    "Văn phòng Chính phủ",
+    OrganDetail(
+        organization_in_charge="Chính phủ",
+        address="16 Lê Hồng Phong, Ba Đình, Hà Nội",
+        email="vpcp@chinhphu.vn",
+        telephone="080 43162",
+        fax="080 44130",
+        website="https://vpcp.chinhphu.vn",
+    ),
+)
+HAU_GIANG_FULL = AgencyRef(
+    "000.00.00.H29",
+    "UBND tỉnh Hậu Giang",
+    OrganDetail(
+        organization_in_charge="", address="Vị Thanh, Hậu Giang", telephone="0293 3876 055"
+    ),
+)
 CAN_THO = AgencyRef("000.00.00.H13", "UBND thành phố Cần Thơ")
 FINANCE = AgencyRef("000.00.00.G05", "Bộ Tài chính")
 SIGNER = Signer("Nguyen Van A", "Chief of Office", "TM.")
 
 
-def _document(code_number: str, code_notation: str, **fields: Any) -> Document:
+def _document(
+    code_number: str, code_notation: str, *, recipients_detail: bool = False, **fields: Any
+) -> Document:
     base = Document(
         id=codec.make_document_id(SIGNER_ID, "2025-09-01", code_number, code_notation),
         sender=VPCP,
@@ -85,7 +111,14 @@ def _document(code_number: str, code_notation: str, **fields: Any) -> Document:
         attachments=(),
         send_time_us=SEND_TIME_US,
     )
-    return replace(base, **fields)
+    doc = replace(base, **fields)
+    if recipients_detail:  # every recipient with an e-mail address (the schema v6 details)
+        recipients = tuple(
+            replace(r, detail=OrganDetail(email=f"vanthu@{r.id.rsplit('.', 1)[-1].lower()}.gov.vn"))
+            for r in doc.recipients
+        )
+        doc = replace(doc, recipients=recipients)
+    return doc
 
 
 def _attachment(name: str, media_type: str, content: bytes) -> Attachment:
@@ -96,7 +129,9 @@ def documents() -> dict[str, Document]:
     """The vector documents, by name."""
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
     return {
-        "plain": _document("101", "VPCP-HC"),
+        "plain": _document(
+            "101", "VPCP-HC", document_kind=DOCUMENT_KINDS[DocumentType.OFFICIAL_LETTER]
+        ),
         "multi-recipient": _document(
             "102",
             "VPCP-KGVX",
@@ -107,6 +142,18 @@ def documents() -> dict[str, Document]:
             response_for="000.00.00.H29,2025/08/20,55/UBND-VP",
             due_date="2025-09-30",
             send_time_us=SEND_TIME_US + 1,
+            recipients_detail=True,
+            document_kind=DOCUMENT_KINDS[DocumentType.DIRECTIVE],
+            steering_type=SteeringType.TYPE_1,
+            other_info=OtherInfo(direction=True),
+            response_for_list=(
+                ResponseFor(
+                    "000.00.00.H29",
+                    "55/UBND-VP",
+                    "2025-08-20",
+                    "000.00.00.H29,2025/08/20,55/UBND-VP",
+                ),
+            ),
         ),
         "attachment": _document(
             "103",
@@ -114,8 +161,15 @@ def documents() -> dict[str, Document]:
             document_type=DocumentType.REPORT,
             subject="Report with two attachments",
             attachments=(
-                _attachment("report.pdf", "application/pdf", pdf),
-                _attachment("data.csv", "text/csv", b"tier,count\ncentral,30\n"),
+                replace(
+                    _attachment("report.pdf", "application/pdf", pdf),
+                    content_id="report-1",
+                    description="The report",
+                ),
+                replace(
+                    _attachment("data.csv", "text/csv", b"tier,count\ncentral,30\n"),
+                    content_id="data-2",
+                ),
             ),
             send_time_us=SEND_TIME_US + 2,
         ),
@@ -133,6 +187,19 @@ def documents() -> dict[str, Document]:
                 "Cập nhật thời hạn",
             ),
             send_time_us=SEND_TIME_US + 3,
+            sender=VPCP_FULL,
+            recipients=(HAU_GIANG_FULL,),
+            document_kind=DOCUMENT_KINDS[DocumentType.DECISION],
+            to_places=("Như trên", "Thủ tướng, các Phó Thủ tướng", "Lưu: VT, TTĐT"),
+            steering_type=SteeringType.TYPE_3,
+            other_info=OtherInfo(
+                sphere_of_promulgation="Toàn quốc",
+                typer_notation="NVA",
+                promulgation_amount=12,
+                page_amount=3,
+                direction=True,
+                appendixes=("Phụ lục I: Danh mục dịch vụ", "Phụ lục II: Lộ trình"),
+            ),
         ),
     }
 
@@ -150,6 +217,60 @@ def _pem(obj: Any) -> bytes:
 def _raw_public(key: ed25519.Ed25519PrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw.hex()
+
+
+def _organ_json(d: OrganDetail) -> dict[str, str]:
+    return {
+        "organization_in_charge": d.organization_in_charge,
+        "address": d.address,
+        "email": d.email,
+        "telephone": d.telephone,
+        "fax": d.fax,
+        "website": d.website,
+    }
+
+
+def _v6_json(doc: Document) -> dict[str, Any]:
+    """The fields of schema v6 (lists parallel to recipients or attachments are empty when
+    none of their items states anything)."""
+    kind, other = doc.document_kind, doc.other_info
+    stated = any(r.detail != OrganDetail() for r in doc.recipients)
+    refs = any(a.content_id or a.description for a in doc.attachments)
+    return {
+        "sender_detail": _organ_json(doc.sender.detail),
+        "recipient_details": [_organ_json(r.detail) for r in doc.recipients] if stated else [],
+        "document_kind": None
+        if kind is None
+        else {
+            "type": kind.type.value,
+            "type_detail": kind.type_detail,
+            "type_name": kind.type_name,
+        },
+        "to_places": list(doc.to_places),
+        "steering_type": doc.steering_type.value,
+        "other_info": {
+            "sphere_of_promulgation": other.sphere_of_promulgation,
+            "typer_notation": other.typer_notation,
+            "promulgation_amount": other.promulgation_amount,
+            "page_amount": other.page_amount,
+            "direction": other.direction,
+            "appendixes": list(other.appendixes),
+        },
+        "response_for_list": [
+            {
+                "organ_id": r.organ_id,
+                "code": r.code,
+                "promulgation_date": r.promulgation_date,
+                "document_id": r.document_id,
+            }
+            for r in doc.response_for_list
+        ],
+        "attachment_details": [
+            {"content_id": a.content_id, "description": a.description} for a in doc.attachments
+        ]
+        if refs
+        else [],
+    }
 
 
 def document_json(doc: Document) -> dict[str, Any]:
@@ -191,6 +312,7 @@ def document_json(doc: Document) -> dict[str, Any]:
             "reason": doc.business.reason,
             "replacement": doc.business.replacement,
         },
+        **_v6_json(doc),
     }
 
 
