@@ -75,8 +75,11 @@ def decide(
         parsed=parsed,
     )
     finding = xml.finding if xml is not None else None
-    rejected = isinstance(decision, policy.Rejected)
-    if rejected and finding is not None and decision.reason is finding.wire:
+    if (
+        isinstance(decision, policy.Rejected)
+        and finding is not None
+        and decision.reason is finding.wire
+    ):
         detail = policy.bounded(f"{finding.word}: {decision.detail}", policy.MAX_DETAIL_CHARS)
         decision = replace(decision, rejection=replace(decision.rejection, detail=detail))
     return decision

@@ -1,15 +1,16 @@
 """The profile's namespace, element names and code tables (docs/CONNECTOR.md, "edXML packages").
 
 Element names are the standard's (QCVN 102:2016/BTTTT, amended 2022), in the namespace
-public edXML implementations use. Codes without a table in the standard (the numeric
-document `Type`, the secrecy level) are the simulator's and are documented as such.
+public edXML implementations use. DocumentType's Type/TypeDetail are the model's
+(`DocumentCategory`, `AdministrativeKind`); the secrecy level, which the standard does not
+carry, is the simulator's extension and is documented as such.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from interchange.core.model import DocumentType, Secrecy, StatusCode
+from interchange.core.model import Secrecy, StatusCode
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 PREFIX = "edXML"
@@ -24,30 +25,6 @@ def q(name: str) -> str:
 def ds(name: str) -> str:
     return f"{{{DS}}}{name}"
 
-
-# DocumentType/Type: the simulator's numbering (the standard leaves the table to a
-# separate catalogue); TypeName is the Vietnamese name, informational only.
-TYPE_CODES: dict[DocumentType, int] = {
-    DocumentType.DECISION: 1,
-    DocumentType.DIRECTIVE: 2,
-    DocumentType.OFFICIAL_LETTER: 3,
-    DocumentType.REPORT: 4,
-    DocumentType.PLAN: 5,
-    DocumentType.NOTICE: 6,
-    DocumentType.RESOLUTION: 7,
-    DocumentType.SUBMISSION: 8,
-}
-TYPE_OF_CODE = {v: k for k, v in TYPE_CODES.items()}
-TYPE_NAMES: dict[DocumentType, str] = {
-    DocumentType.DECISION: "Quyết định",
-    DocumentType.DIRECTIVE: "Chỉ thị",
-    DocumentType.OFFICIAL_LETTER: "Công văn",
-    DocumentType.REPORT: "Báo cáo",
-    DocumentType.PLAN: "Kế hoạch",
-    DocumentType.NOTICE: "Thông báo",
-    DocumentType.RESOLUTION: "Nghị quyết",
-    DocumentType.SUBMISSION: "Tờ trình",
-}
 
 # OtherInfo/SecurityLevel: the simulator's extension (0 none, 1 Mật, 2 Tối mật,
 # 3 Tuyệt mật); absent means 0. A package with a level above 0 is excluded by the router.

@@ -13,22 +13,33 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from lxml import etree
 
 from interchange.core.codec import MAX_ATTACHMENTS, MAX_RECIPIENTS, MAX_TRACE_HOPS
 from interchange.core.directory import ID_PATTERN
 from interchange.core.model import (
+    DOCUMENT_KINDS,
+    AdministrativeKind,
     AgencyRef,
     Attachment,
     Business,
     BusinessType,
     Document,
+    DocumentCategory,
+    DocumentKind,
+    DocumentType,
+    OrganDetail,
+    OtherInfo,
     Priority,
+    ResponseFor,
     Signer,
     StaffInfo,
     StatusMessage,
+    SteeringType,
 )
 from interchange.edxml import xmlsafe
 from interchange.edxml.names import (
@@ -36,13 +47,13 @@ from interchange.edxml.names import (
     NS,
     SECRECY_OF_CODE,
     STATUS_OF_CODE,
-    TYPE_OF_CODE,
     iso_date,
     q,
     time_us,
 )
 from interchange.edxml.reasons import EdxmlReason, PackageError
 
+_C = TypeVar("_C")
 MANY = 1 << 30
 _ORGAN = {
     "OrganId": (1, 1),
@@ -76,7 +87,7 @@ SPEC: dict[str, dict[str, tuple[int, int]]] = {
         "ToPlaces": (0, 1),
         "OtherInfo": (0, 1),
         "SteeringType": (0, 1),
-        "ResponseFor": (0, 1),
+        "ResponseFor": (0, MAX_RECIPIENTS),
         "Bussiness": (0, 1),
     },
     "From": _ORGAN,
@@ -226,10 +237,17 @@ def _agency(node: etree._Element, where: str) -> AgencyRef:
     agency_id = _need(node, "OrganId")
     if not ID_PATTERN.match(agency_id):
         raise PackageError(EdxmlReason.BAD_CODE, f"{where} OrganId {agency_id[:80]!r}")
-    return AgencyRef(agency_id, _text(node, "OrganName", required=False) or "")
+    detail = OrganDetail(
+        *(_text(node, element, required=False) or "" for element in _DETAIL_ELEMENTS)
+    )
+    return AgencyRef(agency_id, _text(node, "OrganName", required=False) or "", detail)
 
 
-def _code(text: str, table: dict[int, object], what: str) -> object:
+# OrganDetail's fields in order
+_DETAIL_ELEMENTS = ("OrganizationInCharge", "OrganAdd", "Email", "Telephone", "Fax", "Website")
+
+
+def _code(text: str, table: Mapping[int, _C], what: str) -> _C:
     if not text.isdigit() or int(text) not in table:
         raise PackageError(EdxmlReason.BAD_CODE, f"{what} {text[:40]!r}")
     return table[int(text)]
@@ -275,7 +293,9 @@ def document_of(root: etree._Element) -> Document:
     priority = _text(other, "Priority", required=False) if other is not None else None
     level = _text(other, "SecurityLevel", required=False) if other is not None else None
     due = _text(mh, "DueDate", required=False)
-    response = mh.find(q("ResponseFor"))
+    document_type, kind = _kind(mh)
+    responses, first = _responses(mh)
+    steering = _text(mh, "SteeringType", required=False)
     return Document(
         id=doc_id,
         sender=sender,
@@ -284,27 +304,110 @@ def document_of(root: etree._Element) -> Document:
         code_notation=notation,
         promulgation_place=_need(mh, "PromulgationInfo", "Place"),
         promulgation_date=date,
-        document_type=_code(_need(mh, "DocumentType", "Type"), TYPE_OF_CODE, "Type"),  # type: ignore[arg-type]
+        document_type=document_type,
         subject=_need(mh, "Subject"),
         signer=Signer(
             _need(mh, "SignerInfo", "FullName"),
             _need(mh, "SignerInfo", "Position"),
             _text(mh, "SignerInfo", "Competence", required=False) or "",
         ),
-        priority=_code(priority or "0", {p.value: p for p in Priority}, "Priority"),  # type: ignore[arg-type]
-        secrecy=_code(level or "0", SECRECY_OF_CODE, "SecurityLevel"),  # type: ignore[arg-type]
+        priority=_code(priority or "0", {p.value: p for p in Priority}, "Priority"),
+        secrecy=_code(level or "0", SECRECY_OF_CODE, "SecurityLevel"),
         business_type=_business_type(mh),
-        response_for=_need(response, "DocumentId") if response is not None else None,
+        response_for=first,
         due_date=_date(due, "DueDate") if due is not None else None,
         attachments=_attachments(root),
         send_time_us=_send_time(header, sender.id),
         business=_business(mh),
+        document_kind=kind,
+        to_places=tuple(
+            (p.text or "").strip() for p in mh.findall(f"{q('ToPlaces')}/{q('Place')}")
+        ),
+        steering_type=_code(steering or "0", {s.value: s for s in SteeringType}, "SteeringType"),
+        other_info=_other_info(other),
+        response_for_list=responses,
     )
+
+
+_BY_KIND = {kind: t for t, kind in DOCUMENT_KINDS.items()}
+
+
+def _kind(mh: etree._Element) -> tuple[DocumentType, DocumentKind | None]:
+    """DocumentType -> the model's type and, when it says more than that type's usual
+    kind, the full DocumentKind. A kind the model's eight types do not name (a legal
+    document, a guidance note, ...) travels as an official letter with its kind kept."""
+    category = _code(
+        _need(mh, "DocumentType", "Type"), {c.value: c for c in DocumentCategory}, "Type"
+    )
+    detail_text = _text(mh, "DocumentType", "TypeDetail", required=False) or "0"
+    if not detail_text.isdigit() or len(detail_text) > 9:
+        raise PackageError(EdxmlReason.BAD_CODE, f"TypeDetail {detail_text[:20]!r}")
+    detail = int(detail_text)
+    if category is DocumentCategory.ADMINISTRATIVE and detail > max(AdministrativeKind):
+        raise PackageError(EdxmlReason.BAD_CODE, f"TypeDetail {detail}")
+    kind = DocumentKind(
+        category, detail, _text(mh, "DocumentType", "TypeName", required=False) or ""
+    )
+    if kind in _BY_KIND:
+        return _BY_KIND[kind], None
+    known = category is DocumentCategory.ADMINISTRATIVE and detail >= 1
+    name = AdministrativeKind(detail).name if known else ""
+    return DocumentType.__members__.get(name, DocumentType.OFFICIAL_LETTER), kind
+
+
+def _amount(other: etree._Element, name: str) -> int:
+    text = _text(other, name, required=False) or "0"
+    if not text.isdigit() or len(text) > 9:
+        raise PackageError(EdxmlReason.BAD_CODE, f"{name} {text[:20]!r}")
+    return int(text)
+
+
+def _other_info(other: etree._Element | None) -> OtherInfo:
+    if other is None:
+        return OtherInfo()
+    direction = _text(other, "Direction", required=False) or "0"
+    if direction not in ("0", "1", "true", "false"):
+        raise PackageError(EdxmlReason.BAD_CODE, f"Direction {direction[:20]!r}")
+    return OtherInfo(
+        sphere_of_promulgation=_text(other, "SphereOfPromulgation", required=False) or "",
+        typer_notation=_text(other, "TyperNotation", required=False) or "",
+        promulgation_amount=_amount(other, "PromulgationAmount"),
+        page_amount=_amount(other, "PageAmount"),
+        direction=direction in ("1", "true"),
+        appendixes=tuple(
+            (a.text or "").strip() for a in other.findall(f"{q('Appendixes')}/{q('Appendix')}")
+        ),
+    )
+
+
+def _responses(mh: etree._Element) -> tuple[tuple[ResponseFor, ...], str | None]:
+    """Every ResponseFor in full, or one that names only a DocumentId; the first id."""
+    nodes = mh.findall(q("ResponseFor"))
+    if not nodes:
+        return (), None
+    full = [
+        all(n.find(q(e)) is not None for e in ("OrganId", "Code", "PromulgationDate"))
+        for n in nodes
+    ]
+    if len(nodes) == 1 and not full[0]:
+        return (), _need(nodes[0], "DocumentId")
+    if not all(full):
+        raise PackageError(EdxmlReason.STRUCTURE, "ResponseFor without OrganId, Code or date")
+    out = tuple(
+        ResponseFor(
+            _agency(n, "ResponseFor").id,
+            _need(n, "Code"),
+            _date(_need(n, "PromulgationDate"), "ResponseFor PromulgationDate"),
+            _need(n, "DocumentId"),
+        )
+        for n in nodes
+    )
+    return out, out[0].document_id
 
 
 def _business_type(mh: etree._Element) -> BusinessType:
     text = _text(mh, "Bussiness", "BussinessDocType", required=False)
-    return _code(text or "0", {b.value: b for b in BusinessType}, "BussinessDocType")  # type: ignore[return-value]
+    return _code(text or "0", {b.value: b for b in BusinessType}, "BussinessDocType")
 
 
 def _business(mh: etree._Element) -> Business | None:
@@ -356,6 +459,8 @@ def _attachments(root: etree._Element) -> tuple[Attachment, ...]:
                 _need(ref, "ContentType"),
                 hashlib.sha256(content).digest(),
                 content,
+                cid,
+                _text(ref, "Description", required=False) or "",
             )
         )
     if files:
