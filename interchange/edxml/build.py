@@ -171,9 +171,9 @@ def _response_for(mh: etree._Element, doc: Document) -> None:
         _el(_el(mh, "ResponseFor"), "DocumentId", doc.response_for)
 
 
-def status_package(msg: StatusMessage) -> etree._Element:
-    """The status package of `msg` (unsigned: statuses travel as Avro on the axis, and a
-    status package is what an edXML system reads; `dsig.sign` may sign it)."""
+def status_package(msg: StatusMessage, *, placeholder: bool = False) -> etree._Element:
+    """The status package of `msg`. Unsigned unless `placeholder` (then `dsig.sign` it):
+    statuses travel as Avro on the axis, unsigned, and export writes them as they are."""
     root, header = _root()
     status = _el(header, "Status")
     response = _el(status, "ResponseFor")
@@ -187,7 +187,8 @@ def status_package(msg: StatusMessage) -> etree._Element:
     _el(status, "Timestamp", timestamp(msg.time_us))
     if msg.staff is not None:
         _staff(status, msg.staff)
-    etree.SubElement(header, ds("Signature"), nsmap={"ds": DS}, Id="placeholder")
+    if placeholder:
+        etree.SubElement(header, ds("Signature"), nsmap={"ds": DS}, Id="placeholder")
     return root
 
 
