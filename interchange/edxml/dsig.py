@@ -29,7 +29,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from interchange.edxml import xmlsafe
 from interchange.edxml.build import serialise
-from interchange.edxml.names import ds, q
+from interchange.edxml.names import NS, ds, q
 from interchange.edxml.reasons import EdxmlReason
 
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -72,6 +72,8 @@ def signature_of(root: etree._Element) -> etree._Element | EdxmlReason:
     elements = [c for c in header if isinstance(c.tag, str)] if header is not None else []
     if signature.getparent() is not header or elements[-1] is not signature:
         return EdxmlReason.WRAPPING
+    if any(etree.QName(n).namespace == NS for n in signature.iter() if isinstance(n.tag, str)):
+        return EdxmlReason.WRAPPING  # a package element hidden inside the signature
     return signature
 
 

@@ -1,0 +1,301 @@
+"""edXML packages: mapping, the signing profile, the vectors (checked by xmlsec1 too),
+the router's dispatch (tampered, wrapped, classified) and hostile packages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from edxml_helpers import (
+    SKIP_XMLSEC1,
+    XMLSEC1,
+    bad_digest,
+    classified,
+    document,
+    package_of,
+    template,
+    unsigned_element,
+    wrapping,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from interchange.core import certificates as certs
+from interchange.core import codec
+from interchange.core.directory import build_directory
+from interchange.core.model import (
+    ContentFormat,
+    Envelope,
+    Hop,
+    ReasonCode,
+    StatusCode,
+    StatusMessage,
+)
+from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard
+from interchange.edxml import build, dispatch, read, xmlsafe
+from interchange.edxml.conformance import check_package as conformance_of
+from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.edxml.verify import check_package, signature_finding
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "edxml"
+SENDER, RECIPIENT = "000.00.00.G05", "000.00.00.H01"
+
+
+class VectorCertificates:
+    """The vectors' certificates as a trust store would give them (chain and CRL aside)."""
+
+    def __init__(self) -> None:
+        self.cert = x509.load_pem_x509_certificate((VECTORS / "sender-cert.pem").read_bytes())
+        self.info = certs.describe(self.cert)
+
+    def certificate_reason(self, cert_id: str, sender_id: str, at_us: int) -> ReasonCode | None:
+        if cert_id != self.info.cert_id:
+            return ReasonCode.UNKNOWN_CERTIFICATE
+        return None if sender_id == self.info.agency_id else ReasonCode.SENDER_MISMATCH
+
+    def certificate(self, cert_id: str) -> certs.CertInfo | None:
+        return self.info if cert_id == self.info.cert_id else None
+
+    def x509_certificate(self, cert_id: str) -> x509.Certificate | None:
+        return self.cert if cert_id == self.info.cert_id else None
+
+
+MANIFEST = json.loads((VECTORS / "vectors.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["packages"]))
+def test_every_vector_gives_its_finding(name: str) -> None:
+    data = (VECTORS / name).read_bytes()
+    why = signature_finding(data, MANIFEST["cert_id"], MANIFEST["at_us"], VectorCertificates())
+    expected = MANIFEST["packages"][name]
+    assert (why.value if why is not None else None) == expected
+
+
+def _xmlsec1_verifies(path: Path) -> bool:
+    assert XMLSEC1 is not None
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(MANIFEST["at_us"] / 1e6 + 3600))
+    done = subprocess.run(
+        [XMLSEC1, "--verify", "--trusted-pem", str(VECTORS / "root.pem"),
+         "--enabled-reference-uris", "empty", "--verification-time", when, str(path)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(XMLSEC1 is None, reason=SKIP_XMLSEC1)
+def test_xmlsec1_agrees_on_the_cryptography_of_every_vector() -> None:
+    """The independent verifier accepts the good package and refuses a changed digest, a
+    foreign key and a partial reference; it accepts the unsigned-element and wrapping
+    packages, whose cryptography is intact: only the signing profile refuses those."""
+    got = {name: _xmlsec1_verifies(VECTORS / name) for name in MANIFEST["packages"]}
+    assert got == {
+        "good.xml": True,
+        "bad-digest.xml": False,
+        "wrong-certificate.xml": False,
+        "reference-not-whole.xml": False,
+        "unsigned-element.xml": True,
+        "wrapping.xml": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def rsa_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keys_dir = tmp_path_factory.mktemp("edxml") / "keys"
+    policy = AlgorithmPolicy.parse("rsa-2048-pkcs1,000.00.00.G14=ed25519")
+    init_pki(keys_dir, build_directory("tiny").agencies, policy=policy)
+    return keys_dir
+
+
+def _signed(keys_dir: Path, number: int, now: int) -> bytes:
+    keys, trust = KeyStore.open(keys_dir), TrustStore.open(keys_dir)
+    cred = keys.credential(SENDER)
+    return package_of(
+        document(SENDER, [RECIPIENT], number, now), cred.key, trust.x509_certificate(cred.cert_id)
+    )
+
+
+def test_a_package_maps_back_to_its_document(rsa_pki: Path) -> None:
+    now = time.time_ns() // 1000
+    doc = document(SENDER, [RECIPIENT], 1, now)
+    assert read.read_document(_signed(rsa_pki, 1, now)) == doc
+    status = StatusMessage(doc.id, SENDER, RECIPIENT, StatusCode.ACCEPTED, now, "ok")
+    assert read.read_status(build.serialise(build.status_package(status))) == status
+
+
+def _decide(keys_dir: Path, package: bytes, now: int) -> object:
+    cert_id = KeyStore.open(keys_dir).credential(SENDER).cert_id  # what a forger would name
+    envelope = Envelope(
+        package, b"", cert_id, (Hop(f"producer:{SENDER}", now),), ContentFormat.EDXML
+    )
+    trust = TrustStore.open(keys_dir)
+    return dispatch.decide(
+        codec.encode_envelope(envelope),
+        directory=build_directory("tiny"),
+        trust=trust,
+        certificates=trust,
+        replay_window=ReplayGuard(),
+        now_us=now,
+        placement=None,
+        router_node="router:t",
+    )
+
+
+def test_the_router_delivers_a_signed_package_and_keeps_its_bytes(rsa_pki: Path) -> None:
+    now = time.time_ns() // 1000
+    package = _signed(rsa_pki, 2, now)
+    decision = _decide(rsa_pki, package, now)
+    assert isinstance(decision, Delivered)
+    assert decision.envelope.content == package
+    assert decision.envelope.content_format is ContentFormat.EDXML
+    assert [d.recipient for d in decision.deliveries] == [RECIPIENT]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason", "word"),
+    [
+        (bad_digest, ReasonCode.BAD_SIGNATURE, "edxml:BAD_DIGEST"),
+        (unsigned_element, ReasonCode.BAD_SIGNATURE, "edxml:UNSIGNED_ELEMENT"),
+        (wrapping, ReasonCode.BAD_SIGNATURE, "edxml:WRAPPING"),
+    ],
+)
+def test_the_router_rejects_a_tampered_package_with_its_reason(
+    rsa_pki: Path, tamper: object, reason: ReasonCode, word: str
+) -> None:
+    now = time.time_ns() // 1000
+    decision = _decide(rsa_pki, tamper(_signed(rsa_pki, 3, now)), now)  # type: ignore[operator]
+    assert isinstance(decision, Rejected)
+    assert decision.reason is reason
+    assert decision.detail.startswith(word)
+
+
+def test_a_classified_package_is_excluded_with_nothing_forwarded(rsa_pki: Path) -> None:
+    now = time.time_ns() // 1000
+    keys, trust = KeyStore.open(rsa_pki), TrustStore.open(rsa_pki)
+    cred = keys.credential(SENDER)
+    doc = classified(document(SENDER, [RECIPIENT], 4, now))
+    decision = _decide(
+        rsa_pki, package_of(doc, cred.key, trust.x509_certificate(cred.cert_id)), now
+    )
+    assert isinstance(decision, Excluded)
+    assert decision.rejection.reason is ReasonCode.CLASSIFIED
+    assert "Nội dung" not in repr(decision)
+
+
+def test_an_ed25519_agency_cannot_sign_xml_dsig(rsa_pki: Path) -> None:
+    """The profile is rsa-sha256: a package under an Ed25519 certificate is ALGORITHM_MISMATCH."""
+    now = time.time_ns() // 1000
+    other = KeyStore.open(rsa_pki).credential("000.00.00.G14")
+    env = Envelope(
+        _signed(rsa_pki, 5, now), b"", other.cert_id, (Hop("producer:x", now),), ContentFormat.EDXML
+    )
+    got = check_package(
+        env.content, other.cert_id, "000.00.00.G14", now, _Any(TrustStore.open(rsa_pki))
+    )
+    assert got == (ReasonCode.ALGORITHM_MISMATCH, EdxmlReason.ALGORITHM)
+
+
+class _Any:
+    """A trust store whose certificate checks all pass (to reach the algorithm check)."""
+
+    def __init__(self, trust: TrustStore) -> None:
+        self._trust = trust
+
+    def certificate_reason(self, cert_id: str, sender_id: str, at_us: int) -> ReasonCode | None:
+        return None
+
+    def certificate(self, cert_id: str) -> certs.CertInfo | None:
+        return self._trust.certificate(cert_id)
+
+    def x509_certificate(self, cert_id: str) -> x509.Certificate | None:
+        return self._trust.x509_certificate(cert_id)
+
+
+@pytest.mark.skipif(XMLSEC1 is None, reason=SKIP_XMLSEC1)
+def test_a_package_signed_by_xmlsec1_is_delivered(rsa_pki: Path, tmp_path: Path) -> None:
+    """Signed by an independent tool with the agency's key and certificate from the PKI."""
+    assert XMLSEC1 is not None
+    now = time.time_ns() // 1000
+    cred = KeyStore.open(rsa_pki).credential(SENDER)
+    (tmp_path / "t.xml").write_bytes(template(_signed(rsa_pki, 6, now)))
+    key = rsa_pki / "private" / f"{cred.cert_id}.key"
+    pem = rsa_pki / "certs" / f"{cred.cert_id}.pem"
+    subprocess.run(
+        [XMLSEC1, "--sign", "--privkey-pem", f"{key},{pem}",
+         "--output", str(tmp_path / "s.xml"), str(tmp_path / "t.xml")],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    package = (tmp_path / "s.xml").read_bytes()
+    decision = _decide(rsa_pki, package, now)
+    assert isinstance(decision, Delivered)
+    assert decision.envelope.content == package
+
+
+def test_conformance_gives_one_finding_per_defect(rsa_pki: Path) -> None:
+    now = time.time_ns() // 1000
+    trust = TrustStore.open(rsa_pki)
+    good = conformance_of("good", _signed(rsa_pki, 7, now), trust, now)
+    assert all(f.status.value != "fail" for f in good.findings)
+    bad = conformance_of("bad", bad_digest(_signed(rsa_pki, 8, now)), trust, now)
+    failed = [(f.check.value, f.reason) for f in bad.findings if f.status.value == "fail"]
+    assert failed == [("signature", "BAD_DIGEST")]
+    broken = conformance_of("broken", b"<edXMLEnvelope", trust, now)
+    assert [(f.check.value, f.reason) for f in broken.findings if f.status.value == "fail"] == [
+        ("schema", "NOT_WELL_FORMED")
+    ]
+
+
+LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><a>&lol3;</a>"""
+XXE = b"""<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>"""
+HOSTILE = {
+    "billion-laughs": (LAUGHS, EdxmlReason.FORBIDDEN_MARKUP),
+    "xxe": (XXE, EdxmlReason.FORBIDDEN_MARKUP),
+    "utf16-doctype": ("<!DOCTYPE a><a/>".encode("utf-16"), EdxmlReason.NOT_WELL_FORMED),
+    "huge": (b"<a>" + b"x" * (xmlsafe.MAX_PACKAGE_BYTES + 1) + b"</a>", EdxmlReason.LIMIT_EXCEEDED),
+    "deep": (b"<a>" * 5000 + b"</a>" * 5000, EdxmlReason.LIMIT_EXCEEDED),
+    "wide": (b"<a>" + b"<b/>" * 30_000 + b"</a>", EdxmlReason.LIMIT_EXCEEDED),
+    "not-xml": (b"\x00\x01garbage", EdxmlReason.NOT_WELL_FORMED),
+    "latin1": (b'<?xml version="1.0" encoding="ISO-8859-1"?><a/>', EdxmlReason.NOT_WELL_FORMED),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_package_is_refused_quickly_with_a_reason(name: str) -> None:
+    data, why = HOSTILE[name]
+    started = time.monotonic()
+    with pytest.raises(PackageError) as caught:
+        read.read_document(data)
+    assert caught.value.why in (why, EdxmlReason.NOT_WELL_FORMED)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_mutated_package_never_crashes_the_router(data: st.DataObject) -> None:
+    good = (VECTORS / "good.xml").read_bytes()
+    at = data.draw(st.integers(0, len(good) - 1))
+    cut = data.draw(st.integers(0, 8))
+    insert = data.draw(st.binary(max_size=8))
+    mutated = good[:at] + insert + good[at + cut :]
+    env = Envelope(mutated, b"", MANIFEST["cert_id"], (), ContentFormat.EDXML)
+    decision = dispatch.decide(
+        codec.encode_envelope(env),
+        directory=build_directory("tiny"),
+        trust=VectorCertificates(),  # type: ignore[arg-type]
+        certificates=VectorCertificates(),
+        replay_window=ReplayGuard(),
+        now_us=MANIFEST["at_us"],
+        placement=None,
+    )
+    if mutated != good:
+        assert isinstance(decision, Rejected)
+        assert "internal error" not in decision.detail
