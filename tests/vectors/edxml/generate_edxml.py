@@ -1,4 +1,4 @@
-"""Regenerate the edXML test vectors: `python tests/vectors/edxml/generate.py`.
+"""Regenerate the edXML test vectors: `python tests/vectors/edxml/generate_edxml.py`.
 
 A throwaway PKI (RSA-2048 PKCS#1 v1.5 agencies, as the real axis signs) issues the
 certificates; one package signed by the sender and its broken variants are written with
