@@ -14,6 +14,7 @@ from dataclasses import replace
 from interchange.core import codec, policy
 from interchange.core.model import ContentFormat, Document, Envelope, ReasonCode
 from interchange.edxml import read
+from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import CertificateSource, XmlVerifier
 from interchange.errors import DecodeError
 
@@ -25,6 +26,8 @@ def is_edxml(envelope: Envelope | None) -> bool:
 def read_content(envelope: Envelope) -> Document:
     """The document of either format (DecodeError on a defect: MALFORMED)."""
     if is_edxml(envelope):
+        if envelope.signature:  # the package signs itself: a detached one would go unchecked
+            raise PackageError(EdxmlReason.STRUCTURE, "an EDXML envelope's signature is not empty")
         return read.read_document(envelope.content)
     return codec.decode_document(envelope.content)
 

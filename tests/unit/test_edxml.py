@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard
 from interchange.edxml import build, dispatch, read, xmlsafe
 from interchange.edxml.conformance import check_package as conformance_of
+from interchange.edxml.package import prepare
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import check_package, signature_finding
 
@@ -299,3 +301,23 @@ def test_a_mutated_package_never_crashes_the_router(data: st.DataObject) -> None
     if mutated != good:
         assert isinstance(decision, Rejected)
         assert "internal error" not in decision.detail
+
+
+def test_an_edxml_envelope_with_a_detached_signature_is_malformed(rsa_pki: Path) -> None:
+    """The package signs itself; bytes in the envelope's signature field would be unchecked."""
+    now = time.time_ns() // 1000
+    prepared = prepare(_signed(rsa_pki, 9, now), now)
+    value = codec.encode_envelope(replace(prepared.envelope, signature=b"\x01" * 256))
+    trust = TrustStore.open(rsa_pki)
+    decision = dispatch.decide(
+        value,
+        directory=build_directory("tiny"),
+        trust=trust,
+        certificates=trust,
+        replay_window=ReplayGuard(),
+        now_us=now,
+        placement=None,
+    )
+    assert isinstance(decision, Rejected)
+    assert decision.reason is ReasonCode.MALFORMED
+    assert decision.detail == "document: edxml:STRUCTURE"
