@@ -321,3 +321,46 @@ def test_an_edxml_envelope_with_a_detached_signature_is_malformed(rsa_pki: Path)
     assert isinstance(decision, Rejected)
     assert decision.reason is ReasonCode.MALFORMED
     assert decision.detail == "document: edxml:STRUCTURE"
+
+
+def test_the_audit_decides_and_reverifies_edxml_envelopes_as_the_router_does(
+    rsa_pki: Path,
+) -> None:
+    """Without the edXML reader the audit called every package MALFORMED and every status
+    of one a status without delivery (found by auditing an axis an edXML import ran on)."""
+    from interchange.core.audit_facts import Reverified, delivery_facts, submission_facts
+    from interchange.core.audit_findings import RawRecord
+    from interchange.core.model import Tier
+    from interchange.edxml.dispatch import EdxmlFormats
+
+    now = time.time_ns() // 1000
+    trust = TrustStore.open(rsa_pki)
+    cert_id = KeyStore.open(rsa_pki).credential(SENDER).cert_id
+    good, bad = _signed(rsa_pki, 10, now), bad_digest(_signed(rsa_pki, 11, now))
+
+    def value(package: bytes, *hops: Hop) -> bytes:
+        env = Envelope(package, b"", cert_id, (Hop(f"producer:{SENDER}", now), *hops))
+        return codec.encode_envelope(replace(env, content_format=ContentFormat.EDXML))
+
+    subs = [
+        RawRecord("t.submissions", 0, 0, now // 1000, SENDER.encode(), value(good)),
+        RawRecord("t.submissions", 0, 1, now // 1000, SENDER.encode(), value(bad)),
+    ]
+    delivered = RawRecord(
+        "t.delivery.province",
+        0,
+        0,
+        now // 1000,
+        RECIPIENT.encode(),
+        value(good, Hop("router:r", now)),
+    )
+    once = Reverified(trust, EdxmlFormats(trust))
+    [fact] = delivery_facts([(delivered, Tier.PROVINCE)], trust, once)
+    assert (fact.error, fact.verify, fact.document_id) == ("", None, read.read_document(good).id)
+    facts = submission_facts(
+        subs, build_directory("tiny"), trust, partitions=1, times={}, cache=once
+    )
+    assert [(f.outcome, f.deliveries) for f in facts] == [
+        (None, ((RECIPIENT, Tier.PROVINCE),)),
+        (ReasonCode.BAD_SIGNATURE, ()),
+    ]
