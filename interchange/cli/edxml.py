@@ -36,7 +36,8 @@ def register_edxml(parser: argparse.ArgumentParser) -> None:
         help="check, verify and submit edXML packages, then follow each one's fate",
         description="Parse each package (hardened), check its structure and codes, verify its "
         "XML-DSig signature against the sender's certificate in the keys directory, submit it "
-        "with content format EDXML and follow its fate as 'send' does.",
+        "with content format EDXML and follow its fate as 'send' does. A status package is "
+        "checked (codes, ids) and sent to the status topic, keyed by the original sender.",
         epilog="Example:\n  interchange edxml import --bootstrap 127.0.0.1:9092 package.xml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,18 +95,26 @@ def _read(path: Path) -> bytes:
 def run_import(args: argparse.Namespace) -> int:
     from interchange.core.clock import now_us
     from interchange.core.fate import Until
+    from interchange.core.model import StatusMessage
     from interchange.core.truststore import TrustStore
+    from interchange.edxml import read
     from interchange.edxml.package import prepare, verify_prepared
     from interchange.errors import DecodeError
-    from interchange.pipeline.edxml_io import import_and_follow
+    from interchange.pipeline.edxml_io import import_and_follow, submit_status
     from interchange.pipeline.send import refuse_classified
 
     settings = settings_from_args(args)
     trust = TrustStore.open(settings.keys_dir)
     prepared_all = []
+    answers: list[tuple[Path, StatusMessage]] = []
     for path in args.files:  # every file is checked before anything is sent
+        data = _read(path)
         try:
-            prepared = prepare(_read(path), now_us())
+            package = read.parse_package(data)
+            if package.status:
+                answers.append((path, read.status_of(package.root)))
+                continue
+            prepared = prepare(data, now_us())
         except DecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         refuse_classified(prepared.document.secrecy)
@@ -117,6 +126,13 @@ def run_import(args: argparse.Namespace) -> int:
         prepared_all.append((path, prepared))
     worst = 0
     with kafka_settings(settings) as live:
+        for path, msg in answers:
+            submit_status(live, msg)
+            print(
+                f"status {msg.code.value} for {msg.document_id} from {msg.recipient} "
+                f"submitted ({path})",
+                flush=True,
+            )
         for path, prepared in prepared_all:
             doc = prepared.document
 

@@ -20,7 +20,7 @@ from interchange.core.model import Document, Envelope, StatusMessage, Tier
 from interchange.edxml.dispatch import read_content
 from interchange.edxml.package import Prepared
 from interchange.errors import DecodeError
-from interchange.pipeline.clients import make_consumer
+from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.send import LOOKBACK_MS, follow, open_follower, submit
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings
@@ -49,6 +49,23 @@ def import_and_follow(
         return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
     finally:
         consumer.close()
+
+
+def submit_status(settings: Settings, msg: StatusMessage) -> None:
+    """A status package's message on the status topic, keyed by the original sender (as
+    `inbox --ack` writes it); waits for the broker's acknowledgement."""
+    create_topics(settings)
+    producer = make_producer(settings)
+    try:
+        future = producer.send(
+            layout_of(settings).status,
+            codec.encode_status(msg),
+            key=msg.sender.encode(),
+            headers=[("document-id", msg.document_id.encode()), ("code", msg.code.value.encode())],
+        )
+        future.get(timeout=settings.request_timeout_ms / 1000)
+    finally:
+        producer.close(timeout=10)
 
 
 @dataclass(frozen=True, slots=True)

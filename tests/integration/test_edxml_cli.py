@@ -16,9 +16,9 @@ from edxml_helpers import XMLSEC1, bad_digest, classified, document, package_of,
 
 from interchange.cli.main import main
 from interchange.core.directory import Directory, build_directory
-from interchange.core.model import StatusCode, Tier
+from interchange.core.model import StatusCode, StatusMessage, Tier
 from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.edxml import read
+from interchange.edxml import build, read
 from interchange.pipeline.agency_inbox import (
     AgencyInbox,
     InboxConfig,
@@ -126,6 +126,17 @@ def test_an_imported_package_is_delivered_acknowledged_and_exported_byte_for_byt
     assert mine.read_bytes() == package
     codes = sorted(read.read_status(p.read_bytes()).code for p in exported if ".status-" in p.name)
     assert codes == [StatusCode.ARRIVED, StatusCode.ACCEPTED]
+    # the recipient's own system answers with a status package; export by id shows it
+    answer = StatusMessage(
+        doc_id, SENDER, RECIPIENT, StatusCode.IN_PROGRESS, time.time_ns() // 1000
+    )
+    (tmp_path / "answer.xml").write_bytes(build.serialise(build.status_package(answer)))
+    assert main(["edxml", "import", *_args(kit), str(tmp_path / "answer.xml")]) == 0
+    by_id = tmp_path / "by-id"
+    assert main(["edxml", "export", *_args(kit), "--document", doc_id, "--out", str(by_id)]) == 0
+    assert (by_id / f"{safe_name(doc_id)}.xml").read_bytes() == package
+    answered = by_id / f"{safe_name(doc_id)}.status-05-{RECIPIENT}.xml"
+    assert read.read_status(answered.read_bytes()) == answer
 
 
 def test_a_tampered_package_is_refused_here_and_rejected_by_the_router(
