@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidDigest, InvalidInput, SignXMLException
+from signxml.exceptions import InvalidDigest
 from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
@@ -171,7 +171,8 @@ def verify(
         return EdxmlReason.BAD_DIGEST
     except SignxmlInvalidSignature:
         return EdxmlReason.BAD_SIGNATURE_VALUE
-    except (InvalidInput, SignXMLException, ValueError, etree.LxmlError):
+    except Exception:  # InvalidInput, SignXMLException, ValueError, lxml's errors, and on
+        # hostile input TypeError (an empty SignatureValue), ...: it did not verify
         return EdxmlReason.BAD_SIGNATURE_VALUE
     if isinstance(result, list):
         return EdxmlReason.WRAPPING

@@ -4,6 +4,7 @@ the router's dispatch (tampered, wrapped, classified) and hostile packages."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import time
 from dataclasses import replace
@@ -24,6 +25,7 @@ from edxml_helpers import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from interchange.core import certificates as certs
 from interchange.core import codec
@@ -40,6 +42,7 @@ from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard
 from interchange.edxml import build, dispatch, read, xmlsafe
 from interchange.edxml.conformance import check_package as conformance_of
+from interchange.edxml.names import DS
 from interchange.edxml.package import prepare
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import check_package, signature_finding
@@ -364,3 +367,72 @@ def test_the_audit_decides_and_reverifies_edxml_envelopes_as_the_router_does(
         (None, ((RECIPIENT, Tier.PROVINCE),)),
         (ReasonCode.BAD_SIGNATURE, ()),
     ]
+
+
+def _tree_mutation(rng: random.Random, good: bytes) -> bytes:
+    """One structural change to the good package: drop, repeat, move or rewrite an
+    element, add an attribute or a comment, or prepend a document type."""
+    root = etree.fromstring(good)
+    nodes = [n for n in root.iter() if isinstance(n.tag, str) and n is not root]
+    node = rng.choice(nodes)
+    action = rng.randrange(7)
+    if action == 0:
+        node.getparent().remove(node)
+    elif action == 1:
+        node.addnext(etree.fromstring(etree.tostring(node)))
+    elif action == 2:
+        target = rng.choice(nodes)
+        if target is not node and node not in target.iterancestors():
+            target.append(node)
+    elif action == 3:
+        node.text = rng.choice(["", "0", "999", "x" * 300, "&", "2026/13/40", f"{node.text} "])
+    elif action == 4:
+        node.set("Id", "x")
+    elif action == 5:
+        node.append(etree.Comment("unsigned"))
+    else:
+        return b"<!DOCTYPE x>" + good
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _signed_parts(package: bytes) -> tuple[bytes, bytes]:
+    """What the signature covers: the package without its ds:Signature (the reference) and
+    SignedInfo (the signature value); an Id on ds:Signature itself is neither."""
+    root = etree.fromstring(package)
+    signature = root.find(f".//{{{DS}}}Signature")
+    signed_info = etree.tostring(signature.find(f"{{{DS}}}SignedInfo"), method="c14n")
+    signature.getparent().remove(signature)
+    return bytes(etree.tostring(root, method="c14n")), bytes(signed_info)
+
+
+@pytest.mark.slow
+def test_2000_structural_mutations_are_refused_with_a_reason_or_change_nothing_signed() -> None:
+    """Whatever a mutation does, the reader and the verifier answer with an EdxmlReason or
+    accept only a package whose signed content is the original's."""
+    rng = random.Random(20261201)
+    good = (VECTORS / "good.xml").read_bytes()
+    signed = _signed_parts(good)
+    certificates = VectorCertificates()
+    reasons: set[EdxmlReason] = set()
+    for _ in range(2000):
+        data = _tree_mutation(rng, good)
+        try:
+            read.read_document(data)
+        except PackageError as exc:
+            reasons.add(exc.why)
+        why = signature_finding(data, MANIFEST["cert_id"], MANIFEST["at_us"], certificates)
+        if why is None:
+            assert _signed_parts(data) == signed
+        else:
+            reasons.add(why)
+    assert {EdxmlReason.STRUCTURE, EdxmlReason.BAD_DIGEST, EdxmlReason.FORBIDDEN_MARKUP} <= reasons
+
+
+def test_an_empty_signature_value_is_a_bad_signature_not_a_crash() -> None:
+    """signxml raises TypeError on it (found by the structural mutations below)."""
+    good = (VECTORS / "good.xml").read_bytes()
+    root = etree.fromstring(good)
+    root.find(f".//{{{DS}}}SignatureValue").text = None
+    data = bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    why = signature_finding(data, MANIFEST["cert_id"], MANIFEST["at_us"], VectorCertificates())
+    assert why is EdxmlReason.BAD_SIGNATURE_VALUE
