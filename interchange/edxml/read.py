@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -54,6 +55,7 @@ from interchange.edxml.names import (
 from interchange.edxml.reasons import EdxmlReason, PackageError
 
 _C = TypeVar("_C")
+_NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²" too
 MANY = 1 << 30
 _ORGAN = {
     "OrganId": (1, 1),
@@ -248,7 +250,7 @@ _DETAIL_ELEMENTS = ("OrganizationInCharge", "OrganAdd", "Email", "Telephone", "F
 
 
 def _code(text: str, table: Mapping[int, _C], what: str) -> _C:
-    if not text.isdigit() or int(text) not in table:
+    if not _NUMBER.fullmatch(text) or int(text) not in table:
         raise PackageError(EdxmlReason.BAD_CODE, f"{what} {text[:40]!r}")
     return table[int(text)]
 
@@ -340,7 +342,7 @@ def _kind(mh: etree._Element) -> tuple[DocumentType, DocumentKind | None]:
         _need(mh, "DocumentType", "Type"), {c.value: c for c in DocumentCategory}, "Type"
     )
     detail_text = _text(mh, "DocumentType", "TypeDetail", required=False) or "0"
-    if not detail_text.isdigit() or len(detail_text) > 9:
+    if not _NUMBER.fullmatch(detail_text):
         raise PackageError(EdxmlReason.BAD_CODE, f"TypeDetail {detail_text[:20]!r}")
     detail = int(detail_text)
     if category is DocumentCategory.ADMINISTRATIVE and detail > max(AdministrativeKind):
@@ -357,7 +359,7 @@ def _kind(mh: etree._Element) -> tuple[DocumentType, DocumentKind | None]:
 
 def _amount(other: etree._Element, name: str) -> int:
     text = _text(other, name, required=False) or "0"
-    if not text.isdigit() or len(text) > 9:
+    if not _NUMBER.fullmatch(text):
         raise PackageError(EdxmlReason.BAD_CODE, f"{name} {text[:20]!r}")
     return int(text)
 
