@@ -40,13 +40,15 @@ def import_and_follow(
     """Submit the package's envelope keyed by its sender and follow it like `send`."""
     create_topics(settings)
     doc = prepared.document
-    consumer = open_follower(settings, now_us() // 1000 - LOOKBACK_MS)
+    since_ms = now_us() // 1000 - LOOKBACK_MS
+    consumer = open_follower(settings, since_ms)
     try:
         sent = submit(settings, prepared.envelope, doc)
         on_sent(sent.partition, sent.offset)
         source = (layout_of(settings).submissions, sent.partition, sent.offset)
         fate = Fate(doc.id, tuple(r.id for r in doc.recipients), until, source=source)
-        return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
+        deadline = time.monotonic() + timeout_s
+        return follow(consumer, settings, fate, deadline, on_event, since_ms=since_ms)
     finally:
         consumer.close()
 

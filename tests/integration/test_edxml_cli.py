@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 from agency_helpers import running_router
-from edxml_helpers import XMLSEC1, bad_digest, classified, document, package_of, template
+from edxml_helpers import (
+    XMLSEC1,
+    bad_digest,
+    classified,
+    document,
+    package_of,
+    template,
+    wrapping,
+)
 
 from interchange.cli.main import main
 from interchange.core.directory import Directory, build_directory
@@ -26,6 +34,7 @@ from interchange.pipeline.agency_inbox import (
     safe_name,
     save,
 )
+from interchange.pipeline.send import LOOKBACK_MS
 from interchange.pipeline.topics import create_topics
 from interchange.settings import Settings
 
@@ -165,3 +174,32 @@ def test_bad_input_is_one_line_and_exit_2(
     secret.write_bytes(_package(kit, 5103, tmp_path, secret=True))
     assert main(["edxml", "import", *_args(kit), str(secret)]) == 2
     assert capsys.readouterr().out == ""  # nothing submitted
+
+
+def test_a_wrapped_copy_of_a_delivered_package_is_reported_rejected_not_delivered(
+    kit: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The genuine package's statuses are on the status topic already; the wrapped copy's
+    fate is its own rejection, not those older statuses (import followed them before)."""
+    package = _package(kit, 5104, tmp_path)
+    (tmp_path / "genuine.xml").write_bytes(package)
+    since = time.time_ns() // 1_000_000 - 1_000  # not the earlier tests' deliveries
+    config = InboxConfig(
+        RECIPIENT, Tier.PROVINCE, since, acks=(StatusCode.ARRIVED,), max_documents=1
+    )
+    inbox = AgencyInbox(kit, TrustStore.open(kit.keys_dir), config)
+    stop = threading.Event()
+    reader = threading.Thread(target=inbox.run, args=(stop, lambda _r: None), daemon=True)
+    reader.start()
+    try:
+        argv = ["edxml", "import", *_args(kit), "--until", "arrived", "--timeout", "45"]
+        assert main([*argv, str(tmp_path / "genuine.xml")]) == 0
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    time.sleep(LOOKBACK_MS / 1000 + 1)  # the genuine statuses are older than any lookback
+    capsys.readouterr()
+    (tmp_path / "wrapped.xml").write_bytes(wrapping(package))
+    argv = ["edxml", "import", *_args(kit), "--no-verify", "--until", "arrived"]
+    assert main([*argv, "--timeout", "45", str(tmp_path / "wrapped.xml")]) == 1
+    assert "edxml:WRAPPING" in capsys.readouterr().out
