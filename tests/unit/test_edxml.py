@@ -465,3 +465,56 @@ def test_any_text_in_any_field_is_read_or_refused_with_a_reason(leaf: str, text:
     data = bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     with contextlib.suppress(PackageError):  # anything else fails the test
         read.read_document(data)
+
+
+def test_export_signs_an_avro_document_with_the_senders_rsa_key(rsa_pki: Path) -> None:
+    from interchange.edxml.package import export_document, signing_credential
+
+    now = time.time_ns() // 1000
+    keys, trust = KeyStore.open(rsa_pki), TrustStore.open(rsa_pki)
+    doc = document(SENDER, [RECIPIENT], 12, now)
+    cred = signing_credential(keys.credentials(SENDER, now))
+    assert cred is not None
+    avro = Envelope(codec.encode_document(doc), cred.sign(codec.encode_document(doc)), cred.cert_id)
+    package, signed = export_document(avro, doc, cred, trust.x509_certificate(cred.cert_id))
+    assert signed
+    assert read.read_document(package) == doc
+    assert check_package(package, cred.cert_id, SENDER, now, trust) is None
+    ed25519 = KeyStore.open(rsa_pki).credentials("000.00.00.G14", now)
+    assert signing_credential(ed25519) is None  # no XML-DSig key: exported unsigned
+    unsigned, signed = export_document(avro, doc, None, None)
+    assert not signed
+    assert read.read_document(unsigned) == doc
+    assert check_package(unsigned, cred.cert_id, SENDER, now, trust) == (
+        ReasonCode.BAD_SIGNATURE,
+        EdxmlReason.UNSIGNED,
+    )
+
+
+def test_conformance_edxml_writes_junit_with_one_failure_per_defect(
+    rsa_pki: Path, tmp_path: Path
+) -> None:
+    from interchange.cli.main import main
+
+    now = time.time_ns() // 1000
+    files = {
+        "good.xml": _signed(rsa_pki, 13, now),
+        "digest.xml": bad_digest(_signed(rsa_pki, 14, now)),
+        "wrapped.xml": wrapping(_signed(rsa_pki, 15, now)),
+        "broken.xml": b"<edXML:edXMLEnvelope",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    junit = tmp_path / "report.xml"
+    argv = ["conformance", "--keys-dir", str(rsa_pki), "--junit", str(junit), "--edxml"]
+    assert main([*argv, *(str(tmp_path / n) for n in files)]) == 1
+    failures = {
+        (case.get("classname", "").rsplit("/", 1)[-1], f.get("message"))
+        for case in etree.fromstring(junit.read_bytes()).iter("testcase")
+        for f in case.iter("failure")
+    }
+    assert failures == {
+        ("digest.xml", "BAD_DIGEST"),
+        ("wrapped.xml", "WRAPPING"),
+        ("broken.xml", "NOT_WELL_FORMED"),
+    }
