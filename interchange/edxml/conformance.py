@@ -33,8 +33,17 @@ def _finding(check: Check, status: Status, reason: str = "", detail: str = "") -
     return Finding(check, status, reason, detail)
 
 
-def check_package(name: str, data: bytes, trust: CertificateSource, now_us: int) -> MessageReport:
-    """Every check on one package file; never raises on any bytes."""
+def check_package(
+    name: str,
+    data: bytes,
+    trust: CertificateSource,
+    now_us: int,
+    *,
+    key: bytes | None = None,
+    cert_id: str | None = None,
+) -> MessageReport:
+    """Every check on one package; never raises on any bytes. From a topic, `key` is the
+    record key and `cert_id` the envelope's (which must name KeyInfo's certificate)."""
     found: dict[Check, Finding] = {
         Check.CANONICAL: _finding(Check.CANONICAL, Status.SKIP, detail="XML-DSig canonicalises"),
         Check.RECORD_KEY: _finding(Check.RECORD_KEY, Status.SKIP, detail="file input"),
@@ -48,7 +57,13 @@ def check_package(name: str, data: bytes, trust: CertificateSource, now_us: int)
     except Exception as exc:  # a defect of ours must not stop the run
         found[Check.SCHEMA] = _finding(Check.SCHEMA, Status.FAIL, "INTERNAL", type(exc).__name__)
     if doc is not None:
-        found.update(_document_findings(data, doc, trust, now_us))
+        found.update(_document_findings(data, doc, trust, now_us, cert_id))
+        if key is not None and key != doc.sender.id.encode():
+            found[Check.RECORD_KEY] = _finding(
+                Check.RECORD_KEY, Status.FAIL, "KEY_MISMATCH", "record key is not the sender id"
+            )
+        elif key is not None:
+            found[Check.RECORD_KEY] = _finding(Check.RECORD_KEY, Status.PASS)
     for check in Check:
         if check not in found:
             skipped = doc is None
@@ -60,7 +75,7 @@ def check_package(name: str, data: bytes, trust: CertificateSource, now_us: int)
 
 
 def _document_findings(
-    data: bytes, doc: Document, trust: CertificateSource, now_us: int
+    data: bytes, doc: Document, trust: CertificateSource, now_us: int, named: str | None
 ) -> dict[Check, Finding]:
     out: dict[Check, Finding] = {}
     ahead = doc.send_time_us - now_us
@@ -80,6 +95,12 @@ def _document_findings(
         out[Check.CERTIFICATE] = _finding(Check.CERTIFICATE, Status.SKIP, detail="no certificate")
         out[Check.SIGNATURE] = _finding(Check.SIGNATURE, Status.FAIL, exc.why.value, exc.detail)
         return out
+    if named is not None and named != cert_id:
+        mismatch = EdxmlReason.KEYINFO_MISMATCH
+        out[Check.SIGNATURE] = _finding(
+            Check.SIGNATURE, Status.FAIL, mismatch.value, mismatch.wire.value
+        )
+        cert_id = named  # the router judges the certificate the envelope names
     reason = trust.certificate_reason(cert_id, doc.sender.id, now_us)
     if reason is not None:
         out[Check.CERTIFICATE] = _finding(
@@ -91,6 +112,6 @@ def _document_findings(
             )
             return out
     why = signature_finding(data, cert_id, now_us, trust)
-    if why is not None:
+    if why is not None and Check.SIGNATURE not in out:
         out[Check.SIGNATURE] = _finding(Check.SIGNATURE, Status.FAIL, why.value, why.wire.value)
     return out

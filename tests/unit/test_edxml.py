@@ -518,3 +518,43 @@ def test_conformance_edxml_writes_junit_with_one_failure_per_defect(
         ("wrapped.xml", "WRAPPING"),
         ("broken.xml", "NOT_WELL_FORMED"),
     }
+
+
+def test_conformance_of_edxml_envelopes_checks_the_record_key_and_the_named_certificate(
+    rsa_pki: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An EDXML envelope (from a topic, or a .jsonl of records) gets the package checks,
+    not the Avro ones; the key must be the sender, cert_id must name KeyInfo's certificate."""
+    from interchange.cli.main import main
+
+    now = time.time_ns() // 1000
+    prepared = prepare(_signed(rsa_pki, 16, now), now)
+    other = KeyStore.open(rsa_pki).credential(RECIPIENT).cert_id
+
+    def line(name: str, key: str, cert_id: str) -> str:
+        env = replace(prepared.envelope, cert_id=cert_id)
+        item = {"name": name, "key": key, "envelope_hex": codec.encode_envelope(env).hex()}
+        return json.dumps(item)
+
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        "\n".join(
+            [
+                line("ok", SENDER, prepared.envelope.cert_id),
+                line("key", RECIPIENT, prepared.envelope.cert_id),
+                line("cert", SENDER, other),
+            ]
+        )
+    )
+    junit = tmp_path / "report.xml"
+    argv = ["conformance", "--keys-dir", str(rsa_pki), "--file", str(records), "--junit"]
+    assert main([*argv, str(junit)]) == 1
+    capsys.readouterr()
+    failures = {
+        (case.get("classname"), case.get("name"), f.get("message"))
+        for case in etree.fromstring(junit.read_bytes()).iter("testcase")
+        for f in case.iter("failure")
+    }
+    assert ("conformance.key", "record-key", "KEY_MISMATCH") in failures
+    assert ("conformance.cert", "signature", "KEYINFO_MISMATCH") in failures
+    assert not {f for f in failures if f[0] == "conformance.ok"}
