@@ -67,7 +67,7 @@ def register_edxml(parser: argparse.ArgumentParser) -> None:
         description="Write documents on the axis as edXML packages: a package submitted as "
         "edXML byte for byte; an Avro document mapped to a package and signed with its "
         "sender's RSA PKCS#1 v1.5 key when that key is in the keys directory (unsigned "
-        "otherwise, said on stderr). Statuses of the written documents become status packages.",
+        "otherwise, said on its line). Statuses of the written documents become status packages.",
         epilog="Example:\n  interchange edxml export --bootstrap 127.0.0.1:9092 "
         "--document '000.00.00.G22,2026/12/01,12/VPCP-TH' --out out/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -166,6 +166,11 @@ def run_export(args: argparse.Namespace) -> int:
     from interchange.pipeline.edxml_io import deliveries, statuses
 
     settings = settings_from_args(args)
+    if settings.bootstrap is None:
+        raise ConfigError(
+            "nothing to export from: give --bootstrap HOST:PORT (the broker that holds the "
+            "deliveries); an embedded broker started for this command would be empty"
+        )
     keys = KeyStore.open(settings.keys_dir)
     trust = TrustStore.open(settings.keys_dir)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -558,3 +558,19 @@ def test_conformance_of_edxml_envelopes_checks_the_record_key_and_the_named_cert
     assert ("conformance.key", "record-key", "KEY_MISMATCH") in failures
     assert ("conformance.cert", "signature", "KEYINFO_MISMATCH") in failures
     assert not {f for f in failures if f[0] == "conformance.ok"}
+
+
+def test_export_without_a_broker_to_read_is_one_line_and_exit_2(
+    rsa_pki: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from interchange.cli.main import main
+
+    monkeypatch.delenv("INTERCHANGE_BOOTSTRAP", raising=False)
+    argv = ["edxml", "export", "--keys-dir", str(rsa_pki), "--agency", RECIPIENT]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert "give --bootstrap" in err[0]
