@@ -18,18 +18,25 @@ from interchange.core.model import (
     Attachment,
     Business,
     BusinessType,
+    ContentFormat,
     Document,
+    DocumentCategory,
+    DocumentKind,
     DocumentType,
     Envelope,
     Hop,
+    OrganDetail,
+    OtherInfo,
     Priority,
     ReasonCode,
     Rejection,
+    ResponseFor,
     Secrecy,
     Signer,
     StaffInfo,
     StatusCode,
     StatusMessage,
+    SteeringType,
 )
 
 LONGS = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1)
@@ -46,7 +53,10 @@ agency_ids = st.builds(
     st.sampled_from("GH"),
     st.integers(1, 99),
 )
-agency_refs = st.builds(AgencyRef, id=agency_ids, name=short_text)
+organ_details = st.just(OrganDetail()) | st.builds(
+    OrganDetail, short_text, short_text, short_text, short_text, short_text, short_text
+)
+agency_refs = st.builds(AgencyRef, id=agency_ids, name=short_text, detail=organ_details)
 iso_dates = st.dates().map(lambda d: d.isoformat())
 signers = st.builds(
     Signer, name=short_text, position=short_text, competence=st.sampled_from(["", "TM.", "KT."])
@@ -61,7 +71,31 @@ def attachments(draw: st.DrawFn, max_content: int = 256) -> Attachment:
         media_type=draw(st.sampled_from(["application/pdf", "text/plain", "image/png"])),
         sha256=hashlib.sha256(content).digest(),
         content=content,
+        content_id=draw(short_text),
+        description=draw(short_text),
     )
+
+
+document_kinds = (
+    st.none()
+    | st.builds(
+        DocumentKind,
+        st.just(DocumentCategory.ADMINISTRATIVE),
+        st.integers(0, 29),
+        short_text,
+    )
+    | st.builds(DocumentKind, st.just(DocumentCategory.LEGAL), st.integers(0, 1 << 20), short_text)
+)
+other_infos = st.builds(
+    OtherInfo,
+    short_text,
+    short_text,
+    st.integers(0, (1 << 31) - 1),
+    st.integers(0, (1 << 31) - 1),
+    st.booleans(),
+    st.lists(short_text, max_size=3).map(tuple),
+)
+responses = st.builds(ResponseFor, agency_ids, short_text, iso_dates, short_text)
 
 
 @st.composite
@@ -70,6 +104,7 @@ def documents(draw: st.DrawFn, secrecy: st.SearchStrategy[Secrecy] | None = None
     date = draw(iso_dates)
     number = draw(st.integers(1, 99_999).map(str))
     notation = draw(short_text)
+    answered = tuple(draw(st.lists(responses, max_size=3)))
     return Document(
         id=f"{sender.id},{date.replace('-', '/')},{number}/{notation}",
         sender=sender,
@@ -84,13 +119,18 @@ def documents(draw: st.DrawFn, secrecy: st.SearchStrategy[Secrecy] | None = None
         priority=draw(st.sampled_from(Priority)),
         secrecy=draw(secrecy if secrecy is not None else st.sampled_from(Secrecy)),
         business_type=draw(st.sampled_from(BusinessType)),
-        response_for=draw(st.none() | short_text),
+        response_for=answered[0].document_id if answered else draw(st.none() | short_text),
         due_date=draw(st.none() | iso_dates),
         attachments=tuple(draw(st.lists(attachments(), max_size=3))),
         send_time_us=draw(LONGS),
         business=draw(
             st.none() | st.builds(Business, short_text, short_text, st.none() | short_text)
         ),
+        document_kind=draw(document_kinds),
+        to_places=tuple(draw(st.lists(short_text, max_size=3))),
+        steering_type=draw(st.sampled_from(SteeringType)),
+        other_info=draw(other_infos),
+        response_for_list=answered,
     )
 
 
@@ -102,6 +142,7 @@ envelopes = st.builds(
     signature=st.binary(max_size=512),
     cert_id=cert_ids,
     trace=st.lists(hops, max_size=5).map(tuple),
+    content_format=st.sampled_from(ContentFormat),
 )
 status_messages = st.builds(
     StatusMessage,

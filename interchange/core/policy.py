@@ -74,7 +74,9 @@ MAX_DETAIL_CHARS = 512  # characters of a rejection's detail
 TRUNCATED = "...[truncated]"  # ends an id or detail that was cut
 MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
 ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
-_HOP_OVERHEAD = 1 + 5 + 10  # array block count growth, node length varint, time varint
+# array block count growth, node length varint, time varint, and the content_format byte
+# an envelope written before schema v6 gains when the router re-encodes it
+_HOP_OVERHEAD = 1 + 5 + 10 + 1
 # Outcomes decided before any check that depends on the receipt time (checks 1-5).
 JUDGED_BEFORE_TIME = frozenset(
     {
@@ -433,7 +435,7 @@ def _route(
         )
         for a in unconnected
     )
-    routed = replace(envelope, trace=(*envelope.trace, hop))  # keeps every other field
+    routed = replace(envelope, trace=(*envelope.trace, hop))  # keeps its content_format
     return Delivered(
         meta.document_id, meta.sender, routed, deliveries, not_connected, meta.priority
     )

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from interchange.core import gazetteer, wording
+from interchange.core import gazetteer, header, wording
 from interchange.core.directory import Directory, tier_of_id
 from interchange.core.faults import EXPECTED_REASON, Fault
 from interchange.core.flows import effective_flows, related
@@ -368,7 +368,7 @@ class _Generator:
         priority = self.priorities(rng)
         business_type, business = self.business_of(draft)
         recipients = draft.recipients
-        return Document(
+        doc = Document(
             id=f"{doc_sender},{day.isoformat().replace('-', '/')},{number}/{notation}",
             sender=AgencyRef(doc_sender, name),
             recipients=tuple(
@@ -391,6 +391,8 @@ class _Generator:
             send_time_us=send_time,
             business=business,
         )
+        answered = reply_to.document if reply_to is not None else None
+        return header.with_header(doc, d, lambda a: _place(d, a), answered)
 
     def business_of(self, draft: _Draft) -> tuple[BusinessType, Business | None]:
         """The business type drawn from the mix and, for a revoke, update or replace, its

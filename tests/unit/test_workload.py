@@ -267,3 +267,57 @@ def test_revokes_updates_and_replaces_name_earlier_delivered_documents_of_their_
     assert kinds[BusinessType.UPDATE] / total == pytest.approx(0.03, abs=0.012)
     assert kinds[BusinessType.REPLACE] / total == pytest.approx(0.02, abs=0.01)
     assert kinds[BusinessType.REVOKE] / total == pytest.approx(0.01, abs=0.006)
+
+
+def test_every_document_carries_the_full_edxml_header(
+    faulty: list[Planned], tiny: Directory
+) -> None:
+    """Schema v6: the generated header is filled from the directory, replies name what they
+    answer in ResponseFor, and the whole document round-trips through the strict codec."""
+    from interchange.core import header
+    from interchange.core.model import DOCUMENT_KINDS, OtherInfo
+
+    replies = 0
+    for p in faulty[:3000]:
+        doc = p.document
+        assert doc.document_kind == DOCUMENT_KINDS[doc.document_type]
+        assert doc.to_places[0] == header.AS_ABOVE
+        assert doc.to_places[-1].startswith(header.ARCHIVE_COPY)
+        assert doc.other_info != OtherInfo()
+        assert doc.other_info.promulgation_amount == len(doc.recipients) + 2
+        assert doc.other_info.page_amount >= 1
+        for ref in (doc.sender, *doc.recipients):
+            if ref.id not in tiny:  # a fault's unknown agency states nothing
+                assert not ref.detail.stated
+                continue
+            agency = tiny.get(ref.id)
+            in_charge = (
+                tiny.get(agency.parent).name if agency.parent is not None else header.GOVERNMENT
+            )
+            assert ref.detail.organization_in_charge == in_charge
+            assert ref.detail.email == f"vanthu@{header.mail_label(ref.id)}.gov.vn"
+            assert ref.detail.address
+            assert ref.detail.telephone.startswith("02")
+        for i, a in enumerate(doc.attachments, start=1):
+            assert a.content_id == f"{doc.code_number}-{i}"
+            assert a.description
+        if doc.response_for is None:
+            assert doc.response_for_list == ()
+        else:
+            replies += 1
+            (answered,) = doc.response_for_list
+            assert answered.document_id == doc.response_for
+            assert doc.response_for.startswith(answered.organ_id + ",")
+            assert doc.response_for.endswith("," + answered.code)
+            assert answered.promulgation_date.replace("-", "/") in doc.response_for
+        assert codec.decode_document(codec.encode_document(doc)) == doc
+    assert replies > 0
+
+
+def test_mail_labels_put_the_province_first() -> None:
+    from interchange.core.header import mail_label
+
+    assert mail_label("000.00.00.H29") == "h29"
+    assert mail_label("000.00.05.H29") == "h29-05"
+    assert mail_label("000.12.05.H29") == "h29-05-12"
+    assert mail_label("000.00.00.G22") == "g22"
