@@ -162,6 +162,7 @@ def run_export(args: argparse.Namespace) -> int:
     from interchange.core.pki import KeyStore, TrustStore
     from interchange.edxml import build
     from interchange.edxml.package import export_document, signing_credential
+    from interchange.errors import EncodeError
     from interchange.pipeline.agency_inbox import safe_name
     from interchange.pipeline.edxml_io import deliveries, statuses
 
@@ -183,7 +184,11 @@ def run_export(args: argparse.Namespace) -> int:
                 continue
             credential = signing_credential(keys.credentials(doc.sender.id, doc.send_time_us))
             cert = trust.x509_certificate(credential.cert_id) if credential else None
-            data, signed = export_document(item.envelope, doc, credential, cert)
+            try:
+                data, signed = export_document(item.envelope, doc, credential, cert)
+            except EncodeError as exc:
+                print(f"{doc.id}  not written: {exc}", file=sys.stderr, flush=True)
+                continue
             path = args.out / f"{safe_name(doc.id)}.xml"
             path.write_bytes(data)
             written[doc.id] = path

@@ -123,7 +123,10 @@ def document_package(doc: Document) -> etree._Element:
 def _body(root: etree._Element, doc: Document) -> None:
     body = _el(root, "edXMLBody")
     manifest = _el(body, "Manifest")
-    ids = [a.content_id or f"cid:{i}" for i, a in enumerate(doc.attachments, start=1)]
+    ids: list[str] = []  # ContentId links a Reference to its content: unique, never empty
+    for i, a in enumerate(doc.attachments, start=1):
+        cid = a.content_id if a.content_id and a.content_id not in ids else f"cid:{i}"
+        ids.append(cid if cid not in ids else f"cid:{i}:{len(ids)}")
     for cid, a in zip(ids, doc.attachments, strict=True):
         ref = _el(manifest, "Reference")
         _el(ref, "ContentId", cid)

@@ -23,6 +23,7 @@ from interchange.edxml import build, dsig, read, xmlsafe
 from interchange.edxml.names import ds
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import XML_DSIG_ALGORITHMS, CertificateSource, check_package
+from interchange.errors import EncodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,14 @@ def export_document(
     certificate: x509.Certificate | None,
 ) -> tuple[bytes, bool]:
     """(package bytes, signed): an EDXML envelope's own package byte for byte; an Avro
-    document mapped to a package and signed with `credential` when given."""
+    document mapped to a package and signed with `credential` when given. EncodeError
+    when a field holds what XML 1.0 cannot carry (a control character)."""
     if envelope.content_format is ContentFormat.EDXML:
         return envelope.content, True
-    root = build.document_package(document)
+    try:
+        root = build.document_package(document)
+    except (ValueError, OverflowError, OSError) as exc:  # lxml: not XML 1.0 text; a time
+        raise EncodeError(f"cannot be written as edXML ({exc})") from exc
     key = credential.key if credential is not None else None
     if certificate is None or not isinstance(key, rsa.RSAPrivateKey):
         return unsigned(root), False

@@ -55,7 +55,8 @@ from interchange.edxml.names import (
 from interchange.edxml.reasons import EdxmlReason, PackageError
 
 _C = TypeVar("_C")
-_NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²" too
+_NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²" too
+MAX_INT = (1 << 31) - 1  # the Avro int of amounts and TypeDetail
 MANY = 1 << 30
 _ORGAN = {
     "OrganId": (1, 1),
@@ -226,7 +227,7 @@ def _text(parent: etree._Element, *path: str, required: bool = True) -> str | No
         if required:
             raise PackageError(EdxmlReason.STRUCTURE, f"{'/'.join(path)} missing")
         return None
-    return (node.text or "").strip()
+    return node.text or ""  # exact: the signed text, whitespace included
 
 
 def _need(parent: etree._Element, *path: str) -> str:
@@ -322,9 +323,7 @@ def document_of(root: etree._Element) -> Document:
         send_time_us=_send_time(header, sender.id),
         business=_business(mh),
         document_kind=kind,
-        to_places=tuple(
-            (p.text or "").strip() for p in mh.findall(f"{q('ToPlaces')}/{q('Place')}")
-        ),
+        to_places=tuple(p.text or "" for p in mh.findall(f"{q('ToPlaces')}/{q('Place')}")),
         steering_type=_code(steering or "0", {s.value: s for s in SteeringType}, "SteeringType"),
         other_info=_other_info(other),
         response_for_list=responses,
@@ -342,7 +341,7 @@ def _kind(mh: etree._Element) -> tuple[DocumentType, DocumentKind | None]:
         _need(mh, "DocumentType", "Type"), {c.value: c for c in DocumentCategory}, "Type"
     )
     detail_text = _text(mh, "DocumentType", "TypeDetail", required=False) or "0"
-    if not _NUMBER.fullmatch(detail_text):
+    if not _NUMBER.fullmatch(detail_text) or int(detail_text) > MAX_INT:
         raise PackageError(EdxmlReason.BAD_CODE, f"TypeDetail {detail_text[:20]!r}")
     detail = int(detail_text)
     if category is DocumentCategory.ADMINISTRATIVE and detail > max(AdministrativeKind):
@@ -359,7 +358,7 @@ def _kind(mh: etree._Element) -> tuple[DocumentType, DocumentKind | None]:
 
 def _amount(other: etree._Element, name: str) -> int:
     text = _text(other, name, required=False) or "0"
-    if not _NUMBER.fullmatch(text):
+    if not _NUMBER.fullmatch(text) or int(text) > MAX_INT:
         raise PackageError(EdxmlReason.BAD_CODE, f"{name} {text[:20]!r}")
     return int(text)
 
@@ -376,9 +375,7 @@ def _other_info(other: etree._Element | None) -> OtherInfo:
         promulgation_amount=_amount(other, "PromulgationAmount"),
         page_amount=_amount(other, "PageAmount"),
         direction=direction in ("1", "true"),
-        appendixes=tuple(
-            (a.text or "").strip() for a in other.findall(f"{q('Appendixes')}/{q('Appendix')}")
-        ),
+        appendixes=tuple(a.text or "" for a in other.findall(f"{q('Appendixes')}/{q('Appendix')}")),
     )
 
 
