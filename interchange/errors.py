@@ -5,6 +5,7 @@ InterchangeError
 ├── BrokerError          the embedded broker cannot start or stop
 ├── TopicError           topics cannot be created or checked
 ├── DecodeError          untrusted bytes are not a strict, canonical record (has .reason)
+│   └── PackageError     edxml/reasons.py: an edXML package is refused (.why: EdxmlReason)
 ├── EncodeError          a value does not fit its schema
 ├── PkiError             key material is missing, unreadable or inconsistent
 ├── DirectoryError       an agency directory cannot be built or loaded

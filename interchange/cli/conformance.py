@@ -47,6 +47,13 @@ def register_conformance(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--topic", metavar="T", help="read every record of topic T")
     src.add_argument("--file", type=Path, metavar="F", help="envelope file, directory or .jsonl")
+    src.add_argument(
+        "--edxml",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="edXML package files: the same checks for packages (docs/CONNECTOR.md)",
+    )
     parser.add_argument("--since-ms", type=int, metavar="MS", help="topic: records from this time")
     parser.add_argument(
         "--sender", metavar="ID", help="only messages whose record key is this agency id"
@@ -120,14 +127,50 @@ def format_report(report: MessageReport, quiet: bool) -> list[str]:
     return lines
 
 
+def _edxml_reports(paths: list[Path], trust: Any, quiet: bool) -> list[MessageReport]:
+    from interchange.edxml.conformance import check_package
+
+    reports = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+        report = check_package(str(path), data, trust, time.time_ns() // 1000)
+        reports.append(report)
+        for line in format_report(report, quiet):
+            print(line, flush=True)
+    return reports
+
+
+def _edxml_message(message: Message, trust: Any, now_us: int) -> MessageReport | None:
+    """The edXML findings of an envelope of content format EDXML (from a topic or a file),
+    None for every other message (the Avro checks)."""
+    from interchange.core import codec
+    from interchange.core.model import ContentFormat
+    from interchange.edxml.conformance import check_package
+    from interchange.errors import DecodeError
+
+    try:
+        envelope = codec.decode_envelope(message.value)
+    except DecodeError:
+        return None
+    if envelope.content_format is not ContentFormat.EDXML:
+        return None
+    return check_package(
+        message.name, envelope.content, trust, now_us, key=message.key, cert_id=envelope.cert_id
+    )
+
+
 def run_conformance(args: argparse.Namespace) -> int:
     from interchange.core.conformance import Checker
     from interchange.core.truststore import TrustStore
     from interchange.report.junit import write_junit
 
     settings = settings_from_args(args)
+    trust = TrustStore.open(settings.keys_dir)
     checker = Checker(
-        TrustStore.open(settings.keys_dir),
+        trust,
         max_future_skew_us=int(args.max_skew * 1e6),
         max_age_us=int(args.max_age * 1e6),
     )
@@ -138,12 +181,15 @@ def run_conformance(args: argparse.Namespace) -> int:
         for message in messages:
             if sender is not None and message.key is not None and message.key != sender:
                 continue
-            report = checker.check(message, time.time_ns() // 1000)
+            now = time.time_ns() // 1000
+            report = _edxml_message(message, trust, now) or checker.check(message, now)
             reports.append(report)
             for line in format_report(report, args.quiet):
                 print(line, flush=True)
 
-    if args.file is not None:
+    if args.edxml:
+        reports += _edxml_reports(args.edxml, trust, args.quiet)
+    elif args.file is not None:
         consume(read_files(args.file))
     else:
         with kafka_settings(settings) as live:

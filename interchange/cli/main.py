@@ -13,6 +13,7 @@ from interchange.cli import audit as audit_cli
 from interchange.cli import bench as bench_cli
 from interchange.cli import conformance as conformance_cli
 from interchange.cli import directory as directory_cli
+from interchange.cli import edxml as edxml_cli
 from interchange.cli import keys as keys_cli
 from interchange.cli import ops, route
 from interchange.cli import produce as produce_cli
@@ -32,6 +33,7 @@ COMMANDS: list[tuple[Command, Registrar]] = [
     (agency_cli.SEND, agency_cli.register_send),
     (agency_cli.INBOX, agency_cli.register_inbox),
     (conformance_cli.CONFORMANCE, conformance_cli.register_conformance),
+    (edxml_cli.EDXML, edxml_cli.register_edxml),
     (route.ROUTE, route.register_route),
     (directory_cli.DIRECTORY, directory_cli.register_directory),
     (produce_cli.PRODUCE, produce_cli.register_produce),

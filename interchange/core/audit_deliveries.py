@@ -74,11 +74,11 @@ def verify_value(value: bytes | None, trust: Verifier, cache: Reverified | None 
         env = codec.decode_envelope(value or b"")
     except DecodeError as exc:
         return Verified(f"envelope: {exc.reason}")
-    c = once.content(env.content)
+    c = once.content(env.content, env)
     if c.error:
         return Verified(c.error)
     hop = hop_time(env, ROUTER_NODE_PREFIX, first=False)
-    reason = once.verify(
+    reason = once.for_envelope(env).verify(
         env.content, env.signature, env.cert_id, c.sender, judged_at(env, c.send_time_us)
     )
     return Verified(

@@ -148,7 +148,8 @@ def submission_facts(
         digest = once.digest(parsed.envelope.content) if parsed.envelope else b""
         slot = taken[digest]
         decision = decide(
-            rec.value, directory=directory, trust=once, replay_window=guard,
+            rec.value, directory=directory, trust=once.for_envelope(parsed.envelope),
+            replay_window=guard,
             now_us=_receipt(rec, times.get(digest, ()), slot),
             placement=Placement(rec.key, rec.partition, partitions), parsed=parsed,
         )  # fmt: skip

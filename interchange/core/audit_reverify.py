@@ -12,9 +12,17 @@ is a function of exactly those inputs, so reusing it changes no finding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from interchange.core import codec
-from interchange.core.model import Document, Envelope, Priority, ReasonCode, Secrecy
+from interchange.core.model import (
+    ContentFormat,
+    Document,
+    Envelope,
+    Priority,
+    ReasonCode,
+    Secrecy,
+)
 from interchange.core.policy import Parsed, parse
 from interchange.core.verification import Verifier
 from interchange.errors import DecodeError
@@ -50,6 +58,15 @@ def content_of(digest: bytes, doc: Document) -> Content:
 _VerdictKey = tuple[bytes, bytes, str, str, int]  # content SHA-256, signature, cert, sender, time
 
 
+class ContentFormats(Protocol):
+    """How an envelope whose content is not an Avro document (content format EDXML) is
+    read and verified; interchange/edxml provides it, so this pure core stays Avro-only."""
+
+    def read(self, envelope: Envelope) -> Document: ...  # DecodeError on a defect
+
+    def verifier(self, envelope: Envelope) -> Verifier: ...
+
+
 class Reverified:
     """Each distinct content decoded once, each distinct signed document verified once.
 
@@ -61,10 +78,12 @@ class Reverified:
     bounded by that unit.
     """
 
-    def __init__(self, trust: Verifier) -> None:
+    def __init__(self, trust: Verifier, formats: ContentFormats | None = None) -> None:
         self._trust = trust
+        self._formats = formats  # None: every content is read as Avro (as before v6)
         self._verdicts: dict[_VerdictKey, ReasonCode | None] = {}
         self._contents: dict[bytes, Content] = {}
+        self._foreign: dict[bytes, Content] = {}  # contents of another format, decoded
         self._documents: dict[bytes, Document] = {}  # by content, for `parsed`
         self.verifications = 0  # calls that reached `trust.verify`
         self.decodes = 0  # contents decoded
@@ -80,22 +99,47 @@ class Reverified:
         self._verdicts[key] = verdict
         return verdict
 
-    def content(self, content: bytes) -> Content:
-        """The decoded fields of `content` (strict decode on first sight only)."""
-        known = self._contents.get(content)
+    def content(self, content: bytes, envelope: Envelope | None = None) -> Content:
+        """The decoded fields of `content` (strict decode on first sight only); `envelope`
+        names its content format (Avro when None)."""
+        foreign = self._foreign_format(envelope)
+        cache = self._foreign if foreign else self._contents
+        known = cache.get(content)
         if known is not None:
             return known
         self.decodes += 1
         digest = codec.content_sha256(content)
         try:
-            doc = codec.decode_document(content)
+            doc = (
+                self._read(envelope)
+                if envelope is not None and foreign
+                else codec.decode_document(content)
+            )
         except DecodeError as exc:
             known = Content(digest, f"document: {exc.reason}")
         else:
             known = content_of(digest, doc)
-            self._documents[content] = doc
-        self._contents[content] = known
+            if not foreign:
+                self._documents[content] = doc
+        cache[content] = known
         return known
+
+    def _foreign_format(self, envelope: Envelope | None) -> bool:
+        return envelope is not None and envelope.content_format is not ContentFormat.AVRO
+
+    def _read(self, envelope: Envelope) -> Document:
+        """The content reader `policy.parse` is given: Avro, or the other format's."""
+        if self._formats is not None and self._foreign_format(envelope):
+            return self._formats.read(envelope)
+        return codec.decode_document(envelope.content)
+
+    def for_envelope(self, envelope: Envelope | None) -> Verifier:
+        """The verifier of `envelope`'s content format: this cache for Avro, the other
+        format's own verifier (counted, not cached) otherwise."""
+        if self._formats is None or envelope is None or not self._foreign_format(envelope):
+            return self
+        self.verifications += 1
+        return self._formats.verifier(envelope)
 
     def parsed(self, value: bytes | None) -> Parsed:
         """`policy.parse(value, 0)`, without decoding a document this cache decoded before
@@ -105,12 +149,14 @@ class Reverified:
                 envelope = codec.decode_envelope(value)
             except DecodeError:
                 envelope = None
-            doc = self._documents.get(envelope.content) if envelope is not None else None
+            avro = envelope is not None and not self._foreign_format(envelope)
+            doc = self._documents.get(envelope.content) if envelope is not None and avro else None
             if envelope is not None and doc is not None:
                 return Parsed(envelope, doc, None)
-        parsed = parse(value, 0)
-        if parsed.envelope is not None and parsed.document is not None:
-            self.learn(parsed.envelope.content, parsed.document)
+        parsed = parse(value, 0, self._read)
+        env, doc = parsed.envelope, parsed.document
+        if env is not None and doc is not None and not self._foreign_format(env):
+            self.learn(env.content, doc)
         return parsed
 
     def learn(self, content: bytes, doc: Document) -> None:

@@ -45,7 +45,7 @@ subject or content (the Excluded outcome does not even carry them).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
@@ -122,8 +122,20 @@ class Directory(Protocol):
     def by_id(self) -> Mapping[str, Agency]: ...
 
 
-def parse(raw_value: bytes | None, now_us: int) -> Parsed:
-    """Check 1, MALFORMED: both layers must decode strictly. Never raises on input."""
+ContentReader = Callable[[Envelope], Document]  # raises DecodeError on a defect
+
+
+def _avro_content(envelope: Envelope) -> Document:
+    return codec.decode_document(envelope.content)
+
+
+def parse(
+    raw_value: bytes | None, now_us: int, read_content: ContentReader = _avro_content
+) -> Parsed:
+    """Check 1, MALFORMED: both layers must decode strictly. Never raises on input.
+
+    `read_content` reads the document out of a decoded envelope: the Avro decoder by
+    default; interchange/edxml passes one that also reads edXML packages."""
     data = raw_value if isinstance(raw_value, bytes) else b""
 
     def malformed(envelope: Envelope | None, detail: str, hashed: bytes) -> Parsed:
@@ -139,7 +151,7 @@ def parse(raw_value: bytes | None, now_us: int) -> Parsed:
     except DecodeError as exc:
         return malformed(None, f"envelope: {exc.reason}", data)
     try:
-        doc = codec.decode_document(envelope.content)
+        doc = read_content(envelope)
     except DecodeError as exc:
         return malformed(envelope, f"document: {exc.reason}", envelope.content)
     return Parsed(envelope, doc, None)

@@ -89,6 +89,22 @@ class TrustStore:
             self._check_crl()
         return self._entries.get(cert_id) or self._load(cert_id)
 
+    def certificate_reason(self, cert_id: str, sender_id: str, at_us: int) -> ReasonCode | None:
+        """The verifier's certificate checks alone, in its order: for a signature checked
+        elsewhere (an edXML package's XML-DSig, interchange/edxml)."""
+        return self._verifier.certificate_verdict(cert_id, sender_id, at_us).reason
+
+    def x509_certificate(self, cert_id: str) -> x509.Certificate | None:
+        """The certificate `cert_id` names, as filed in the keys directory (None if unknown
+        or damaged); what an edXML signature is verified with, never the package's copy."""
+        if not CERT_ID.fullmatch(cert_id):
+            return None
+        try:
+            cert = x509.load_pem_x509_certificate(self._layout.cert(cert_id).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return cert if certs.cert_id_of(cert) == cert_id else None
+
     def certificate(self, cert_id: str) -> certs.CertInfo | None:
         """The profile fields of a known certificate (loading it if needed)."""
         entry = self._entries.get(cert_id) or self._load(cert_id)

@@ -159,7 +159,7 @@ class SignatureVerifier:
         self._entry = certificates.entry
         self._revoked_at = certificates.revoked_at
 
-    def verdict(  # noqa: PLR0911 - one return per check, in the documented order
+    def verdict(
         self,
         content: bytes,
         signature: bytes,
@@ -174,6 +174,19 @@ class SignatureVerifier:
         `at_us` is the receipt time (when the axis received the record), never the
         signer's own `send_time_us`: a signer cannot backdate past a revocation or
         into a certificate's validity window."""
+        judged = self.certificate_verdict(cert_id, sender_id, at_us)
+        if judged is not VALID:
+            return judged
+        entry = self._entry(cert_id)
+        assert entry is not None  # CERTIFICATE passed
+        return SIGNATURE_CHECKS[content_format](entry, content, signature)  # ALGORITHM, SIGNATURE
+
+    def certificate_verdict(  # noqa: PLR0911 - one return per check, in the documented order
+        self, cert_id: str, sender_id: str, at_us: int
+    ) -> Verdict:
+        """CERTIFICATE, TRUST, VALIDITY, REVOCATION and SENDER: `VALID` or the first
+        failing check's verdict. A format that checks its own signature (an edXML
+        package's XML-DSig) runs these first, as `verdict` does."""
         entry = self._entry(cert_id)
         if entry is None:  # CERTIFICATE
             return _UNKNOWN
@@ -189,7 +202,7 @@ class SignatureVerifier:
             return _REVOKED
         if info.agency_id != sender_id:  # SENDER
             return _SENDER
-        return SIGNATURE_CHECKS[content_format](entry, content, signature)  # ALGORITHM, SIGNATURE
+        return VALID
 
     def verify(
         self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int

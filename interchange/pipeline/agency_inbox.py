@@ -31,6 +31,7 @@ from interchange.core.model import (
 )
 from interchange.core.truststore import TrustStore
 from interchange.core.verification import judged_at
+from interchange.edxml.dispatch import is_edxml, read_content, verify_envelope
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.kafka_seam import (
@@ -75,11 +76,11 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
     except DecodeError as exc:
         return None, None, f"envelope: {exc.reason}"
     try:
-        doc = codec.decode_document(env.content)
+        doc = read_content(env)  # an Avro document or an edXML package (interchange/edxml)
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
     at = judged_at(env, doc.send_time_us)
-    reason = trust.verify(env.content, env.signature, env.cert_id, doc.sender.id, at)
+    reason = verify_envelope(env, doc.sender.id, at, trust.verify)
     return env, doc, reason.value if reason is not None else ""
 
 
@@ -243,6 +244,9 @@ def save(item: Received, folder: Path) -> Path:
     base = folder / safe_name(doc.id if doc else f"undecodable-p{item.partition}-{item.offset}")
     base.mkdir(parents=True, exist_ok=True)
     (base / "envelope.avro").write_bytes(item.value)
+    if is_edxml(item.envelope) and item.envelope is not None:
+        # the sender's signed edXML package, byte for byte as it was submitted
+        (base / "package.xml").write_bytes(item.envelope.content)
     meta: dict[str, Any] = {
         "partition": item.partition,
         "offset": item.offset,

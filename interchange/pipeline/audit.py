@@ -48,6 +48,7 @@ from interchange.core.model import Rejection, Tier
 from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
 from interchange.core.targets import DEFAULT_TARGETS
 from interchange.core.truststore import TrustStore
+from interchange.edxml.dispatch import EdxmlFormats
 from interchange.errors import DecodeError
 from interchange.pipeline.topics import TopicLayout
 from interchange.settings import Settings
@@ -220,7 +221,7 @@ def _facts(
     trust = TrustStore.open(config.keys_dir)
     partitions = max([config.submission_partitions, *(p + 1 for p in subs)])
     if config.workers <= 1:
-        once = Reverified(trust)
+        once = Reverified(trust, EdxmlFormats(trust))
         facts = delivery_facts(deliveries, trust, once)
         times = router_times(facts, rejections)
         s: list[Submission] = []
@@ -258,7 +259,7 @@ def _facts(
             continue
         # A delivery of this partition's documents was in another task (its sender
         # header missing or false): decide again with every receipt time.
-        once = Reverified(trust)
+        once = Reverified(trust, EdxmlFormats(trust))
         by_partition[task.partition] = submission_facts(
             task.records, config.directory, trust, config.replay_capacity,
             partitions=partitions, times=times, cache=once,
@@ -394,7 +395,7 @@ def _task(task: _Task) -> _Done:
     """Verify the task's deliveries, then decide its submissions at the receipt times
     those deliveries and the rejections record, with the same cache."""
     w = _WORKER
-    once = Reverified(w["trust"])
+    once = Reverified(w["trust"], EdxmlFormats(w["trust"]))
     verified = verify_values(task.deliveries, w["trust"], once)
     if task.partition is None:
         return _Done(verified, [], {}, once.verifications)

@@ -21,8 +21,9 @@ from interchange.core import codec
 from interchange.core.directory import Directory
 from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
 from interchange.core.recent import RecentKeys
-from interchange.core.verification import ROUTER_NODE_PREFIX, judged_at
+from interchange.core.verification import ROUTER_NODE_PREFIX
 from interchange.core.workrecord import WorkItem
+from interchange.edxml.dispatch import read_content, verify_envelope
 from interchange.errors import DecodeError, DirectoryError
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -67,7 +68,7 @@ class ArrivalDecoder:
     def _decode(self, value: bytes) -> Arrival:
         """Raises DecodeError (bad bytes) or DirectoryError (sender of no known tier)."""
         envelope = codec.decode_envelope(value)
-        doc = codec.decode_document(envelope.content)
+        doc = read_content(envelope)  # either content format (interchange/edxml)
         sender = doc.sender.id
         tier = self._directory.required_tier(sender)
         router_time = None
@@ -80,11 +81,8 @@ class ArrivalDecoder:
         ok = None
         if self._verify is not None:
             # judged when the axis received it (the router's hop), as the router judged it
-            at = judged_at(envelope, doc.send_time_us)
-            ok = (
-                self._verify(envelope.content, envelope.signature, envelope.cert_id, sender, at)
-                is None
-            )
+            at = doc.send_time_us if router_time is None else router_time  # = judged_at
+            ok = verify_envelope(envelope, sender, at, self._verify) is None
         return Arrival(
             doc.id,
             sender,

@@ -34,9 +34,10 @@ from interchange.core.policy import (
     Directory,
     Placement,
     ReplayGuard,
-    decide,
 )
 from interchange.core.verification import Verifier
+from interchange.edxml.dispatch import decide
+from interchange.edxml.verify import CertificateSource
 from interchange.errors import InterchangeError, TopicError
 from interchange.pipeline.bounded_records import refused_batch
 from interchange.pipeline.clients import (
@@ -154,6 +155,8 @@ class Router:
         self.directory = directory
         self.metrics = RouterMetrics(config.router_id, directory)
         self._trust = _TimedVerifier(trust, self.metrics.observe_verify)
+        # the certificates an edXML package's own signature is checked with
+        self._certificates = trust if isinstance(trust, CertificateSource) else None
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
         self.node = f"router:{config.router_id}"
         self._router_id = config.router_id.encode()
@@ -354,6 +357,7 @@ class Router:
                     record.value,
                     directory=directory,
                     trust=trust,
+                    certificates=self._certificates,
                     replay_window=guard,
                     now_us=receipt_us(record),
                     placement=Placement(record.key, tp.partition, partitions),

@@ -181,13 +181,21 @@ def follow(
     fate: Fate,
     deadline: float,
     on_event: Callable[[str], None],
+    *,
+    since_ms: int | None = None,
 ) -> Fate:
-    """Read rejections and status until the fate is settled or `deadline` (monotonic) passes."""
+    """Read rejections and status until the fate is settled or `deadline` (monotonic) passes.
+
+    `since_ms`: the time the follower was positioned at; older records are skipped, since a
+    broker may position coarsely (Tansu answers offset 0), and a status written for an
+    earlier document of the same id (a replay) is not this submission's fate."""
     layout = layout_of(settings)
     while not fate.settled and time.monotonic() < deadline:
         batch = consumer.poll(timeout_ms=POLL_MS)
         for tp, records in batch.items():
             for record in records:
+                if since_ms is not None and record.timestamp < since_ms:
+                    continue
                 line = _observe(fate, tp.topic == layout.rejections, record.value)
                 if line:
                     on_event(line)
@@ -218,7 +226,8 @@ def send_and_follow(
     create_topics(settings)
     sent_at = now_us()
     doc = build_document(request, sent_at)
-    consumer = open_follower(settings, sent_at // 1000 - LOOKBACK_MS)
+    since_ms = sent_at // 1000 - LOOKBACK_MS
+    consumer = open_follower(settings, since_ms)
     try:
         sent = submit(settings, seal(doc, credential, now_us()), doc)
         on_sent(sent)
@@ -235,7 +244,8 @@ def send_and_follow(
             source=source,
             recall_of=recall_of,
         )
-        return follow(consumer, settings, fate, time.monotonic() + timeout_s, on_event)
+        deadline = time.monotonic() + timeout_s
+        return follow(consumer, settings, fate, deadline, on_event, since_ms=since_ms)
     finally:
         consumer.close()
 
