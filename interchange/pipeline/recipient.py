@@ -35,7 +35,6 @@ after the poll. Details: docs/SIMULATE.md.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import json
 import logging
@@ -62,7 +61,13 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.workrecord import DEFAULT_WORK_SETTINGS, WorkItem, WorkPlan, WorkSettings
+from interchange.core.workrecord import (
+    DEFAULT_WORK_SETTINGS,
+    PlannedStatus,
+    WorkItem,
+    WorkPlan,
+    WorkSettings,
+)
 from interchange.pipeline.clients import (
     assign_all,
     close_quietly,
@@ -95,6 +100,8 @@ FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, 
 COMMIT_TIMEOUT_MS = 15_000
 STOP_TIMEOUT_S = 3.0  # each bound while stopping: SIGTERM is honoured within seconds
 _RELEASE, _STEP = 0, 1
+# the "code" header of each status, encoded once (five statuses per delivery)
+_CODE_HEADERS = {c: ("code", c.value.encode()) for c in StatusCode}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +146,9 @@ class _Timer:
     plan: WorkPlan | None = None
     step: int = 0  # index of the plan's step this timer sends
 
-    def __lt__(self, other: _Timer) -> bool:
-        return (self.due, self.seq) < (other.due, other.seq)
+    def __lt__(self, other: _Timer) -> bool:  # no tuple per comparison: the heap's hot path
+        due, other_due = self.due, other.due
+        return due < other_due or (due == other_due and self.seq < other.seq)
 
 
 class Recipients:
@@ -165,6 +173,7 @@ class Recipients:
         if config.run_start_us is not None:
             self.downtime.start(config.run_start_us)
         self.tier_of_topic = {self.layout.delivery(t): t for t in config.tiers}
+        self._status_topic = self.layout.status
         self.metrics = RunMetrics()
         self.counts = InboxCounts()
         self.work = config.work
@@ -404,13 +413,14 @@ class Recipients:
         if plan is None:
             message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
         else:
-            planned = dataclasses.replace(plan.steps[step], at_us=at)
+            planned = plan.steps[step]  # sent at `at`, the step's actual time
+            planned = PlannedStatus(at, planned.code, planned.staff)
             message = plan.status(planned, a.document_id, a.sender, recipient)
         value = codec.encode_status(message)
-        headers = [("code", code.value.encode()), ("send-time-us", b"%d" % a.send_time_us)]
+        headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
             self.producer.send(
-                self.layout.status, key=a.sender.encode(), value=value, headers=headers
+                self._status_topic, key=a.sender.encode(), value=value, headers=headers
             )
         )
 
