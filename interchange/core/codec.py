@@ -13,6 +13,7 @@ one `DecodeError` whose reason is a `DecodeReason`.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -173,6 +174,16 @@ def make_document_id(
 
 def valid_date(text: str) -> bool:
     """True for a real calendar date written yyyy-MM-dd (the wire form of every date field)."""
+    return len(text) == _DATE_LENGTH and _valid_date_10(text)
+
+
+_DATE_LENGTH = len("yyyy-MM-dd")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date_10(text: str) -> bool:
+    """Remembered: a run's documents share a few dates, each checked twice per decode.
+    Only 10-character strings get here, so the cache stays small under hostile input."""
     if not _ISO_DATE.match(text):
         return False
     try:
