@@ -205,7 +205,7 @@ class Recipients:
 
         cfg = self.config
         create_topics(self.settings)
-        self.producer = make_producer(self.settings)
+        self.producer = self._status_producer()
         self._consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
         if cfg.static:
             self._read_marks(set(assign_all(self._consumer, sorted(self.tier_of_topic))))
@@ -253,6 +253,12 @@ class Recipients:
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _status_producer(self) -> Any:
+        """Statuses linger `status_linger_ms`, or `linger_ms` when that is longer (a soak's
+        setting for every producer, docs/BENCHMARKS.md)."""
+        s = self.settings
+        return make_producer(s, linger_ms=max(s.linger_ms, s.status_linger_ms))
 
     def _close(self) -> None:
         for client in (self._consumer, self.producer):
@@ -515,7 +521,7 @@ class Recipients:
                         "recipients: the broker lost the status producer's state; new producer"
                     )
                     close_quietly(self.producer, 1.0)
-                    self.producer = make_producer(self.settings)
+                    self.producer = self._status_producer()
         if not positions or self._consumer is None:
             self._recovered()
             return
