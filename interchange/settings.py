@@ -57,6 +57,10 @@ class Settings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
     linger_ms: int = 5
+    # the recipients' status producer (or linger_ms when longer): five statuses per
+    # delivery, none on the delivery's latency path, flushed at every offset commit
+    # anyway (docs/TOPICS.md)
+    status_linger_ms: int = 50
     compression_type: str | None = None
     request_timeout_ms: int = 30_000
     # retention of the submissions topic on a real Kafka (7 days): it holds every submitted

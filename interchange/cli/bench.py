@@ -161,7 +161,8 @@ def _clients_line(settings: Any, options: Any) -> str:
     client settings) or shows only when changed (the stages' windows)."""
     txn = f"{options.commit_interval_ms} ms" if options.commit_interval_ms else "poll"
     return (
-        f"linger {settings.linger_ms} ms, fetch wait {settings.fetch_max_wait_ms} ms, "
+        f"linger {settings.linger_ms} ms (statuses {settings.status_linger_ms} ms), "
+        f"fetch wait {settings.fetch_max_wait_ms} ms, "
         f"compression {settings.compression_type or 'none'}, router transactions every {txn}, "
         f"replay window {options.replay_capacity or 'default'}, "
         f"duplicate window {options.duplicate_window or 'default'}"

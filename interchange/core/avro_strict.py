@@ -9,8 +9,11 @@ yields the same plain values as fastavro (dicts, lists, enum symbols) and
 raises only `DecodeError`, whose `reason` is a `DecodeReason`.
 
 It also refuses what a canonical writer never produces (overlong varints,
-negative-count or multiple array blocks, booleans other than 0/1); the codec
-additionally re-encodes with fastavro and compares the bytes.
+negative-count or multiple array blocks, booleans other than 0/1). For a schema
+whose every value has one encoding the reader can check (no float or double, no
+map, no union with two non-null branches: `StrictReader.proves_canonical`), what
+it accepts is therefore the canonical encoding of what it returns, and the codec
+skips its fastavro re-encode check; for any other schema the codec keeps it.
 """
 
 from __future__ import annotations
@@ -254,6 +257,10 @@ class _Compiler:
         self._named = named
         self._limits = limits
         self._readers: dict[str, Reader] = {}
+        # False once a construct is met whose accepted bytes may not be the one encoding of
+        # the value read (floats: NaN payloads; maps: key order; unions a writer may resolve
+        # to another branch): see `StrictReader.proves_canonical`.
+        self.proves_canonical = True
 
     def min_size(self, schema: Any) -> int:
         """Smallest possible encoding, used to bound item counts by the remaining input."""
@@ -274,6 +281,8 @@ class _Compiler:
     def compile(self, schema: Any, where: str) -> Reader:  # noqa: PLR0911 (one arm per type)
         cap = self._limits.fields.get(where)
         if isinstance(schema, list):
+            if sum(1 for s in schema if s != "null") > 1 or schema.count("null") > 1:
+                self.proves_canonical = False
             return _union_reader([self.compile(s, where) for s in schema], where)
         if isinstance(schema, str):
             if schema in self._named:
@@ -295,6 +304,7 @@ class _Compiler:
                 where,
             )
         if kind == "map":
+            self.proves_canonical = False
             value = schema["values"]
             return _map_reader(
                 _string_reader(self._limits.max_string, where + "{}"),
@@ -330,6 +340,8 @@ class _Compiler:
 
     def _primitive(self, kind: str, cap: int | None, where: str) -> Reader:
         limits = self._limits
+        if kind in ("float", "double"):
+            self.proves_canonical = False
         readers: dict[str, Callable[[], Reader]] = {
             "null": lambda: _read_null,
             "boolean": lambda: _read_boolean,
@@ -346,12 +358,19 @@ class _Compiler:
 
 
 class StrictReader:
-    """Reads one top-level value of a parsed schema from untrusted bytes, or raises DecodeError."""
+    """Reads one top-level value of a parsed schema from untrusted bytes, or raises DecodeError.
+
+    `proves_canonical`: every input `read` accepts is the one canonical encoding of the
+    value it returns (minimal varints, one array block, 0/1 booleans, in-range enum and
+    union indexes, exact lengths, strict UTF-8, nothing left over), because the schema
+    has no construct with a second encoding of one value that the reader cannot see:
+    no float or double, no map, no union with more than one non-null branch."""
 
     def __init__(self, parsed_schema: Mapping[str, Any], limits: Limits) -> None:
         self.limits = limits
         compiler = _Compiler(parsed_schema.get("__named_schemas", {}), limits)
         self._root = compiler.compile(dict(parsed_schema), "")
+        self.proves_canonical = compiler.proves_canonical
 
     def read(self, data: object) -> Any:
         """Decode `data`: every length is checked before use; all input must be consumed."""

@@ -59,13 +59,16 @@ class CachedKeyPartitioner(Partitioner):  # type: ignore[misc]
 _DEFAULT = DefaultPartitioner()
 
 
-def producer_config(settings: Settings, *, transactional_id: str | None = None) -> dict[str, Any]:
-    """Idempotent, acks=all producer settings (transactional when an id is given)."""
+def producer_config(
+    settings: Settings, *, transactional_id: str | None = None, linger_ms: int | None = None
+) -> dict[str, Any]:
+    """Idempotent, acks=all producer settings (transactional when an id is given);
+    `linger_ms` in place of the settings' own (the recipients' status producer)."""
     config: dict[str, Any] = {
         **settings.client_defaults(),
         "acks": "all",
         "enable_idempotence": True,
-        "linger_ms": settings.linger_ms,
+        "linger_ms": settings.linger_ms if linger_ms is None else linger_ms,
         "batch_size": 256 * 1024,
         "max_request_size": 5 * 1024 * 1024,
         "retries": 2**31 - 1,
@@ -111,10 +114,14 @@ def consumer_config(
     }
 
 
-def make_producer(settings: Settings, *, transactional_id: str | None = None) -> Any:
+def make_producer(
+    settings: Settings, *, transactional_id: str | None = None, linger_ms: int | None = None
+) -> Any:
     from kafka import KafkaProducer
 
-    return KafkaProducer(**producer_config(settings, transactional_id=transactional_id))
+    return KafkaProducer(
+        **producer_config(settings, transactional_id=transactional_id, linger_ms=linger_ms)
+    )
 
 
 def make_consumer(

@@ -35,7 +35,6 @@ after the poll. Details: docs/SIMULATE.md.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import json
 import logging
@@ -61,7 +60,13 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.workrecord import DEFAULT_WORK_SETTINGS, WorkItem, WorkPlan, WorkSettings
+from interchange.core.workrecord import (
+    DEFAULT_WORK_SETTINGS,
+    PlannedStatus,
+    WorkItem,
+    WorkPlan,
+    WorkSettings,
+)
 from interchange.pipeline.clients import (
     assign_all,
     close_quietly,
@@ -94,6 +99,8 @@ FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, 
 COMMIT_TIMEOUT_MS = 15_000
 STOP_TIMEOUT_S = 3.0  # each bound while stopping: SIGTERM is honoured within seconds
 _RELEASE, _STEP = 0, 1
+# the "code" header of each status, encoded once (five statuses per delivery)
+_CODE_HEADERS = {c: ("code", c.value.encode()) for c in StatusCode}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +145,9 @@ class _Timer:
     plan: WorkPlan | None = None
     step: int = 0  # index of the plan's step this timer sends
 
-    def __lt__(self, other: _Timer) -> bool:
-        return (self.due, self.seq) < (other.due, other.seq)
+    def __lt__(self, other: _Timer) -> bool:  # no tuple per comparison: the heap's hot path
+        due, other_due = self.due, other.due
+        return due < other_due or (due == other_due and self.seq < other.seq)
 
 
 class Recipients:
@@ -164,6 +172,7 @@ class Recipients:
         if config.run_start_us is not None:
             self.downtime.start(config.run_start_us)
         self.tier_of_topic = {self.layout.delivery(t): t for t in config.tiers}
+        self._status_topic = self.layout.status
         self.metrics = RunMetrics()
         self.counts = InboxCounts()
         self.work = config.work
@@ -195,7 +204,7 @@ class Recipients:
 
         cfg = self.config
         create_topics(self.settings)
-        self.producer = make_producer(self.settings)
+        self.producer = self._status_producer()
         self._consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
         if cfg.static:
             self._read_marks(set(assign_all(self._consumer, sorted(self.tier_of_topic))))
@@ -243,6 +252,12 @@ class Recipients:
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _status_producer(self) -> Any:
+        """Statuses linger `status_linger_ms`, or `linger_ms` when that is longer (a soak's
+        setting for every producer, docs/BENCHMARKS.md)."""
+        s = self.settings
+        return make_producer(s, linger_ms=max(s.linger_ms, s.status_linger_ms))
 
     def _close(self) -> None:
         for client in (self._consumer, self.producer):
@@ -403,13 +418,14 @@ class Recipients:
         if plan is None:
             message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
         else:
-            planned = dataclasses.replace(plan.steps[step], at_us=at)
+            planned = plan.steps[step]  # sent at `at`, the step's actual time
+            planned = PlannedStatus(at, planned.code, planned.staff)
             message = plan.status(planned, a.document_id, a.sender, recipient)
         value = codec.encode_status(message)
-        headers = [("code", code.value.encode()), ("send-time-us", b"%d" % a.send_time_us)]
+        headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
             self.producer.send(
-                self.layout.status, key=a.sender.encode(), value=value, headers=headers
+                self._status_topic, key=a.sender.encode(), value=value, headers=headers
             )
         )
 
@@ -504,7 +520,7 @@ class Recipients:
                         "recipients: the broker lost the status producer's state; new producer"
                     )
                     close_quietly(self.producer, 1.0)
-                    self.producer = make_producer(self.settings)
+                    self.producer = self._status_producer()
         if not positions or self._consumer is None:
             self._recovered()
             return

@@ -168,3 +168,46 @@ def test_every_avro_type_reads_like_fastavro_and_fails_only_with_decode_error() 
             reasons.add(exc.reason)
     assert DecodeReason.INTERNAL not in reasons
     assert {DecodeReason.TRUNCATED, DecodeReason.LIMIT_EXCEEDED} <= reasons
+
+
+# -- proves_canonical: where the reader alone guarantees the one canonical encoding ----------
+
+
+@pytest.mark.parametrize(
+    "field_type",
+    [
+        "long",
+        "string",
+        ["null", "string"],
+        {"type": "array", "items": "bytes"},
+        {"type": "enum", "name": "E", "symbols": ["A", "B"]},
+        {"type": "fixed", "name": "F", "size": 4},
+    ],
+)
+def test_a_schema_with_one_encoding_per_value_proves_canonical(field_type: Any) -> None:
+    schema = parse({"type": "record", "name": "R", "fields": [{"name": "f", "type": field_type}]})
+    assert StrictReader(schema, Limits(max_input=1 << 16)).proves_canonical
+
+
+@pytest.mark.parametrize(
+    "field_type",
+    [
+        "double",  # NaN has many bit patterns
+        "float",
+        {"type": "map", "values": "long"},  # key order is free
+        ["int", "long"],  # a writer puts a small long in the int branch
+        ["null", "string", "bytes"],
+    ],
+)
+def test_a_schema_with_a_second_encoding_does_not_prove_canonical(field_type: Any) -> None:
+    schema = parse({"type": "record", "name": "R", "fields": [{"name": "f", "type": field_type}]})
+    assert not StrictReader(schema, Limits(max_input=1 << 16)).proves_canonical
+
+
+def test_every_schema_of_the_axis_proves_canonical() -> None:
+    """The codec skips its re-encode check only on this proof (docs/SCHEMAS.md)."""
+    from interchange.core import codec
+
+    readers = [v for k, v in vars(codec).items() if k.endswith("_READER")]
+    assert len(readers) >= 7
+    assert all(r.proves_canonical for r in readers)

@@ -384,3 +384,45 @@ def test_a_rejection_carries_its_submission_and_whether_its_id_was_authenticated
     )  # fmt: skip
     replay = dataclasses.replace(base, reason=ReasonCode.REPLAY).about("t.sub", 2, 8)
     assert codec.decode_rejection(codec.encode_rejection(replay)).authenticated
+
+
+def test_strict_decode_does_not_re_encode_what_the_reader_proves_canonical(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fastavro re-encode was 11% of the router's CPU; the reader's proof replaces it."""
+    doc = sample_document()
+    data = encode_document(doc)
+    env = encode_envelope(Envelope(data, b"s" * 64, "a" * 64, (Hop("producer:x", 1),)))
+
+    def no_writer(*args: object) -> bytes:
+        raise AssertionError("re-encoded while decoding")
+
+    monkeypatch.setattr(codec, "_write", no_writer)
+    assert decode_document(data) == doc
+    assert decode_envelope(env).content == data
+
+
+def test_strict_decode_still_re_encodes_without_the_readers_proof() -> None:
+    """A schema the reader cannot prove canonical (a small long in the union's long branch,
+    where a writer picks int) is still checked by re-encoding."""
+    import io
+
+    import fastavro
+
+    from interchange.core.avro_strict import Limits, StrictReader
+
+    schema = fastavro.parse_schema(
+        {"type": "record", "name": "R", "fields": [{"name": "n", "type": ["int", "long"]}]}
+    )
+    assert isinstance(schema, dict)
+    reader = StrictReader(schema, Limits(max_input=64))
+
+    def encode(value: dict[str, object]) -> bytes:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, schema, value)
+        return out.getvalue()
+
+    assert codec._strict_decode(b"\x00\x0a", reader, dict, encode) == {"n": 5}
+    with pytest.raises(DecodeError) as excinfo:
+        codec._strict_decode(b"\x02\x0a", reader, dict, encode)  # 5 in the long branch
+    assert excinfo.value.reason == DecodeReason.NON_CANONICAL

@@ -38,3 +38,33 @@ def test_unknown_setting_and_bad_values_are_errors() -> None:
         Settings(delivery_partitions=0)
     with pytest.raises(ConfigError, match="not a number"):
         Settings.from_env({"INTERCHANGE_STATUS_PARTITIONS": "four"})
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, max(Settings().linger_ms, Settings().status_linger_ms)),
+        ({"INTERCHANGE_STATUS_LINGER_MS": "40"}, 40),
+        # a soak's linger for every producer still reaches the statuses
+        ({"INTERCHANGE_STATUS_LINGER_MS": "40", "INTERCHANGE_LINGER_MS": "500"}, 500),
+    ],
+)
+def test_the_recipients_status_producer_lingers_its_own_time(
+    env: dict[str, str], expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interchange.core.presets import build
+    from interchange.pipeline import recipient
+    from interchange.pipeline.clients import producer_config
+
+    made: list[dict[str, object]] = []
+
+    def make_producer(settings: Settings, **kwargs: object) -> object:
+        made.append(producer_config(settings, **kwargs))  # type: ignore[arg-type]
+        return object()
+
+    monkeypatch.setattr(recipient, "make_producer", make_producer)
+    settings = Settings.from_env(env)
+    owner = recipient.Recipients(settings, build("tiny"), recipient.RecipientConfig())
+    owner._status_producer()
+    assert made[0]["linger_ms"] == expected
+    assert producer_config(settings)["linger_ms"] == settings.linger_ms  # other producers
