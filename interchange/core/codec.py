@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from fastavro import parse_schema, schemaless_writer
 
 from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
-from interchange.core.avro_writer import CompiledWriter
 from interchange.core.model import (
     CERT_ID,
     AdministrativeKind,
@@ -163,12 +162,6 @@ _REJECTION_V1_SCHEMA: dict[str, Any] = {
 }
 _REJECTION_V1_READER = StrictReader(_REJECTION_V1_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
-# The records each stage writes for every document (the envelope the router forwards,
-# five statuses per delivery): written by a compiled writer, fastavro's bytes at a
-# fraction of its per-field cost (avro_writer; docs/SCHEMAS.md, "Performance").
-_ENVELOPE_WRITER = CompiledWriter(ENVELOPE_SCHEMA)
-_STATUS_WRITER = CompiledWriter(STATUS_SCHEMA)
-
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 # Avro symbol <-> model enum. Priority and BusinessType use the member name
@@ -219,13 +212,6 @@ def _valid_date_10(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _write_compiled(writer: CompiledWriter, value: dict[str, Any], what: str) -> bytes:
-    try:
-        return writer.write(value)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise EncodeError(f"{what} does not fit its schema: {exc}") from exc
 
 
 def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
@@ -530,7 +516,7 @@ def encode_envelope(env: Envelope) -> bytes:
         }
     except (AttributeError, TypeError, ValueError) as exc:
         raise EncodeError(f"not a valid Envelope: {exc}") from exc
-    return _write_compiled(_ENVELOPE_WRITER, value, "envelope")
+    return _write(ENVELOPE_SCHEMA, value, "envelope")
 
 
 def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
@@ -586,7 +572,7 @@ def encode_status(msg: StatusMessage) -> bytes:
         }
     except (AttributeError, ValueError, TypeError, KeyError) as exc:
         raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
-    return _write_compiled(_STATUS_WRITER, value, "status")
+    return _write(STATUS_SCHEMA, value, "status")
 
 
 def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
