@@ -25,10 +25,10 @@ from pathlib import Path
 import psutil
 
 from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
-from interchange.core.faults import seal, to_wire
 from interchange.core.model import Hop
 from interchange.core.pki import KeyStore
 from interchange.core.presets import build
+from interchange.core.sealing import seal, to_wire
 from interchange.core.workload import generate
 from interchange.pipeline.clients import make_producer
 from interchange.settings import Settings

@@ -1,8 +1,9 @@
-"""Fault kinds, the `--faults` parser, and sealing a planned document into envelope bytes.
+"""Fault kinds, the `--faults` parser, and the router reason each fault must get.
 
 A fault is decided by the workload (`interchange.core.workload`), which also
 fixes every document-level consequence (an unknown sender id, another agency's
-key). Sealing here applies the byte-level part when the envelope is built:
+key). Sealing (`interchange.core.sealing`) applies the byte-level part when the
+envelope is built:
 
     TAMPERED_CONTENT    signed, then the subject is changed: still a canonical document
     TAMPERED_SIGNATURE  one bit of the signature flipped (length and DER shape kept)
@@ -25,20 +26,12 @@ every other classified document of the workload is withheld at the source
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import random
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol
 
-from interchange.core import codec
-from interchange.core.issuance import CertFault
-from interchange.core.model import Document, Envelope, Hop, ReasonCode
+from interchange.core.model import ReasonCode
 from interchange.errors import ConfigError
-
-if TYPE_CHECKING:
-    from interchange.core.workload import Planned
 
 
 class Fault(enum.StrEnum):
@@ -124,65 +117,3 @@ def check_fault_rates(rates: Mapping[Fault, float]) -> None:
 
 def format_faults(rates: Mapping[Fault, float]) -> str:
     return ",".join(f"{f.value}={r:g}" for f, r in rates.items() if r > 0) or "none"
-
-
-class SigningCredential(Protocol):
-    @property
-    def cert_id(self) -> str: ...
-
-    def sign(self, content: bytes) -> bytes: ...
-
-
-class CredentialSource(Protocol):
-    """What sealing needs from a key store (`interchange.core.pki.KeyStore` fits)."""
-
-    def credential(self, agency_id: str) -> SigningCredential: ...
-
-    def fault_credential(self, agency_id: str, fault: CertFault) -> SigningCredential: ...
-
-
-_CERT_FAULT = {Fault.REVOKED_CERT: CertFault.REVOKED, Fault.EXPIRED_CERT: CertFault.EXPIRED}
-
-
-def seal(planned: Planned, credentials: CredentialSource) -> Envelope:
-    """Sign the planned document with the planned key and apply the signature-level fault.
-
-    The trace is empty; `to_wire` appends the producer hop at the actual send time.
-    """
-    content = codec.encode_document(planned.document)
-    fault = planned.fault
-    if fault in _CERT_FAULT:
-        credential = credentials.fault_credential(planned.signer, _CERT_FAULT[fault])
-    else:
-        credential = credentials.credential(planned.signer)
-    signature = credential.sign(content)
-    if fault is Fault.TAMPERED_CONTENT:
-        content = codec.encode_document(tampered(planned.document))
-    elif fault is Fault.TAMPERED_SIGNATURE:
-        signature = signature[:-1] + bytes([signature[-1] ^ 0x01])
-    return Envelope(content, signature, credential.cert_id)
-
-
-def tampered(document: Document) -> Document:
-    """The document with a changed subject: decodes fine, no longer matches its signature."""
-    subject = document.subject
-    last = "X" if not subject.endswith("X") else "Y"
-    return dataclasses.replace(document, subject=subject[:-1] + last)
-
-
-def to_wire(envelope: Envelope, fault: Fault | None, hop: Hop, seq: int) -> bytes:
-    """Encode with `hop` appended to the trace; MALFORMED breaks the bytes deterministically."""
-    routed = Envelope(
-        envelope.content, envelope.signature, envelope.cert_id, (*envelope.trace, hop)
-    )
-    data = codec.encode_envelope(routed)
-    if fault is Fault.MALFORMED:
-        return malformed(data, seq)
-    return data
-
-
-def malformed(data: bytes, seq: int) -> bytes:
-    if seq % 2 == 0:
-        return data[: max(1, len(data) // 2)]
-    rng = random.Random(seq)  # noqa: S311 - garbage, not cryptography
-    return b"\xff\xfenot-an-envelope:" + rng.randbytes(48)

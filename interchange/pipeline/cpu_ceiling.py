@@ -23,11 +23,11 @@ from pathlib import Path
 from interchange.core import codec
 from interchange.core.benchcalc import BENCH_ATTACHMENT_BYTES, StageCost, bench_spec
 from interchange.core.directory import Directory, tier_of_id
-from interchange.core.faults import seal, to_wire
 from interchange.core.metrics import RunMetrics
 from interchange.core.model import Hop, StatusCode, StatusMessage
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.core.policy import Delivered, ReplayGuard, decide
+from interchange.core.sealing import seal, to_wire
 from interchange.core.workload import Planned, generate
 from interchange.errors import InterchangeError
 

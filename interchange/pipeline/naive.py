@@ -22,11 +22,11 @@ from typing import Any
 
 from interchange.core import codec
 from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
-from interchange.core.faults import seal, to_wire
 from interchange.core.histogram import LatencyHistogram
 from interchange.core.model import Hop
 from interchange.core.pki import KeyStore, TrustStore
 from interchange.core.presets import build
+from interchange.core.sealing import seal, to_wire
 from interchange.core.workload import generate
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import producer_config

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from interchange.core.directory import Directory
-from interchange.core.faults import CredentialSource, Fault, seal, to_wire
+from interchange.core.faults import Fault
 from interchange.core.manifest import lag_summary
 from interchange.core.metrics import RunMetrics, write_stats
 from interchange.core.model import Envelope, Hop
+from interchange.core.sealing import CredentialSource, seal, to_wire
 from interchange.core.tally import Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate
 from interchange.errors import InterchangeError
