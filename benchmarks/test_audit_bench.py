@@ -16,9 +16,9 @@ from interchange.core import codec
 from interchange.core.archive_chain import archive_start, link
 from interchange.core.audit_facts import verify_value
 from interchange.core.audit_findings import RawRecord
-from interchange.core.directory import build_directory
 from interchange.core.model import Hop
 from interchange.core.pki import KeyStore, TrustStore, init_pki
+from interchange.core.presets import build_directory
 
 N = 256
 

@@ -17,10 +17,11 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from interchange.core import codec
 from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import Hop, ReasonCode
 from interchange.core.pki import KeyStore, TrustStore, init_pki
 from interchange.core.policy import Delivered, Rejected, ReplayGuard, decide
+from interchange.core.presets import build_directory
 from interchange.core.sealing import seal, to_wire
 from interchange.core.workload import Planned, generate
 

@@ -123,7 +123,8 @@ def _business(args: argparse.Namespace) -> tuple[BusinessType, Business | None]:
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:
-    from interchange.core.directory import Directory, build_directory
+    from interchange.core.directory import Directory
+    from interchange.core.presets import build_directory
 
     if args.directory:
         return {a.id: a.name for a in Directory.load(args.directory)}

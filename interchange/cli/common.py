@@ -84,8 +84,8 @@ def add_directory_options(
 
 def directory_from_args(args: argparse.Namespace) -> Directory:
     """The directory named by --directory, else the --preset (default province) under --scenario."""
-    from interchange.core.directory import Directory, build_directory
-    from interchange.core.presets import Scenario
+    from interchange.core.directory import Directory
+    from interchange.core.presets import Scenario, build_directory
 
     if getattr(args, "directory", None):
         return Directory.load(args.directory)

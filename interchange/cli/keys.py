@@ -151,9 +151,10 @@ def _keys_dir(args: argparse.Namespace) -> Path:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from interchange.core.directory import Directory, build_directory
+    from interchange.core.directory import Directory
     from interchange.core.keyfiles import Layout
     from interchange.core.pki import AlgorithmPolicy, init_pki
+    from interchange.core.presets import build_directory
 
     keys_dir = _keys_dir(args)
     if args.if_missing and Layout(keys_dir).root_cert.exists():

@@ -445,10 +445,3 @@ def _downtime(item: Any) -> Downtime:
         raise TypeError(f"downtime entry must be an object, got {item!r}")
     _only_keys(item, {"agency", "start_s", "duration_s"}, "downtime")
     return Downtime(str(item["agency"]), float(item["start_s"]), float(item["duration_s"]))
-
-
-def build_directory(preset: str, scenario: Any = None) -> Directory:
-    """Build a preset under a scenario (see `interchange.core.presets.build`)."""
-    from interchange.core.presets import build
-
-    return build(preset, scenario)

@@ -502,3 +502,8 @@ def _random_downtime(agencies: list[Agency], scenario: Scenario) -> tuple[Downti
             start = round(rng.uniform(0, spec.within_s - spec.duration_s), 3)
             out.append(Downtime(agency, start, spec.duration_s))
     return tuple(out)
+
+
+def build_directory(preset: str, scenario: Any = None) -> Directory:
+    """`build` under the name the commands use: a preset name under a scenario."""
+    return build(preset, scenario)

@@ -12,10 +12,11 @@ from agency_helpers import module_settings, running_router
 
 from interchange.cli.main import main
 from interchange.core import codec
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.fate import Outcome, Until
 from interchange.core.model import Envelope, ReasonCode, Rejection, StatusCode, Tier
 from interchange.core.pki import KeyStore, TrustStore
+from interchange.core.presets import build_directory
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
 from interchange.pipeline.clients import make_producer
 from interchange.pipeline.replay import ReplayConfig, replay

@@ -168,7 +168,7 @@ def test_a_consistent_rewrite_breaks_the_signature(run: Run, case: str, tmp_path
 
 def test_a_replaced_manifest_signed_by_another_ca_is_refused(run: Run, tmp_path: Path) -> None:
     """The attacker re-seals with a CA of their own that copies the root's name."""
-    from interchange.core.directory import build_directory
+    from interchange.core.presets import build_directory
 
     archive = write(run, run.records, tmp_path / "store" / "a")
     reseal(run, archive, rewrite_a_delivery)

@@ -24,9 +24,9 @@ import psutil
 import pytest
 
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.model import ReasonCode, Rejection
 from interchange.core.pki import KeyStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings

@@ -23,9 +23,10 @@ from edxml_helpers import (
 )
 
 from interchange.cli.main import main
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import StatusCode, StatusMessage, Tier
 from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.edxml import build, read
 from interchange.pipeline.agency_inbox import (
     AgencyInbox,

@@ -14,9 +14,9 @@ from router_helpers import CENTRAL, PROVINCE, Case
 from test_router import read_outputs, submit
 
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.model import ContentFormat, Envelope, Hop, ReasonCode
 from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.pipeline.router import Router, RouterConfig
 from interchange.pipeline.topics import create_topics, layout_of
 from interchange.settings import Settings

@@ -15,10 +15,11 @@ from agency_helpers import module_settings, running_router
 from interchange.cli.conformance import read_topic
 from interchange.core import codec
 from interchange.core.conformance import Checker, Status
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.keyfiles import Layout
 from interchange.core.model import StatusCode, Tier
 from interchange.core.pki import TrustStore, enroll
+from interchange.core.presets import build_directory
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received
 from interchange.pipeline.topics import layout_of
 from interchange.settings import Settings

@@ -12,10 +12,10 @@ import pytest
 
 from interchange.cli.common import StopFlag
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.faults import Fault
 from interchange.core.model import Secrecy
 from interchange.core.pki import KeyStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.core.workload import WorkloadSpec
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer

@@ -15,8 +15,9 @@ from agency_helpers import module_settings, running_router
 
 from interchange.cli.main import main
 from interchange.core import codec
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import ReasonCode, StatusCode, StatusMessage
+from interchange.core.presets import build_directory
 from interchange.core.workrecord import WorkSettings
 from interchange.pipeline.recipient import RecipientConfig, Recipients
 from interchange.pipeline.replay import ReplayConfig, replay

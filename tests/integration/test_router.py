@@ -28,10 +28,11 @@ from router_helpers import (
 )
 
 from interchange.core import codec
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import ReasonCode, Tier
 from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore
+from interchange.core.presets import build_directory
 from interchange.errors import DecodeError
 from interchange.pipeline.clients import make_consumer, make_producer
 from interchange.pipeline.router import Router, RouterConfig

@@ -15,9 +15,9 @@ from router_helpers import CENTRAL, COMMUNE, PROVINCE, Case, document, sign
 from test_router import observed, read_outputs, submit
 
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.model import ReasonCode
 from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.pipeline.router import Router, RouterConfig
 from interchange.pipeline.topics import create_topics
 from interchange.settings import Settings

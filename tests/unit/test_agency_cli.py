@@ -98,8 +98,9 @@ def test_directory_show_states_the_2025_counts_and_date(capsys: pytest.CaptureFi
 
 def test_a_department_is_an_agency_of_its_body_tier() -> None:
     """`send --as` and `inbox --agency` take a unit's id: it has the tier of its body."""
-    from interchange.core.directory import build_directory, tier_of_id
+    from interchange.core.directory import tier_of_id
     from interchange.core.model import Tier
+    from interchange.core.presets import build_directory
 
     names = {a.id: a.name for a in build_directory("tiny")}
     assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"

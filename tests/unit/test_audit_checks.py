@@ -26,7 +26,7 @@ from interchange.core import codec
 from interchange.core.audit_checks import AuditResult, audit_records
 from interchange.core.audit_facts import delivery_facts, router_times, submission_facts
 from interchange.core.audit_findings import Check, Kind, RawRecord, by_check
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import (
     Envelope,
     Hop,
@@ -38,6 +38,7 @@ from interchange.core.model import (
 )
 from interchange.core.pki import KeyStore, TrustStore, revoke
 from interchange.core.policy import Delivered, Placement, ReplayGuard, decide
+from interchange.core.presets import build_directory
 from interchange.errors import DecodeError
 
 PARTITIONS = 8

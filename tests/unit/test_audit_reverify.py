@@ -19,10 +19,11 @@ from interchange.core.audit_facts import (
     submission_facts,
 )
 from interchange.core.audit_findings import Kind, RawRecord
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import Envelope, Hop, ReasonCode, Tier
 from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore
+from interchange.core.presets import build_directory
 from interchange.pipeline import audit as audit_stage
 from interchange.pipeline.audit import AuditConfig, run_audit
 from interchange.pipeline.topics import layout_of

@@ -16,7 +16,6 @@ from interchange.cli.main import main
 from interchange.core import codec
 from interchange.core.clock import now_us
 from interchange.core.conformance import Check, Checker, Message, MessageReport, Status, totals
-from interchange.core.directory import build_directory
 from interchange.core.keyfiles import Layout
 from interchange.core.model import (
     AgencyRef,
@@ -31,6 +30,7 @@ from interchange.core.model import (
     Signer,
 )
 from interchange.core.pki import CertFault, KeyStore, TrustStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.report.junit import junit_xml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -278,7 +278,8 @@ def test_units_count_under_the_tier_of_their_peoples_committee() -> None:
     measures per tier take them in: an id outside any directory still books by its shape
     (the router and the audit attribute with the same rule), and a run of the `tiny`
     workload, units included, books every recipient under a tier."""
-    from interchange.core.directory import attributed_tier, build_directory
+    from interchange.core.directory import attributed_tier
+    from interchange.core.presets import build_directory
     from interchange.core.workload import WorkloadSpec, generate
 
     assert attributed_tier({}, "016.00.00.H30") is P  # Sở Y tế of Hậu Giang

@@ -13,7 +13,6 @@ from interchange.core.directory import (
     Downtime,
     attributed_tier,
     body_of_id,
-    build_directory,
     commune_id,
     district_id,
     is_valid_id,
@@ -22,7 +21,7 @@ from interchange.core.directory import (
     unit_id,
 )
 from interchange.core.model import Agency, Tier
-from interchange.core.presets import PRESET_DATES, Preset, RandomDowntime, Scenario
+from interchange.core.presets import PRESET_DATES, Preset, RandomDowntime, Scenario, build_directory
 from interchange.errors import DirectoryError
 
 

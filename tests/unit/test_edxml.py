@@ -33,7 +33,6 @@ from strategies import TIMES_US, documents
 
 from interchange.core import certificates as certs
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.model import (
     ContentFormat,
     Document,
@@ -46,6 +45,7 @@ from interchange.core.model import (
 )
 from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard
+from interchange.core.presets import build_directory
 from interchange.edxml import build, dispatch, read, xmlsafe
 from interchange.edxml.conformance import check_package as conformance_of
 from interchange.edxml.names import DS

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.faults import Fault
 from interchange.core.model import Envelope, Hop, ReasonCode
 from interchange.core.partitioner import partition_of
@@ -22,6 +21,7 @@ from interchange.core.policy import (
     ReplayGuard,
     decide,
 )
+from interchange.core.presets import build_directory
 from interchange.core.sealing import malformed, seal, to_wire
 from interchange.core.workload import WorkloadSpec, generate
 from interchange.errors import DecodeError

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 from router_helpers import CENTRAL, COMMUNE, PROVINCE, document, make_pki, sign
 
 from interchange.core import codec
-from interchange.core.directory import build_directory
 from interchange.core.model import NOT_ADDRESSED, StatusCode, Tier
 from interchange.core.pki import TrustStore
+from interchange.core.presets import build_directory
 from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig
 from interchange.settings import Settings
 

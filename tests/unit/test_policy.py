@@ -25,7 +25,7 @@ from router_helpers import (
 )
 
 from interchange.core import codec
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import Envelope, Hop, ReasonCode, Secrecy, Tier
 from interchange.core.partitioner import partition_of
 from interchange.core.pki import KeyStore, TrustStore
@@ -39,6 +39,7 @@ from interchange.core.policy import (
     decide,
     parse,
 )
+from interchange.core.presets import build_directory
 from interchange.errors import DecodeError
 
 # The receipt time of every decision: set again when the module's PKI and cases are made

@@ -17,7 +17,7 @@ from router_helpers import CENTRAL, PROVINCE, document, make_pki, sign
 
 from interchange.core import codec
 from interchange.core.clock import now_us
-from interchange.core.directory import Directory, build_directory
+from interchange.core.directory import Directory
 from interchange.core.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
 from interchange.core.partitioner import partition_of
 from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki, revoke
@@ -34,6 +34,7 @@ from interchange.core.policy import (
     ReplayGuard,
     decide,
 )
+from interchange.core.presets import build_directory
 from interchange.core.signing import P256_ORDER
 
 PARTITIONS = 8

@@ -10,8 +10,8 @@ import pytest
 from kafka.errors import OutOfOrderSequenceNumberError
 
 from interchange.cli.common import StopFlag
-from interchange.core.directory import build_directory
 from interchange.core.pki import KeyStore, init_pki
+from interchange.core.presets import build_directory
 from interchange.core.workload import WorkloadSpec
 from interchange.pipeline import producer as producer_module
 from interchange.pipeline.producer import AgencyProducer, ProducerConfig

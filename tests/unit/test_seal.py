@@ -13,9 +13,9 @@ from cryptography import x509
 from interchange.core import certificates as certs
 from interchange.core.ca import DAY_US
 from interchange.core.clock import now_us
-from interchange.core.directory import build_directory
 from interchange.core.issuance import ServiceKey, archive_services, init_pki
 from interchange.core.keyfiles import Layout
+from interchange.core.presets import build_directory
 from interchange.core.seal import (
     SealFault,
     TimeStampAuthority,

@@ -7,17 +7,11 @@ from collections import Counter
 import pytest
 
 from interchange.core import codec
-from interchange.core.directory import (
-    Directory,
-    Downtime,
-    body_of_id,
-    build_directory,
-    is_valid_id,
-)
+from interchange.core.directory import Directory, Downtime, body_of_id, is_valid_id
 from interchange.core.faults import DEFAULT_FAULTS, EXPECTED_REASON, Fault, parse_faults
 from interchange.core.flows import effective_flows
 from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
-from interchange.core.presets import Scenario
+from interchange.core.presets import Scenario, build_directory
 from interchange.core.tally import DELIVERED, Tally
 from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate, shard_of
 from interchange.core.workload_spec import Role, role_of_id
