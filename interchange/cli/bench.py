@@ -172,7 +172,7 @@ def _clients_line(settings: Any, options: Any) -> str:
 def result_keys_line(keys_dir: Path, preset: str) -> str:
     """The algorithms the bench's agencies signed with (what a cost comparison depends on)."""
     from interchange.core.benchcalc import ALL_CONNECTED
-    from interchange.core.issuance import algorithm_mix
+    from interchange.core.pki import algorithm_mix
     from interchange.core.presets import build
 
     mix = algorithm_mix(keys_dir, (a.id for a in build(preset, ALL_CONNECTED)))

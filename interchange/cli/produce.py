@@ -117,7 +117,7 @@ def run_produce(args: argparse.Namespace) -> int:
 
 def _prepare(settings: Any, directory: Any) -> None:
     """Create missing topics and key material (for every agency of the directory)."""
-    from interchange.core.issuance import ensure_keys
+    from interchange.core.pki import ensure_keys
     from interchange.pipeline.topics import create_topics
 
     created = create_topics(settings)

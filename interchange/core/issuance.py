@@ -439,48 +439,6 @@ def archive_services(
     return out[0], out[1], issued
 
 
-def ensure_keys(
-    keys_dir: Path,
-    agencies: Iterable[Agency],
-    *,
-    create: bool = True,
-    policy: AlgorithmPolicy | None = None,
-) -> str:
-    """Create the PKI if missing, else issue keys for agencies that have none; a summary line.
-
-    What every command that runs agencies needs before it starts (simulate, produce, bench).
-    `create=False` (produce) refuses a directory without a PKI: a stage that feeds a
-    separately started router must sign under the CA that router trusts, and a new
-    PKI in a mistyped directory would only make every document UNKNOWN_CERTIFICATE.
-    With a `policy` (bench --algorithm), an agency whose newest valid certificate has
-    another algorithm gets one more that has the policy's (a rotation: older ones stay
-    valid), so every agency then signs as the policy says.
-    """
-    from interchange.core.pki import KeyStore  # pki builds on this module
-
-    wanted = list(agencies)
-    if not Layout(keys_dir).root_cert.exists():
-        if not create:
-            raise PkiError(missing_pki(keys_dir))
-        report = init_pki(keys_dir, wanted, policy=policy)
-        return f"created keys for {report.certificates} agencies in {keys_dir}"
-    store = KeyStore.open(keys_dir)
-    known = set(store.agency_ids())
-    rules = policy or AlgorithmPolicy()
-    todo = []
-    for agency in wanted:
-        algorithm = rules.algorithm_for(agency.id, agency.tier)
-        if agency.id not in known:
-            todo.append((agency.id, agency.tier, algorithm))
-        elif policy is not None:
-            current = store.valid_rows(agency.id)
-            if not current or current[0].algorithm is not algorithm:
-                todo.append((agency.id, agency.tier, algorithm))
-    if todo:
-        issue_many(keys_dir, todo)
-    return f"keys in {keys_dir}" + (f" ({len(todo)} issued)" if todo else "")
-
-
 def issue_many(
     keys_dir: Path,
     todo: list[tuple[str, Tier, Algorithm]],
@@ -500,12 +458,3 @@ def issue_many(
         rows, _ = _issue_all(layout, private_key_pem(ca_key), todo, times, workers, fresh=False)
         append_index(layout, rows)
     return rows
-
-
-def algorithm_mix(keys_dir: Path, agency_ids: Iterable[str]) -> dict[Algorithm, int]:
-    """How many of these agencies sign with each algorithm (their newest valid certificate)."""
-    from interchange.core.pki import KeyStore
-
-    store = KeyStore.open(keys_dir)
-    current = (store.valid_rows(a) for a in agency_ids)
-    return dict(Counter(rows[0].algorithm for rows in current if rows))

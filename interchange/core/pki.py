@@ -14,7 +14,8 @@ process sees the same certificate. See docs/PKI.md.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography import x509
@@ -27,10 +28,13 @@ from interchange.core.issuance import (
     enroll,
     init_pki,
     issue_fault,
+    issue_many,
+    missing_pki,
     revoke,
     rotate,
 )
 from interchange.core.keyfiles import IndexRow, Layout, read_file, read_index
+from interchange.core.model import Agency
 from interchange.core.signing import (
     Algorithm,
     Credential,
@@ -159,3 +163,50 @@ class KeyStore:
         cred = Credential(row.agency_id, row.cert_id, row.algorithm, key)
         self._cache[(row.agency_id, row.cert_id)] = cred
         return cred
+
+
+def ensure_keys(
+    keys_dir: Path,
+    agencies: Iterable[Agency],
+    *,
+    create: bool = True,
+    policy: AlgorithmPolicy | None = None,
+) -> str:
+    """Create the PKI if missing, else issue keys for agencies that have none; a summary line.
+
+    What every command that runs agencies needs before it starts (simulate, produce, bench).
+    `create=False` (produce) refuses a directory without a PKI: a stage that feeds a
+    separately started router must sign under the CA that router trusts, and a new
+    PKI in a mistyped directory would only make every document UNKNOWN_CERTIFICATE.
+    With a `policy` (bench --algorithm), an agency whose newest valid certificate has
+    another algorithm gets one more that has the policy's (a rotation: older ones stay
+    valid), so every agency then signs as the policy says.
+    """
+    wanted = list(agencies)
+    if not Layout(keys_dir).root_cert.exists():
+        if not create:
+            raise PkiError(missing_pki(keys_dir))
+        report = init_pki(keys_dir, wanted, policy=policy)
+        return f"created keys for {report.certificates} agencies in {keys_dir}"
+    store = KeyStore.open(keys_dir)
+    known = set(store.agency_ids())
+    rules = policy or AlgorithmPolicy()
+    todo = []
+    for agency in wanted:
+        algorithm = rules.algorithm_for(agency.id, agency.tier)
+        if agency.id not in known:
+            todo.append((agency.id, agency.tier, algorithm))
+        elif policy is not None:
+            current = store.valid_rows(agency.id)
+            if not current or current[0].algorithm is not algorithm:
+                todo.append((agency.id, agency.tier, algorithm))
+    if todo:
+        issue_many(keys_dir, todo)
+    return f"keys in {keys_dir}" + (f" ({len(todo)} issued)" if todo else "")
+
+
+def algorithm_mix(keys_dir: Path, agency_ids: Iterable[str]) -> dict[Algorithm, int]:
+    """How many of these agencies sign with each algorithm (their newest valid certificate)."""
+    store = KeyStore.open(keys_dir)
+    current = (store.valid_rows(a) for a in agency_ids)
+    return dict(Counter(rows[0].algorithm for rows in current if rows))

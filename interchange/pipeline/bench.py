@@ -29,8 +29,9 @@ from interchange.core import benchcalc as calc
 from interchange.core.bench_result import BenchResult, Ceilings, StageProcess, Step
 from interchange.core.directory import Directory
 from interchange.core.histogram import LatencyHistogram
-from interchange.core.issuance import AlgorithmPolicy, ensure_keys
+from interchange.core.issuance import AlgorithmPolicy
 from interchange.core.metrics import RunMetrics
+from interchange.core.pki import ensure_keys
 from interchange.core.presets import build
 from interchange.core.timeseries import Series, SeriesBuilder, SlidingRate, StatsFiles
 from interchange.errors import ConfigError

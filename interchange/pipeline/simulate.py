@@ -25,8 +25,8 @@ from interchange.core.clock import now_us
 from interchange.core.coverage import Sla, compute_coverage, load_targets
 from interchange.core.directory import Directory
 from interchange.core.faults import parse_faults
-from interchange.core.issuance import ensure_keys
 from interchange.core.metrics import RunMetrics, read_stats, write_stats
+from interchange.core.pki import ensure_keys
 from interchange.core.timeseries import SeriesBuilder, SlidingRate, StatsFiles
 from interchange.core.workload import WorkloadSpec
 from interchange.errors import ConfigError

@@ -12,10 +12,16 @@ from pki_fixtures import AGENCIES, BY_ALGORITHM, NOW, pki_copy, pki_dir  # noqa:
 
 from interchange.core import certificates as certs
 from interchange.core.ca import load_ca
-from interchange.core.issuance import algorithm_mix, ensure_keys
 from interchange.core.keyfiles import Layout
 from interchange.core.model import ReasonCode, Tier
-from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore
+from interchange.core.pki import (
+    Algorithm,
+    AlgorithmPolicy,
+    KeyStore,
+    TrustStore,
+    algorithm_mix,
+    ensure_keys,
+)
 from interchange.core.signing import RsaPadding, algorithm_of, generate_key, sign
 from interchange.errors import PkiError
 
