@@ -24,14 +24,14 @@ from pathlib import Path
 
 import psutil
 
-from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
-from interchange.core.model import Hop
-from interchange.core.pki import KeyStore
-from interchange.core.presets import build
-from interchange.core.sealing import seal, to_wire
-from interchange.core.workload import generate
-from interchange.pipeline.clients import make_producer
+from interchange.axis.presets import build
+from interchange.bench.calc import ALL_CONNECTED, bench_spec
+from interchange.kafka.clients import make_producer
+from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
+from interchange.wire.model import Hop
+from interchange.workload.generator import generate
+from interchange.workload.sealing import seal, to_wire
 
 SIZES = (100, 2_048, 65_536, 1 << 20, 4 << 20)
 

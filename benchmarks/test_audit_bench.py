@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core import codec
-from interchange.core.archive_chain import archive_start, link
-from interchange.core.audit_facts import verify_value
-from interchange.core.audit_findings import RawRecord
-from interchange.core.model import Hop
-from interchange.core.pki import KeyStore, TrustStore, init_pki
-from interchange.core.presets import build_directory
+from interchange.audit.archive_chain import archive_start, link
+from interchange.audit.facts import verify_value
+from interchange.audit.findings import RawRecord
+from interchange.axis.presets import build_directory
+from interchange.pki.keystore import KeyStore, TrustStore, init_pki
+from interchange.wire import codec
+from interchange.wire.model import Hop
 
 N = 256
 

@@ -11,14 +11,14 @@ import hashlib
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core.codec import (
+from interchange.wire.codec import (
     decode_document,
     decode_envelope,
     encode_document,
     encode_envelope,
     make_document_id,
 )
-from interchange.core.model import (
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     BusinessType,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core.clock import now_us
-from interchange.core.model import Agency, Tier
-from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.core.signing import verifier
+from interchange.clock import now_us
+from interchange.pki.keystore import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.pki.signing import verifier
+from interchange.wire.model import Agency, Tier
 
 CONTENT = os.urandom(2048)
 NOW = now_us()

@@ -10,9 +10,9 @@ import json
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core.coverage import compute_coverage
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, Tier
+from interchange.metrics.coverage import compute_coverage
+from interchange.metrics.run import RunMetrics
+from interchange.wire.model import Priority, Tier
 
 
 def _loaded() -> RunMetrics:

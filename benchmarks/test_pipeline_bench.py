@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from interchange.core import codec
-from interchange.core.benchcalc import ALL_CONNECTED, bench_spec
-from interchange.core.directory import Directory
-from interchange.core.model import Hop, ReasonCode
-from interchange.core.pki import KeyStore, TrustStore, init_pki
-from interchange.core.policy import Delivered, Rejected, ReplayGuard, decide
-from interchange.core.presets import build_directory
-from interchange.core.sealing import seal, to_wire
-from interchange.core.workload import Planned, generate
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
+from interchange.bench.calc import ALL_CONNECTED, bench_spec
+from interchange.pki.keystore import KeyStore, TrustStore, init_pki
+from interchange.routing.decision import Delivered, Rejected, ReplayGuard, decide
+from interchange.wire import codec
+from interchange.wire.model import Hop, ReasonCode
+from interchange.workload.generator import Planned, generate
+from interchange.workload.sealing import seal, to_wire
 
 N_DOCS = 512
 NOW = time.time_ns() // 1000  # certificates are issued now: documents are sent now

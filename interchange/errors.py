@@ -11,13 +11,13 @@ InterchangeError
 ├── DirectoryError       an agency directory cannot be built or loaded
 ├── ArchiveError         an archive is unreadable (tampering is an audit finding, not this)
 │
-│   defined beside the stage that raises them, in interchange/pipeline/:
-├── ProducerError        producer.py: the producer cannot connect to Kafka
-├── RouterError          router.py: the router cannot continue (fenced by a twin router id)
-├── ReplayError          replay.py: the topics cannot be read for an audit replay
-├── StageError           bench_stages.py: a bench stage failed or was not ready in time
-├── PassthroughError     passthrough.py: the raw Kafka pass-through ceiling failed
-└── CeilingError         cpu_ceiling.py: the CPU-ceiling run did not deliver a bench document
+│   defined beside the stage that raises them:
+├── ProducerError        workload/producer.py: the producer cannot connect to Kafka
+├── RouterError          routing/router.py: the router cannot continue (fenced by a twin router id)
+├── ReplayError          audit/replay.py: the topics cannot be read for an audit replay
+├── StageError           bench/stages.py: a bench stage failed or was not ready in time
+├── PassthroughError     bench/passthrough.py: the raw Kafka pass-through ceiling failed
+└── CeilingError         bench/ceilings.py: the CPU-ceiling run did not deliver a bench document
 """
 
 from __future__ import annotations

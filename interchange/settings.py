@@ -5,7 +5,7 @@ Unknown keys are an error, whether passed in code or as `INTERCHANGE_*`
 variables, so a typo never silently runs with a default.
 
 The Kafka client values that matter on both the embedded Tansu broker and
-Apache Kafka are fields here; `interchange.pipeline.clients` turns them into
+Apache Kafka are fields here; `interchange.kafka.clients` turns them into
 client configs (`client_defaults()` below holds only what every client shares:
 bootstrap, client id, request timeout). Why each value, in docs/TOPICS.md:
 
@@ -19,7 +19,7 @@ bootstrap, client id, request timeout). Why each value, in docs/TOPICS.md:
 * `idle_fetch_max_wait_ms=250`: after a second without records a stage's
   consumer doubles its fetch wait on each empty poll up to this, so an idle
   axis makes a few fetches a second instead of a hundred
-  (`pipeline.fetchwait`); the first record after an idle spell waits at most
+  (`kafka.fetchwait`); the first record after an idle spell waits at most
   this long.
 """
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from interchange.core.directory import Directory
-from interchange.core.pki import TrustStore, init_pki
-from interchange.pipeline.router import Router, RouterConfig
-from interchange.pipeline.topics import create_topics
+from interchange.axis.directory import Directory
+from interchange.kafka.topics import create_topics
+from interchange.pki.keystore import TrustStore, init_pki
+from interchange.routing.router import Router, RouterConfig
 from interchange.settings import Settings
 
 

@@ -22,7 +22,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    from interchange.broker import EmbeddedBroker
+    from interchange.kafka.broker import EmbeddedBroker
 
     log = tmp_path_factory.mktemp("broker") / "broker.log"
     with EmbeddedBroker(log_path=log) as broker:
@@ -40,7 +40,7 @@ def dedicated_bootstrap(tmp_path: Path) -> Iterator[str]:
     if external:
         yield external
         return
-    from interchange.broker import EmbeddedBroker
+    from interchange.kafka.broker import EmbeddedBroker
 
     with EmbeddedBroker(log_path=tmp_path / "dedicated-broker.log") as broker:
         yield broker.bootstrap

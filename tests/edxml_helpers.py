@@ -8,7 +8,9 @@ from dataclasses import replace
 
 from lxml import etree
 
-from interchange.core.model import (
+from interchange.edxml import build, dsig
+from interchange.edxml.names import DS, ds, q
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     BusinessType,
@@ -18,8 +20,6 @@ from interchange.core.model import (
     Secrecy,
     Signer,
 )
-from interchange.edxml import build, dsig
-from interchange.edxml.names import DS, ds, q
 
 XMLSEC1 = shutil.which("xmlsec1")
 SKIP_XMLSEC1 = "xmlsec1 is not installed (Debian package xmlsec1): the independent check is skipped"

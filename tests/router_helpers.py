@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from interchange.core import codec
-from interchange.core.directory import Directory
-from interchange.core.model import (
+from interchange.axis.directory import Directory
+from interchange.pki.keystore import CertFault, KeyStore, init_pki
+from interchange.routing.decision import Placement
+from interchange.wire import codec
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     Business,
@@ -23,9 +25,7 @@ from interchange.core.model import (
     Secrecy,
     Signer,
 )
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import CertFault, KeyStore, init_pki
-from interchange.core.policy import Placement
+from interchange.wire.partitioner import partition_of
 
 CENTRAL = "000.00.00.G05"
 CENTRAL2 = "000.00.00.G14"

@@ -13,7 +13,7 @@ import hashlib
 
 from hypothesis import strategies as st
 
-from interchange.core.model import (
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     Business,

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from interchange.audit.replay import parse_time_ms
 from interchange.cli.common import (
     Command,
     StopFlag,
@@ -21,9 +22,8 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.core.model import Business, BusinessType, StatusCode
 from interchange.errors import ConfigError
-from interchange.pipeline.replay import parse_time_ms
+from interchange.wire.model import Business, BusinessType, StatusCode
 
 SEND = Command(
     "send",
@@ -123,8 +123,8 @@ def _business(args: argparse.Namespace) -> tuple[BusinessType, Business | None]:
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:
-    from interchange.core.directory import Directory
-    from interchange.core.presets import build_directory
+    from interchange.axis.directory import Directory
+    from interchange.axis.presets import build_directory
 
     if args.directory:
         return {a.id: a.name for a in Directory.load(args.directory)}
@@ -134,10 +134,8 @@ def _names(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from interchange.core.fate import Until
-    from interchange.core.model import DocumentType, Priority, Secrecy, Signer
-    from interchange.core.pki import KeyStore
-    from interchange.pipeline.send import (
+    from interchange.delivery.fate import Until
+    from interchange.delivery.send import (
         DEFAULT_SIGNER,
         SendRequest,
         Sent,
@@ -145,6 +143,8 @@ def run_send(args: argparse.Namespace) -> int:
         refuse_classified,
         send_and_follow,
     )
+    from interchange.pki.keystore import KeyStore
+    from interchange.wire.model import DocumentType, Priority, Secrecy, Signer
 
     business_type, business = _business(args)
     settings = settings_from_args(args)
@@ -237,17 +237,17 @@ def _acks(text: str) -> tuple[StatusCode, ...]:
 
 
 def run_inbox(args: argparse.Namespace) -> int:
-    from interchange.core.directory import tier_of_id
-    from interchange.core.model import Tier
-    from interchange.core.truststore import TrustStore
-    from interchange.errors import DirectoryError
-    from interchange.pipeline.agency_inbox import (
+    from interchange.axis.directory import tier_of_id
+    from interchange.delivery.inbox import (
         AgencyInbox,
         InboxConfig,
         Received,
         save,
         summary_line,
     )
+    from interchange.errors import DirectoryError
+    from interchange.pki.truststore import TrustStore
+    from interchange.wire.model import Tier
 
     settings = settings_from_args(args)
     try:

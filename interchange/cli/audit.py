@@ -99,7 +99,7 @@ def register_archive(parser: argparse.ArgumentParser) -> None:
 
 
 def _replay_config(args: argparse.Namespace, topics: tuple[str, ...]) -> Any:
-    from interchange.pipeline.replay import ReplayConfig, parse_offsets, parse_time_ms
+    from interchange.audit.replay import ReplayConfig, parse_offsets, parse_time_ms
 
     return ReplayConfig(
         topics=topics,
@@ -111,9 +111,9 @@ def _replay_config(args: argparse.Namespace, topics: tuple[str, ...]) -> Any:
 
 
 def run_archive(args: argparse.Namespace) -> int:
-    from interchange.pipeline.archive import Sealer, write_archive
-    from interchange.pipeline.replay import replay
-    from interchange.pipeline.topics import layout_of
+    from interchange.audit.archive import Sealer, write_archive
+    from interchange.audit.replay import replay
+    from interchange.kafka.topics import layout_of
 
     settings = settings_from_args(args)
     if settings.bootstrap is None:
@@ -155,10 +155,10 @@ def run_archive(args: argparse.Namespace) -> int:
 
 
 def run_audit_cli(args: argparse.Namespace) -> int:
-    from interchange.core.audit_findings import Check
-    from interchange.core.targets import load_targets
-    from interchange.pipeline.audit import AuditConfig, default_workers, run_audit
-    from interchange.pipeline.topics import layout_of
+    from interchange.audit.findings import Check
+    from interchange.audit.stage import AuditConfig, default_workers, run_audit
+    from interchange.kafka.topics import layout_of
+    from interchange.metrics.targets import load_targets
 
     settings = settings_from_args(args)
     if args.archive is None and settings.bootstrap is None:
@@ -190,12 +190,12 @@ def run_audit_cli(args: argparse.Namespace) -> int:
 
 def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
     """Records, prior findings, source figures, partial?, and the topic prefix audited."""
-    from interchange.core.truststore import TrustStore
-    from interchange.pipeline.topics import layout_of
+    from interchange.kafka.topics import layout_of
+    from interchange.pki.truststore import TrustStore
 
     trust = TrustStore.open(settings.keys_dir)  # the trust anchor first: nothing without it
     if args.archive is not None:
-        from interchange.pipeline.archive import archive_prefix, read_archive
+        from interchange.audit.archive import archive_prefix, read_archive
 
         started = time.perf_counter()
         got = read_archive(args.archive, trust=trust, expected_sha256=args.manifest_sha256)
@@ -221,7 +221,7 @@ def _read(args: argparse.Namespace, settings: Any) -> tuple[Any, ...]:
             "per_topic": _per_topic(got.records),
         }
         return got.records, got.findings, source, False, prefix or settings.topic_prefix
-    from interchange.pipeline.replay import replay
+    from interchange.audit.replay import replay
 
     config = _replay_config(args, layout_of(settings).all)
     records, stats = replay(settings, config)
@@ -302,6 +302,6 @@ def _write(
 
 
 def nothing_judged_line(outcome: Any) -> str:
-    from interchange.core.audit_findings import Kind
+    from interchange.audit.findings import Kind
 
     return str(next(f.detail for f in outcome.findings if f.kind is Kind.NOTHING_JUDGED))

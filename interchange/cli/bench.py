@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from interchange.axis.presets import DEFAULT_PRESET, PRESET_NAMES
 from interchange.cli.common import (
     Command,
     add_kafka_options,
@@ -14,7 +15,6 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.core.presets import DEFAULT_PRESET, PRESET_NAMES
 
 BENCH = Command(
     "bench",
@@ -100,14 +100,14 @@ def register_bench(parser: argparse.ArgumentParser) -> None:
 def run_bench_cli(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from interchange.core.benchcalc import Criteria
-    from interchange.pipeline.bench import BenchOptions, run_bench
+    from interchange.bench.calc import Criteria
+    from interchange.bench.run import BenchOptions, run_bench
     from interchange.report.bench_view import TITLE, bench_sections, write_bench_files
     from interchange.report.terminal import render_terminal, report_console
 
     settings = settings_from_args(args)
     if args.algorithm is not None:
-        from interchange.core.issuance import AlgorithmPolicy
+        from interchange.pki.issuance import AlgorithmPolicy
 
         AlgorithmPolicy.parse(args.algorithm)  # a bad policy fails before any broker starts
     options = BenchOptions(
@@ -171,9 +171,9 @@ def _clients_line(settings: Any, options: Any) -> str:
 
 def result_keys_line(keys_dir: Path, preset: str) -> str:
     """The algorithms the bench's agencies signed with (what a cost comparison depends on)."""
-    from interchange.core.benchcalc import ALL_CONNECTED
-    from interchange.core.pki import algorithm_mix
-    from interchange.core.presets import build
+    from interchange.axis.presets import build
+    from interchange.bench.calc import ALL_CONNECTED
+    from interchange.pki.keystore import algorithm_mix
 
     mix = algorithm_mix(keys_dir, (a.id for a in build(preset, ALL_CONNECTED)))
     return ", ".join(f"{n} {alg}" for alg, n in sorted(mix.items()))

@@ -13,11 +13,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from interchange.core.presets import DEFAULT_PRESET, PRESET_NAMES
+from interchange.axis.presets import DEFAULT_PRESET, PRESET_NAMES
 from interchange.settings import Settings
 
 if TYPE_CHECKING:
-    from interchange.core.directory import Directory
+    from interchange.axis.directory import Directory
 
 EXAMPLE_HEADER = "Example:"
 
@@ -84,8 +84,8 @@ def add_directory_options(
 
 def directory_from_args(args: argparse.Namespace) -> Directory:
     """The directory named by --directory, else the --preset (default province) under --scenario."""
-    from interchange.core.directory import Directory
-    from interchange.core.presets import Scenario, build_directory
+    from interchange.axis.directory import Directory
+    from interchange.axis.presets import Scenario, build_directory
 
     if getattr(args, "directory", None):
         return Directory.load(args.directory)
@@ -123,7 +123,7 @@ def kafka_settings(settings: Settings, *, quiet: bool = False) -> Iterator[Setti
     if settings.bootstrap is not None:
         yield settings
         return
-    from interchange.broker import EmbeddedBroker
+    from interchange.kafka.broker import EmbeddedBroker
 
     with EmbeddedBroker(log_path=settings.out_dir / "broker.log") as broker:
         if not quiet:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from interchange.audit.conformance import Message, MessageReport, Status, totals
 from interchange.cli.common import (
     Command,
     add_kafka_options,
@@ -26,7 +27,6 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.core.conformance import Message, MessageReport, Status, totals
 from interchange.errors import ConfigError
 
 CONFORMANCE = Command(
@@ -106,7 +106,7 @@ def _read_jsonl(path: Path) -> Iterator[Message]:
 
 def read_topic(settings: Any, topic: str, since_ms: int | None, idle_s: float) -> Iterator[Message]:
     """Every committed record of `topic` (from `since_ms`) until `idle_s` without data."""
-    from interchange.pipeline.replay import ReplayConfig, replay
+    from interchange.audit.replay import ReplayConfig, replay
 
     records, stats = replay(settings, ReplayConfig((topic,), since_ms=since_ms, idle_s=idle_s))
     if stats.missing_topics:
@@ -128,7 +128,7 @@ def format_report(report: MessageReport, quiet: bool) -> list[str]:
 
 
 def _edxml_reports(paths: list[Path], trust: Any, quiet: bool) -> list[MessageReport]:
-    from interchange.edxml.conformance import check_package
+    from interchange.audit.conformance_edxml import check_package
 
     reports = []
     for path in paths:
@@ -146,10 +146,10 @@ def _edxml_reports(paths: list[Path], trust: Any, quiet: bool) -> list[MessageRe
 def _edxml_message(message: Message, trust: Any, now_us: int) -> MessageReport | None:
     """The edXML findings of an envelope of content format EDXML (from a topic or a file),
     None for every other message (the Avro checks)."""
-    from interchange.core import codec
-    from interchange.core.model import ContentFormat
-    from interchange.edxml.conformance import check_package
+    from interchange.audit.conformance_edxml import check_package
     from interchange.errors import DecodeError
+    from interchange.wire import codec
+    from interchange.wire.model import ContentFormat
 
     try:
         envelope = codec.decode_envelope(message.value)
@@ -163,8 +163,8 @@ def _edxml_message(message: Message, trust: Any, now_us: int) -> MessageReport |
 
 
 def run_conformance(args: argparse.Namespace) -> int:
-    from interchange.core.conformance import Checker
-    from interchange.core.truststore import TrustStore
+    from interchange.audit.conformance import Checker
+    from interchange.pki.truststore import TrustStore
     from interchange.report.junit import write_junit
 
     settings = settings_from_args(args)

@@ -47,7 +47,7 @@ def _show(directory: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from interchange.core.directory import AgencyKind, Directory
+    from interchange.axis.directory import AgencyKind, Directory
 
     assert isinstance(directory, Directory)
     as_of = f", data as of {directory.as_of}" if directory.as_of else ""
@@ -72,8 +72,8 @@ def _commune_kinds(directory: object) -> str:
     """The commune-level bodies by kind, read from their names (xã, phường, ...)."""
     from collections import Counter
 
-    from interchange.core.directory import Directory
-    from interchange.core.model import Tier
+    from interchange.axis.directory import Directory
+    from interchange.wire.model import Tier
 
     assert isinstance(directory, Directory)
     prefix = "Ủy ban nhân dân "

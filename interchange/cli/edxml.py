@@ -93,15 +93,15 @@ def _read(path: Path) -> bytes:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from interchange.core.clock import now_us
-    from interchange.core.fate import Until
-    from interchange.core.model import StatusMessage
-    from interchange.core.truststore import TrustStore
+    from interchange.clock import now_us
+    from interchange.delivery.edxml_io import import_and_follow, submit_status
+    from interchange.delivery.fate import Until
+    from interchange.delivery.send import refuse_classified
     from interchange.edxml import read
     from interchange.edxml.package import prepare, verify_prepared
     from interchange.errors import DecodeError
-    from interchange.pipeline.edxml_io import import_and_follow, submit_status
-    from interchange.pipeline.send import refuse_classified
+    from interchange.pki.truststore import TrustStore
+    from interchange.wire.model import StatusMessage
 
     settings = settings_from_args(args)
     trust = TrustStore.open(settings.keys_dir)
@@ -158,13 +158,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from interchange.core.directory import tier_of_id
-    from interchange.core.pki import KeyStore, TrustStore
+    from interchange.axis.directory import tier_of_id
+    from interchange.delivery.edxml_io import deliveries, statuses
+    from interchange.delivery.inbox import safe_name
     from interchange.edxml import build
     from interchange.edxml.package import export_document, signing_credential
     from interchange.errors import EncodeError
-    from interchange.pipeline.agency_inbox import safe_name
-    from interchange.pipeline.edxml_io import deliveries, statuses
+    from interchange.pki.keystore import KeyStore, TrustStore
 
     settings = settings_from_args(args)
     if settings.bootstrap is None:

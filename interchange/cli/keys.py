@@ -8,10 +8,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from interchange.audit.replay import parse_time_ms
+from interchange.axis.presets import PRESET_NAMES
 from interchange.cli.common import Command, add_keys_option, settings_from_args
-from interchange.core.presets import PRESET_NAMES
 from interchange.errors import PkiError
-from interchange.pipeline.replay import parse_time_ms
 
 KEYS = Command(
     "keys",
@@ -20,7 +20,7 @@ KEYS = Command(
     "interchange keys init --preset national --algorithms central=rsa-2048,default=ed25519",
 )
 
-# interchange.core.signing.Algorithm, spelled out so `--help` needs no cryptography import
+# interchange.pki.signing.Algorithm, spelled out so `--help` needs no cryptography import
 _ALGORITHMS = [
     "ed25519",
     "ecdsa-p256",
@@ -151,10 +151,10 @@ def _keys_dir(args: argparse.Namespace) -> Path:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from interchange.core.directory import Directory
-    from interchange.core.keyfiles import Layout
-    from interchange.core.pki import AlgorithmPolicy, init_pki
-    from interchange.core.presets import build_directory
+    from interchange.axis.directory import Directory
+    from interchange.axis.presets import build_directory
+    from interchange.pki.keyfiles import Layout
+    from interchange.pki.keystore import AlgorithmPolicy, init_pki
 
     keys_dir = _keys_dir(args)
     if args.if_missing and Layout(keys_dir).root_cert.exists():
@@ -182,11 +182,11 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_enroll(args: argparse.Namespace) -> int:
-    from interchange.core.directory import tier_of_id
-    from interchange.core.keyfiles import Layout
-    from interchange.core.model import Tier
-    from interchange.core.pki import Algorithm, enroll
+    from interchange.axis.directory import tier_of_id
     from interchange.errors import DirectoryError
+    from interchange.pki.keyfiles import Layout
+    from interchange.pki.keystore import Algorithm, enroll
+    from interchange.wire.model import Tier
 
     keys_dir = _keys_dir(args)
     if args.tier:
@@ -207,7 +207,7 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_rotate(args: argparse.Namespace) -> int:
-    from interchange.core.pki import Algorithm, rotate
+    from interchange.pki.keystore import Algorithm, rotate
 
     algorithm = Algorithm(args.algorithm) if args.algorithm else None
     row = rotate(_keys_dir(args), args.agency, algorithm)
@@ -219,7 +219,7 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    from interchange.core.pki import revoke
+    from interchange.pki.keystore import revoke
 
     at = parse_time_ms(args.at) * 1000 if args.at else None
     revoked = revoke(_keys_dir(args), cert_id=args.cert_id, agency_id=args.agency, at=at)
@@ -232,7 +232,7 @@ def run_revoke(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from interchange.core.pki import KeyStore
+    from interchange.pki.keystore import KeyStore
 
     store = KeyStore.open(_keys_dir(args))
     rows = store.rows(args.agency)

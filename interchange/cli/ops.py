@@ -36,7 +36,7 @@ def register_broker(parser: argparse.ArgumentParser) -> None:
 def run_broker(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from interchange.broker import EmbeddedBroker
+    from interchange.kafka.broker import EmbeddedBroker
 
     stop = StopFlag().install()
     broker = EmbeddedBroker(args.port, log_path=Path(args.log) if args.log else None)
@@ -63,7 +63,7 @@ def register_topics(parser: argparse.ArgumentParser) -> None:
 
 
 def run_topics(args: argparse.Namespace) -> int:
-    from interchange.pipeline.topics import create_topics, topic_specs
+    from interchange.kafka.topics import create_topics, topic_specs
 
     settings = settings_from_args(args)
     if args.action == "describe":

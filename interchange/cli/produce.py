@@ -80,10 +80,10 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 
 def run_produce(args: argparse.Namespace) -> int:
-    from interchange.core.faults import parse_faults
-    from interchange.core.issuance import missing_pki
-    from interchange.core.keyfiles import Layout
-    from interchange.core.workload import WorkloadSpec
+    from interchange.pki.issuance import missing_pki
+    from interchange.pki.keyfiles import Layout
+    from interchange.workload.faults import parse_faults
+    from interchange.workload.generator import WorkloadSpec
 
     settings = settings_from_args(args)
     shard = _shard(args.shard)
@@ -117,8 +117,8 @@ def run_produce(args: argparse.Namespace) -> int:
 
 def _prepare(settings: Any, directory: Any) -> None:
     """Create missing topics and key material (for every agency of the directory)."""
-    from interchange.core.pki import ensure_keys
-    from interchange.pipeline.topics import create_topics
+    from interchange.kafka.topics import create_topics
+    from interchange.pki.keystore import ensure_keys
 
     created = create_topics(settings)
     if created:
@@ -135,10 +135,10 @@ def _run_one(
     shard: tuple[int, int],
     manifest_path: Path,
 ) -> int:
-    from interchange.core.faults import format_faults
-    from interchange.core.manifest import write_manifest
-    from interchange.core.pki import KeyStore
-    from interchange.pipeline.producer import AgencyProducer, ProducerConfig
+    from interchange.pki.keystore import KeyStore
+    from interchange.workload.faults import format_faults
+    from interchange.workload.manifest import write_manifest
+    from interchange.workload.producer import AgencyProducer, ProducerConfig
 
     config = ProducerConfig(
         seed=args.seed,
@@ -179,8 +179,8 @@ def _run_one(
 def _run_instances(
     args: argparse.Namespace, settings: Any, out_dir: Path, manifest_path: Path
 ) -> int:
-    """N shard processes with one shared start time (`pipeline.producer_shards`)."""
-    from interchange.pipeline.producer_shards import CHILD_LEAD_S, run_shards, shard_stages
+    """N shard processes with one shared start time (`stages.producer_shards`)."""
+    from interchange.stages.producer_shards import CHILD_LEAD_S, run_shards, shard_stages
 
     n = args.instances
     stages = shard_stages(

@@ -30,9 +30,9 @@ RECIPIENTS = Command(
 
 
 def register_recipients(parser: argparse.ArgumentParser) -> None:
-    from interchange.core.model import Tier
-    from interchange.pipeline.recipient import DEFAULT_GROUP_PREFIX
-    from interchange.pipeline.recipient_state import DUPLICATE_WINDOW
+    from interchange.delivery.recipient import DEFAULT_GROUP_PREFIX
+    from interchange.delivery.state import DUPLICATE_WINDOW
+    from interchange.wire.model import Tier
 
     add_kafka_options(parser)
     add_keys_option(parser)
@@ -102,10 +102,10 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
 
 
 def run_recipients(args: argparse.Namespace) -> int:
-    from interchange.core.model import Tier
-    from interchange.core.presets import Scenario
-    from interchange.core.workrecord import DEFAULT_WORK_SETTINGS
-    from interchange.pipeline.recipient import RecipientConfig, Recipients
+    from interchange.axis.presets import Scenario
+    from interchange.delivery.recipient import RecipientConfig, Recipients
+    from interchange.wire.model import Tier
+    from interchange.workrecords.plan import DEFAULT_WORK_SETTINGS
 
     configure_logging(args.verbose, quiet_kafka=logging.CRITICAL)  # the stage says it in one line
     settings = settings_from_args(args)
@@ -113,7 +113,7 @@ def run_recipients(args: argparse.Namespace) -> int:
     tiers = tuple(Tier(t) for t in args.tier) if args.tier else directory.tiers
     verify = None
     if args.verify_at_recipient:
-        from interchange.core.truststore import TrustStore
+        from interchange.pki.truststore import TrustStore
 
         verify = TrustStore.open(settings.keys_dir).verify
     work = DEFAULT_WORK_SETTINGS

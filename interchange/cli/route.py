@@ -113,9 +113,9 @@ def register_route(parser: argparse.ArgumentParser) -> None:
 
 
 def run_route(args: argparse.Namespace) -> int:
-    from interchange.core.policy import DEFAULT_REPLAY_CAPACITY
-    from interchange.core.truststore import TrustStore
-    from interchange.pipeline.router import Router, RouterConfig
+    from interchange.pki.truststore import TrustStore
+    from interchange.routing.decision import DEFAULT_REPLAY_CAPACITY
+    from interchange.routing.router import Router, RouterConfig
 
     configure_logging(args.verbose, quiet_kafka=logging.CRITICAL)
     settings = settings_from_args(args)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from interchange.axis.presets import DEFAULT_PRESET
 from interchange.cli.common import (
     Command,
     StopFlag,
@@ -16,7 +17,6 @@ from interchange.cli.common import (
     kafka_settings,
     settings_from_args,
 )
-from interchange.core.presets import DEFAULT_PRESET
 
 SIMULATE = Command(
     "simulate",
@@ -28,7 +28,7 @@ PROGRESS_LINE_S = 5.0
 
 
 def register_simulate(parser: argparse.ArgumentParser) -> None:
-    from interchange.pipeline import simulate_values as sim
+    from interchange.simulate import values as sim
 
     add_kafka_options(parser)
     add_keys_option(parser)
@@ -92,10 +92,10 @@ def register_simulate(parser: argparse.ArgumentParser) -> None:
 
 def run_simulate(args: argparse.Namespace) -> int:
 
-    from interchange.pipeline.simulate import run_simulation
-    from interchange.pipeline.simulate_values import SimulationOptions, make_directory
     from interchange.report.policy_view import policy_headline
     from interchange.report.terminal import print_coverage, report_console
+    from interchange.simulate.run import run_simulation
+    from interchange.simulate.values import SimulationOptions, make_directory
 
     settings = settings_from_args(args)
     if settings.bootstrap is not None and not args.external_stages and not args.topic_prefix:

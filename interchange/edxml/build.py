@@ -11,7 +11,8 @@ import base64
 
 from lxml import etree
 
-from interchange.core.model import (
+from interchange.edxml.names import DS, NS, PREFIX, SECRECY_CODES, ds, edxml_date, q, timestamp
+from interchange.wire.model import (
     DOCUMENT_KINDS,
     AgencyRef,
     Document,
@@ -20,7 +21,6 @@ from interchange.core.model import (
     StatusMessage,
     SteeringType,
 )
-from interchange.edxml.names import DS, NS, PREFIX, SECRECY_CODES, ds, edxml_date, q, timestamp
 
 # OrganDetail field -> element, in the standard's order around OrganName
 _DETAIL_BEFORE_NAME = (("organization_in_charge", "OrganizationInCharge"),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from interchange.core.model import Secrecy, StatusCode
+from interchange.wire.model import Secrecy, StatusCode
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 PREFIX = "edXML"

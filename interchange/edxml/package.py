@@ -17,13 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from interchange.core.model import ContentFormat, Document, Envelope, Hop, ReasonCode
-from interchange.core.signing import Credential
 from interchange.edxml import build, dsig, read, xmlsafe
 from interchange.edxml.names import ds
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import XML_DSIG_ALGORITHMS, CertificateSource, check_package
 from interchange.errors import EncodeError
+from interchange.pki.signing import Credential
+from interchange.wire.model import ContentFormat, Document, Envelope, Hop, ReasonCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,20 @@ from typing import TypeVar
 
 from lxml import etree
 
-from interchange.core.codec import MAX_ATTACHMENTS, MAX_RECIPIENTS, MAX_TRACE_HOPS
-from interchange.core.directory import ID_PATTERN
-from interchange.core.model import (
+from interchange.axis.directory import ID_PATTERN
+from interchange.edxml import xmlsafe
+from interchange.edxml.names import (
+    DS,
+    NS,
+    SECRECY_OF_CODE,
+    STATUS_OF_CODE,
+    iso_date,
+    q,
+    time_us,
+)
+from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.wire.codec import MAX_ATTACHMENTS, MAX_RECIPIENTS, MAX_TRACE_HOPS
+from interchange.wire.model import (
     DOCUMENT_KINDS,
     AdministrativeKind,
     AgencyRef,
@@ -42,17 +53,6 @@ from interchange.core.model import (
     StatusMessage,
     SteeringType,
 )
-from interchange.edxml import xmlsafe
-from interchange.edxml.names import (
-    DS,
-    NS,
-    SECRECY_OF_CODE,
-    STATUS_OF_CODE,
-    iso_date,
-    q,
-    time_us,
-)
-from interchange.edxml.reasons import EdxmlReason, PackageError
 
 _C = TypeVar("_C")
 _NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²" too

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 
-from interchange.core.model import ReasonCode
 from interchange.errors import DecodeError
+from interchange.wire.model import ReasonCode
 
 PREFIX = "edxml:"
 

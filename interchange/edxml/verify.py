@@ -21,11 +21,11 @@ from typing import Protocol, runtime_checkable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from interchange.core import certificates as certs
-from interchange.core.model import ReasonCode
-from interchange.core.signing import Algorithm
 from interchange.edxml import dsig, xmlsafe
 from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.pki import certificates as certs
+from interchange.pki.signing import Algorithm
+from interchange.wire.model import ReasonCode
 
 XML_DSIG_ALGORITHMS = frozenset({Algorithm.RSA_2048_PKCS1, Algorithm.RSA_3072_PKCS1})
 

@@ -14,8 +14,8 @@ import re
 
 from lxml import etree
 
-from interchange.core.codec import MAX_DOCUMENT_BYTES
 from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.wire.codec import MAX_DOCUMENT_BYTES
 
 MAX_PACKAGE_BYTES = MAX_DOCUMENT_BYTES  # the envelope's content cap (4 MiB)
 MAX_DEPTH = 32  # the profile is 6 levels deep; KeyInfo adds 3

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from interchange.core.audit_compare import Comparison
-from interchange.core.audit_findings import Check, Finding, by_check
-from interchange.core.coverage import CoverageReport
+from interchange.audit.compare import Comparison
+from interchange.audit.findings import Check, Finding, by_check
+from interchange.metrics.coverage import CoverageReport
 from interchange.report.bundle import ReportPaths
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.html import render_html, write_html

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from interchange.core.bench_result import BenchResult, Step, step_ratios
-from interchange.core.benchcalc import LatencyFigures
+from interchange.bench.calc import LatencyFigures
+from interchange.bench.result import BenchResult, Step, step_ratios
 from interchange.report.bundle import ReportPaths
 from interchange.report.html import render_html, write_html
 from interchange.report.json_report import build_report, write_json
@@ -122,7 +122,7 @@ def _summary(result: BenchResult) -> Section:
 
 
 def _per_second(result: BenchResult) -> Section:
-    """Each step second by second, warm-up and drain included (core/timeseries)."""
+    """Each step second by second, warm-up and drain included (metrics/timeseries)."""
     charts = tuple(
         timeline_chart(
             s.timeline,

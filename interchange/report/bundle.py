@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interchange.core.coverage import CoverageReport
-from interchange.core.timeseries import Series
+from interchange.metrics.coverage import CoverageReport
+from interchange.metrics.timeseries import Series
 from interchange.report.html import coverage_html, write_html
 from interchange.report.json_report import coverage_json, write_json
 from interchange.report.sections import Section

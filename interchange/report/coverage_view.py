@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from interchange.core.coverage import Check, CoverageReport, TierCoverage
-from interchange.core.model import Priority, ReasonCode
+from interchange.metrics.coverage import Check, CoverageReport, TierCoverage
 from interchange.report.policy_view import exchange_section, processing_section
 from interchange.report.sections import (
     BarChart,
@@ -20,6 +19,7 @@ from interchange.report.sections import (
     fmt_us,
     verdict,
 )
+from interchange.wire.model import Priority, ReasonCode
 
 # What each outcome means, in one line, for the outcomes table.
 REASON_TEXT: dict[ReasonCode, str] = {

@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from interchange.core.atomic import atomic_write_text
-from interchange.core.coverage import CoverageReport
+from interchange.atomic import atomic_write_text
+from interchange.metrics.coverage import CoverageReport
 from interchange.report.charts import render_svg
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.sections import Cell, Section, Styled, Table, Tone

@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from interchange.core.atomic import atomic_write_text
-from interchange.core.coverage import (
+from interchange.atomic import atomic_write_text
+from interchange.metrics.coverage import (
     Check,
     CoverageReport,
     ExchangeRow,
     LatencySummary,
     TierCoverage,
 )
-from interchange.core.model import ReasonCode
+from interchange.wire.model import ReasonCode
 
 REPORT_SCHEMA_VERSION = 1
 

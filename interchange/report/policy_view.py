@@ -6,7 +6,7 @@ are in `json_report` (docs/REPORT.md maps each figure to the rule it comes from)
 
 from __future__ import annotations
 
-from interchange.core.coverage import Check, CoverageReport, ExchangeRow, TierCoverage
+from interchange.metrics.coverage import Check, CoverageReport, ExchangeRow, TierCoverage
 from interchange.report.sections import (
     BarChart,
     BarSeries,

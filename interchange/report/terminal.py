@@ -10,7 +10,7 @@ from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from interchange.core.coverage import CoverageReport
+from interchange.metrics.coverage import CoverageReport
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.sections import Cell, Section, Styled, Table, Tone
 

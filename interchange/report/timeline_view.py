@@ -1,4 +1,4 @@
-"""A run second by second (core/timeseries.Series) as report parts: one chart with the
+"""A run second by second (metrics/timeseries.Series) as report parts: one chart with the
 offered and achieved rate, p50/p99 latency and the backlog stacked over one time axis,
 and a table of the peaks for the terminal."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from interchange.core.timeseries import Point, Series
+from interchange.metrics.timeseries import Point, Series
 from interchange.report.sections import (
     LineSeries,
     Panel,

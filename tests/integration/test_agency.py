@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 from agency_helpers import module_settings, running_router
 
+from interchange.audit.replay import ReplayConfig, replay
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
 from interchange.cli.main import main
-from interchange.core import codec
-from interchange.core.directory import Directory
-from interchange.core.fate import Outcome, Until
-from interchange.core.model import Envelope, ReasonCode, Rejection, StatusCode, Tier
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.presets import build_directory
-from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received, save
-from interchange.pipeline.clients import make_producer
-from interchange.pipeline.replay import ReplayConfig, replay
-from interchange.pipeline.send import SendRequest, Sent, send_and_follow
-from interchange.pipeline.topics import layout_of
+from interchange.delivery.fate import Outcome, Until
+from interchange.delivery.inbox import AgencyInbox, InboxConfig, Received, save
+from interchange.delivery.send import SendRequest, Sent, send_and_follow
+from interchange.kafka.clients import make_producer
+from interchange.kafka.topics import layout_of
+from interchange.pki.keystore import KeyStore, TrustStore
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Envelope, ReasonCode, Rejection, StatusCode, Tier
 
 pytestmark = pytest.mark.integration
 

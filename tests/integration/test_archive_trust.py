@@ -19,14 +19,14 @@ import pytest
 from test_audit import Run, _cli_audit, read_archive, write
 from test_audit import run as run  # noqa: PLC0414 - the fixture, shared with test_audit
 
+from interchange.audit.archive import Sealer, manifest_text, write_files
+from interchange.audit.archive_chain import Manifest
+from interchange.audit.findings import RawRecord
 from interchange.cli.main import main
-from interchange.core import codec
-from interchange.core.archive_chain import Manifest
-from interchange.core.audit_findings import RawRecord
-from interchange.core.issuance import init_pki
 from interchange.errors import DecodeError
-from interchange.pipeline.archive import Sealer, manifest_text, write_files
-from interchange.pipeline.topics import layout_of
+from interchange.kafka.topics import layout_of
+from interchange.pki.issuance import init_pki
+from interchange.wire import codec
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 def _put(path: Path, rows: list[dict[str, Any]]) -> None:
     from fastavro import writer
 
-    from interchange.pipeline.archive import ARCHIVE_SCHEMA
+    from interchange.audit.archive import ARCHIVE_SCHEMA
 
     with open(path, "wb") as fo:
         writer(fo, ARCHIVE_SCHEMA, rows, codec="deflate")
@@ -168,7 +168,7 @@ def test_a_consistent_rewrite_breaks_the_signature(run: Run, case: str, tmp_path
 
 def test_a_replaced_manifest_signed_by_another_ca_is_refused(run: Run, tmp_path: Path) -> None:
     """The attacker re-seals with a CA of their own that copies the root's name."""
-    from interchange.core.presets import build_directory
+    from interchange.axis.presets import build_directory
 
     archive = write(run, run.records, tmp_path / "store" / "a")
     reseal(run, archive, rewrite_a_delivery)
@@ -176,7 +176,7 @@ def test_a_replaced_manifest_signed_by_another_ca_is_refused(run: Run, tmp_path:
     init_pki(rogue_keys, list(build_directory("tiny"))[:1])
     rogue = Sealer.from_keys(rogue_keys)[0]
     text = (archive / "manifest.json").read_bytes()
-    from interchange.core.seal import sign_detached, timestamp_request
+    from interchange.audit.seal import sign_detached, timestamp_request
 
     created = Manifest.from_dict(json.loads(text)).created_us
     p7s = sign_detached(text, rogue.signer.key, rogue.signer.cert, created)

@@ -12,23 +12,23 @@ from typing import Any
 import pytest
 from router_helpers import PROVINCE, SECRET_SUBJECT, document, sign
 
+from interchange.audit.archive import ArchiveRead, Sealer, write_archive
+from interchange.audit.archive import read_archive as read_archive_with
+from interchange.audit.compare import coverage_of
+from interchange.audit.findings import Kind, RawRecord
+from interchange.audit.replay import ReplayConfig, replay
+from interchange.audit.stage import AuditConfig, AuditOutcome, run_audit
+from interchange.axis.directory import Directory
 from interchange.cli.main import main
-from interchange.core import codec
-from interchange.core.audit_compare import coverage_of
-from interchange.core.audit_findings import Kind, RawRecord
-from interchange.core.directory import Directory
-from interchange.core.model import Secrecy, Tier
-from interchange.core.pki import KeyStore
-from interchange.core.truststore import TrustStore
-from interchange.pipeline.archive import ArchiveRead, Sealer, write_archive
-from interchange.pipeline.archive import read_archive as read_archive_with
-from interchange.pipeline.audit import AuditConfig, AuditOutcome, run_audit
-from interchange.pipeline.clients import make_producer
-from interchange.pipeline.replay import ReplayConfig, replay
-from interchange.pipeline.simulate import run_simulation
-from interchange.pipeline.simulate_values import SimulationOptions
-from interchange.pipeline.topics import layout_of
+from interchange.kafka.clients import make_producer
+from interchange.kafka.topics import layout_of
+from interchange.pki.keystore import KeyStore
+from interchange.pki.truststore import TrustStore
 from interchange.settings import Settings
+from interchange.simulate.run import run_simulation
+from interchange.simulate.values import SimulationOptions
+from interchange.wire import codec
+from interchange.wire.model import Secrecy, Tier
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +168,7 @@ def test_an_audit_of_missing_topics_fails(
 def test_an_audit_of_empty_topics_fails_with_nothing_to_judge(
     settings: Settings, run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from interchange.pipeline.topics import create_topics
+    from interchange.kafka.topics import create_topics
 
     create_topics(settings)  # every topic exists, none holds a record
     source = ("--bootstrap", settings.bootstrap or "", "--topic-prefix", settings.topic_prefix)
@@ -205,7 +205,7 @@ def test_archive_audit_passes_after_the_broker(run: Run, archive: Path) -> None:
 def _rewrite(path: Path, change: Any) -> None:
     from fastavro import reader, writer
 
-    from interchange.pipeline.archive import ARCHIVE_SCHEMA
+    from interchange.audit.archive import ARCHIVE_SCHEMA
 
     with open(path, "rb") as fo:
         rows = list(reader(fo))
@@ -334,7 +334,7 @@ def test_seeded_violations_on_kafka_are_named(run: Run) -> None:
 
 def test_replay_from_offsets_and_time_range(settings: Settings) -> None:
     """Offsets and time ranges select exactly the records meant; nothing is committed."""
-    from interchange.pipeline.topics import create_topics
+    from interchange.kafka.topics import create_topics
 
     create_topics(settings)
     topic = layout_of(settings).rejections
@@ -420,7 +420,7 @@ def test_compare_names_the_records_behind_a_differing_figure(run: Run) -> None:
     the very record that makes it differ."""
     import dataclasses
 
-    from interchange.core.model import StatusCode
+    from interchange.wire.model import StatusCode
 
     layout = layout_of(run.settings)
     topic = layout.delivery(Tier.PROVINCE)

@@ -53,7 +53,7 @@ def test_report_envelope_and_files(report: tuple[dict[str, Any], Path]) -> None:
 def test_the_algorithm_option_set_every_agencys_key(
     report: tuple[dict[str, Any], Path],
 ) -> None:
-    from interchange.core.presets import build_directory
+    from interchange.axis.presets import build_directory
 
     line = report[0]["meta"]["signing_keys"]
     assert line == f"{len(list(build_directory('tiny')))} rsa-2048-pkcs1"

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from interchange.broker import EmbeddedBroker, kafka_answers, port_in_use
 from interchange.errors import BrokerError
-from interchange.pipeline.clients import make_consumer, make_producer
+from interchange.kafka.broker import EmbeddedBroker, kafka_answers, port_in_use
+from interchange.kafka.clients import make_consumer, make_producer
 from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -131,7 +131,7 @@ def test_broker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from interchange.broker import EmbeddedBroker\n"
+        "from interchange.kafka.broker import EmbeddedBroker\n"
         f"b = EmbeddedBroker(log_path=Path({str(tmp_path / 'b.log')!r})).start()\n"
         "print(b.pid, b.port, flush=True)\n"
         "time.sleep(60)\n"

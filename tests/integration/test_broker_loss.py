@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from interchange.broker import EmbeddedBroker
-from interchange.pipeline.recipient import read_counts
+from interchange.delivery.recipient import read_counts
+from interchange.kafka.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -23,13 +23,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from interchange.core import codec
-from interchange.core.model import ReasonCode, Rejection
-from interchange.core.pki import KeyStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.topics import create_topics, layout_of
+from interchange.axis.presets import build_directory
+from interchange.kafka.clients import make_consumer, make_producer
+from interchange.kafka.topics import create_topics, layout_of
+from interchange.pki.keystore import KeyStore, init_pki
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import ReasonCode, Rejection
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ SENDER = "000.00.00.G22"
 RECIPIENT = "000.00.00.H01"
 INFLATED = 128 * 1024 * 1024
 UNBOUNDED = (
-    "import sys; import interchange.pipeline.bounded_records as b; b.install = lambda: None; "
+    "import sys; import interchange.kafka.bounded_records as b; b.install = lambda: None; "
     "from interchange.cli.main import main; raise SystemExit(main(sys.argv[1:]))"
 )
 
@@ -219,7 +219,7 @@ def main() -> int:
     """Print the router's RSS growth for one bomb (the figure of docs/BENCHMARKS.md)."""
     import tempfile
 
-    from interchange.broker import EmbeddedBroker
+    from interchange.kafka.broker import EmbeddedBroker
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unbounded", action="store_true", help="kafka-python's own inflate")

@@ -22,22 +22,22 @@ from edxml_helpers import (
     wrapping,
 )
 
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
 from interchange.cli.main import main
-from interchange.core.directory import Directory
-from interchange.core.model import StatusCode, StatusMessage, Tier
-from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.edxml import build, read
-from interchange.pipeline.agency_inbox import (
+from interchange.delivery.inbox import (
     AgencyInbox,
     InboxConfig,
     Received,
     safe_name,
     save,
 )
-from interchange.pipeline.send import LOOKBACK_MS
-from interchange.pipeline.topics import create_topics
+from interchange.delivery.send import LOOKBACK_MS
+from interchange.edxml import build, read
+from interchange.kafka.topics import create_topics
+from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.settings import Settings
+from interchange.wire.model import StatusCode, StatusMessage, Tier
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,13 @@ from edxml_helpers import bad_digest, document, package_of
 from router_helpers import CENTRAL, PROVINCE, Case
 from test_router import read_outputs, submit
 
-from interchange.core import codec
-from interchange.core.model import ContentFormat, Envelope, Hop, ReasonCode
-from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.pipeline.router import Router, RouterConfig
-from interchange.pipeline.topics import create_topics, layout_of
+from interchange.axis.presets import build_directory
+from interchange.kafka.topics import create_topics, layout_of
+from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.routing.router import Router, RouterConfig
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import ContentFormat, Envelope, Hop, ReasonCode
 
 pytestmark = pytest.mark.integration
 

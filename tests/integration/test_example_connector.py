@@ -12,17 +12,17 @@ from types import ModuleType
 import pytest
 from agency_helpers import module_settings, running_router
 
+from interchange.audit.conformance import Checker, Status
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
 from interchange.cli.conformance import read_topic
-from interchange.core import codec
-from interchange.core.conformance import Checker, Status
-from interchange.core.directory import Directory
-from interchange.core.keyfiles import Layout
-from interchange.core.model import StatusCode, Tier
-from interchange.core.pki import TrustStore, enroll
-from interchange.core.presets import build_directory
-from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig, Received
-from interchange.pipeline.topics import layout_of
+from interchange.delivery.inbox import AgencyInbox, InboxConfig, Received
+from interchange.kafka.topics import layout_of
+from interchange.pki.keyfiles import Layout
+from interchange.pki.keystore import TrustStore, enroll
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import StatusCode, Tier
 
 pytestmark = pytest.mark.integration
 

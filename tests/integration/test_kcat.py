@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core import codec
-from interchange.pipeline.clients import make_producer
+from interchange.kafka.clients import make_producer
 from interchange.settings import Settings
+from interchange.wire import codec
 
 pytestmark = pytest.mark.integration
 

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
+from interchange.axis.presets import build_directory
 from interchange.cli.common import StopFlag
-from interchange.core import codec
-from interchange.core.faults import Fault
-from interchange.core.model import Secrecy
-from interchange.core.pki import KeyStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.core.workload import WorkloadSpec
 from interchange.errors import DecodeError
-from interchange.pipeline.clients import make_consumer
-from interchange.pipeline.producer import AgencyProducer, ProducerConfig
-from interchange.pipeline.topics import create_topics, layout_of
+from interchange.kafka.clients import make_consumer
+from interchange.kafka.topics import create_topics, layout_of
+from interchange.pki.keystore import KeyStore, init_pki
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Secrecy
+from interchange.workload.faults import Fault
+from interchange.workload.generator import WorkloadSpec
+from interchange.workload.producer import AgencyProducer, ProducerConfig
 
 pytestmark = pytest.mark.integration
 

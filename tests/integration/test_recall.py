@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from agency_helpers import module_settings, running_router
 
+from interchange.audit.replay import ReplayConfig, replay
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
 from interchange.cli.main import main
-from interchange.core import codec
-from interchange.core.directory import Directory
-from interchange.core.model import ReasonCode, StatusCode, StatusMessage
-from interchange.core.presets import build_directory
-from interchange.core.workrecord import WorkSettings
-from interchange.pipeline.recipient import RecipientConfig, Recipients
-from interchange.pipeline.replay import ReplayConfig, replay
-from interchange.pipeline.topics import layout_of
+from interchange.delivery.recipient import RecipientConfig, Recipients
+from interchange.kafka.topics import layout_of
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import ReasonCode, StatusCode, StatusMessage
+from interchange.workrecords.plan import WorkSettings
 
 pytestmark = pytest.mark.integration
 

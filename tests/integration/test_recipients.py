@@ -15,10 +15,16 @@ from pathlib import Path
 import pytest
 from router_helpers import CENTRAL, COMMUNE, DISTRICT, PROVINCE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.directory import Downtime
-from interchange.core.metrics import read_stats
-from interchange.core.model import (
+from interchange.axis.directory import Downtime
+from interchange.axis.presets import Scenario, build
+from interchange.delivery.recipient import RecipientConfig, Recipients, read_counts
+from interchange.kafka.clients import make_consumer, make_producer
+from interchange.kafka.topics import create_topics, layout_of
+from interchange.metrics.run import read_stats
+from interchange.pki.truststore import TrustStore
+from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import (
     Envelope,
     Hop,
     Priority,
@@ -27,12 +33,6 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.presets import Scenario, build
-from interchange.core.truststore import TrustStore
-from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.recipient import RecipientConfig, Recipients, read_counts
-from interchange.pipeline.topics import create_topics, layout_of
-from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -243,8 +243,8 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
 ) -> None:
     """The recall flow at the recipient: a revoke delivered to it is the recall request of
     its target; 13 then 15 (record open: withdrawn) or 16 (06 already sent)."""
-    from interchange.core.model import Business, BusinessType
-    from interchange.core.workrecord import WorkSettings
+    from interchange.wire.model import Business, BusinessType
+    from interchange.workrecords.plan import WorkSettings
 
     directory = build("tiny", Scenario())
     keys = make_pki(settings.keys_dir, directory)

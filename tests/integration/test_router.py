@@ -27,17 +27,17 @@ from router_helpers import (
     sign,
 )
 
-from interchange.core import codec
-from interchange.core.directory import Directory
-from interchange.core.model import ReasonCode, Tier
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.presets import build_directory
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
 from interchange.errors import DecodeError
-from interchange.pipeline.clients import make_consumer, make_producer
-from interchange.pipeline.router import Router, RouterConfig
-from interchange.pipeline.topics import create_topics, layout_of
+from interchange.kafka.clients import make_consumer, make_producer
+from interchange.kafka.topics import create_topics, layout_of
+from interchange.pki.keystore import KeyStore, TrustStore
+from interchange.routing.router import Router, RouterConfig
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import ReasonCode, Tier
+from interchange.wire.partitioner import partition_of
 
 pytestmark = pytest.mark.integration
 
@@ -475,7 +475,7 @@ def test_sigkill_one_of_two_routers_loses_and_duplicates_nothing(
 def test_unreachable_broker_is_retried_with_backoff_and_stop_is_prompt(
     keys: KeyStore, directory: Directory, tmp_path: Path
 ) -> None:
-    from interchange.broker import find_free_port
+    from interchange.kafka.broker import find_free_port
 
     lines: list[str] = []
     stop = threading.Event()
@@ -503,7 +503,7 @@ def test_a_document_with_every_edxml_header_field_is_delivered_unchanged(
     content_format) is delivered too, re-encoded as AVRO."""
     import dataclasses
 
-    from interchange.core.model import (
+    from interchange.wire.model import (
         DOCUMENT_KINDS,
         ContentFormat,
         DocumentType,

@@ -14,13 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from router_helpers import CENTRAL, COMMUNE, PROVINCE, Case, document, sign
 from test_router import observed, read_outputs, submit
 
-from interchange.core import codec
-from interchange.core.model import ReasonCode
-from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.pipeline.router import Router, RouterConfig
-from interchange.pipeline.topics import create_topics
+from interchange.axis.presets import build_directory
+from interchange.kafka.topics import create_topics
+from interchange.pki.keystore import Algorithm, AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.routing.router import Router, RouterConfig
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import ReasonCode
 
 pytestmark = pytest.mark.integration
 

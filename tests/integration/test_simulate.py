@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.model import Tier
-from interchange.pipeline.simulate import SimulationOptions, run_simulation
 from interchange.settings import Settings
+from interchange.simulate.run import SimulationOptions, run_simulation
+from interchange.wire.model import Tier
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from kafka.admin import KafkaAdminClient
 
-from interchange.pipeline.topics import create_topics, layout_of, topic_specs
+from interchange.kafka.topics import create_topics, layout_of, topic_specs
 from interchange.settings import Settings
 
 pytestmark = pytest.mark.integration

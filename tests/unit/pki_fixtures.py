@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.clock import now_us
-from interchange.core.model import Agency, Tier
-from interchange.core.pki import Algorithm, AlgorithmPolicy, init_pki
+from interchange.clock import now_us
+from interchange.pki.keystore import Algorithm, AlgorithmPolicy, init_pki
+from interchange.wire.model import Agency, Tier
 
 AGENCIES = (
     Agency("000.00.00.G22", "Văn phòng Chính phủ", Tier.CENTRAL, None),

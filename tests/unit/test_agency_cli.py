@@ -8,10 +8,10 @@ import pytest
 
 from interchange.cli.agency import _acks
 from interchange.cli.main import main
-from interchange.core.model import StatusCode
+from interchange.delivery.inbox import safe_name
+from interchange.delivery.send import parse_recipients
 from interchange.errors import ConfigError
-from interchange.pipeline.agency_inbox import safe_name
-from interchange.pipeline.send import parse_recipients
+from interchange.wire.model import StatusCode
 
 
 @pytest.mark.parametrize("command", ["send", "inbox", "conformance"])
@@ -51,7 +51,7 @@ def _parsed(*extra: str) -> argparse.Namespace:
 
 def test_recall_update_and_replace_name_their_target() -> None:
     from interchange.cli.agency import _business
-    from interchange.core.model import Business, BusinessType
+    from interchange.wire.model import Business, BusinessType
 
     target, by = "000.00.00.G22,2025/09/01,12/VPCP-TH", "000.00.00.G22,2025/09/02,14/VPCP-TH"
     assert _business(_parsed("--recall", target, "--reason", "sai")) == (
@@ -98,9 +98,9 @@ def test_directory_show_states_the_2025_counts_and_date(capsys: pytest.CaptureFi
 
 def test_a_department_is_an_agency_of_its_body_tier() -> None:
     """`send --as` and `inbox --agency` take a unit's id: it has the tier of its body."""
-    from interchange.core.directory import tier_of_id
-    from interchange.core.model import Tier
-    from interchange.core.presets import build_directory
+    from interchange.axis.directory import tier_of_id
+    from interchange.axis.presets import build_directory
+    from interchange.wire.model import Tier
 
     names = {a.id: a.name for a in build_directory("tiny")}
     assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"

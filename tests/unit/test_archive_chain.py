@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from interchange.core.archive_chain import (
+from interchange.audit.archive_chain import (
     Chained,
     FileEntry,
     Manifest,
@@ -19,7 +19,7 @@ from interchange.core.archive_chain import (
     verify_file,
     verify_manifest,
 )
-from interchange.core.audit_findings import Finding, Kind, RawRecord
+from interchange.audit.findings import Finding, Kind, RawRecord
 from interchange.errors import ArchiveError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interchange.core.archive_links import ChainLink, ChainMember, next_link, verify_links
-from interchange.core.audit_findings import Kind
+from interchange.audit.archive_links import ChainLink, ChainMember, next_link, verify_links
+from interchange.audit.findings import Kind
 from interchange.errors import ArchiveError
 
 

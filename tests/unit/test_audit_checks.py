@@ -22,12 +22,16 @@ from router_helpers import (
     sign,
 )
 
-from interchange.core import codec
-from interchange.core.audit_checks import AuditResult, audit_records
-from interchange.core.audit_facts import delivery_facts, router_times, submission_facts
-from interchange.core.audit_findings import Check, Kind, RawRecord, by_check
-from interchange.core.directory import Directory
-from interchange.core.model import (
+from interchange.audit.checks import AuditResult, audit_records
+from interchange.audit.facts import delivery_facts, router_times, submission_facts
+from interchange.audit.findings import Check, Kind, RawRecord, by_check
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
+from interchange.errors import DecodeError
+from interchange.pki.keystore import KeyStore, TrustStore, revoke
+from interchange.routing.decision import Delivered, Placement, ReplayGuard, decide
+from interchange.wire import codec
+from interchange.wire.model import (
     Envelope,
     Hop,
     Priority,
@@ -36,10 +40,6 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.pki import KeyStore, TrustStore, revoke
-from interchange.core.policy import Delivered, Placement, ReplayGuard, decide
-from interchange.core.presets import build_directory
-from interchange.errors import DecodeError
 
 PARTITIONS = 8
 SUB = "t.submissions"
@@ -298,7 +298,7 @@ def test_rejection_without_reason_is_named(
 
 
 def test_reason_mismatch_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
-    from interchange.core.model import ReasonCode
+    from interchange.wire.model import ReasonCode
 
     edited = rejection_edit(run, lambda r: dataclasses.replace(r, reason=ReasonCode.REVOKED))
     assert only(audit(run, directory, trust)) == [(Kind.REASON_MISMATCH, REJ, edited.offset)]
@@ -399,7 +399,7 @@ def test_submissions_are_decided_per_partition_like_the_router(
 
 def with_work_records(run: Run, *, forge: StatusMessage | None = None) -> Run:
     """The faithful run plus a full 03 -> 06 trail (online, on time) for every delivery."""
-    from interchange.core.model import StaffInfo
+    from interchange.wire.model import StaffInfo
 
     staff = StaffInfo("Trần Thị B", "Chuyên viên", "Văn phòng")
     arrivals = [codec.decode_status(s.value or b"") for s in run.statuses]
@@ -530,7 +530,7 @@ def test_certificates_are_judged_again_at_the_recorded_receipt_time(
 def test_an_archive_keeps_only_exclusion_metadata_of_classified_envelopes(
     run: Run, directory: Directory, keys: KeyStore, trust: TrustStore, tmp_path: Path
 ) -> None:
-    from interchange.pipeline.archive import Sealer, read_archive, write_archive
+    from interchange.audit.archive import Sealer, read_archive, write_archive
 
     assert any(SECRET_CONTENT in (r.value or b"") for r in run.submissions)  # there is some
     records = run.submissions + run.deliveries + run.rejections + run.statuses
@@ -561,7 +561,7 @@ def test_an_archive_keeps_only_exclusion_metadata_of_classified_envelopes(
 def test_a_leaked_classified_delivery_is_archived_as_metadata_and_still_named(
     run: Run, directory: Directory, trust: TrustStore, tmp_path: Path
 ) -> None:
-    from interchange.core.redaction import redact
+    from interchange.audit.redaction import redact
 
     classified = next(r for r in run.submissions if SECRET_CONTENT in (r.value or b""))
     leak = RawRecord(dtopic(Tier.COMMUNE), 0, 99, 2, COMMUNE.encode(), classified.value)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from interchange.core.audit_compare import compare, differences
-from interchange.core.coverage import compute_coverage
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, Tier
-from interchange.core.workflow import WorkCell
+from interchange.audit.compare import compare, differences
+from interchange.metrics.coverage import compute_coverage
+from interchange.metrics.run import RunMetrics
 from interchange.report.json_report import coverage_payload
+from interchange.wire.model import Priority, Tier
+from interchange.workrecords.workflow import WorkCell
 
 P, M = Tier.PROVINCE, Tier.COMMUNE
 

@@ -11,23 +11,23 @@ from pathlib import Path
 import pytest
 from router_helpers import CENTRAL, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.audit_facts import (
+from interchange.audit import stage as audit_stage
+from interchange.audit.facts import (
     Reverified,
     delivery_facts,
     router_times,
     submission_facts,
 )
-from interchange.core.audit_findings import Kind, RawRecord
-from interchange.core.directory import Directory
-from interchange.core.model import Envelope, Hop, ReasonCode, Tier
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.presets import build_directory
-from interchange.pipeline import audit as audit_stage
-from interchange.pipeline.audit import AuditConfig, run_audit
-from interchange.pipeline.topics import layout_of
+from interchange.audit.findings import Kind, RawRecord
+from interchange.audit.stage import AuditConfig, run_audit
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
+from interchange.kafka.topics import layout_of
+from interchange.pki.keystore import KeyStore, TrustStore
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Envelope, Hop, ReasonCode, Tier
+from interchange.wire.partitioner import partition_of
 
 SETTINGS = Settings(topic_prefix="t.")
 LAYOUT = layout_of(SETTINGS)
@@ -232,8 +232,8 @@ def test_an_archived_leak_is_named_alike_in_one_process_and_on_the_pool(
 ) -> None:
     """A classified delivery an archive kept as metadata only (no value to verify) is
     read from that metadata on the pool too, not taken for a malformed record."""
-    from interchange.core.model import Secrecy
-    from interchange.core.redaction import redact
+    from interchange.audit.redaction import redact
+    from interchange.wire.model import Secrecy
 
     to = recipients(directory)[0]
     doc = document(CENTRAL, [to[0]], 900, secrecy=Secrecy.SECRET)

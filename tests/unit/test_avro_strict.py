@@ -18,8 +18,8 @@ from typing import Any
 import fastavro
 import pytest
 
-from interchange.core.avro_strict import DecodeReason, Limits, StrictReader
 from interchange.errors import DecodeError
+from interchange.wire.strict import DecodeReason, Limits, StrictReader
 
 
 def varint(n: int) -> bytes:
@@ -206,7 +206,7 @@ def test_a_schema_with_a_second_encoding_does_not_prove_canonical(field_type: An
 
 def test_every_schema_of_the_axis_proves_canonical() -> None:
     """The codec skips its re-encode check only on this proof (docs/SCHEMAS.md)."""
-    from interchange.core import codec
+    from interchange.wire import codec
 
     readers = [v for k, v in vars(codec).items() if k.endswith("_READER")]
     assert len(readers) >= 7

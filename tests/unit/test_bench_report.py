@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interchange.core.bench_result import BenchResult, Ceilings, StageProcess, Step, step_ratios
-from interchange.core.benchcalc import (
+from interchange.bench.calc import (
     Criteria,
     LatencyFigures,
     MemoryTrack,
@@ -14,7 +13,8 @@ from interchange.core.benchcalc import (
     StepResult,
     judge,
 )
-from interchange.core.timeseries import Point, Series
+from interchange.bench.result import BenchResult, Ceilings, StageProcess, Step, step_ratios
+from interchange.metrics.timeseries import Point, Series
 from interchange.report.bench_view import bench_json, bench_sections, step_line, write_bench_files
 
 CEILINGS = Ceilings(

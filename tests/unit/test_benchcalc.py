@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from interchange.core.benchcalc import (
+from interchange.bench.calc import (
     Criteria,
     LatencyFigures,
     Limit,
@@ -23,8 +23,8 @@ from interchange.core.benchcalc import (
     stage_efficiency,
     subtract_histogram,
 )
-from interchange.core.histogram import LatencyHistogram
 from interchange.errors import ConfigError
+from interchange.metrics.histogram import LatencyHistogram
 
 
 def hist(*values: int) -> LatencyHistogram:

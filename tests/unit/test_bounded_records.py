@@ -9,15 +9,15 @@ import pytest
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 from kafka.record.legacy_records import LegacyRecordBatch, LegacyRecordBatchBuilder
 
-from interchange.core.model import ReasonCode
-from interchange.pipeline import bounded_records
-from interchange.pipeline.bounded_records import (
+from interchange.kafka import bounded_records
+from interchange.kafka.bounded_records import (
     MAX_INFLATED_BATCH_BYTES,
     RefusedBatchError,
     inflate,
     refusal,
     refused_batch,
 )
+from interchange.wire.model import ReasonCode
 
 GZIP, SNAPPY = 1, 2
 BOMB = 64 * 1024 * 1024  # inflated size of the test bomb

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import time
 
-from interchange.broker import LOOPBACK, port_in_use
+from interchange.kafka.broker import LOOPBACK, port_in_use
 
 
 def _time_wait_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka.partitioner.default import DefaultPartitioner
 
-from interchange.pipeline.clients import CachedKeyPartitioner
+from interchange.kafka.clients import CachedKeyPartitioner
 
 
 class _Cluster:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from interchange.broker import find_free_port
+from interchange.kafka.broker import find_free_port
 
 
 def cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str]:

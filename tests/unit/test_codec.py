@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import documents, envelopes, rejections, status_messages
 
-from interchange.core import codec
-from interchange.core.codec import (
+from interchange.errors import DecodeError, EncodeError
+from interchange.wire import codec
+from interchange.wire.codec import (
     DecodeReason,
     content_sha256,
     decode_document,
@@ -24,7 +25,7 @@ from interchange.core.codec import (
     encode_status,
     make_document_id,
 )
-from interchange.core.model import (
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     BusinessType,
@@ -41,7 +42,6 @@ from interchange.core.model import (
     StatusCode,
     StatusMessage,
 )
-from interchange.errors import DecodeError, EncodeError
 
 
 def sample_document(**changes: object) -> Document:
@@ -409,7 +409,7 @@ def test_strict_decode_still_re_encodes_without_the_readers_proof() -> None:
 
     import fastavro
 
-    from interchange.core.avro_strict import Limits, StrictReader
+    from interchange.wire.strict import Limits, StrictReader
 
     schema = fastavro.parse_schema(
         {"type": "record", "name": "R", "fields": [{"name": "n", "type": ["int", "long"]}]}

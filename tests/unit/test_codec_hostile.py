@@ -17,9 +17,9 @@ from typing import Any
 import fastavro
 import pytest
 
-from interchange.core import codec
-from interchange.core.avro_strict import Limits, StrictReader
-from interchange.core.codec import (
+from interchange.errors import DecodeError
+from interchange.wire import codec
+from interchange.wire.codec import (
     DecodeReason,
     decode_document,
     decode_envelope,
@@ -28,7 +28,7 @@ from interchange.core.codec import (
     encode_document,
     encode_envelope,
 )
-from interchange.core.model import (
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     BusinessType,
@@ -47,7 +47,7 @@ from interchange.core.model import (
     Signer,
     SteeringType,
 )
-from interchange.errors import DecodeError
+from interchange.wire.strict import Limits, StrictReader
 
 Decoder = Callable[[bytes], Any]
 

@@ -12,12 +12,15 @@ from types import ModuleType
 
 import pytest
 
+from interchange.audit.conformance import Check, Checker, Message, MessageReport, Status, totals
+from interchange.axis.presets import build_directory
 from interchange.cli.main import main
-from interchange.core import codec
-from interchange.core.clock import now_us
-from interchange.core.conformance import Check, Checker, Message, MessageReport, Status, totals
-from interchange.core.keyfiles import Layout
-from interchange.core.model import (
+from interchange.clock import now_us
+from interchange.pki.keyfiles import Layout
+from interchange.pki.keystore import CertFault, KeyStore, TrustStore, init_pki
+from interchange.report.junit import junit_xml
+from interchange.wire import codec
+from interchange.wire.model import (
     AgencyRef,
     Attachment,
     BusinessType,
@@ -29,9 +32,6 @@ from interchange.core.model import (
     Secrecy,
     Signer,
 )
-from interchange.core.pki import CertFault, KeyStore, TrustStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.report.junit import junit_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 G22 = "000.00.00.G22"

@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.coverage import (
+from interchange.errors import ConfigError
+from interchange.metrics.coverage import (
     DEFAULT_TARGETS,
     Sla,
     compute_coverage,
     load_targets,
 )
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, ReasonCode, Tier
-from interchange.core.targets import meets, targets_from_dict
-from interchange.errors import ConfigError
+from interchange.metrics.run import RunMetrics
+from interchange.metrics.targets import meets, targets_from_dict
+from interchange.wire.model import Priority, ReasonCode, Tier
 
 C, P, D, M = Tier.CENTRAL, Tier.PROVINCE, Tier.DISTRICT, Tier.COMMUNE
 S = 1_000_000  # one second in µs
@@ -127,7 +127,7 @@ def test_exchange_at_100_percent_passes_and_causes_are_broken_down() -> None:
 
 
 def test_processing_share_is_judged_per_tier_against_the_work_record_targets() -> None:
-    from interchange.core.workflow import WorkCell
+    from interchange.workrecords.workflow import WorkCell
 
     m = RunMetrics()
     m.record_addressed(P, M, Priority.NORMAL, 10)
@@ -278,9 +278,9 @@ def test_units_count_under_the_tier_of_their_peoples_committee() -> None:
     measures per tier take them in: an id outside any directory still books by its shape
     (the router and the audit attribute with the same rule), and a run of the `tiny`
     workload, units included, books every recipient under a tier."""
-    from interchange.core.directory import attributed_tier
-    from interchange.core.presets import build_directory
-    from interchange.core.workload import WorkloadSpec, generate
+    from interchange.axis.directory import attributed_tier
+    from interchange.axis.presets import build_directory
+    from interchange.workload.generator import WorkloadSpec, generate
 
     assert attributed_tier({}, "016.00.00.H30") is P  # Sở Y tế of Hậu Giang
     assert attributed_tier({}, "009.00.03.H30") is D  # an office of a district

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core import gazetteer as gz
-from interchange.core.directory import (
+from interchange.axis import gazetteer as gz
+from interchange.axis.directory import (
     ID_PATTERN,
     AgencyKind,
     Directory,
@@ -20,9 +20,9 @@ from interchange.core.directory import (
     tier_of_id,
     unit_id,
 )
-from interchange.core.model import Agency, Tier
-from interchange.core.presets import PRESET_DATES, Preset, RandomDowntime, Scenario, build_directory
+from interchange.axis.presets import PRESET_DATES, Preset, RandomDowntime, Scenario, build_directory
 from interchange.errors import DirectoryError
+from interchange.wire.model import Agency, Tier
 
 
 @pytest.fixture(scope="module")

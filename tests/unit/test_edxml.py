@@ -31,9 +31,20 @@ from hypothesis import strategies as st
 from lxml import etree
 from strategies import TIMES_US, documents
 
-from interchange.core import certificates as certs
-from interchange.core import codec
-from interchange.core.model import (
+from interchange.audit.conformance_edxml import check_package as conformance_of
+from interchange.axis.presets import build_directory
+from interchange.edxml import build, read, xmlsafe
+from interchange.edxml.names import DS
+from interchange.edxml.package import prepare
+from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.edxml.verify import check_package, signature_finding
+from interchange.errors import EncodeError
+from interchange.pki import certificates as certs
+from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki
+from interchange.routing import formats as dispatch
+from interchange.routing.decision import Delivered, Excluded, Rejected, ReplayGuard
+from interchange.wire import codec
+from interchange.wire.model import (
     ContentFormat,
     Document,
     Envelope,
@@ -43,16 +54,6 @@ from interchange.core.model import (
     StatusCode,
     StatusMessage,
 )
-from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki
-from interchange.core.policy import Delivered, Excluded, Rejected, ReplayGuard
-from interchange.core.presets import build_directory
-from interchange.edxml import build, dispatch, read, xmlsafe
-from interchange.edxml.conformance import check_package as conformance_of
-from interchange.edxml.names import DS
-from interchange.edxml.package import prepare
-from interchange.edxml.reasons import EdxmlReason, PackageError
-from interchange.edxml.verify import check_package, signature_finding
-from interchange.errors import EncodeError
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "edxml"
 SENDER, RECIPIENT = "000.00.00.G05", "000.00.00.H01"
@@ -339,10 +340,10 @@ def test_the_audit_decides_and_reverifies_edxml_envelopes_as_the_router_does(
 ) -> None:
     """Without the edXML reader the audit called every package MALFORMED and every status
     of one a status without delivery (found by auditing an axis an edXML import ran on)."""
-    from interchange.core.audit_facts import Reverified, delivery_facts, submission_facts
-    from interchange.core.audit_findings import RawRecord
-    from interchange.core.model import Tier
-    from interchange.edxml.dispatch import EdxmlFormats
+    from interchange.audit.facts import Reverified, delivery_facts, submission_facts
+    from interchange.audit.findings import RawRecord
+    from interchange.routing.formats import EdxmlFormats
+    from interchange.wire.model import Tier
 
     now = time.time_ns() // 1000
     trust = TrustStore.open(rsa_pki)

@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "interchange"
-HOME = PACKAGE / "core" / "model.py"  # where `Secrecy.classified` says it
+HOME = PACKAGE / "wire" / "model.py"  # where `Secrecy.classified` says it
 
 
 def _is_none_level(node: ast.expr) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from interchange.core.fate import Fate, Outcome, Until
-from interchange.core.model import ReasonCode, Rejection, Secrecy, StatusCode, StatusMessage
+from interchange.delivery.fate import Fate, Outcome, Until
+from interchange.wire.model import ReasonCode, Rejection, Secrecy, StatusCode, StatusMessage
 
 DOC = "000.00.00.G22,2026/11/02,1/VP"
 A, B = "000.00.00.H01", "000.00.01.H01"

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core import codec
-from interchange.core.faults import Fault
-from interchange.core.model import Envelope, Hop, ReasonCode
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import KeyStore, TrustStore, init_pki
-from interchange.core.policy import (
+from interchange.axis.presets import build_directory
+from interchange.errors import DecodeError
+from interchange.pki.keystore import KeyStore, TrustStore, init_pki
+from interchange.routing.decision import (
     Delivered,
     Excluded,
     Placement,
@@ -21,10 +19,12 @@ from interchange.core.policy import (
     ReplayGuard,
     decide,
 )
-from interchange.core.presets import build_directory
-from interchange.core.sealing import malformed, seal, to_wire
-from interchange.core.workload import WorkloadSpec, generate
-from interchange.errors import DecodeError
+from interchange.wire import codec
+from interchange.wire.model import Envelope, Hop, ReasonCode
+from interchange.wire.partitioner import partition_of
+from interchange.workload.faults import Fault
+from interchange.workload.generator import WorkloadSpec, generate
+from interchange.workload.sealing import malformed, seal, to_wire
 
 PARTITIONS = 8
 

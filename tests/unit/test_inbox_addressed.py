@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 from router_helpers import CENTRAL, COMMUNE, PROVINCE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.model import NOT_ADDRESSED, StatusCode, Tier
-from interchange.core.pki import TrustStore
-from interchange.core.presets import build_directory
-from interchange.pipeline.agency_inbox import AgencyInbox, InboxConfig
+from interchange.axis.presets import build_directory
+from interchange.delivery.inbox import AgencyInbox, InboxConfig
+from interchange.pki.keystore import TrustStore
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import NOT_ADDRESSED, StatusCode, Tier
 
 
 def test_a_document_keyed_to_me_but_not_naming_me_is_refused_with_not_addressed(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kafka.structs import TopicPartition
 
-from interchange.pipeline.kafka_fakes import FakeConsumer, FakeLog
-from interchange.pipeline.kafka_seam import offsets_at, seek_to_time
+from interchange.kafka.fakes import FakeConsumer, FakeLog
+from interchange.kafka.seam import offsets_at, seek_to_time
 
 
 def test_seek_to_time_starts_at_the_first_recent_record_or_at_the_end() -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.histogram import HIGHEST_US, LatencyHistogram
-from interchange.core.metrics import RunMetrics, read_stats, write_stats
-from interchange.core.model import Priority, ReasonCode, Tier
 from interchange.errors import ConfigError
+from interchange.metrics.histogram import HIGHEST_US, LatencyHistogram
+from interchange.metrics.run import RunMetrics, read_stats, write_stats
+from interchange.wire.model import Priority, ReasonCode, Tier
 
 C, P, D, M = Tier.CENTRAL, Tier.PROVINCE, Tier.DISTRICT, Tier.COMMUNE
 N, X = Priority.NORMAL, Priority.EXPRESS

@@ -1,4 +1,4 @@
-"""core.partitioner is Kafka's default partitioner: same hash, same partition as kafka-python."""
+"""wire.partitioner is Kafka's default partitioner: same hash, same partition as kafka-python."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from kafka.partitioner.default import DefaultPartitioner
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
-from interchange.core.partitioner import murmur2, partition_of
+from interchange.wire.partitioner import murmur2, partition_of
 
 
 @given(st.binary(max_size=64))

@@ -13,11 +13,11 @@ from cryptography.x509.oid import NameOID
 from pki_fixtures import AGENCIES, BY_ALGORITHM, NOW, pki_copy, pki_dir  # noqa: F401 (fixtures)
 
 from interchange.cli.main import main
-from interchange.core.ca import DAY_US
-from interchange.core.certificates import issued_by
-from interchange.core.keyfiles import Layout
-from interchange.core.model import Agency, ReasonCode, Tier
-from interchange.core.pki import (
+from interchange.errors import PkiError
+from interchange.pki.ca import DAY_US
+from interchange.pki.certificates import issued_by
+from interchange.pki.keyfiles import Layout
+from interchange.pki.keystore import (
     Algorithm,
     CertFault,
     KeyStore,
@@ -28,7 +28,7 @@ from interchange.core.pki import (
     revoke,
     rotate,
 )
-from interchange.errors import PkiError
+from interchange.wire.model import Agency, ReasonCode, Tier
 
 ED = BY_ALGORITHM[Algorithm.ED25519]
 CONTENT = b"canonical document bytes"

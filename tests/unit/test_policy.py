@@ -24,12 +24,11 @@ from router_helpers import (
     sign,
 )
 
-from interchange.core import codec
-from interchange.core.directory import Directory
-from interchange.core.model import Envelope, Hop, ReasonCode, Secrecy, Tier
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.policy import (
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
+from interchange.errors import DecodeError
+from interchange.pki.keystore import KeyStore, TrustStore
+from interchange.routing.decision import (
     Decision,
     Delivered,
     Excluded,
@@ -39,8 +38,9 @@ from interchange.core.policy import (
     decide,
     parse,
 )
-from interchange.core.presets import build_directory
-from interchange.errors import DecodeError
+from interchange.wire import codec
+from interchange.wire.model import Envelope, Hop, ReasonCode, Secrecy, Tier
+from interchange.wire.partitioner import partition_of
 
 # The receipt time of every decision: set again when the module's PKI and cases are made
 # (certificates are issued and documents sent then), not at collection, which can be
@@ -333,7 +333,7 @@ def test_a_revoke_naming_an_unknown_target_is_rejected_with_its_reason(
 
     from router_helpers import CENTRAL, OFFLINE_COMMUNE, PROVINCE, document, sign
 
-    from interchange.core.model import Business, BusinessType
+    from interchange.wire.model import Business, BusinessType
 
     keys = pki[0]
     guard = ReplayGuard()

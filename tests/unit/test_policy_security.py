@@ -15,13 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from router_helpers import CENTRAL, PROVINCE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.clock import now_us
-from interchange.core.directory import Directory
-from interchange.core.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
-from interchange.core.partitioner import partition_of
-from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki, revoke
-from interchange.core.policy import (
+from interchange.axis.directory import Directory
+from interchange.axis.presets import build_directory
+from interchange.clock import now_us
+from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki, revoke
+from interchange.pki.signing import P256_ORDER
+from interchange.routing.decision import (
     MAX_ID_CHARS,
     MAX_SEND_AHEAD_US,
     MAX_SEND_BEHIND_US,
@@ -34,8 +33,9 @@ from interchange.core.policy import (
     ReplayGuard,
     decide,
 )
-from interchange.core.presets import build_directory
-from interchange.core.signing import P256_ORDER
+from interchange.wire import codec
+from interchange.wire.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
+from interchange.wire.partitioner import partition_of
 
 PARTITIONS = 8
 HOUR_US = 3_600_000_000

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from interchange.axis.directory import Directory
 from interchange.cli.main import main
-from interchange.core.directory import Directory
-from interchange.core.histogram import LatencyHistogram
-from interchange.core.manifest import merge_manifests
 from interchange.errors import ConfigError
+from interchange.metrics.histogram import LatencyHistogram
+from interchange.workload.manifest import merge_manifests
 
 
 @pytest.mark.parametrize("command", ["produce", "directory"])

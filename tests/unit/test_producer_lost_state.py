@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from kafka.errors import OutOfOrderSequenceNumberError
 
+from interchange.axis.presets import build_directory
 from interchange.cli.common import StopFlag
-from interchange.core.pki import KeyStore, init_pki
-from interchange.core.presets import build_directory
-from interchange.core.workload import WorkloadSpec
-from interchange.pipeline import producer as producer_module
-from interchange.pipeline.producer import AgencyProducer, ProducerConfig
+from interchange.pki.keystore import KeyStore, init_pki
 from interchange.settings import Settings
+from interchange.workload import producer as producer_module
+from interchange.workload.generator import WorkloadSpec
+from interchange.workload.producer import AgencyProducer, ProducerConfig
 
 
 class _PendingFuture:

@@ -12,9 +12,9 @@ from pathlib import Path
 from test_produce_cli import _part
 
 from interchange.cli.produce import register_produce
-from interchange.pipeline.producer_shards import run_shards, shard_manifest, shard_stages
-from interchange.pipeline.stages import Stage
 from interchange.settings import Settings
+from interchange.stages.commands import Stage
+from interchange.stages.producer_shards import run_shards, shard_manifest, shard_stages
 
 
 def settings(tmp_path: Path) -> Settings:

@@ -6,10 +6,10 @@ import io
 
 from rich.console import Console
 
+from interchange.bench.run import Tick
 from interchange.cli.bench import tick_line
 from interchange.cli.simulate import _Progress
-from interchange.pipeline.bench import Tick
-from interchange.pipeline.simulate_values import Snapshot
+from interchange.simulate.values import Snapshot
 
 
 def test_simulate_progress_shows_the_sliding_window_rate() -> None:

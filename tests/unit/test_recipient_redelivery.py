@@ -9,13 +9,13 @@ from typing import Any
 from kafka.structs import TopicPartition
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.model import Hop, Tier
-from interchange.core.presets import build
-from interchange.pipeline.kafka_fakes import FakeLog, FakeProducer, FakeRecord
-from interchange.pipeline.recipient import RecipientConfig, Recipients
-from interchange.pipeline.recipient_state import handled_mark, mark_metadata
+from interchange.axis.presets import build
+from interchange.delivery.recipient import RecipientConfig, Recipients
+from interchange.delivery.state import handled_mark, mark_metadata
+from interchange.kafka.fakes import FakeLog, FakeProducer, FakeRecord
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Hop, Tier
 
 
 def _record(tp: TopicPartition, offset: int, key: bytes, value: bytes) -> FakeRecord:
@@ -73,7 +73,7 @@ def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after
     """The rebalance callback runs on kafka-python's network thread: the old handler
     committed from there (RuntimeError on every rebalance) and then skipped forgetting
     the revoked partitions' pending offsets."""
-    from interchange.pipeline.recipient import _Listener
+    from interchange.delivery.recipient import _Listener
 
     directory = build("tiny")
     keys = make_pki(tmp_path / "keys", directory)

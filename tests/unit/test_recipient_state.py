@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document
 
-from interchange.core import codec
-from interchange.core.model import Envelope, Hop
-from interchange.core.presets import build
-from interchange.pipeline.recipient_state import ArrivalDecoder, RecentDeliveries
+from interchange.axis.presets import build
+from interchange.delivery.state import ArrivalDecoder, RecentDeliveries
+from interchange.wire import codec
+from interchange.wire.model import Envelope, Hop
 
 
 def test_recent_deliveries_forget_the_oldest_pair_beyond_the_window() -> None:
@@ -62,7 +62,7 @@ def test_arrival_carries_the_producer_hop_as_the_actual_send_time() -> None:
 def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) -> None:
     import json
 
-    from interchange.pipeline.simulate_values import stats_totals
+    from interchange.simulate.values import stats_totals
 
     def stats(name: str, ready: bool) -> Path:
         path = tmp_path / name
@@ -76,7 +76,7 @@ def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) 
 
 
 def test_work_states_are_bounded_and_forget_the_oldest_record() -> None:
-    from interchange.pipeline.recipient_state import WorkStates
+    from interchange.delivery.state import WorkStates
 
     states = WorkStates(capacity=2)
     states.set(("a", "r"), WorkStates.OPEN)

@@ -9,15 +9,15 @@ import dataclasses
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.clock import now_us
-from interchange.core.model import Hop, Tier
-from interchange.core.pki import KeyStore
-from interchange.core.presets import build
-from interchange.pipeline.kafka_fakes import FakeConsumer, FakeLog, FakeProducer
-from interchange.pipeline.recipient import RecipientConfig, Recipients, _Listener
-from interchange.pipeline.recipient_state import InboxCounts, handled_mark
+from interchange.axis.presets import build
+from interchange.clock import now_us
+from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
+from interchange.delivery.state import InboxCounts, handled_mark
+from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
+from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Hop, Tier
 
 GROUP = "interchange-recipients"
 PARTITIONS = 2

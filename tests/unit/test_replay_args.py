@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from interchange.audit.replay import ReplayConfig, ReplayStats, parse_offsets, parse_time_ms
 from interchange.errors import ConfigError
-from interchange.pipeline.replay import ReplayConfig, ReplayStats, parse_offsets, parse_time_ms
 
 
 def test_offsets_allow_dots_and_colons_in_topic_names() -> None:

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from interchange.core.coverage import CoverageReport, compute_coverage
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, ReasonCode, Tier
+from interchange.metrics.coverage import CoverageReport, compute_coverage
+from interchange.metrics.run import RunMetrics
 from interchange.report.charts import render_svg
 from interchange.report.html import coverage_html, render_html, write_html
 from interchange.report.json_report import (
@@ -34,6 +33,7 @@ from interchange.report.sections import (
     fmt_us,
 )
 from interchange.report.terminal import print_coverage, render_terminal
+from interchange.wire.model import Priority, ReasonCode, Tier
 
 S = 1_000_000
 
@@ -208,7 +208,7 @@ def test_terminal_shows_tiers_verdicts_and_reasons(report: CoverageReport) -> No
 
 
 def test_json_terminal_and_html_show_the_same_work_record_figures() -> None:
-    from interchange.core.workflow import WorkCell
+    from interchange.workrecords.workflow import WorkCell
 
     m = RunMetrics()
     m.record_addressed(Tier.PROVINCE, Tier.COMMUNE, Priority.NORMAL, 8)
@@ -274,7 +274,7 @@ def test_page_header_hides_unset_values_and_shows_dates() -> None:
 
 
 def test_every_reason_code_has_a_line_in_the_outcomes_table() -> None:
-    from interchange.core.model import ReasonCode
     from interchange.report.coverage_view import REASON_TEXT
+    from interchange.wire.model import ReasonCode
 
     assert set(REASON_TEXT) == set(ReasonCode)

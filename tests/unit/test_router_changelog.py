@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interchange.pipeline.router_txn import Batch, decode_changelog, encode_changelog
+from interchange.routing.transaction import Batch, decode_changelog, encode_changelog
 
 
 def test_entries_round_trip_in_order() -> None:

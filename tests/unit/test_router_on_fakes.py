@@ -9,16 +9,16 @@ from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
-from interchange.core import codec
-from interchange.core.model import Tier
-from interchange.core.pki import KeyStore, TrustStore
-from interchange.core.presets import build
-from interchange.pipeline.clients import assign_all
-from interchange.pipeline.kafka_fakes import FakeConsumer, FakeLog, FakeProducer
-from interchange.pipeline.kafka_seam import Consumer, Producer
-from interchange.pipeline.router import Router, RouterConfig, _Listener
-from interchange.pipeline.router_txn import Batch
+from interchange.axis.presets import build
+from interchange.kafka.clients import assign_all
+from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
+from interchange.kafka.seam import Consumer, Producer
+from interchange.pki.keystore import KeyStore, TrustStore
+from interchange.routing.router import Router, RouterConfig, _Listener
+from interchange.routing.transaction import Batch
 from interchange.settings import Settings
+from interchange.wire import codec
+from interchange.wire.model import Tier
 
 GROUP = "interchange-router"
 PARTITIONS = 2

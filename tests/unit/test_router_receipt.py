@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from interchange.pipeline.router import LOG_APPEND_TIME, receipt_us
+from interchange.routing.router import LOG_APPEND_TIME, receipt_us
 
 
 def test_log_append_time_is_the_receipt_time() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from interchange.pipeline.router_txn import Batch, Output, run_transaction
+from interchange.routing.transaction import Batch, Output, run_transaction
 
 
 class _NeverAnswered:

@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pki_fixtures import AGENCIES, BY_ALGORITHM, NOW, pki_copy, pki_dir  # noqa: F401 (fixtures)
 
-from interchange.core import certificates as certs
-from interchange.core.ca import load_ca
-from interchange.core.keyfiles import Layout
-from interchange.core.model import ReasonCode, Tier
-from interchange.core.pki import (
+from interchange.errors import PkiError
+from interchange.pki import certificates as certs
+from interchange.pki.ca import load_ca
+from interchange.pki.keyfiles import Layout
+from interchange.pki.keystore import (
     Algorithm,
     AlgorithmPolicy,
     KeyStore,
@@ -22,8 +22,8 @@ from interchange.core.pki import (
     algorithm_mix,
     ensure_keys,
 )
-from interchange.core.signing import RsaPadding, algorithm_of, generate_key, sign
-from interchange.errors import PkiError
+from interchange.pki.signing import RsaPadding, algorithm_of, generate_key, sign
+from interchange.wire.model import ReasonCode, Tier
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 CONTENT = b"\x00document bytes" * 50
@@ -181,9 +181,9 @@ def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
 ) -> None:
     import time
 
-    from interchange.core import codec
-    from interchange.core.conformance import Check, Checker, Message, Status
-    from interchange.core.model import (
+    from interchange.audit.conformance import Check, Checker, Message, Status
+    from interchange.wire import codec
+    from interchange.wire.model import (
         AgencyRef,
         BusinessType,
         Document,
@@ -240,7 +240,7 @@ def test_the_example_connector_signs_with_the_padding_its_certificate_names(
     import sys
     import time
 
-    from interchange.core.conformance import Checker, Message, Status
+    from interchange.audit.conformance import Checker, Message, Status
 
     path = Path(__file__).resolve().parents[2] / "examples" / "connector" / "connector.py"
     spec = importlib.util.spec_from_file_location("example_connector_rsa", path)

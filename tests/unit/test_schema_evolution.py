@@ -20,8 +20,8 @@ from typing import Any
 import fastavro
 import pytest
 
-from interchange.core.schemas import SCHEMA_NAMES, schema_text
 from interchange.errors import DecodeError
+from interchange.wire.schemas import SCHEMA_NAMES, schema_text
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 HISTORY = SCHEMAS / "history"
@@ -212,8 +212,8 @@ def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> Non
     with `business` None, its bytes unchanged, so its signature still verifies."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from interchange.core import codec
-    from interchange.core.model import Business
+    from interchange.wire import codec
+    from interchange.wire.model import Business
 
     v4 = fastavro.parse_schema(json.loads((HISTORY / "v4" / "document.avsc").read_text()))
     doc = _without_v6(_vector_document(0))
@@ -238,7 +238,7 @@ def test_a_document_signed_under_v4_still_decodes_and_verifies_under_v5() -> Non
 
 
 def _vector_document(index: int) -> Any:
-    from interchange.core import codec
+    from interchange.wire import codec
 
     vectors = json.loads(VECTORS.read_text())
     return codec.decode_document(bytes.fromhex(vectors["documents"][index]["document_hex"]))
@@ -246,7 +246,7 @@ def _vector_document(index: int) -> Any:
 
 def _without_v6(doc: Any) -> Any:
     """`doc` with the fields schema v6 added at their defaults (what a v5 writer could say)."""
-    from interchange.core.model import AgencyRef, Attachment, OtherInfo, SteeringType
+    from interchange.wire.model import AgencyRef, Attachment, OtherInfo, SteeringType
 
     return dataclasses.replace(
         doc,
@@ -278,7 +278,7 @@ def test_a_document_signed_under_v5_still_decodes_and_verifies_under_v6(index: i
     them still verifies; the v6 encoding of the same value appends only default bytes."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from interchange.core import codec
+    from interchange.wire import codec
 
     full = _vector_document(index)
     doc = _without_v6(full)
@@ -299,8 +299,8 @@ def test_a_document_signed_under_v5_still_decodes_and_verifies_under_v6(index: i
 
 
 def test_an_envelope_written_under_v5_still_decodes_as_avro_content() -> None:
-    from interchange.core import codec
-    from interchange.core.model import ContentFormat, Envelope, Hop
+    from interchange.wire import codec
+    from interchange.wire.model import ContentFormat, Envelope, Hop
 
     value = {
         "content": b"doc",
@@ -322,7 +322,7 @@ def test_an_envelope_written_under_v5_still_decodes_as_avro_content() -> None:
 def test_new_readers_read_v6_data_and_v5_readers_skip_what_they_do_not_know() -> None:
     """Avro resolution both ways for the v6 fields: a v5 reader given the v6 writer schema
     reads a full v6 document and drops the appended fields."""
-    from interchange.core import codec
+    from interchange.wire import codec
 
     full = _vector_document(1)
     data = codec.encode_document(full)

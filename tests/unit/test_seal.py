@@ -10,13 +10,7 @@ import pytest
 from asn1crypto import tsp
 from cryptography import x509
 
-from interchange.core import certificates as certs
-from interchange.core.ca import DAY_US
-from interchange.core.clock import now_us
-from interchange.core.issuance import ServiceKey, archive_services, init_pki
-from interchange.core.keyfiles import Layout
-from interchange.core.presets import build_directory
-from interchange.core.seal import (
+from interchange.audit.seal import (
     SealFault,
     TimeStampAuthority,
     TimeStampResp,
@@ -25,7 +19,13 @@ from interchange.core.seal import (
     timestamp_request,
     verify_seal,
 )
-from interchange.core.truststore import TrustStore
+from interchange.axis.presets import build_directory
+from interchange.clock import now_us
+from interchange.pki import certificates as certs
+from interchange.pki.ca import DAY_US
+from interchange.pki.issuance import ServiceKey, archive_services, init_pki
+from interchange.pki.keyfiles import Layout
+from interchange.pki.truststore import TrustStore
 
 MANIFEST = b'{"format":"interchange-archive/2","records":3}\n'
 
@@ -132,8 +132,8 @@ def test_the_roles_cannot_be_swapped(keys: Path, services: tuple[ServiceKey, Ser
 
 
 def test_an_agency_key_cannot_seal(keys: Path, services: tuple[ServiceKey, ServiceKey]) -> None:
-    from interchange.core.keyfiles import read_index
-    from interchange.core.signing import load_private_key
+    from interchange.pki.keyfiles import read_index
+    from interchange.pki.signing import load_private_key
 
     layout = Layout(keys)
     row = read_index(layout)[0]
@@ -185,7 +185,7 @@ def test_revocation_after_the_time_stamp_does_not_undo_the_seal(
 
 def _revoke(keys: Path, cert: x509.Certificate, at: int, *, again: bool = False) -> None:
     """Put a service certificate on the CRL (`keys revoke` takes agency certificates)."""
-    from interchange.core.ca import load_ca, revoked_entries, write_crl
+    from interchange.pki.ca import load_ca, revoked_entries, write_crl
 
     layout = Layout(keys)
     with layout.locked():

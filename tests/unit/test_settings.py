@@ -52,9 +52,9 @@ def test_unknown_setting_and_bad_values_are_errors() -> None:
 def test_the_recipients_status_producer_lingers_its_own_time(
     env: dict[str, str], expected: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interchange.core.presets import build
-    from interchange.pipeline import recipient
-    from interchange.pipeline.clients import producer_config
+    from interchange.axis.presets import build
+    from interchange.delivery import recipient
+    from interchange.kafka.clients import producer_config
 
     made: list[dict[str, object]] = []
 

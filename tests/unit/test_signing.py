@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pki_fixtures import BY_ALGORITHM, NOW, pki_dir  # noqa: F401 (fixture)
 
-from interchange.core.model import ReasonCode
-from interchange.core.pki import Algorithm, AlgorithmPolicy, KeyStore, TrustStore
-from interchange.core.signing import (
+from interchange.errors import PkiError
+from interchange.pki.keystore import Algorithm, AlgorithmPolicy, KeyStore, TrustStore
+from interchange.pki.signing import (
     P256_HALF_ORDER,
     P256_ORDER,
     generate_key,
@@ -26,9 +26,9 @@ from interchange.core.signing import (
     plausible,
     private_key_pem,
 )
-from interchange.core.signing import sign as raw_sign
-from interchange.core.signing import verifier as raw_verifier
-from interchange.errors import PkiError
+from interchange.pki.signing import sign as raw_sign
+from interchange.pki.signing import verifier as raw_verifier
+from interchange.wire.model import ReasonCode
 
 ALGORITHMS = list(Algorithm)
 FAST = settings(

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from interchange.pipeline import simulate
-from interchange.pipeline.simulate import Simulation, SimulationOptions, SimulationResult
-from interchange.pipeline.stages import Stage
 from interchange.settings import Settings
+from interchange.simulate import run as simulate
+from interchange.simulate.run import Simulation, SimulationOptions, SimulationResult
+from interchange.stages.commands import Stage
 
 NEVER_READY = (
     "import signal, sys, time\n"

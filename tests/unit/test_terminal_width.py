@@ -9,13 +9,13 @@ import pytest
 from rich.console import Console
 from test_bench_report import RESULT
 
-from interchange.core.coverage import compute_coverage
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, ReasonCode, Tier
+from interchange.metrics.coverage import compute_coverage
+from interchange.metrics.run import RunMetrics
 from interchange.report.bench_view import TITLE, bench_sections
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.sections import Section, Table
 from interchange.report.terminal import PIPE_WIDTH, render_terminal, report_console
+from interchange.wire.model import Priority, ReasonCode, Tier
 
 
 def _coverage_sections() -> tuple[Section, ...]:

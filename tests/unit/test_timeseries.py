@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from interchange.core.histogram import LatencyHistogram
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import Priority, ReasonCode, Tier
-from interchange.core.timeseries import (
+from interchange.errors import ConfigError
+from interchange.metrics.histogram import LatencyHistogram
+from interchange.metrics.run import RunMetrics
+from interchange.metrics.timeseries import (
     Point,
     Reading,
     Series,
@@ -19,7 +19,7 @@ from interchange.core.timeseries import (
     SlidingRate,
     StatsFiles,
 )
-from interchange.errors import ConfigError
+from interchange.wire.model import Priority, ReasonCode, Tier
 
 ORIGIN = 1_000.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interchange.pipeline.topics import layout_of, topic_specs
+from interchange.kafka.topics import layout_of, topic_specs
 from interchange.settings import Settings
 
 

@@ -23,9 +23,9 @@ import nacl.signing
 import pytest
 from cryptography import x509
 
-from interchange.core import codec
-from interchange.core.keyfiles import Layout
-from interchange.core.pki import TrustStore
+from interchange.pki.keyfiles import Layout
+from interchange.pki.keystore import TrustStore
+from interchange.wire import codec
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "tests" / "vectors"

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from interchange.core.certificates import CertInfo
-from interchange.core.model import ContentFormat, Envelope, Hop, ReasonCode, Tier
-from interchange.core.signing import Algorithm, generate_key, sign, verifier
-from interchange.core.verification import (
+from interchange.pki.certificates import CertInfo
+from interchange.pki.signing import Algorithm, generate_key, sign, verifier
+from interchange.pki.verification import (
     CERTIFICATE_CHECKS,
     ORDER,
     SIGNATURE_CHECKS,
@@ -24,6 +23,7 @@ from interchange.core.verification import (
     Verdict,
     judged_at,
 )
+from interchange.wire.model import ContentFormat, Envelope, Hop, ReasonCode, Tier
 
 NOW = 1_800_000_000_000_000
 AGENCY = "000.00.00.G22"

@@ -6,16 +6,16 @@ from collections import Counter
 
 import pytest
 
-from interchange.core import codec
-from interchange.core.directory import Directory, Downtime, body_of_id, is_valid_id
-from interchange.core.faults import DEFAULT_FAULTS, EXPECTED_REASON, Fault, parse_faults
-from interchange.core.flows import effective_flows
-from interchange.core.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
-from interchange.core.presets import Scenario, build_directory
-from interchange.core.tally import DELIVERED, Tally
-from interchange.core.workload import Planned, WorkloadSpec, for_shard, generate, shard_of
-from interchange.core.workload_spec import Role, role_of_id
+from interchange.axis.directory import Directory, Downtime, body_of_id, is_valid_id
+from interchange.axis.presets import Scenario, build_directory
 from interchange.errors import ConfigError
+from interchange.wire import codec
+from interchange.wire.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
+from interchange.workload.faults import DEFAULT_FAULTS, EXPECTED_REASON, Fault, parse_faults
+from interchange.workload.flows import effective_flows
+from interchange.workload.generator import Planned, WorkloadSpec, for_shard, generate, shard_of
+from interchange.workload.spec import Role, role_of_id
+from interchange.workload.tally import DELIVERED, Tally
 
 N = 20_000
 HEAVY_FAULTS = dict.fromkeys(Fault, 0.02)
@@ -325,8 +325,8 @@ def test_every_document_carries_the_full_edxml_header(
 ) -> None:
     """Schema v6: the generated header is filled from the directory, replies name what they
     answer in ResponseFor, and the whole document round-trips through the strict codec."""
-    from interchange.core import header
-    from interchange.core.model import DOCUMENT_KINDS, OtherInfo
+    from interchange.wire.model import DOCUMENT_KINDS, OtherInfo
+    from interchange.workload import header
 
     replies = 0
     for p in faulty[:3000]:
@@ -366,7 +366,7 @@ def test_every_document_carries_the_full_edxml_header(
 
 
 def test_mail_labels_put_the_province_first() -> None:
-    from interchange.core.header import mail_label
+    from interchange.workload.header import mail_label
 
     assert mail_label("000.00.00.H29") == "h29"
     assert mail_label("000.00.05.H29") == "h29-05"

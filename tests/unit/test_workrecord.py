@@ -1,4 +1,5 @@
-"""Work records: the planner (core.workrecord) and the status-topic tally (core.workflow)."""
+"""Work records: the planner (workrecords.plan) and the status-topic tally
+(workrecords.workflow)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import random
 
 import pytest
 
-from interchange.core.metrics import RunMetrics
-from interchange.core.model import (
+from interchange.errors import ConfigError
+from interchange.metrics.run import RunMetrics
+from interchange.wire.model import (
     DocumentType,
     Priority,
     StaffInfo,
@@ -15,8 +17,7 @@ from interchange.core.model import (
     StatusMessage,
     Tier,
 )
-from interchange.core.workflow import Violation, WorkCell, WorkflowTally
-from interchange.core.workrecord import (
+from interchange.workrecords.plan import (
     DAY_S,
     DEFAULT_ONLINE_SHARE,
     WORK_STATUSES,
@@ -27,7 +28,7 @@ from interchange.core.workrecord import (
     overdue_at_completion,
     plan,
 )
-from interchange.errors import ConfigError
+from interchange.workrecords.workflow import Violation, WorkCell, WorkflowTally
 
 T0 = 1_800_000_000_000_000
 LETTER = WorkItem(Priority.NORMAL, DocumentType.OFFICIAL_LETTER, None)
@@ -230,7 +231,7 @@ def test_work_cells_travel_in_run_metrics() -> None:
 
 
 def test_scenario_carries_work_record_settings() -> None:
-    from interchange.core.presets import Scenario
+    from interchange.axis.presets import Scenario
     from interchange.errors import DirectoryError
 
     s = Scenario.from_dict({"work_records": {"online_share": {"commune": 0.4}, "time_scale": 3600}})

@@ -25,9 +25,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from interchange.core import certificates as certs
-from interchange.core import codec
-from interchange.core.model import (
+from interchange.pki import certificates as certs
+from interchange.pki.signing import Algorithm, RsaPadding, load_private_key, sign
+from interchange.wire import codec
+from interchange.wire.model import (
     DOCUMENT_KINDS,
     AgencyRef,
     Attachment,
@@ -46,7 +47,6 @@ from interchange.core.model import (
     SteeringType,
     Tier,
 )
-from interchange.core.signing import Algorithm, RsaPadding, load_private_key, sign
 
 HERE = Path(__file__).resolve().parent
 # RFC 8032 section 7.1, TEST 1 secret key: a well-known, public Ed25519 seed.

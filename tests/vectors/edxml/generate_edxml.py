@@ -25,8 +25,8 @@ from edxml_helpers import (  # noqa: E402
     wrapping,
 )
 
-from interchange.core.pki import AlgorithmPolicy, KeyStore, TrustStore, init_pki  # noqa: E402
-from interchange.core.presets import build_directory  # noqa: E402
+from interchange.axis.presets import build_directory  # noqa: E402
+from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki  # noqa: E402
 
 SENDER, RECIPIENT, OTHER = "000.00.00.G05", "000.00.00.H01", "000.00.00.G14"
 SEND_TIME_US = 1_796_083_200_000_000  # 2026-12-01T00:00:00Z

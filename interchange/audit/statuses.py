@@ -1,0 +1,95 @@
+"""The audit's check of the status records: each one about a delivery, in its work
+record's order; the status-03 latency and the work-record funnel recomputed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from interchange.audit.facts import DeliveryFact
+from interchange.audit.findings import Kind, RawRecord, at
+from interchange.audit.state import AuditState, Pair
+from interchange.errors import DecodeError
+from interchange.wire import codec
+from interchange.wire.model import StatusCode, StatusMessage
+from interchange.workrecords.workflow import Violation, WorkflowTally
+
+
+def decode_statuses(
+    a: AuditState, records: Sequence[RawRecord]
+) -> list[tuple[RawRecord, StatusMessage]]:
+    out = []
+    for rec in sorted(records, key=lambda r: (r.partition, r.offset)):
+        try:
+            out.append((rec, codec.decode_status(rec.value or b"")))
+        except DecodeError as exc:
+            a.add(at(Kind.MALFORMED_STATUS, rec, f"does not decode strictly ({exc.reason})"))
+    return out
+
+
+def first_status_times(
+    statuses: Sequence[tuple[RawRecord, StatusMessage]], code: StatusCode
+) -> dict[Pair, int]:
+    out: dict[Pair, int] = {}
+    for _rec, msg in statuses:
+        if msg.code is code:
+            out.setdefault((msg.document_id, msg.recipient), msg.time_us)
+    return out
+
+
+def check_statuses(
+    a: AuditState,
+    statuses: Sequence[tuple[RawRecord, StatusMessage]],
+    delivered: Mapping[Pair, DeliveryFact],
+) -> None:
+    acked: set[Pair] = set()
+    work = WorkflowTally()
+    for rec, msg in statuses:
+        pair = (msg.document_id, msg.recipient)
+        d = delivered.get(pair)
+        if d is None:
+            a.add(
+                at(
+                    Kind.STATUS_WITHOUT_DELIVERY,
+                    rec,
+                    f"status {msg.code.value} for {msg.document_id} from {msg.recipient}: "
+                    "no such delivery",
+                )
+            )
+            continue
+        if msg.sender != d.sender:
+            a.add(
+                at(
+                    Kind.STATUS_WITHOUT_DELIVERY,
+                    rec,
+                    f"status names sender {msg.sender}, the document's is {d.sender}",
+                )
+            )
+            continue
+        sender_tier = a.tier(d.sender)
+        if sender_tier is not None:
+            broken = work.observe(msg, sender_tier, d.tier)
+            if broken is not None:
+                a.add(at(_KIND_OF[broken], rec, _violation_text(broken, msg)))
+                continue
+        if msg.code is StatusCode.ACCEPTED and pair not in acked:
+            acked.add(pair)
+            if sender_tier is not None:
+                a.metrics.record_ack(sender_tier, d.tier, msg.time_us - d.send_time_us)
+    for (s_tier, r_tier), cell in work.cells():
+        a.metrics.record_work(s_tier, r_tier, cell)
+
+
+_KIND_OF = {
+    Violation.OUT_OF_ORDER: Kind.STATUS_OUT_OF_ORDER,
+    Violation.AFTER_COMPLETED: Kind.STATUS_AFTER_COMPLETED,
+    Violation.ANSWER_WITHOUT_RECALL: Kind.RECALL_ANSWER_WITHOUT_REQUEST,
+}
+
+
+def _violation_text(v: Violation, msg: StatusMessage) -> str:
+    what = f"status {msg.code.value} for {msg.document_id} from {msg.recipient}"
+    if v is Violation.OUT_OF_ORDER:
+        return f"{what}: not the next step of its work record (03 -> 04 -> 05 -> 06)"
+    if v is Violation.AFTER_COMPLETED:
+        return f"{what}: after 06, only recall statuses may follow"
+    return f"{what}: a recall answer with no recall request (13) before it"

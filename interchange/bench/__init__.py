@@ -1,0 +1,1 @@
+"""The load test: ceilings, the naive reference and the rate search."""

@@ -1,0 +1,1 @@
+"""Run metrics: latency histograms, counters, coverage and the policy targets."""

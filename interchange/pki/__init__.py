@@ -1,0 +1,1 @@
+"""The simulated national PKI: keys, certificates, issuance, signing and trust."""

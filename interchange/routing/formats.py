@@ -1,0 +1,142 @@
+"""One entry point per reader for both content formats (AVRO, EDXML) of an envelope.
+
+The router, the recipients and `inbox` call these instead of the Avro-only functions;
+an Avro envelope takes exactly the path it took before (one envelope decode, the same
+verifier), an EDXML one reads the package (read.py) and verifies its own signature
+(verify.py) in the same order of checks, with the XML-specific word in the detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from interchange.edxml import read
+from interchange.edxml.reasons import EdxmlReason, PackageError
+from interchange.edxml.verify import CertificateSource, XmlVerifier
+from interchange.errors import DecodeError
+from interchange.routing import decision as policy
+from interchange.wire import codec
+from interchange.wire.model import ContentFormat, Document, Envelope, ReasonCode
+
+
+def is_edxml(envelope: Envelope | None) -> bool:
+    return envelope is not None and envelope.content_format is ContentFormat.EDXML
+
+
+def read_content(envelope: Envelope) -> Document:
+    """The document of either format (DecodeError on a defect: MALFORMED)."""
+    if is_edxml(envelope):
+        if envelope.signature:  # the package signs itself: a detached one would go unchecked
+            raise PackageError(EdxmlReason.STRUCTURE, "an EDXML envelope's signature is not empty")
+        return read.read_document(envelope.content)
+    return codec.decode_document(envelope.content)
+
+
+class _NoCertificates:
+    """For a verifier that cannot look certificates up (test fakes): nothing verifies."""
+
+    def verify(
+        self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
+    ) -> ReasonCode | None:
+        return ReasonCode.UNKNOWN_CERTIFICATE
+
+
+def decide(
+    raw_value: bytes | None,
+    *,
+    directory: policy.Directory,
+    trust: policy.Verifier,
+    certificates: CertificateSource | None,
+    replay_window: policy.ReplayGuard,
+    now_us: int,
+    placement: policy.Placement | None,
+    router_node: str = "router",
+) -> policy.Decision:
+    """`policy.decide` for either format. `certificates`: the trust store the EDXML path
+    reads certificates from (None: every EDXML envelope is UNKNOWN_CERTIFICATE)."""
+    parsed = policy.parse(raw_value, now_us, read_content)
+    if not is_edxml(parsed.envelope):
+        return policy.decide(
+            raw_value,
+            directory=directory,
+            trust=trust,
+            replay_window=replay_window,
+            now_us=now_us,
+            placement=placement,
+            router_node=router_node,
+            parsed=parsed,
+        )
+    xml = XmlVerifier(certificates) if certificates is not None else None
+    decision = policy.decide(
+        raw_value,
+        directory=directory,
+        trust=xml if xml is not None else _NoCertificates(),
+        replay_window=replay_window,
+        now_us=now_us,
+        placement=placement,
+        router_node=router_node,
+        parsed=parsed,
+    )
+    finding = xml.finding if xml is not None else None
+    if (
+        isinstance(decision, policy.Rejected)
+        and finding is not None
+        and decision.reason is finding.wire
+    ):
+        detail = policy.bounded(f"{finding.word}: {decision.detail}", policy.MAX_DETAIL_CHARS)
+        decision = replace(decision, rejection=replace(decision.rejection, detail=detail))
+    return decision
+
+
+def examine(
+    envelope: Envelope, certificates: CertificateSource, at_us: int, verify: policy.Verifier
+) -> tuple[Document | None, str]:
+    """A recipient's strict read and verification of a delivered envelope of either
+    format: (document, problem), problem "" when valid, else a decode reason or a
+    ReasonCode value (for an EDXML package, followed by the XML word)."""
+    try:
+        doc = read_content(envelope)
+    except DecodeError as exc:
+        return None, f"document: {exc.reason}"
+    if not is_edxml(envelope):
+        reason = verify.verify(
+            envelope.content, envelope.signature, envelope.cert_id, doc.sender.id, at_us
+        )
+        return doc, reason.value if reason is not None else ""
+    xml = XmlVerifier(certificates)
+    reason = xml.verify(envelope.content, b"", envelope.cert_id, doc.sender.id, at_us)
+    if reason is None:
+        return doc, ""
+    return doc, reason.value + (f" {xml.finding.word}" if xml.finding is not None else "")
+
+
+VerifyFunction = Callable[[bytes, bytes, str, str, int], ReasonCode | None]
+
+
+def verify_envelope(
+    envelope: Envelope, sender_id: str, at_us: int, verify: VerifyFunction
+) -> ReasonCode | None:
+    """`verify` (a `TrustStore.verify`) for an Avro envelope; for an EDXML one, the
+    package's XML-DSig with the same trust store's certificates."""
+    if not is_edxml(envelope):
+        return verify(envelope.content, envelope.signature, envelope.cert_id, sender_id, at_us)
+    owner = getattr(verify, "__self__", None)
+    if not isinstance(owner, CertificateSource):
+        return ReasonCode.UNKNOWN_CERTIFICATE
+    return XmlVerifier(owner).verify(envelope.content, b"", envelope.cert_id, sender_id, at_us)
+
+
+class EdxmlFormats:
+    """`audit_reverify.ContentFormats` for the audit: edXML packages read and verified as the
+    router reads and verifies them."""
+
+    def __init__(self, certificates: CertificateSource) -> None:
+        self._certificates = certificates
+
+    def read(self, envelope: Envelope) -> Document:
+        return read_content(envelope)
+
+    def verifier(self, envelope: Envelope) -> policy.Verifier:
+        del envelope  # one verifier for every package
+        return XmlVerifier(self._certificates)

@@ -1,0 +1,1 @@
+"""One simulation of the whole axis: stages, supervision and accounting."""

@@ -1,0 +1,1 @@
+"""The axis's stage processes: the same command lines docker-compose runs."""

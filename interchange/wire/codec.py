@@ -1,0 +1,678 @@
+"""The strict Avro codec for every record that travels on the axis (docs/SCHEMAS.md).
+
+Schemas come from `schemas/*.avsc` and are parsed once at import. Encoding is
+fastavro's schemaless binary writer; its output for a Document is canonical
+and is exactly what gets signed. Decoding treats input as hostile: a size cap,
+then `StrictReader` (bounded lengths, minimal varints, no trailing bytes: only the
+canonical encoding passes), then semantic checks; a re-encode that must reproduce
+the input byte for byte is left to schemas whose canonical form the reader cannot
+prove (none of the axis's). Every failure is
+one `DecodeError` whose reason is a `DecodeReason`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastavro import parse_schema, schemaless_writer
+
+from interchange.errors import DecodeError, EncodeError
+from interchange.wire.model import (
+    CERT_ID,
+    AdministrativeKind,
+    AgencyRef,
+    Attachment,
+    Business,
+    BusinessType,
+    ContentFormat,
+    Document,
+    DocumentCategory,
+    DocumentKind,
+    DocumentType,
+    Envelope,
+    Hop,
+    OrganDetail,
+    OtherInfo,
+    Priority,
+    ReasonCode,
+    Rejection,
+    ResponseFor,
+    Secrecy,
+    Signer,
+    StaffInfo,
+    StatusCode,
+    StatusMessage,
+    SteeringType,
+)
+from interchange.wire.schemas import load_schema, schema_text
+from interchange.wire.strict import DecodeReason, Limits, StrictReader
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_ENVELOPE_BYTES",
+    "DecodeReason",
+    "content_sha256",
+    "decode_document",
+    "decode_envelope",
+    "decode_rejection",
+    "decode_status",
+    "encode_document",
+    "encode_envelope",
+    "encode_rejection",
+    "encode_status",
+    "make_document_id",
+]
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_ENVELOPE_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
+MAX_RECORD_BYTES = 64 * 1024  # status and rejection records
+MAX_SIGNATURE_BYTES = 4096  # RSA-4096 needs 512; room for any algorithm we support
+MAX_RECIPIENTS = 1_000
+MAX_ATTACHMENTS = 100
+MAX_TRACE_HOPS = 1_000
+MAX_STRING_BYTES = Limits(max_input=0).max_string  # the cap of any string field
+
+DOCUMENT_SCHEMA = load_schema("document")
+ENVELOPE_SCHEMA = load_schema("envelope")
+STATUS_SCHEMA = load_schema("status")
+REJECTION_SCHEMA = load_schema("rejection")
+
+# Caps of the edXML header fields appended in schema v6 (docs/SCHEMAS.md, Limits).
+MAX_PLACES = 100  # to_places, other_info.appendixes, response_for_list
+MAX_DETAIL_BYTES = 1024  # each OrganDetail string, each place and appendix title
+MAX_NAME_BYTES = 256  # DocumentKind.type_name, AttachmentDetail.content_id
+
+_DOCUMENT_LIMITS = Limits(
+    max_input=MAX_DOCUMENT_BYTES,
+    fields={
+        "Document.recipients": MAX_RECIPIENTS,
+        "Document.attachments": MAX_ATTACHMENTS,
+        "Attachment.content": MAX_DOCUMENT_BYTES,
+        "Document.recipient_details": MAX_RECIPIENTS,
+        "Document.attachment_details": MAX_ATTACHMENTS,
+        "Document.to_places": MAX_PLACES,
+        "Document.to_places[]": MAX_DETAIL_BYTES,
+        "Document.response_for_list": MAX_PLACES,
+        "OtherInfo.appendixes": MAX_PLACES,
+        "OtherInfo.appendixes[]": MAX_DETAIL_BYTES,
+        "DocumentKind.type_name": MAX_NAME_BYTES,
+        "AttachmentDetail.content_id": MAX_NAME_BYTES,
+        **{f"OrganDetail.{name}": MAX_DETAIL_BYTES for name in OrganDetail.__slots__},
+    },
+)
+
+
+def _first_fields(schema: dict[str, Any], count: int) -> dict[str, Any]:
+    """An older layout of a record: the current schema's first `count` fields."""
+    return {**schema, "fields": schema["fields"][:count]}
+
+
+# The document's older layouts: v1-v4 end after `send_time_us`; v5 appends `business`;
+# v6 appends the rest of the edXML header. Each is the current schema's first fields.
+DOCUMENT_V4_FIELDS = 17
+DOCUMENT_V5_FIELDS = 18
+_DOCUMENT_V4_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V4_FIELDS)
+_DOCUMENT_V5_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V5_FIELDS)
+_DOCUMENT_READER = StrictReader(DOCUMENT_SCHEMA, _DOCUMENT_LIMITS)
+_DOCUMENT_V5_READER = StrictReader(_DOCUMENT_V5_SCHEMA, _DOCUMENT_LIMITS)
+_DOCUMENT_V4_READER = StrictReader(_DOCUMENT_V4_SCHEMA, _DOCUMENT_LIMITS)
+_ENVELOPE_LIMITS = Limits(
+    max_input=MAX_ENVELOPE_BYTES,
+    fields={
+        "Envelope.content": MAX_DOCUMENT_BYTES,
+        "Envelope.signature": MAX_SIGNATURE_BYTES,
+        "Envelope.trace": MAX_TRACE_HOPS,
+    },
+)
+# The envelope of schemas v1 to v5 ends after `trace` (v6 appends `content_format`).
+ENVELOPE_V5_FIELDS = 4
+_ENVELOPE_V5_SCHEMA = _first_fields(ENVELOPE_SCHEMA, ENVELOPE_V5_FIELDS)
+_ENVELOPE_READER = StrictReader(ENVELOPE_SCHEMA, _ENVELOPE_LIMITS)
+_ENVELOPE_V5_READER = StrictReader(_ENVELOPE_V5_SCHEMA, _ENVELOPE_LIMITS)
+_STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+# Status schema v1 (history/v1): the current record without the three work-record fields
+# appended in v2 (staff, online, due_us). Statuses written by a v1 connector or kept in an
+# older archive still decode, with those fields None.
+_STATUS_V2_FIELDS = ("staff", "online", "due_us")
+
+
+def _status_v1_schema() -> dict[str, Any]:
+    text = json.loads(schema_text("status"))
+    text["fields"] = [f for f in text["fields"] if f["name"] not in _STATUS_V2_FIELDS]
+    parsed = parse_schema(text)
+    if not isinstance(parsed, dict):
+        raise TypeError("status schema is not a record schema")
+    return parsed
+
+
+_STATUS_V1_READER = StrictReader(_status_v1_schema(), Limits(max_input=MAX_RECORD_BYTES))
+_REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+# The rejection of schemas v1 to v3: the current fields before `topic` (appended in v4).
+REJECTION_V1_FIELDS = 9
+_REJECTION_V1_SCHEMA: dict[str, Any] = {
+    **REJECTION_SCHEMA,
+    "fields": REJECTION_SCHEMA["fields"][:REJECTION_V1_FIELDS],
+}
+_REJECTION_V1_READER = StrictReader(_REJECTION_V1_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+# Avro symbol <-> model enum. Priority and BusinessType use the member name
+# (their index is the edXML code); status codes are prefixed with "S" because
+# Avro symbols cannot start with a digit.
+_PRIORITY = {p.name: p for p in Priority}
+_BUSINESS = {b.name: b for b in BusinessType}
+_STATUS_TO_AVRO = {c: f"S{c.value}" for c in StatusCode}
+_STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
+_DOCTYPE = {d.value: d for d in DocumentType}
+_SECRECY = {s.value: s for s in Secrecy}
+_FORMAT = {f.value: f for f in ContentFormat}
+_CATEGORIES = frozenset(int(c) for c in DocumentCategory)
+_STEERING = frozenset(int(s) for s in SteeringType)
+_REASON = {r.value: r for r in ReasonCode}
+
+
+def content_sha256(content: bytes) -> bytes:
+    """SHA-256 digest (32 bytes) of `content`, as carried in attachments and rejections."""
+    return hashlib.sha256(content).digest()
+
+
+def make_document_id(
+    sender_id: str, promulgation_date_iso: str, code_number: str, code_notation: str
+) -> str:
+    """The edXML document id: "{sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"."""
+    if not valid_date(promulgation_date_iso):
+        raise EncodeError(f"promulgation date {promulgation_date_iso!r} is not yyyy-MM-dd")
+    return f"{sender_id},{promulgation_date_iso.replace('-', '/')},{code_number}/{code_notation}"
+
+
+def valid_date(text: str) -> bool:
+    """True for a real calendar date written yyyy-MM-dd (the wire form of every date field)."""
+    return len(text) == _DATE_LENGTH and _valid_date_10(text)
+
+
+_DATE_LENGTH = len("yyyy-MM-dd")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date_10(text: str) -> bool:
+    """Remembered: a run's documents share a few dates, each checked twice per decode.
+    Only 10-character strings get here, so the cache stays small under hostile input."""
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
+    out = io.BytesIO()
+    try:
+        schemaless_writer(out, schema, value)
+    except Exception as exc:  # fastavro raises ValueError, TypeError, OverflowError, ...
+        raise EncodeError(f"{what} does not fit its schema: {exc}") from exc
+    return out.getvalue()
+
+
+# ---- Document --------------------------------------------------------------
+
+
+def _agency_to_avro(a: AgencyRef) -> dict[str, Any]:
+    return {"id": a.id, "name": a.name}
+
+
+def _detail_to_avro(d: OrganDetail) -> dict[str, Any]:
+    return {name: getattr(d, name) for name in OrganDetail.__slots__}
+
+
+def _v6_to_avro(doc: Document) -> dict[str, Any]:
+    """The fields schema v6 appends (the rest of the edXML header)."""
+    kind, other = doc.document_kind, doc.other_info
+    # The lists parallel to recipients and attachments are canonically empty when nothing
+    # in them is stated, otherwise one entry per item.
+    recipient_details = [_detail_to_avro(r.detail) for r in doc.recipients]
+    if not any(r.detail.stated for r in doc.recipients):
+        recipient_details = []
+    attachment_details = [
+        {"content_id": a.content_id, "description": a.description} for a in doc.attachments
+    ]
+    if not any(a.content_id or a.description for a in doc.attachments):
+        attachment_details = []
+    return {
+        "sender_detail": _detail_to_avro(doc.sender.detail),
+        "recipient_details": recipient_details,
+        "document_kind": None
+        if kind is None
+        else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
+        "to_places": list(doc.to_places),
+        "steering_type": int(doc.steering_type),
+        "other_info": {
+            "sphere_of_promulgation": other.sphere_of_promulgation,
+            "typer_notation": other.typer_notation,
+            "promulgation_amount": other.promulgation_amount,
+            "page_amount": other.page_amount,
+            "direction": other.direction,
+            "appendixes": list(other.appendixes),
+        },
+        "response_for_list": [
+            {
+                "organ_id": r.organ_id,
+                "code": r.code,
+                "promulgation_date": r.promulgation_date,
+                "document_id": r.document_id,
+            }
+            for r in doc.response_for_list
+        ],
+        "attachment_details": attachment_details,
+    }
+
+
+def _document_to_avro(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "sender": _agency_to_avro(doc.sender),
+        "recipients": [_agency_to_avro(r) for r in doc.recipients],
+        "code_number": doc.code_number,
+        "code_notation": doc.code_notation,
+        "promulgation_place": doc.promulgation_place,
+        "promulgation_date": doc.promulgation_date,
+        "document_type": str(doc.document_type),
+        "subject": doc.subject,
+        "signer": {
+            "name": doc.signer.name,
+            "position": doc.signer.position,
+            "competence": doc.signer.competence,
+        },
+        "priority": Priority(doc.priority).name,
+        "secrecy": str(doc.secrecy),
+        "business_type": BusinessType(doc.business_type).name,
+        "response_for": doc.response_for,
+        "due_date": doc.due_date,
+        "attachments": [
+            {"name": a.name, "media_type": a.media_type, "sha256": a.sha256, "content": a.content}
+            for a in doc.attachments
+        ],
+        "send_time_us": doc.send_time_us,
+        "business": None
+        if doc.business is None
+        else {
+            "target": doc.business.target,
+            "reason": doc.business.reason,
+            "replacement": doc.business.replacement,
+        },
+        **_v6_to_avro(doc),
+    }
+
+
+def encode_document(doc: Document) -> bytes:
+    """Canonical encoding of `doc`: these bytes are what is signed.
+
+    Semantic defects (a bad date, a wrong attachment digest) are encoded as
+    given, so a fault plan can produce them; the strict decoder rejects them.
+    """
+    try:
+        value = _document_to_avro(doc)
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise EncodeError(f"not a valid Document: {exc}") from exc
+    data = _write(DOCUMENT_SCHEMA, value, "document")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise EncodeError(f"document encodes to {len(data)} bytes, above {MAX_DOCUMENT_BYTES}")
+    return data
+
+
+def _parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any] | None]:
+    """A v6 list parallel to `items`: empty (nothing stated) or exactly one per item.
+
+    A list whose entries state nothing is the same document as no list, so only the
+    empty list is canonical (`_v6_to_avro` writes it): checked here, because the strict
+    decode does not re-encode the schemas the reader proves canonical."""
+    details: list[dict[str, Any]] = v.get(name, [])
+    if not details:
+        return [None] * len(v[items])
+    if len(details) != len(v[items]):
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
+        )
+    if not any(value for entry in details for value in entry.values()):
+        raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
+    return list(details)
+
+
+def _organ(d: dict[str, Any] | None) -> OrganDetail:
+    return OrganDetail() if d is None else OrganDetail(**d)
+
+
+def _kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
+    if k is None:
+        return None
+    if k["type"] not in _CATEGORIES:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
+    top = max(AdministrativeKind) if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
+    if not 0 <= k["type_detail"] <= top:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
+    return DocumentKind(DocumentCategory(k["type"]), k["type_detail"], k["type_name"])
+
+
+def _other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
+    if o is None:
+        return OtherInfo()
+    if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
+        raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
+    return OtherInfo(**{**o, "appendixes": tuple(o["appendixes"])})
+
+
+def _responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
+    answered = tuple(ResponseFor(**r) for r in v.get("response_for_list", []))
+    for r in answered:
+        if not valid_date(r.promulgation_date):
+            raise DecodeError(DecodeReason.BAD_DATE, "response_for_list promulgation_date")
+    if answered and v["response_for"] != answered[0].document_id:
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, "response_for is not response_for_list's first document_id"
+        )
+    return answered
+
+
+def _steering_from_avro(value: int) -> SteeringType:
+    if value not in _STEERING:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
+    return SteeringType(value)
+
+
+def _document_from_avro(v: dict[str, Any]) -> Document:
+    for name in ("promulgation_date", "due_date"):
+        if v[name] is not None and not valid_date(v[name]):
+            raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
+    attachments = []
+    refs = _parallel(v, "attachment_details", "attachments")
+    for i, (a, ref) in enumerate(zip(v["attachments"], refs, strict=True)):
+        if content_sha256(a["content"]) != a["sha256"]:
+            raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
+        attachments.append(
+            Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **(ref or {}))
+        )
+    details = _parallel(v, "recipient_details", "recipients")
+    s = v["signer"]
+    return Document(
+        id=v["id"],
+        sender=AgencyRef(v["sender"]["id"], v["sender"]["name"], _organ(v.get("sender_detail"))),
+        recipients=tuple(
+            AgencyRef(r["id"], r["name"], _organ(d))
+            for r, d in zip(v["recipients"], details, strict=True)
+        ),
+        code_number=v["code_number"],
+        code_notation=v["code_notation"],
+        promulgation_place=v["promulgation_place"],
+        promulgation_date=v["promulgation_date"],
+        document_type=_DOCTYPE[v["document_type"]],
+        subject=v["subject"],
+        signer=Signer(s["name"], s["position"], s["competence"]),
+        priority=_PRIORITY[v["priority"]],
+        secrecy=_SECRECY[v["secrecy"]],
+        business_type=_BUSINESS[v["business_type"]],
+        response_for=v["response_for"],
+        due_date=v["due_date"],
+        attachments=tuple(attachments),
+        send_time_us=v["send_time_us"],
+        business=None if v.get("business") is None else Business(**v["business"]),
+        document_kind=_kind_from_avro(v.get("document_kind")),
+        to_places=tuple(v.get("to_places", ())),
+        steering_type=_steering_from_avro(v.get("steering_type", 0)),
+        other_info=_other_from_avro(v.get("other_info")),
+        response_for_list=_responses_from_avro(v),
+    )
+
+
+T = TypeVar("T")
+
+
+def _strict_decode(
+    data: object,
+    reader: StrictReader,
+    build: Callable[[dict[str, Any]], T],
+    encode: Callable[[T], bytes],
+) -> T:
+    """Read, map, then prove canonical form; only DecodeError escapes.
+
+    Where the reader proves canonical form itself (`StrictReader.proves_canonical`: true
+    for every schema of the axis), the fastavro re-encode is skipped: each `build` maps
+    the reader's values one to one onto the model, which its `encode` maps back, so the
+    re-encode could only give the input again (the one many-to-one case, a v6 list of
+    details that states nothing, is refused in `_parallel`). It was 11% of the router's CPU. For a
+    reader without that proof the re-encode is still compared. The hostile-input fuzz
+    test re-encodes everything accepted and checks the bytes are the input."""
+    try:
+        value = reader.read(data)
+        result = build(value)
+        if not reader.proves_canonical and encode(result) != data:
+            raise DecodeError(DecodeReason.NON_CANONICAL, "re-encoding differs from the input")
+    except DecodeError:
+        raise
+    except Exception as exc:  # untrusted input: nothing else may escape
+        raise DecodeError(DecodeReason.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
+    return result
+
+
+_Way = tuple[StrictReader, Callable[[dict[str, Any]], T], Callable[[T], bytes]]
+
+
+def _strict_decode_either(data: object, current: _Way[T], *older: _Way[T]) -> T:
+    """The current schema's reading; a record that ends early is tried as each older
+    schema's, newest first (appended fields absent); if none reads it, the current
+    error stands. Each older layout is a prefix of the next, so at most one reads it."""
+    try:
+        return _strict_decode(data, *current)
+    except DecodeError as exc:
+        if exc.reason != DecodeReason.TRUNCATED:
+            raise
+        for way in older:
+            try:
+                return _strict_decode(data, *way)
+            except DecodeError as old:
+                if old.reason != DecodeReason.TRUNCATED:
+                    break
+        raise exc from None
+
+
+def decode_document(data: bytes) -> Document:
+    """Strictly decode signed content bytes; raises DecodeError only.
+
+    A document written with an older schema still decodes, its v6 header fields at
+    their defaults: v5 (it ends after `business`) and v1 to v4 (it ends after
+    `send_time_us`, `business` None). Its signed bytes are what they were, so its
+    signature still verifies."""
+    return _strict_decode_either(
+        data,
+        (_DOCUMENT_READER, _document_from_avro, encode_document),
+        (_DOCUMENT_V5_READER, _document_from_avro, _encode_v5),
+        (_DOCUMENT_V4_READER, _document_from_avro, _encode_v4),
+    )
+
+
+def _encode_v5(doc: Document) -> bytes:
+    """The v5 wire form (no v6 header fields): the canonical check of a v5 record."""
+    return _write(_DOCUMENT_V5_SCHEMA, _document_to_avro(doc), "document")
+
+
+def _encode_v4(doc: Document) -> bytes:
+    """The v1-v4 wire form (no `business`): the canonical check of such a record."""
+    return _write(_DOCUMENT_V4_SCHEMA, _document_to_avro(doc), "document")
+
+
+# ---- Envelope --------------------------------------------------------------
+
+
+def encode_envelope(env: Envelope) -> bytes:
+    """Encode an envelope; `content` is embedded as given (never re-encoded)."""
+    try:
+        value = {
+            "content": env.content,
+            "signature": env.signature,
+            "cert_id": env.cert_id,
+            "trace": [{"node": h.node, "time_us": h.time_us} for h in env.trace],
+            "content_format": str(ContentFormat(env.content_format)),
+        }
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise EncodeError(f"not a valid Envelope: {exc}") from exc
+    return _write(ENVELOPE_SCHEMA, value, "envelope")
+
+
+def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
+    if not CERT_ID.fullmatch(v["cert_id"]):
+        raise DecodeError(DecodeReason.BAD_VALUE, "cert_id is not 64 lowercase hex digits")
+    return Envelope(
+        content=v["content"],
+        signature=v["signature"],
+        cert_id=v["cert_id"],
+        trace=tuple(Hop(h["node"], h["time_us"]) for h in v["trace"]),
+        content_format=_FORMAT[v.get("content_format", "AVRO")],
+    )
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Strictly decode an envelope; `content` stays bytes (decode it with decode_document).
+
+    An envelope written with schemas v1 to v5 (it ends after `trace`) still decodes, as
+    `ContentFormat.AVRO`."""
+    return _strict_decode_either(
+        data,
+        (_ENVELOPE_READER, _envelope_from_avro, encode_envelope),
+        (_ENVELOPE_V5_READER, _envelope_from_avro, _encode_envelope_v5),
+    )
+
+
+def _encode_envelope_v5(env: Envelope) -> bytes:
+    """The v1-v5 wire form (no `content_format`): the canonical check of such a record."""
+    return encode_envelope(env)[:-1] if env.content_format is ContentFormat.AVRO else b""
+
+
+# ---- StatusMessage ---------------------------------------------------------
+
+
+def encode_status(msg: StatusMessage) -> bytes:
+    try:
+        value = {
+            "document_id": msg.document_id,
+            "sender": msg.sender,
+            "recipient": msg.recipient,
+            "code": _STATUS_TO_AVRO[StatusCode(msg.code)],
+            "time_us": msg.time_us,
+            "detail": msg.detail,
+            "staff": None
+            if msg.staff is None
+            else {
+                "name": msg.staff.name,
+                "position": msg.staff.position,
+                "department": msg.staff.department,
+            },
+            "online": msg.online,
+            "due_us": msg.due_us,
+        }
+    except (AttributeError, ValueError, TypeError, KeyError) as exc:
+        raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
+    return _write(STATUS_SCHEMA, value, "status")
+
+
+def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
+    return StatusMessage(
+        document_id=v["document_id"],
+        sender=v["sender"],
+        recipient=v["recipient"],
+        code=_STATUS_FROM_AVRO[v["code"]],
+        time_us=v["time_us"],
+        detail=v["detail"],
+        staff=None if v["staff"] is None else StaffInfo(**v["staff"]),
+        online=v["online"],
+        due_us=v["due_us"],
+    )
+
+
+def decode_status(data: bytes) -> StatusMessage:
+    """Strictly decode a status record of schema v2, or of v1 (work-record fields None)."""
+    return _strict_decode_either(
+        data,
+        (_STATUS_READER, _status_from_avro, encode_status),
+        (_STATUS_V1_READER, _status_v1_from_avro, _encode_status_v1),
+    )
+
+
+def _status_v1_from_avro(v: dict[str, Any]) -> StatusMessage:
+    return _status_from_avro(dict.fromkeys(_STATUS_V2_FIELDS) | v)
+
+
+def _encode_status_v1(msg: StatusMessage) -> bytes:
+    """The v1 wire form: v2 with its three trailing null unions (one 0 byte each) left off."""
+    return encode_status(msg)[: -len(_STATUS_V2_FIELDS)]
+
+
+# ---- Rejection -------------------------------------------------------------
+
+
+def encode_rejection(rej: Rejection) -> bytes:
+    try:
+        value = {
+            **_rejection_v1_value(rej),
+            "topic": rej.topic,
+            "partition": rej.partition,
+            "offset": rej.offset,
+            "authenticated": rej.authenticated,
+        }
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise EncodeError(f"not a valid Rejection: {exc}") from exc
+    return _write(REJECTION_SCHEMA, value, "rejection")
+
+
+def _encode_rejection_v1(rej: Rejection) -> bytes:
+    """The v1-v3 encoding (no submission coordinates): the canonical check of such a record."""
+    return _write(_REJECTION_V1_SCHEMA, _rejection_v1_value(rej), "rejection")
+
+
+def _rejection_v1_value(rej: Rejection) -> dict[str, Any]:
+    return {
+        "document_id": rej.document_id,
+        "sender": rej.sender,
+        "reason": str(ReasonCode(rej.reason)),
+        "detail": rej.detail,
+        "content_sha256": rej.content_sha256,
+        "secrecy": str(Secrecy(rej.secrecy)),
+        "recipient": rej.recipient,
+        "time_us": rej.time_us,
+        "send_time_us": rej.send_time_us,
+    }
+
+
+def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
+    return Rejection(
+        document_id=v["document_id"],
+        sender=v["sender"],
+        reason=_REASON[v["reason"]],
+        detail=v["detail"],
+        content_sha256=v["content_sha256"],
+        secrecy=_SECRECY[v["secrecy"]],
+        recipient=v["recipient"],
+        time_us=v["time_us"],
+        send_time_us=v["send_time_us"],
+        topic=v.get("topic", ""),
+        partition=v.get("partition", -1),
+        offset=v.get("offset", -1),
+        authenticated=v.get("authenticated", False),
+    )
+
+
+def decode_rejection(data: bytes) -> Rejection:
+    """Strict; a record written with schemas v1 to v3 (it ends where v4's added fields
+    begin) still decodes, with their defaults (no coordinates, not authenticated)."""
+    return _strict_decode_either(
+        data,
+        (_REJECTION_READER, _rejection_from_avro, encode_rejection),
+        (_REJECTION_V1_READER, _rejection_from_avro, _encode_rejection_v1),
+    )

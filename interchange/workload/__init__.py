@@ -1,0 +1,1 @@
+"""The workload: what agencies send, when, with which faults, and the producer."""

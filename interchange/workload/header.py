@@ -1,0 +1,128 @@
+"""The edXML header fields of a generated document, derived from the directory (schema v6).
+
+The workload (`interchange.workload.generator`) fills every header field so a simulated
+document looks like a real one to a connector: the agencies' details (the governing
+body from the directory's parent; address, e-mail, telephone, fax and web site
+invented deterministically from the agency id, since the directory holds none), the
+full DocumentType, where the paper copies go, OtherInfo, the ResponseFor list of a
+reply and the attachments' ContentId and Description.
+
+Pure and draw-free: nothing here consumes the workload's random stream, so a seed gives
+the same documents as before apart from these fields (docs/WORKLOAD.md). Variety comes
+from a CRC-32 of the agency or document id instead.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from interchange.axis import gazetteer
+from interchange.axis.directory import Directory
+from interchange.wire.model import (
+    DOCUMENT_KINDS,
+    AgencyRef,
+    Document,
+    DocumentType,
+    OrganDetail,
+    OtherInfo,
+    ResponseFor,
+    Tier,
+)
+from interchange.workload import wording
+
+GOVERNMENT = "Chính phủ"  # the body central agencies and provinces answer to
+NATIONWIDE = "Toàn quốc"  # sphere of promulgation of a central agency's document
+ARCHIVE_COPY = "Lưu: VT"  # "kept by the clerical office": the last place of every list
+AS_ABOVE = "Như trên"  # "the addressees above": the first place of every list
+# Street names common to every Vietnamese town, for the invented addresses.
+STREETS = ("Lê Lợi", "Trần Hưng Đạo", "Hùng Vương", "Nguyễn Huệ", "Quang Trung", "Hai Bà Trưng")
+# Kinds that steer (edXML OtherInfo Direction: a document of direction and management).
+STEERING_KINDS = frozenset({DocumentType.DIRECTIVE, DocumentType.DECISION, DocumentType.PLAN})
+ATTACHMENT_DESCRIPTION = "Bản điện tử của văn bản"  # "the electronic copy of the document"
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def mail_label(agency_id: str) -> str:
+    """The invented DNS label of an agency: its id's non-zero blocks, most significant last
+    (`000.00.05.H29` -> `h29-05`), so a province and its units share a suffix."""
+    blocks = [b for b in agency_id.lower().split(".") if b.strip("0")]
+    return "-".join(reversed(blocks)) or "axis"
+
+
+def organ_detail(d: Directory, agency_id: str, place: Callable[[str], str]) -> OrganDetail:
+    """The details of a directory agency; empty for an id the directory does not hold
+    (a fault's unknown sender or recipient states nothing about itself)."""
+    if agency_id not in d:
+        return OrganDetail()
+    agency = d.get(agency_id)
+    parent = d.get(agency.parent) if agency.parent is not None and agency.parent in d else None
+    h = _hash(agency_id)
+    label = mail_label(agency_id)
+    area = 200 + h % 100  # a landline prefix of the 02xx form
+    return OrganDetail(
+        organization_in_charge=parent.name if parent is not None else GOVERNMENT,
+        address=f"Số {1 + h % 199} {STREETS[h % len(STREETS)]}, {place(agency_id)}",
+        email=f"vanthu@{label}.gov.vn",
+        telephone=f"0{area} {3_800_000 + h % 200_000:07d}",
+        fax="" if agency.tier is Tier.COMMUNE else f"0{area} {3_600_000 + h % 200_000:07d}",
+        website=f"https://{label}.gov.vn",
+    )
+
+
+def with_header(
+    doc: Document, d: Directory, place: Callable[[str], str], answered: Document | None
+) -> Document:
+    """`doc` with every edXML header field of schema v6 filled in.
+
+    `place` names the town of a directory agency (its address's last part); `answered` is
+    the document `doc` replies to (its ResponseFor), if any. SteeringType stays NONE: the
+    workload gives no meaning to the standard's codes 1-3 (docs/SCHEMAS.md)."""
+
+    def ref(a: AgencyRef) -> AgencyRef:
+        return replace(a, detail=organ_detail(d, a.id, place))
+
+    h = _hash(doc.id)
+    abbr = wording.TYPE_ABBREVIATION[doc.document_type] or "VP"
+    sender_tier = d.get(doc.sender.id).tier if doc.sender.id in d else None
+    surname = gazetteer.SURNAMES[h % len(gazetteer.SURNAMES)]
+    given = gazetteer.GIVEN_NAMES[(h >> 8) % len(gazetteer.GIVEN_NAMES)]
+    responses: tuple[ResponseFor, ...] = ()
+    if answered is not None:
+        responses = (
+            ResponseFor(
+                organ_id=answered.sender.id,
+                code=f"{answered.code_number}/{answered.code_notation}",
+                promulgation_date=answered.promulgation_date,
+                document_id=answered.id,
+            ),
+        )
+    appendixes: tuple[str, ...] = ()
+    if doc.document_type in (DocumentType.PLAN, DocumentType.REPORT) and doc.attachments:
+        appendixes = ("Phụ lục: Biểu tổng hợp số liệu",)  # "annex: summary tables"
+    return replace(
+        doc,
+        sender=ref(doc.sender),
+        recipients=tuple(ref(r) for r in doc.recipients),
+        attachments=tuple(
+            replace(a, content_id=f"{doc.code_number}-{i}", description=ATTACHMENT_DESCRIPTION)
+            for i, a in enumerate(doc.attachments, start=1)
+        ),
+        document_kind=DOCUMENT_KINDS[doc.document_type],
+        to_places=(AS_ABOVE, f"{ARCHIVE_COPY}, {abbr}"),
+        other_info=OtherInfo(
+            sphere_of_promulgation=NATIONWIDE
+            if sender_tier in (Tier.CENTRAL, None)
+            else doc.promulgation_place,
+            typer_notation=f"{surname[0]}{given[0]}",
+            promulgation_amount=len(doc.recipients) + 2,  # one each, the office, the archive
+            page_amount=1 + h % 6 + sum(len(a.content) for a in doc.attachments) // 4000,
+            direction=doc.document_type in STEERING_KINDS,
+            appendixes=appendixes,
+        ),
+        response_for_list=responses,
+    )
