@@ -26,10 +26,6 @@ import struct
 import zlib
 from typing import Any
 
-from interchange.routing.decision import Rejected
-from interchange.wire.codec import content_sha256
-from interchange.wire.model import ReasonCode, Rejection, Secrecy
-
 MAX_INFLATED_BATCH_BYTES = 8 * 1024 * 1024  # the 5 MiB record cap plus room for a full batch
 REFUSED_KEY_PREFIX = b"interchange-refused:"
 
@@ -110,26 +106,6 @@ def refusal(key: bytes | None, value: bytes | None) -> str | None:
     if value is None and key is not None and key.startswith(REFUSED_KEY_PREFIX):
         return key[len(REFUSED_KEY_PREFIX) :].decode("utf-8", "replace")
     return None
-
-
-def refused_batch(record: Any, now_us: int) -> Rejected | None:
-    """The router's outcome for the stand-in of a refused batch: MALFORMED, hashed over the
-    (empty) value the reader saw; None for any other record."""
-    reason = refusal(record.key, record.value)
-    if reason is None:
-        return None
-    rejection = Rejection(
-        document_id="",
-        sender="",
-        reason=ReasonCode.MALFORMED,
-        detail=f"envelope: refused batch: {reason}"[:1000],
-        content_sha256=content_sha256(b""),
-        secrecy=Secrecy.NONE,
-        recipient=None,
-        time_us=now_us,
-        send_time_us=0,
-    )
-    return Rejected(rejection)
 
 
 def _varint(value: int) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from interchange.wire import codec
+from interchange.wire.codec import content_sha256
 from interchange.wire.model import (
     Document,
     Envelope,
@@ -138,6 +139,14 @@ class Meta:
 
     def rejected(self, reason: ReasonCode, detail: str) -> Rejected:
         return Rejected(self.rejection(reason, detail), self.addressed, self.priority)
+
+
+def refused_batch(reason: str, now_us: int) -> Rejected:
+    """Check 1 for the stand-in of a batch the reader refused to inflate (the Kafka
+    seam's `bounded_records.refusal`): MALFORMED, hashed over the (empty) value the
+    reader saw."""
+    detail = f"envelope: refused batch: {reason}"
+    return rejected_unattributed(ReasonCode.MALFORMED, detail, content_sha256(b""), now_us)
 
 
 def rejected_unattributed(reason: ReasonCode, detail: str, digest: bytes, now_us: int) -> Rejected:

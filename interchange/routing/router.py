@@ -27,7 +27,7 @@ from kafka import ConsumerRebalanceListener
 from interchange.clock import now_us
 from interchange.edxml.verify import CertificateSource
 from interchange.errors import InterchangeError, TopicError
-from interchange.kafka.bounded_records import refused_batch
+from interchange.kafka.bounded_records import refusal
 from interchange.kafka.clients import (
     assign_all,
     close_quietly,
@@ -48,6 +48,7 @@ from interchange.routing.decision import (
 )
 from interchange.routing.formats import decide
 from interchange.routing.metrics import RouterMetrics
+from interchange.routing.outcomes import refused_batch
 from interchange.routing.transaction import (
     Batch,
     Output,
@@ -353,15 +354,20 @@ class Router:
             if not partitions:  # no metadata: decide again after a reconnect, never guess
                 raise KafkaError(f"no partition metadata for {tp.topic}")
             for record in records:
-                decision = refused_batch(record, receipt_us(record)) or decide(
-                    record.value,
-                    directory=directory,
-                    trust=trust,
-                    certificates=self._certificates,
-                    replay_window=guard,
-                    now_us=receipt_us(record),
-                    placement=Placement(record.key, tp.partition, partitions),
-                    router_node=node,
+                refused = refusal(record.key, record.value)
+                decision = (
+                    refused_batch(refused, receipt_us(record))
+                    if refused
+                    else decide(
+                        record.value,
+                        directory=directory,
+                        trust=trust,
+                        certificates=self._certificates,
+                        replay_window=guard,
+                        now_us=receipt_us(record),
+                        placement=Placement(record.key, tp.partition, partitions),
+                        router_node=node,
+                    )
                 )
                 decisions.append(decision)
                 source = (tp.topic, tp.partition, record.offset)

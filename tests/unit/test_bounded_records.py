@@ -15,8 +15,8 @@ from interchange.kafka.bounded_records import (
     RefusedBatchError,
     inflate,
     refusal,
-    refused_batch,
 )
+from interchange.routing.outcomes import refused_batch
 from interchange.wire.model import ReasonCode
 
 GZIP, SNAPPY = 1, 2
@@ -81,8 +81,7 @@ def test_a_v2_bomb_batch_yields_one_stand_in_record_at_its_last_offset() -> None
     assert reason is not None
     assert "gzip batch inflates beyond" in reason
     assert "records 100-102" in reason
-    rejected = refused_batch(records[0], 5)
-    assert rejected is not None
+    rejected = refused_batch(reason, 5)
     assert rejected.reason is ReasonCode.MALFORMED
     assert rejected.detail.startswith("envelope: refused batch: gzip batch inflates beyond")
 
@@ -93,7 +92,7 @@ def test_a_normal_v2_gzip_batch_reads_as_before() -> None:
     assert [(r.offset, r.key, r.value) for r in records] == [
         (100 + i, b"k", v) for i, v in enumerate(values)
     ]
-    assert all(refused_batch(r, 5) is None for r in records)
+    assert all(refusal(r.key, r.value) is None for r in records)
 
 
 def test_a_legacy_gzip_bomb_message_yields_one_stand_in() -> None:
