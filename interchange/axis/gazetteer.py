@@ -306,13 +306,3 @@ PLACE_SYLLABLES: tuple[str, ...] = (
     "Lộc", "Hiệp", "Lợi", "Khánh", "Hải", "Sơn", "Điền", "Giang", "Lương", "Thủy",
     "Tiến", "Định", "Hội", "Nghĩa", "Phong", "Thái",
 )  # fmt: skip
-
-SURNAMES: tuple[str, ...] = (
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
-    "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý",
-)  # fmt: skip
-MIDDLE_NAMES: tuple[str, ...] = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Quốc", "Ngọc")
-GIVEN_NAMES: tuple[str, ...] = (
-    "An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hùng", "Lan", "Long", "Mai",
-    "Nam", "Nga", "Phong", "Phương", "Quân", "Sơn", "Thảo", "Trung", "Tuấn", "Vy",
-)  # fmt: skip

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 from interchange.axis import gazetteer
 from interchange.axis.directory import Directory, body_of_id, tier_of_id
 from interchange.errors import ConfigError
+from interchange.people import person_name
 from interchange.wire.model import (
     AgencyRef,
     Attachment,
@@ -337,13 +338,7 @@ class _Generator:
         abbr = wording.TYPE_ABBREVIATION[doc_type]
         notation = f"{abbr}-{issuer}" if abbr else f"{issuer}-VP"
         position, competence = rng.choice(signers[tier])
-        signer_name = " ".join(
-            (
-                rng.choice(gazetteer.SURNAMES),
-                rng.choice(gazetteer.MIDDLE_NAMES),
-                rng.choice(gazetteer.GIVEN_NAMES),
-            )
-        )
+        signer_name = person_name(rng)
         topic = rng.choice(wording.TOPICS)
         subject = f"{wording.TYPE_TITLE[doc_type]} {topic}"
         if reply_to is not None:

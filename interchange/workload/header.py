@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import replace
 
-from interchange.axis import gazetteer
+from interchange import people
 from interchange.axis.directory import Directory
 from interchange.wire.model import (
     DOCUMENT_KINDS,
@@ -89,8 +89,8 @@ def with_header(
     h = _hash(doc.id)
     abbr = wording.TYPE_ABBREVIATION[doc.document_type] or "VP"
     sender_tier = d.get(doc.sender.id).tier if doc.sender.id in d else None
-    surname = gazetteer.SURNAMES[h % len(gazetteer.SURNAMES)]
-    given = gazetteer.GIVEN_NAMES[(h >> 8) % len(gazetteer.GIVEN_NAMES)]
+    surname = people.SURNAMES[h % len(people.SURNAMES)]
+    given = people.GIVEN_NAMES[(h >> 8) % len(people.GIVEN_NAMES)]
     responses: tuple[ResponseFor, ...] = ()
     if answered is not None:
         responses = (

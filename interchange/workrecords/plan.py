@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from interchange.axis import gazetteer
 from interchange.errors import ConfigError
+from interchange.people import person_name
 from interchange.wire.model import (
     Document,
     DocumentType,
@@ -307,11 +307,5 @@ def plan(
 
 
 def _staff(rng: random.Random, tier: Tier, position: str) -> StaffInfo:
-    name = " ".join(
-        (
-            rng.choice(gazetteer.SURNAMES),
-            rng.choice(gazetteer.MIDDLE_NAMES),
-            rng.choice(gazetteer.GIVEN_NAMES),
-        )
-    )
+    name = person_name(rng)
     return StaffInfo(name, position, rng.choice(_DEPARTMENTS[tier]))
