@@ -128,7 +128,7 @@ class Reverified:
         return envelope is not None and envelope.content_format is not ContentFormat.AVRO
 
     def _read(self, envelope: Envelope) -> Document:
-        """The content reader `policy.parse` is given: Avro, or the other format's."""
+        """The content reader `decision.parse` is given: Avro, or the other format's."""
         if self._formats is not None and self._foreign_format(envelope):
             return self._formats.read(envelope)
         return codec.decode_document(envelope.content)
@@ -142,7 +142,7 @@ class Reverified:
         return self._formats.verifier(envelope)
 
     def parsed(self, value: bytes | None) -> Parsed:
-        """`policy.parse(value, 0)`, without decoding a document this cache decoded before
+        """`decision.parse(value, 0)`, without decoding a document this cache decoded before
         (a submission whose deliveries came first): the same bytes decode the same way."""
         if value:
             try:

@@ -1,5 +1,5 @@
 """The audit's working state: findings, recomputed metrics and counts, as its checks
-(`audit_checks`, `audit_rejections`, `audit_statuses`) add to them."""
+(`checks`, `rejections`, `statuses`) add to them."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ sends (the bench workload, the run's keys and directory), with the thread's CPU 
 best of a few rounds (a ceiling is the best case):
 
 * producer:  plan the document (workload generator), encode, sign, encode the envelope;
-* router:    `policy.decide` (strict decode of envelope and document, certificate and
+* router:    `decision.decide` (strict decode of envelope and document, certificate and
              signature verification, replay check, routing) and encoding the delivery;
 * recipient: strict decode of envelope and document, the latency bookkeeping
              (`RunMetrics.record_delivery`) and encoding the two status messages.

@@ -6,7 +6,7 @@ per step) and fresh stage processes, runs `duration_s` of Poisson arrivals at th
 rate, and reads every stage's stats files each second:
 
 * warm-up: at `warmup_s` the cumulative histograms, counters and CPU times are
-  snapshotted; the figures are what happened after it (benchcalc.subtract_histogram);
+  snapshotted; the figures are what happened after it (calc.subtract_histogram);
 * throughput and CPU per document cover the window [warm-up end, last send];
 * latency covers every delivery recorded after the warm-up, until the step drained;
 * backlog = documents addressed so far minus documents accounted at the recipients,

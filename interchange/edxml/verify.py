@@ -78,7 +78,7 @@ def signature_finding(
 
 
 class XmlVerifier:
-    """A `policy.Verifier` for EDXML envelopes: `content` is the package, `signature`
+    """A `decision.Verifier` for EDXML envelopes: `content` is the package, `signature`
     is unused (the package carries its own). Remembers the last XML-specific finding so
     the router can name it in the rejection's detail."""
 

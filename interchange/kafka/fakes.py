@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the Kafka clients of `kafka_seam`, for tests without a broker.
+"""In-memory stand-ins for the Kafka clients of `seam`, for tests without a broker.
 
 `FakeLog` is a cluster: topics of partitions, each an append-only list of records, and
 the committed offsets of every consumer group. `FakeConsumer` polls from it (assigned,

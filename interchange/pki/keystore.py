@@ -178,7 +178,7 @@ def ensure_keys(
     `create=False` (produce) refuses a directory without a PKI: a stage that feeds a
     separately started router must sign under the CA that router trusts, and a new
     PKI in a mistyped directory would only make every document UNKNOWN_CERTIFICATE.
-    With a `policy` (bench --algorithm), an agency whose newest valid certificate has
+    With a `decision` (bench --algorithm), an agency whose newest valid certificate has
     another algorithm gets one more that has the policy's (a rotation: older ones stay
     valid), so every agency then signs as the policy says.
     """

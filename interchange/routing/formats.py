@@ -53,7 +53,7 @@ def decide(
     placement: policy.Placement | None,
     router_node: str = "router",
 ) -> policy.Decision:
-    """`policy.decide` for either format. `certificates`: the trust store the EDXML path
+    """`decision.decide` for either format. `certificates`: the trust store the EDXML path
     reads certificates from (None: every EDXML envelope is UNKNOWN_CERTIFICATE)."""
     parsed = policy.parse(raw_value, now_us, read_content)
     if not is_edxml(parsed.envelope):
@@ -128,7 +128,7 @@ def verify_envelope(
 
 
 class EdxmlFormats:
-    """`audit_reverify.ContentFormats` for the audit: edXML packages read and verified as the
+    """`reverify.ContentFormats` for the audit: edXML packages read and verified as the
     router reads and verifies them."""
 
     def __init__(self, certificates: CertificateSource) -> None:

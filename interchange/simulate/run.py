@@ -9,7 +9,7 @@ the caller's, JSON + HTML here) -> a `SimulationResult` with the exit status.
 
 This module is the run's sequence and its wait loop; the stage processes are the
 `Supervisor`'s (`supervisor.py`), the ledger and the judgement `accounting.py`'s, and
-the files written at the end `simulate_report.py`'s.
+the files written at the end `report.py`'s.
 """
 
 from __future__ import annotations
