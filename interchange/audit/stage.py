@@ -44,6 +44,7 @@ from interchange.axis.directory import Directory
 from interchange.errors import DecodeError
 from interchange.kafka.topics import TopicLayout
 from interchange.metrics.coverage import CoverageReport, Sla, Targets, compute_coverage
+from interchange.metrics.coverage_json import coverage_payload
 from interchange.metrics.run import RunMetrics
 from interchange.metrics.targets import DEFAULT_TARGETS
 from interchange.pki.truststore import TrustStore
@@ -170,8 +171,6 @@ def run_audit(
         judged=per_topic,
     )
     if live_report is not None:
-        from interchange.report.json_report import coverage_payload
-
         outcome.comparison = compare(live_report, coverage_payload(coverage))
         outcome.findings += named_differences(outcome.comparison, evidence)
     return outcome

@@ -9,10 +9,11 @@ from typing import Any
 from interchange.audit.compare import Comparison
 from interchange.audit.findings import Check, Finding, by_check
 from interchange.metrics.coverage import CoverageReport
+from interchange.metrics.coverage_json import coverage_payload
 from interchange.report.bundle import ReportPaths
 from interchange.report.coverage_view import coverage_sections
 from interchange.report.html import render_html, write_html
-from interchange.report.json_report import build_report, coverage_payload, write_json
+from interchange.report.json_report import build_report, write_json
 from interchange.report.sections import (
     BarChart,
     BarSeries,

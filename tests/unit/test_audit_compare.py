@@ -7,8 +7,8 @@ from typing import Any
 
 from interchange.audit.compare import compare, differences
 from interchange.metrics.coverage import compute_coverage
+from interchange.metrics.coverage_json import coverage_payload
 from interchange.metrics.run import RunMetrics
-from interchange.report.json_report import coverage_payload
 from interchange.wire.model import Priority, Tier
 from interchange.workrecords.workflow import WorkCell
 
