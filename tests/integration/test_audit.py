@@ -20,6 +20,7 @@ from interchange.audit.replay import ReplayConfig, replay
 from interchange.audit.stage import AuditConfig, AuditOutcome, run_audit
 from interchange.axis.directory import Directory
 from interchange.cli.main import main
+from interchange.errors import DecodeError
 from interchange.kafka.clients import make_producer
 from interchange.kafka.topics import layout_of
 from interchange.pki.keystore import KeyStore
@@ -98,6 +99,51 @@ def test_clean_run_passes_with_the_live_figures(run: Run) -> None:
     live_total = coverage_of(run.report)["total"]
     assert outcome.coverage.total.delivered == live_total["delivered"]
     assert outcome.coverage.total.addressed == live_total["addressed"]
+
+
+def test_the_full_edxml_header_comes_through_producer_router_recipients_and_audit(
+    run: Run,
+) -> None:
+    """Every generated document states the edXML header (schema v6); the router forwards
+    its signed bytes unchanged, the recipients acknowledge it (status 03) and the audit
+    re-verifies those bytes against the producer's signature without a finding."""
+    layout = layout_of(run.settings)
+    submitted: dict[str, bytes] = {}
+    for rec in run.records:
+        if rec.topic == layout.submissions and rec.value:
+            try:
+                env = codec.decode_envelope(rec.value)
+                submitted[codec.decode_document(env.content).id] = env.content
+            except DecodeError:
+                continue  # the workload's malformed fault
+    delivered = [
+        codec.decode_envelope(rec.value)
+        for rec in run.records
+        if rec.topic in layout.deliveries and rec.value
+    ]
+    acknowledged = {
+        codec.decode_status(rec.value).document_id
+        for rec in run.records
+        if rec.topic == layout.status and rec.value
+    }
+    full = []
+    for env in delivered:
+        doc = codec.decode_document(env.content)
+        assert env.content == submitted[doc.id]  # the router forwards the signed bytes
+        if (
+            doc.sender.detail.stated
+            and doc.document_kind is not None
+            and doc.to_places
+            and doc.other_info.page_amount > 0
+            and all(a.content_id for a in doc.attachments)
+        ):
+            full.append(doc)
+    assert full, "no delivered document states the edXML header"
+    with_attachments = [d for d in full if d.attachments]
+    assert with_attachments
+    assert {d.id for d in full} <= acknowledged
+    outcome = audit(run, run.records, live_report=run.report)
+    assert outcome.findings == []
 
 
 def test_cli_audit_exit_code_and_files(run: Run, tmp_path: Path) -> None:
