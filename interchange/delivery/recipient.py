@@ -72,7 +72,7 @@ from interchange.kafka.clients import (
     producer_is_fenced_or_lost,
 )
 from interchange.kafka.fetchwait import AdaptiveFetchWait
-from interchange.kafka.seam import Stop
+from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
 from interchange.metrics.run import RunMetrics
 from interchange.settings import Settings
@@ -183,8 +183,8 @@ class Recipients:
         self.pending = PendingOffsets()
         self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
         self.handled: dict[Any, int] = {}  # partition -> last offset this process handled
-        self.producer: Any = None
-        self._consumer: Any = None
+        self.producer: Producer | None = None
+        self._consumer: Consumer | None = None
         self._lock = threading.RLock()  # the loop's state against `snapshot` from other threads
         self._futures: list[Any] = []  # status sends since the last flush
         self._assigned: set[Any] | None = None  # set by the listener, read after poll
@@ -206,14 +206,15 @@ class Recipients:
         cfg = self.config
         create_topics(self.settings)
         self.producer = self._status_producer()
-        self._consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
+        consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
+        self._consumer = consumer
         if cfg.static:
-            self._read_marks(set(assign_all(self._consumer, sorted(self.tier_of_topic))))
+            self._read_marks(set(assign_all(consumer, sorted(self.tier_of_topic))))
             self.ready = True
         else:
-            self._consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
+            consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
         fetch_wait = AdaptiveFetchWait(
-            self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
+            consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )
         last_commit = last_report = time.monotonic()
         try:
@@ -222,7 +223,7 @@ class Recipients:
                 if self.timers:
                     timeout = max(0, min(timeout, (self.timers[0].due - now_us()) // 1000))
                 try:
-                    batch = self._consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
+                    batch = consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
                     self._rebalanced()
                     with self._lock:
                         for tp, records in batch.items():
@@ -253,6 +254,22 @@ class Recipients:
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _connected(self) -> Consumer:
+        """The consumer `run` made; a Kafka error (an outage, retried) before it exists."""
+        if self._consumer is None:
+            from kafka.errors import KafkaError
+
+            raise KafkaError("recipients: no consumer yet")
+        return self._consumer
+
+    def _sender(self) -> Producer:
+        """The status producer `run` made (or its replacement)."""
+        if self.producer is None:
+            from kafka.errors import KafkaError
+
+            raise KafkaError("recipients: no status producer yet")
+        return self.producer
 
     def _status_producer(self) -> Any:
         """Statuses linger `status_linger_ms`, or `linger_ms` when that is longer (a soak's
@@ -297,7 +314,7 @@ class Recipients:
 
         for tp in tps:
             try:
-                committed = self._consumer.committed(tp, metadata=True, timeout_ms=5000)
+                committed = self._connected().committed(tp, metadata=True, timeout_ms=5000)
             except KafkaError as exc:
                 log.warning("recipients: no committed metadata for %s: %s", tp, exc)
                 continue
@@ -425,7 +442,7 @@ class Recipients:
         value = codec.encode_status(message)
         headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
-            self.producer.send(
+            self._sender().send(
                 self._status_topic, key=a.sender.encode(), value=value, headers=headers
             )
         )
@@ -503,7 +520,7 @@ class Recipients:
             handled = dict(self.handled)
         if futures:
             try:
-                self.producer.flush(timeout=flush_s)
+                self._sender().flush(timeout=flush_s)
             except KafkaTimeoutError:
                 # not acknowledged yet: the next commit waits for them again, and commits
                 # nothing before they are out

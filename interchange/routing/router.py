@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from interchange.kafka.clients import (
     producer_config,
 )
 from interchange.kafka.fetchwait import AdaptiveFetchWait
-from interchange.kafka.seam import Stop
+from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
 from interchange.metrics.run import write_stats
 from interchange.pki.verification import Verifier
@@ -163,9 +163,9 @@ class Router:
         self._router_id = config.router_id.encode()
         self.transactional_id = f"{settings.topic_prefix}router-{config.router_id}"
         self._guards: dict[int, _Guard] = {}
-        self._consumer: Any = None
-        self._producer: Any = None
-        self._restorer: Any = None
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._restorer: Consumer | None = None
         self._txn_seq = 0
         self._pending: Batch | None = None  # decided, its transaction not yet run
         self._revoked = False  # partitions were revoked during the last poll
@@ -203,24 +203,35 @@ class Router:
         create_topics(self.settings)
         pconf = producer_config(self.settings, transactional_id=self.transactional_id)
         pconf["max_block_ms"] = 15_000
-        self._producer = KafkaProducer(**pconf)
-        self._producer.init_transactions()
+        producer = KafkaProducer(**pconf)
+        self._producer = producer
+        producer.init_transactions()
         # the changelog is sent to explicit partitions: know them before the first send
         # (a broker restarted empty has just had its topics recreated)
-        self._producer.partitions_for(self.layout.router_state)
+        producer.partitions_for(self.layout.router_state)
         self._restorer = make_consumer(self.settings)
-        self._consumer = make_consumer(self.settings, group_id=self.config.group)
+        consumer = make_consumer(self.settings, group_id=self.config.group)
+        self._consumer = consumer
         if self.config.static:
-            owned = assign_all(self._consumer, [self.layout.submissions])
+            owned = assign_all(consumer, [self.layout.submissions])
             # restored before the router says it is assigned (the orchestrator's readiness
             # signal), so the first submissions do not wait for the changelog read
             self._restore({})
             self._assigned([tp.partition for tp in owned])
         else:
-            self._consumer.subscribe([self.layout.submissions], listener=_Listener(self))
+            consumer.subscribe([self.layout.submissions], listener=_Listener(self))
         self._fetch_wait = AdaptiveFetchWait(
-            self._consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
+            consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )
+
+    def _connected(self) -> Consumer:
+        """The consumer of the current connection; a Kafka error (so the reconnect path
+        takes over) when there is none."""
+        if self._consumer is None:
+            from kafka.errors import KafkaError
+
+            raise KafkaError("the router has no consumer: not connected")
+        return self._consumer
 
     def _close_clients(self) -> None:
         self._abandon()
@@ -318,7 +329,7 @@ class Router:
             waited_ms = 1000 * (time.monotonic() - self._pending.started)
             timeout = max(0, min(timeout, int(self.config.commit_interval_ms - waited_ms) + 1))
         self._revoked = False
-        got = self._consumer.poll(timeout_ms=timeout, max_records=room) if room else {}
+        got = self._connected().poll(timeout_ms=timeout, max_records=room) if room else {}
         if self._revoked and self._pending is not None:
             # decided under the old assignment (only with --commit-interval-ms): decide again
             # from the committed offsets rather than commit for partitions now owned elsewhere
@@ -336,7 +347,7 @@ class Router:
         waited = time.monotonic() - batch.started
         return self._room() == 0 or waited >= self.config.commit_interval_ms / 1000
 
-    def _decide(self, got: dict[Any, list[Any]]) -> None:
+    def _decide(self, got: Mapping[Any, Sequence[Any]]) -> None:
         """Decide polled records into the pending batch (outputs built, nothing sent yet)."""
         from kafka.errors import KafkaError
 
@@ -350,7 +361,7 @@ class Router:
         for tp, records in got.items():
             state = self._guards[tp.partition]
             guard = state.guard
-            partitions = len(self._consumer.partitions_for_topic(tp.topic) or ())
+            partitions = len(self._connected().partitions_for_topic(tp.topic) or ())
             if not partitions:  # no metadata: decide again after a reconnect, never guess
                 raise KafkaError(f"no partition metadata for {tp.topic}")
             for record in records:
@@ -388,7 +399,7 @@ class Router:
             run_transaction(
                 self._producer,
                 batch,
-                self._consumer.group_metadata(),
+                self._connected().group_metadata(),
                 self.layout.router_state,
                 stop=self._stop,
             )
@@ -455,7 +466,7 @@ class Router:
 
     # -- replay guard restore ----------------------------------------------------------
 
-    def _ensure_guards(self, batch: dict[Any, list[Any]]) -> None:
+    def _ensure_guards(self, batch: Mapping[Any, Sequence[Any]]) -> None:
         """Restore the guard of every partition whose guard does not continue at this batch."""
         stale = {
             tp.partition: records[0].offset
@@ -468,18 +479,20 @@ class Router:
     def _restore(self, stale: dict[int, int]) -> None:
         """Read the changelog for `stale` (partition -> first offset to decide) and every
         other assigned partition without a guard: one idle window, not eight."""
-        for tp in self._consumer.assignment():
-            if tp.partition not in stale and tp.partition not in self._guards:
-                position = self._consumer.position(tp, timeout_ms=POSITION_TIMEOUT_MS)
-                if position is None:
-                    from kafka.errors import KafkaTimeoutError
+        from kafka.errors import KafkaTimeoutError
 
+        consumer = self._connected()
+        for tp in consumer.assignment():
+            if tp.partition not in stale and tp.partition not in self._guards:
+                position = consumer.position(tp, timeout_ms=POSITION_TIMEOUT_MS)
+                if position is None:
                     raise KafkaTimeoutError(f"no position for {tp} within the bound")
                 stale[tp.partition] = position
         started = time.monotonic()
-        ids = read_changelog(
-            self._restorer, self.layout.router_state, stale, self.config.restore_idle_s
-        )
+        restorer = self._restorer
+        if restorer is None:
+            raise KafkaTimeoutError("the router has no changelog reader: not connected")
+        ids = read_changelog(restorer, self.layout.router_state, stale, self.config.restore_idle_s)
         for partition, below in stale.items():
             guard = ReplayGuard.restore(ids.get(partition, []), self.config.replay_capacity)
             self._guards[partition] = _Guard(guard, below, below)
@@ -501,7 +514,7 @@ class Router:
         )
 
     def _update_lag(self) -> None:
-        consumer = self._consumer
+        consumer = self._connected()
         total = 0
         for tp in consumer.assignment():
             high = consumer.highwater(tp)

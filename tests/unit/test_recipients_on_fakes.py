@@ -36,14 +36,21 @@ def recipients(keys: KeyStore, log: FakeLog, accept_delay_s: float) -> Recipient
     for topic in owner.layout.all:
         log.create(topic, PARTITIONS)
     owner.producer = FakeProducer(log)
-    owner._consumer = FakeConsumer(log, group_id=GROUP)
-    owner._consumer.subscribe(sorted(owner.tier_of_topic), listener=_Listener(owner))
+    consumer = FakeConsumer(log, group_id=GROUP)
+    consumer.subscribe(sorted(owner.tier_of_topic), listener=_Listener(owner))
+    owner._consumer = consumer
     return owner
+
+
+def fake_consumer(owner: Recipients) -> FakeConsumer:
+    """The consumer `recipients` gave the owner."""
+    assert isinstance(owner._consumer, FakeConsumer)
+    return owner._consumer
 
 
 def step(owner: Recipients) -> int:
     """One pass of `run`'s loop body: poll, rebalance, arrive, fire due timers."""
-    batch = owner._consumer.poll(timeout_ms=0, max_records=100)
+    batch = fake_consumer(owner).poll(timeout_ms=0, max_records=100)
     owner._rebalanced()
     for tp, records in batch.items():
         for record in records:
@@ -74,7 +81,7 @@ def test_a_commit_passes_the_accepted_records_with_the_handled_mark(keys: KeySto
     deliver(log, keys, topic, range(3))
     assert step(owner) == 3  # 01 at arrival, 03 due at once
     owner._commit()
-    (tp,) = {tp for tp in owner._consumer.assignment() if log.offset_of(GROUP, tp) is not None}
+    (tp,) = {tp for tp in fake_consumer(owner).assignment() if log.offset_of(GROUP, tp) is not None}
     committed = log.committed[(GROUP, tp)]
     assert (committed.offset, handled_mark(committed.metadata)) == (3, 2)
     assert sorted(codes(log, owner.layout.status)) == [b"01"] * 3 + [b"03"] * 3
@@ -90,12 +97,12 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     assert step(first) == 3
     first._commit()  # nothing accepted yet: the offset stays, the mark says 0..2 handled
     (tp,) = {r.partition for r in log.records(topic)}
-    home = next(p for p in first._consumer.assignment() if p.partition == tp)
+    home = next(p for p in fake_consumer(first).assignment() if p.partition == tp)
     assert log.committed[(GROUP, home)].offset == 0
     assert handled_mark(log.committed[(GROUP, home)].metadata) == 2
     assert codes(log, first.layout.status) == [b"01"] * 3
 
-    first._consumer.rebalance([])  # the group gives the partitions to another process
+    fake_consumer(first).rebalance([])  # the group gives the partitions to another process
     assert step(first) == 0
     assert codes(log, first.layout.status) == [b"01"] * 3 + [b"03"] * 3  # sent at revocation
     assert first.pending.to_commit() == {}

@@ -47,13 +47,21 @@ def make_router(keys: KeyStore, log: FakeLog, **config: int) -> Router:
 
 def connect(router: Router, log: FakeLog, producer: FakeProducer | None = None) -> None:
     """New clients, as after a reconnect: positions from the committed offsets."""
-    router._producer = producer or FakeProducer(log)
-    router._producer.init_transactions()
+    fake = producer or FakeProducer(log)
+    fake.init_transactions()
+    router._producer = fake
     router._restorer = FakeConsumer(log)
-    router._consumer = FakeConsumer(log, group_id=GROUP)
-    owned = assign_all(router._consumer, [router.layout.submissions])
+    consumer = FakeConsumer(log, group_id=GROUP)
+    router._consumer = consumer
+    owned = assign_all(consumer, [router.layout.submissions])
     router._restore({})
     router._assigned([tp.partition for tp in owned])
+
+
+def fake_producer(router: Router) -> FakeProducer:
+    """The router's producer, which `connect` made a fake."""
+    assert isinstance(router._producer, FakeProducer)
+    return router._producer
 
 
 def pending(router: Router) -> Batch | None:
@@ -68,7 +76,9 @@ def submit(log: FakeLog, keys: KeyStore, topic: str, numbers: range) -> None:
 
 
 def committed(log: FakeLog, router: Router) -> dict[int, int | None]:
-    return {tp.partition: log.offset_of(GROUP, tp) for tp in sorted(router._consumer.assignment())}
+    return {
+        tp.partition: log.offset_of(GROUP, tp) for tp in sorted(router._connected().assignment())
+    }
 
 
 def test_the_fakes_offer_the_seam() -> None:
@@ -90,7 +100,7 @@ def test_a_batch_is_one_transaction_with_its_offsets(keys: KeyStore) -> None:
     deliveries = log.records(layout.delivery(Tier.COMMUNE))
     assert len(deliveries) == 3
     assert log.records(layout.rejections) == []
-    assert router._producer.transactions == {"committed": 1, "aborted": 0}
+    assert fake_producer(router).transactions == {"committed": 1, "aborted": 0}
     assert committed(log, router)[home] == 3
     assert router.decided == 3
     assert len(log.records(layout.router_state)) == 1  # one changelog record per partition
@@ -112,7 +122,7 @@ def test_a_commit_interval_gathers_polls_and_nothing_is_visible_before_the_commi
     assert router._step()  # room for 2 more: the batch is full and commits
     assert pending(router) is None
     assert len(log.records(layout.delivery(Tier.COMMUNE))) == 5
-    assert router._producer.transactions["committed"] == 1
+    assert fake_producer(router).transactions["committed"] == 1
     router._step()  # the sixth, in a batch of its own still gathering
     router._drain()
     assert len(log.records(layout.delivery(Tier.COMMUNE))) == 6
@@ -126,7 +136,7 @@ def test_a_failed_commit_is_abandoned_and_its_records_are_decided_again_as_new(
     router = make_router(keys, log)
     layout = router.layout
     submit(log, keys, layout.submissions, range(4))
-    producer = router._producer
+    producer = fake_producer(router)
     producer.fail_commits = 1
 
     with pytest.raises(KafkaError):
