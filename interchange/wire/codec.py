@@ -12,44 +12,36 @@ one `DecodeError` whose reason is a `DecodeReason`.
 
 from __future__ import annotations
 
-import datetime
-import functools
 import hashlib
 import io
 import json
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastavro import parse_schema, schemaless_writer
 
 from interchange.errors import DecodeError, EncodeError
+from interchange.wire import header_avro
 from interchange.wire.model import (
     CERT_ID,
-    AdministrativeKind,
     AgencyRef,
     Attachment,
     Business,
     BusinessType,
     ContentFormat,
     Document,
-    DocumentCategory,
-    DocumentKind,
     DocumentType,
     Envelope,
     Hop,
     OrganDetail,
-    OtherInfo,
     Priority,
     ReasonCode,
     Rejection,
-    ResponseFor,
     Secrecy,
     Signer,
     StaffInfo,
     StatusCode,
     StatusMessage,
-    SteeringType,
 )
 from interchange.wire.schemas import load_schema, schema_text
 from interchange.wire.strict import DecodeReason, Limits, StrictReader
@@ -162,8 +154,6 @@ _REJECTION_V1_SCHEMA: dict[str, Any] = {
 }
 _REJECTION_V1_READER = StrictReader(_REJECTION_V1_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-
 # Avro symbol <-> model enum. Priority and BusinessType use the member name
 # (their index is the edXML code); status codes are prefixed with "S" because
 # Avro symbols cannot start with a digit.
@@ -174,9 +164,10 @@ _STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
 _DOCTYPE = {d.value: d for d in DocumentType}
 _SECRECY = {s.value: s for s in Secrecy}
 _FORMAT = {f.value: f for f in ContentFormat}
-_CATEGORIES = frozenset(int(c) for c in DocumentCategory)
-_STEERING = frozenset(int(s) for s in SteeringType)
 _REASON = {r.value: r for r in ReasonCode}
+
+
+valid_date = header_avro.valid_date  # the date rule, for the codec's callers
 
 
 def content_sha256(content: bytes) -> bytes:
@@ -188,30 +179,9 @@ def make_document_id(
     sender_id: str, promulgation_date_iso: str, code_number: str, code_notation: str
 ) -> str:
     """The edXML document id: "{sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"."""
-    if not valid_date(promulgation_date_iso):
+    if not header_avro.valid_date(promulgation_date_iso):
         raise EncodeError(f"promulgation date {promulgation_date_iso!r} is not yyyy-MM-dd")
     return f"{sender_id},{promulgation_date_iso.replace('-', '/')},{code_number}/{code_notation}"
-
-
-def valid_date(text: str) -> bool:
-    """True for a real calendar date written yyyy-MM-dd (the wire form of every date field)."""
-    return len(text) == _DATE_LENGTH and _valid_date_10(text)
-
-
-_DATE_LENGTH = len("yyyy-MM-dd")
-
-
-@functools.lru_cache(maxsize=4096)
-def _valid_date_10(text: str) -> bool:
-    """Remembered: a run's documents share a few dates, each checked twice per decode.
-    Only 10-character strings get here, so the cache stays small under hostile input."""
-    if not _ISO_DATE.match(text):
-        return False
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
@@ -228,52 +198,6 @@ def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
 
 def _agency_to_avro(a: AgencyRef) -> dict[str, Any]:
     return {"id": a.id, "name": a.name}
-
-
-def _detail_to_avro(d: OrganDetail) -> dict[str, Any]:
-    return {name: getattr(d, name) for name in OrganDetail.__slots__}
-
-
-def _v6_to_avro(doc: Document) -> dict[str, Any]:
-    """The fields schema v6 appends (the rest of the edXML header)."""
-    kind, other = doc.document_kind, doc.other_info
-    # The lists parallel to recipients and attachments are canonically empty when nothing
-    # in them is stated, otherwise one entry per item.
-    recipient_details = [_detail_to_avro(r.detail) for r in doc.recipients]
-    if not any(r.detail.stated for r in doc.recipients):
-        recipient_details = []
-    attachment_details = [
-        {"content_id": a.content_id, "description": a.description} for a in doc.attachments
-    ]
-    if not any(a.content_id or a.description for a in doc.attachments):
-        attachment_details = []
-    return {
-        "sender_detail": _detail_to_avro(doc.sender.detail),
-        "recipient_details": recipient_details,
-        "document_kind": None
-        if kind is None
-        else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
-        "to_places": list(doc.to_places),
-        "steering_type": int(doc.steering_type),
-        "other_info": {
-            "sphere_of_promulgation": other.sphere_of_promulgation,
-            "typer_notation": other.typer_notation,
-            "promulgation_amount": other.promulgation_amount,
-            "page_amount": other.page_amount,
-            "direction": other.direction,
-            "appendixes": list(other.appendixes),
-        },
-        "response_for_list": [
-            {
-                "organ_id": r.organ_id,
-                "code": r.code,
-                "promulgation_date": r.promulgation_date,
-                "document_id": r.document_id,
-            }
-            for r in doc.response_for_list
-        ],
-        "attachment_details": attachment_details,
-    }
 
 
 def _document_to_avro(doc: Document) -> dict[str, Any]:
@@ -309,7 +233,7 @@ def _document_to_avro(doc: Document) -> dict[str, Any]:
             "reason": doc.business.reason,
             "replacement": doc.business.replacement,
         },
-        **_v6_to_avro(doc),
+        **header_avro.v6_to_avro(doc),
     }
 
 
@@ -329,84 +253,27 @@ def encode_document(doc: Document) -> bytes:
     return data
 
 
-def _parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any] | None]:
-    """A v6 list parallel to `items`: empty (nothing stated) or exactly one per item.
-
-    A list whose entries state nothing is the same document as no list, so only the
-    empty list is canonical (`_v6_to_avro` writes it): checked here, because the strict
-    decode does not re-encode the schemas the reader proves canonical."""
-    details: list[dict[str, Any]] = v.get(name, [])
-    if not details:
-        return [None] * len(v[items])
-    if len(details) != len(v[items]):
-        raise DecodeError(
-            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
-        )
-    if not any(value for entry in details for value in entry.values()):
-        raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
-    return list(details)
-
-
-def _organ(d: dict[str, Any] | None) -> OrganDetail:
-    return OrganDetail() if d is None else OrganDetail(**d)
-
-
-def _kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
-    if k is None:
-        return None
-    if k["type"] not in _CATEGORIES:
-        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
-    top = max(AdministrativeKind) if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
-    if not 0 <= k["type_detail"] <= top:
-        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
-    return DocumentKind(DocumentCategory(k["type"]), k["type_detail"], k["type_name"])
-
-
-def _other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
-    if o is None:
-        return OtherInfo()
-    if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
-        raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
-    return OtherInfo(**{**o, "appendixes": tuple(o["appendixes"])})
-
-
-def _responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
-    answered = tuple(ResponseFor(**r) for r in v.get("response_for_list", []))
-    for r in answered:
-        if not valid_date(r.promulgation_date):
-            raise DecodeError(DecodeReason.BAD_DATE, "response_for_list promulgation_date")
-    if answered and v["response_for"] != answered[0].document_id:
-        raise DecodeError(
-            DecodeReason.BAD_VALUE, "response_for is not response_for_list's first document_id"
-        )
-    return answered
-
-
-def _steering_from_avro(value: int) -> SteeringType:
-    if value not in _STEERING:
-        raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
-    return SteeringType(value)
-
-
 def _document_from_avro(v: dict[str, Any]) -> Document:
     for name in ("promulgation_date", "due_date"):
-        if v[name] is not None and not valid_date(v[name]):
+        if v[name] is not None and not header_avro.valid_date(v[name]):
             raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
     attachments = []
-    refs = _parallel(v, "attachment_details", "attachments")
+    refs = header_avro.parallel(v, "attachment_details", "attachments")
     for i, (a, ref) in enumerate(zip(v["attachments"], refs, strict=True)):
         if content_sha256(a["content"]) != a["sha256"]:
             raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
         attachments.append(
             Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **(ref or {}))
         )
-    details = _parallel(v, "recipient_details", "recipients")
+    details = header_avro.parallel(v, "recipient_details", "recipients")
     s = v["signer"]
     return Document(
         id=v["id"],
-        sender=AgencyRef(v["sender"]["id"], v["sender"]["name"], _organ(v.get("sender_detail"))),
+        sender=AgencyRef(
+            v["sender"]["id"], v["sender"]["name"], header_avro.organ(v.get("sender_detail"))
+        ),
         recipients=tuple(
-            AgencyRef(r["id"], r["name"], _organ(d))
+            AgencyRef(r["id"], r["name"], header_avro.organ(d))
             for r, d in zip(v["recipients"], details, strict=True)
         ),
         code_number=v["code_number"],
@@ -424,11 +291,11 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         attachments=tuple(attachments),
         send_time_us=v["send_time_us"],
         business=None if v.get("business") is None else Business(**v["business"]),
-        document_kind=_kind_from_avro(v.get("document_kind")),
+        document_kind=header_avro.kind_from_avro(v.get("document_kind")),
         to_places=tuple(v.get("to_places", ())),
-        steering_type=_steering_from_avro(v.get("steering_type", 0)),
-        other_info=_other_from_avro(v.get("other_info")),
-        response_for_list=_responses_from_avro(v),
+        steering_type=header_avro.steering_from_avro(v.get("steering_type", 0)),
+        other_info=header_avro.other_from_avro(v.get("other_info")),
+        response_for_list=header_avro.responses_from_avro(v),
     )
 
 
@@ -447,9 +314,10 @@ def _strict_decode(
     for every schema of the axis), the fastavro re-encode is skipped: each `build` maps
     the reader's values one to one onto the model, which its `encode` maps back, so the
     re-encode could only give the input again (the one many-to-one case, a v6 list of
-    details that states nothing, is refused in `_parallel`). It was 11% of the router's CPU. For a
-    reader without that proof the re-encode is still compared. The hostile-input fuzz
-    test re-encodes everything accepted and checks the bytes are the input."""
+    details that states nothing, is refused in `header_avro.parallel`). It was 11% of
+    the router's CPU. For a reader without that proof the re-encode is still compared.
+    The hostile-input fuzz test re-encodes everything accepted and checks the bytes are
+    the input."""
     try:
         value = reader.read(data)
         result = build(value)

@@ -1,0 +1,157 @@
+"""The edXML header fields of schema v6 <-> their Avro values, and the date rule.
+
+Split from the codec because the header is most of the document's fields: what the
+standard names OrganDetail, DocumentKind, OtherInfo, ResponseFor and SteeringType, the
+lists parallel to recipients and attachments, and the yyyy-MM-dd rule of every date.
+Pure; the codec calls these while it encodes and decodes a Document.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from typing import Any
+
+from interchange.errors import DecodeError
+from interchange.wire.model import (
+    AdministrativeKind,
+    Document,
+    DocumentCategory,
+    DocumentKind,
+    OrganDetail,
+    OtherInfo,
+    ResponseFor,
+    SteeringType,
+)
+from interchange.wire.strict import DecodeReason
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_CATEGORIES = frozenset(int(c) for c in DocumentCategory)
+_STEERING = frozenset(int(s) for s in SteeringType)
+
+
+def valid_date(text: str) -> bool:
+    """True for a real calendar date written yyyy-MM-dd (the wire form of every date field)."""
+    return len(text) == _DATE_LENGTH and _valid_date_10(text)
+
+
+_DATE_LENGTH = len("yyyy-MM-dd")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date_10(text: str) -> bool:
+    """Remembered: a run's documents share a few dates, each checked twice per decode.
+    Only 10-character strings get here, so the cache stays small under hostile input."""
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def detail_to_avro(d: OrganDetail) -> dict[str, Any]:
+    return {name: getattr(d, name) for name in OrganDetail.__slots__}
+
+
+def v6_to_avro(doc: Document) -> dict[str, Any]:
+    """The fields schema v6 appends (the rest of the edXML header)."""
+    kind, other = doc.document_kind, doc.other_info
+    # The lists parallel to recipients and attachments are canonically empty when nothing
+    # in them is stated, otherwise one entry per item.
+    recipient_details = [detail_to_avro(r.detail) for r in doc.recipients]
+    if not any(r.detail.stated for r in doc.recipients):
+        recipient_details = []
+    attachment_details = [
+        {"content_id": a.content_id, "description": a.description} for a in doc.attachments
+    ]
+    if not any(a.content_id or a.description for a in doc.attachments):
+        attachment_details = []
+    return {
+        "sender_detail": detail_to_avro(doc.sender.detail),
+        "recipient_details": recipient_details,
+        "document_kind": None
+        if kind is None
+        else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
+        "to_places": list(doc.to_places),
+        "steering_type": int(doc.steering_type),
+        "other_info": {
+            "sphere_of_promulgation": other.sphere_of_promulgation,
+            "typer_notation": other.typer_notation,
+            "promulgation_amount": other.promulgation_amount,
+            "page_amount": other.page_amount,
+            "direction": other.direction,
+            "appendixes": list(other.appendixes),
+        },
+        "response_for_list": [
+            {
+                "organ_id": r.organ_id,
+                "code": r.code,
+                "promulgation_date": r.promulgation_date,
+                "document_id": r.document_id,
+            }
+            for r in doc.response_for_list
+        ],
+        "attachment_details": attachment_details,
+    }
+
+
+def parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any] | None]:
+    """A v6 list parallel to `items`: empty (nothing stated) or exactly one per item.
+
+    A list whose entries state nothing is the same document as no list, so only the
+    empty list is canonical (`v6_to_avro` writes it): checked here, because the strict
+    decode does not re-encode the schemas the reader proves canonical."""
+    details: list[dict[str, Any]] = v.get(name, [])
+    if not details:
+        return [None] * len(v[items])
+    if len(details) != len(v[items]):
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
+        )
+    if not any(value for entry in details for value in entry.values()):
+        raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
+    return list(details)
+
+
+def organ(d: dict[str, Any] | None) -> OrganDetail:
+    return OrganDetail() if d is None else OrganDetail(**d)
+
+
+def kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
+    if k is None:
+        return None
+    if k["type"] not in _CATEGORIES:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
+    top = max(AdministrativeKind) if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
+    if not 0 <= k["type_detail"] <= top:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
+    return DocumentKind(DocumentCategory(k["type"]), k["type_detail"], k["type_name"])
+
+
+def other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
+    if o is None:
+        return OtherInfo()
+    if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
+        raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
+    return OtherInfo(**{**o, "appendixes": tuple(o["appendixes"])})
+
+
+def responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
+    answered = tuple(ResponseFor(**r) for r in v.get("response_for_list", []))
+    for r in answered:
+        if not valid_date(r.promulgation_date):
+            raise DecodeError(DecodeReason.BAD_DATE, "response_for_list promulgation_date")
+    if answered and v["response_for"] != answered[0].document_id:
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, "response_for is not response_for_list's first document_id"
+        )
+    return answered
+
+
+def steering_from_avro(value: int) -> SteeringType:
+    if value not in _STEERING:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
+    return SteeringType(value)
