@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,11 +217,33 @@ class Router:
             # restored before the router says it is assigned (the orchestrator's readiness
             # signal), so the first submissions do not wait for the changelog read
             self._restore({})
+            self._warm_up(producer, consumer, owned)
             self._assigned([tp.partition for tp in owned])
         else:
             consumer.subscribe([self.layout.submissions], listener=_Listener(self))
         self._fetch_wait = AdaptiveFetchWait(
             consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
+        )
+
+    def _warm_up(self, producer: Producer, consumer: Consumer, owned: Iterable[Any]) -> None:
+        """One transaction before the router says it is ready: it commits the positions
+        the router starts from (the group's committed offsets, or the start of the topic),
+        which changes nothing, but pays the first transaction's round trips to the
+        coordinators (about 200 ms on the embedded broker) before any submission waits
+        behind them. Bounded like every transaction."""
+        positions = {}
+        for tp in owned:
+            position = consumer.position(tp, timeout_ms=POSITION_TIMEOUT_MS)
+            if position is None:
+                return  # not known in time: the first real transaction pays instead
+            positions[tp] = position
+        batch = Batch(txn=b"warm-up:" + self._router_id, next_offsets=positions)
+        run_transaction(
+            producer,
+            batch,
+            consumer.group_metadata(),
+            self.layout.router_state,
+            stop=self._stop,
         )
 
     def _connected(self) -> Consumer:

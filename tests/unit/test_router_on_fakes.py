@@ -185,3 +185,31 @@ def test_a_revocation_while_a_batch_gathers_drops_it_and_the_new_owner_decides_i
 
 def committed_of(log: FakeLog, topic: str) -> dict[int, int | None]:
     return {p: log.offset_of(GROUP, TopicPartition(topic, p)) for p in range(PARTITIONS)}
+
+
+def test_the_warm_up_transaction_commits_the_start_positions_and_writes_nothing(
+    keys: KeyStore,
+) -> None:
+    """Before a static router says it is ready it runs one transaction (the first one
+    costs the coordinator round trips): the offsets it commits are where the router
+    starts, so nothing is skipped or read twice, and no record is written."""
+    log = FakeLog()
+    router = make_router(keys, log)
+    layout = router.layout
+    submit(log, keys, layout.submissions, range(3))
+    assert router._step()  # three decided and committed: positions move past them
+    before = committed(log, router)
+    producer = fake_producer(router)
+    records = {topic: len(log.records(topic)) for topic in layout.all}
+
+    consumer = router._connected()
+    router._warm_up(producer, consumer, sorted(consumer.assignment()))
+
+    assert producer.transactions == {"committed": 2, "aborted": 0}
+    assert committed(log, router) == {
+        p: (before[p] if before[p] is not None else 0) for p in before
+    }
+    assert {topic: len(log.records(topic)) for topic in layout.all} == records
+    submit(log, keys, layout.submissions, range(3, 5))
+    assert router._step()
+    assert router.decided == 5  # the next records are decided once, none skipped
