@@ -174,35 +174,38 @@ class SignatureVerifier:
         `at_us` is the receipt time (when the axis received the record), never the
         signer's own `send_time_us`: a signer cannot backdate past a revocation or
         into a certificate's validity window."""
-        judged = self.certificate_verdict(cert_id, sender_id, at_us)
-        if judged is not VALID:
+        judged, entry = self._judge(cert_id, sender_id, at_us)
+        if entry is None:
             return judged
-        entry = self._entry(cert_id)
-        assert entry is not None  # CERTIFICATE passed
         return SIGNATURE_CHECKS[content_format](entry, content, signature)  # ALGORITHM, SIGNATURE
 
-    def certificate_verdict(  # noqa: PLR0911 - one return per check, in the documented order
-        self, cert_id: str, sender_id: str, at_us: int
-    ) -> Verdict:
+    def certificate_verdict(self, cert_id: str, sender_id: str, at_us: int) -> Verdict:
         """CERTIFICATE, TRUST, VALIDITY, REVOCATION and SENDER: `VALID` or the first
         failing check's verdict. A format that checks its own signature (an edXML
         package's XML-DSig) runs these first, as `verdict` does."""
+        return self._judge(cert_id, sender_id, at_us)[0]
+
+    def _judge(  # noqa: PLR0911 - one return per check, in the documented order
+        self, cert_id: str, sender_id: str, at_us: int
+    ) -> tuple[Verdict, Certificate | None]:
+        """The certificate checks, and the certificate when they all pass (looked up
+        once: the router verifies thousands of documents a second)."""
         entry = self._entry(cert_id)
         if entry is None:  # CERTIFICATE
-            return _UNKNOWN
+            return _UNKNOWN, None
         info = entry.info
         if info is None or not entry.trusted or info.algorithm is None:  # TRUST
-            return _UNTRUSTED
+            return _UNTRUSTED, None
         if at_us < info.not_before_us:  # VALIDITY
-            return _NOT_YET_VALID
+            return _NOT_YET_VALID, None
         if at_us > info.not_after_us:
-            return _EXPIRED
+            return _EXPIRED, None
         revoked_at = self._revoked_at(info.serial)  # REVOCATION
         if revoked_at is not None and revoked_at <= at_us:
-            return _REVOKED
+            return _REVOKED, None
         if info.agency_id != sender_id:  # SENDER
-            return _SENDER
-        return VALID
+            return _SENDER, None
+        return VALID, entry
 
     def verify(
         self, content: bytes, signature: bytes, cert_id: str, sender_id: str, at_us: int
