@@ -13,7 +13,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from interchange.audit.archive_chain import archive_start, link
-from interchange.audit.facts import verify_value
+from interchange.audit.deliveries import verify_value
 from interchange.audit.findings import RawRecord
 from interchange.axis.presets import build_directory
 from interchange.pki.keystore import KeyStore, TrustStore, init_pki

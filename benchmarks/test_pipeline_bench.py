@@ -19,7 +19,9 @@ from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory
 from interchange.bench.calc import ALL_CONNECTED, bench_spec
 from interchange.pki.keystore import KeyStore, TrustStore, init_pki
-from interchange.routing.decision import Delivered, Rejected, ReplayGuard, decide
+from interchange.routing.decision import decide
+from interchange.routing.outcomes import Delivered, Rejected
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Hop, ReasonCode
 from interchange.workload.generator import Planned, generate

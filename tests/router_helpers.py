@@ -9,7 +9,7 @@ from pathlib import Path
 
 from interchange.axis.directory import Directory
 from interchange.pki.keystore import CertFault, KeyStore, init_pki
-from interchange.routing.decision import Placement
+from interchange.routing.outcomes import Placement
 from interchange.wire import codec
 from interchange.wire.model import (
     AgencyRef,

@@ -23,15 +23,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
+from interchange.audit.deliveries import DeliveryFact
 from interchange.audit.evidence import Evidence
-from interchange.audit.facts import DeliveryFact, Submission
+from interchange.audit.facts import Submission
 from interchange.audit.findings import Finding, Kind, RawRecord, at
 from interchange.audit.rejections import check_rejections
 from interchange.audit.state import AuditResult, AuditState, Pair
 from interchange.audit.statuses import check_statuses, decode_statuses, first_status_times
 from interchange.wire.model import Agency, ReasonCode, StatusCode, Tier
 
-__all__ = ["AuditResult", "audit_records"]
+__all__ = [
+    "audit_records",
+]
 
 
 def audit_records(

@@ -10,7 +10,7 @@ cryptography, an XML word as the reason), `record-key` (skipped: files), `secrec
 
 from __future__ import annotations
 
-from interchange.audit.conformance import Check, Finding, MessageReport, Status
+from interchange.audit.conformance_findings import Check, Finding, MessageReport, Status
 from interchange.edxml import read
 from interchange.edxml.package import keyinfo_cert_id
 from interchange.edxml.reasons import EdxmlReason, PackageError

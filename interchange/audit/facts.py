@@ -34,41 +34,24 @@ from typing import Any
 from interchange.audit.deliveries import (
     DeliveryFact,
     Verified,
-    delivery_fact,
-    delivery_facts,
-    verify_value,
-    verify_values,
 )
 from interchange.audit.findings import RawRecord
 from interchange.audit.redaction import Exclusion
 from interchange.audit.reverify import Reverified, hop_time
 from interchange.pki.verification import Verifier
-from interchange.routing.decision import (
-    DEFAULT_REPLAY_CAPACITY,
-    JUDGED_BEFORE_TIME,
-    Delivered,
-    Directory,
-    Placement,
-    ReplayGuard,
-    decide,
-)
+from interchange.routing.decision import JUDGED_BEFORE_TIME, Directory, decide
+from interchange.routing.outcomes import Delivered, Placement
+from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY, ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Priority, ReasonCode, Rejection, Secrecy, Tier
 
-__all__ = [  # the submission half here; the delivery half and the cache in their modules
+__all__ = [  # the submission half; the delivery half and the cache live in their modules
     "LOG_APPEND_TIME",
     "PRODUCER_NODE_PREFIX",
-    "DeliveryFact",
-    "Reverified",
     "RouterTimes",
     "Submission",
-    "Verified",
-    "delivery_fact",
-    "delivery_facts",
     "router_times",
     "submission_facts",
-    "verify_value",
-    "verify_values",
 ]
 
 PRODUCER_NODE_PREFIX = "producer:"

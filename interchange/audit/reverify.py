@@ -16,7 +16,8 @@ from typing import Protocol
 
 from interchange.errors import DecodeError
 from interchange.pki.verification import Verifier
-from interchange.routing.decision import Parsed, parse
+from interchange.routing.decision import parse
+from interchange.routing.outcomes import Parsed
 from interchange.wire import codec
 from interchange.wire.model import (
     ContentFormat,

@@ -26,20 +26,17 @@ from typing import Any, Generic, TypeVar
 
 from interchange.audit.checks import audit_records
 from interchange.audit.compare import Comparison, compare
-from interchange.audit.evidence import Evidence, named_differences
-from interchange.audit.facts import (
+from interchange.audit.deliveries import (
     DeliveryFact,
-    Reverified,
-    RouterTimes,
-    Submission,
     Verified,
     delivery_fact,
     delivery_facts,
-    router_times,
-    submission_facts,
     verify_values,
 )
+from interchange.audit.evidence import Evidence, named_differences
+from interchange.audit.facts import RouterTimes, Submission, router_times, submission_facts
 from interchange.audit.findings import Finding, Kind, RawRecord
+from interchange.audit.reverify import Reverified
 from interchange.axis.directory import Directory
 from interchange.errors import DecodeError
 from interchange.kafka.topics import TopicLayout
@@ -48,8 +45,8 @@ from interchange.metrics.coverage_json import coverage_payload
 from interchange.metrics.run import RunMetrics
 from interchange.metrics.targets import DEFAULT_TARGETS
 from interchange.pki.truststore import TrustStore
-from interchange.routing.decision import DEFAULT_REPLAY_CAPACITY
 from interchange.routing.formats import EdxmlFormats
+from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY
 from interchange.settings import Settings
 from interchange.wire import codec
 from interchange.wire.model import Rejection, Tier

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from interchange.audit.facts import DeliveryFact
+from interchange.audit.deliveries import DeliveryFact
 from interchange.audit.findings import Kind, RawRecord, at
 from interchange.audit.state import AuditState, Pair
 from interchange.errors import DecodeError

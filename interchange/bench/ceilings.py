@@ -25,7 +25,9 @@ from interchange.bench.calc import BENCH_ATTACHMENT_BYTES, StageCost, bench_spec
 from interchange.errors import InterchangeError
 from interchange.metrics.run import RunMetrics
 from interchange.pki.keystore import KeyStore, TrustStore
-from interchange.routing.decision import Delivered, ReplayGuard, decide
+from interchange.routing.decision import decide
+from interchange.routing.outcomes import Delivered
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Hop, StatusCode, StatusMessage
 from interchange.workload.generator import Planned, generate

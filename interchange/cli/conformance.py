@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from interchange.audit.conformance import Message, MessageReport, Status, totals
+from interchange.audit.conformance_findings import Message, MessageReport, Status, totals
 from interchange.cli.common import (
     Command,
     add_kafka_options,

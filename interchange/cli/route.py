@@ -114,7 +114,7 @@ def register_route(parser: argparse.ArgumentParser) -> None:
 
 def run_route(args: argparse.Namespace) -> int:
     from interchange.pki.truststore import TrustStore
-    from interchange.routing.decision import DEFAULT_REPLAY_CAPACITY
+    from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY
     from interchange.routing.router import Router, RouterConfig
 
     configure_logging(args.verbose, quiet_kafka=logging.CRITICAL)

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from interchange.audit.conformance import MessageReport, Status
+from interchange.audit.conformance_findings import MessageReport, Status
 
 
 def junit_xml(reports: Sequence[MessageReport], suite: str = "interchange-conformance") -> bytes:

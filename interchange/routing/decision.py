@@ -52,9 +52,6 @@ from typing import Protocol
 from interchange.errors import DecodeError
 from interchange.pki.verification import Verifier
 from interchange.routing.outcomes import (
-    MAX_DETAIL_CHARS,
-    MAX_ID_CHARS,
-    TRUNCATED,
     Decision,
     Delivered,
     Delivery,
@@ -66,32 +63,18 @@ from interchange.routing.outcomes import (
     bounded,
     rejected_unattributed,
 )
-from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY, ReplayGuard
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Agency, BusinessType, Document, Envelope, Hop, ReasonCode
 from interchange.wire.partitioner import partition_of
 
-__all__ = [  # the decision, and the outcomes and guard it takes and gives (their own modules)
-    "DEFAULT_REPLAY_CAPACITY",
+__all__ = [  # the decision; its outcomes and replay guard are imported from their modules
     "JUDGED_BEFORE_TIME",
     "MAX_CHANGELOG_ID_BYTES",
-    "MAX_DETAIL_CHARS",
-    "MAX_ID_CHARS",
     "MAX_SEND_AHEAD_US",
     "MAX_SEND_BEHIND_US",
     "ROUTER_HOP_ROOM",
-    "TRUNCATED",
-    "Decision",
-    "Delivered",
-    "Delivery",
     "Directory",
-    "Excluded",
-    "Parsed",
-    "Placement",
-    "Rejected",
-    "ReplayGuard",
-    "Verifier",
-    "bounded",
     "decide",
     "parse",
 ]

@@ -15,7 +15,10 @@ from interchange.edxml import read
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import CertificateSource, XmlVerifier
 from interchange.errors import DecodeError
+from interchange.pki.verification import Verifier
 from interchange.routing import decision as policy
+from interchange.routing.outcomes import MAX_DETAIL_CHARS, Decision, Placement, Rejected, bounded
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import ContentFormat, Document, Envelope, ReasonCode
 
@@ -46,13 +49,13 @@ def decide(
     raw_value: bytes | None,
     *,
     directory: policy.Directory,
-    trust: policy.Verifier,
+    trust: Verifier,
     certificates: CertificateSource | None,
-    replay_window: policy.ReplayGuard,
+    replay_window: ReplayGuard,
     now_us: int,
-    placement: policy.Placement | None,
+    placement: Placement | None,
     router_node: str = "router",
-) -> policy.Decision:
+) -> Decision:
     """`decision.decide` for either format. `certificates`: the trust store the EDXML path
     reads certificates from (None: every EDXML envelope is UNKNOWN_CERTIFICATE)."""
     parsed = policy.parse(raw_value, now_us, read_content)
@@ -79,18 +82,14 @@ def decide(
         parsed=parsed,
     )
     finding = xml.finding if xml is not None else None
-    if (
-        isinstance(decision, policy.Rejected)
-        and finding is not None
-        and decision.reason is finding.wire
-    ):
-        detail = policy.bounded(f"{finding.word}: {decision.detail}", policy.MAX_DETAIL_CHARS)
+    if isinstance(decision, Rejected) and finding is not None and decision.reason is finding.wire:
+        detail = bounded(f"{finding.word}: {decision.detail}", MAX_DETAIL_CHARS)
         decision = replace(decision, rejection=replace(decision.rejection, detail=detail))
     return decision
 
 
 def examine(
-    envelope: Envelope, certificates: CertificateSource, at_us: int, verify: policy.Verifier
+    envelope: Envelope, certificates: CertificateSource, at_us: int, verify: Verifier
 ) -> tuple[Document | None, str]:
     """A recipient's strict read and verification of a delivered envelope of either
     format: (document, problem), problem "" when valid, else a decode reason or a
@@ -137,6 +136,6 @@ class EdxmlFormats:
     def read(self, envelope: Envelope) -> Document:
         return read_content(envelope)
 
-    def verifier(self, envelope: Envelope) -> policy.Verifier:
+    def verifier(self, envelope: Envelope) -> Verifier:
         del envelope  # one verifier for every package
         return XmlVerifier(self._certificates)

@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, writ
 
 from interchange.axis.directory import attributed_tier
 from interchange.metrics.run import RunMetrics
-from interchange.routing.decision import Decision, Delivered, Directory, Excluded
+from interchange.routing.decision import Directory
+from interchange.routing.outcomes import Decision, Delivered, Excluded
 from interchange.wire.model import Priority, ReasonCode, Tier
 
 _VERIFY_BUCKETS = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2)

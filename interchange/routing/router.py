@@ -39,16 +39,11 @@ from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
 from interchange.metrics.run import write_stats
 from interchange.pki.verification import Verifier
-from interchange.routing.decision import (
-    DEFAULT_REPLAY_CAPACITY,
-    Decision,
-    Directory,
-    Placement,
-    ReplayGuard,
-)
+from interchange.routing.decision import Directory
 from interchange.routing.formats import decide
 from interchange.routing.metrics import RouterMetrics
-from interchange.routing.outcomes import refused_batch
+from interchange.routing.outcomes import Decision, Placement, refused_batch
+from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY, ReplayGuard
 from interchange.routing.transaction import (
     Batch,
     Output,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interchange.kafka.seam import Consumer, Producer, Stop
-from interchange.routing.decision import Decision, Delivered
+from interchange.routing.outcomes import Decision, Delivered
 from interchange.wire import codec
 from interchange.wire.model import Rejection
 

@@ -35,7 +35,7 @@ from interchange.settings import Settings
 from interchange.simulate import accounting
 from interchange.simulate.ledger import Ledger, plan_ledger
 from interchange.simulate.report import run_meta, write_report
-from interchange.simulate.supervisor import ROUTER_READY, Supervisor
+from interchange.simulate.supervisor import Supervisor
 from interchange.simulate.values import (
     SimulationOptions,
     SimulationResult,
@@ -48,11 +48,7 @@ from interchange.workload.faults import parse_faults
 from interchange.workload.generator import WorkloadSpec
 
 __all__ = [
-    "ROUTER_READY",
     "Simulation",
-    "SimulationOptions",
-    "SimulationResult",
-    "Snapshot",
     "run_simulation",
 ]
 

@@ -12,7 +12,8 @@ from types import ModuleType
 import pytest
 from agency_helpers import module_settings, running_router
 
-from interchange.audit.conformance import Checker, Status
+from interchange.audit.conformance import Checker
+from interchange.audit.conformance_findings import Status
 from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory
 from interchange.cli.conformance import read_topic

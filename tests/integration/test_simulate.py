@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from interchange.settings import Settings
-from interchange.simulate.run import SimulationOptions, run_simulation
+from interchange.simulate.run import run_simulation
+from interchange.simulate.values import SimulationOptions
 from interchange.wire.model import Tier
 
 pytestmark = pytest.mark.integration

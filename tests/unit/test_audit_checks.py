@@ -22,14 +22,18 @@ from router_helpers import (
     sign,
 )
 
-from interchange.audit.checks import AuditResult, audit_records
-from interchange.audit.facts import delivery_facts, router_times, submission_facts
+from interchange.audit.checks import audit_records
+from interchange.audit.deliveries import delivery_facts
+from interchange.audit.facts import router_times, submission_facts
 from interchange.audit.findings import Check, Kind, RawRecord, by_check
+from interchange.audit.state import AuditResult
 from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory
 from interchange.errors import DecodeError
 from interchange.pki.keystore import KeyStore, TrustStore, revoke
-from interchange.routing.decision import Delivered, Placement, ReplayGuard, decide
+from interchange.routing.decision import decide
+from interchange.routing.outcomes import Delivered, Placement
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import (
     Envelope,

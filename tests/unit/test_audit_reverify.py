@@ -12,13 +12,10 @@ import pytest
 from router_helpers import CENTRAL, document, make_pki, sign
 
 from interchange.audit import stage as audit_stage
-from interchange.audit.facts import (
-    Reverified,
-    delivery_facts,
-    router_times,
-    submission_facts,
-)
+from interchange.audit.deliveries import delivery_facts
+from interchange.audit.facts import router_times, submission_facts
 from interchange.audit.findings import Kind, RawRecord
+from interchange.audit.reverify import Reverified
 from interchange.audit.stage import AuditConfig, run_audit
 from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory

@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from interchange.audit.conformance import Check, Checker, Message, MessageReport, Status, totals
+from interchange.audit.conformance import Checker
+from interchange.audit.conformance_findings import Check, Message, MessageReport, Status, totals
 from interchange.axis.presets import build_directory
 from interchange.cli.main import main
 from interchange.clock import now_us

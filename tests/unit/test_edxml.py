@@ -42,7 +42,8 @@ from interchange.errors import EncodeError
 from interchange.pki import certificates as certs
 from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki
 from interchange.routing import formats as dispatch
-from interchange.routing.decision import Delivered, Excluded, Rejected, ReplayGuard
+from interchange.routing.outcomes import Delivered, Excluded, Rejected
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import (
     ContentFormat,
@@ -340,8 +341,10 @@ def test_the_audit_decides_and_reverifies_edxml_envelopes_as_the_router_does(
 ) -> None:
     """Without the edXML reader the audit called every package MALFORMED and every status
     of one a status without delivery (found by auditing an axis an edXML import ran on)."""
-    from interchange.audit.facts import Reverified, delivery_facts, submission_facts
+    from interchange.audit.deliveries import delivery_facts
+    from interchange.audit.facts import submission_facts
     from interchange.audit.findings import RawRecord
+    from interchange.audit.reverify import Reverified
     from interchange.routing.formats import EdxmlFormats
     from interchange.wire.model import Tier
 

@@ -11,14 +11,9 @@ import pytest
 from interchange.axis.presets import build_directory
 from interchange.errors import DecodeError
 from interchange.pki.keystore import KeyStore, TrustStore, init_pki
-from interchange.routing.decision import (
-    Delivered,
-    Excluded,
-    Placement,
-    Rejected,
-    ReplayGuard,
-    decide,
-)
+from interchange.routing.decision import decide
+from interchange.routing.outcomes import Delivered, Excluded, Placement, Rejected
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Envelope, Hop, ReasonCode
 from interchange.wire.partitioner import partition_of

@@ -28,16 +28,9 @@ from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory
 from interchange.errors import DecodeError
 from interchange.pki.keystore import KeyStore, TrustStore
-from interchange.routing.decision import (
-    Decision,
-    Delivered,
-    Excluded,
-    Placement,
-    Rejected,
-    ReplayGuard,
-    decide,
-    parse,
-)
+from interchange.routing.decision import decide, parse
+from interchange.routing.outcomes import Decision, Delivered, Excluded, Placement, Rejected
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Envelope, Hop, ReasonCode, Secrecy, Tier
 from interchange.wire.partitioner import partition_of

@@ -21,18 +21,20 @@ from interchange.clock import now_us
 from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki, revoke
 from interchange.pki.signing import P256_ORDER
 from interchange.routing.decision import (
-    MAX_ID_CHARS,
     MAX_SEND_AHEAD_US,
     MAX_SEND_BEHIND_US,
     ROUTER_HOP_ROOM,
+    decide,
+)
+from interchange.routing.outcomes import (
+    MAX_ID_CHARS,
     TRUNCATED,
     Decision,
     Delivered,
     Placement,
     Rejected,
-    ReplayGuard,
-    decide,
 )
+from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
 from interchange.wire.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
 from interchange.wire.partitioner import partition_of

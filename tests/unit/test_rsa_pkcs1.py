@@ -181,7 +181,8 @@ def test_conformance_accepts_pkcs1_and_refuses_pss_under_a_pkcs1_certificate(
 ) -> None:
     import time
 
-    from interchange.audit.conformance import Check, Checker, Message, Status
+    from interchange.audit.conformance import Checker
+    from interchange.audit.conformance_findings import Check, Message, Status
     from interchange.wire import codec
     from interchange.wire.model import (
         AgencyRef,
@@ -240,7 +241,8 @@ def test_the_example_connector_signs_with_the_padding_its_certificate_names(
     import sys
     import time
 
-    from interchange.audit.conformance import Checker, Message, Status
+    from interchange.audit.conformance import Checker
+    from interchange.audit.conformance_findings import Message, Status
 
     path = Path(__file__).resolve().parents[2] / "examples" / "connector" / "connector.py"
     spec = importlib.util.spec_from_file_location("example_connector_rsa", path)

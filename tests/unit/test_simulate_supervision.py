@@ -14,7 +14,8 @@ import pytest
 
 from interchange.settings import Settings
 from interchange.simulate import run as simulate
-from interchange.simulate.run import Simulation, SimulationOptions, SimulationResult
+from interchange.simulate.run import Simulation
+from interchange.simulate.values import SimulationOptions, SimulationResult
 from interchange.stages.commands import Stage
 
 NEVER_READY = (
