@@ -15,7 +15,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from interchange.audit.conformance_findings import Check, Finding, Status, fail
 from interchange.axis.directory import is_valid_id
 from interchange.errors import DecodeError, EncodeError
-from interchange.wire import codec
+from interchange.wire import codec, header_avro
 from interchange.wire.model import CERT_ID
 
 # The router's limits, so conformance never disagrees with it.
@@ -176,7 +176,7 @@ def _header_problems(doc: dict[str, Any]) -> list[str]:
     problems += [
         f"{name} {doc[name]!r} is not a real yyyy-MM-dd date"
         for name in ("promulgation_date", "due_date")
-        if doc[name] is not None and not codec.valid_date(doc[name])
+        if doc[name] is not None and not header_avro.valid_date(doc[name])
     ]
     return problems
 

@@ -167,9 +167,6 @@ _FORMAT = {f.value: f for f in ContentFormat}
 _REASON = {r.value: r for r in ReasonCode}
 
 
-valid_date = header_avro.valid_date  # the date rule, for the codec's callers
-
-
 def content_sha256(content: bytes) -> bytes:
     """SHA-256 digest (32 bytes) of `content`, as carried in attachments and rejections."""
     return hashlib.sha256(content).digest()
