@@ -111,11 +111,11 @@ def run_recipients(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     directory = directory_from_args(args)
     tiers = tuple(Tier(t) for t in args.tier) if args.tier else directory.tiers
-    verify = None
+    trust = None
     if args.verify_at_recipient:
         from interchange.pki.truststore import TrustStore
 
-        verify = TrustStore.open(settings.keys_dir).verify
+        trust = TrustStore.open(settings.keys_dir)
     work = DEFAULT_WORK_SETTINGS
     if args.work_records is not None:
         work = Scenario.load(args.work_records).work_records
@@ -139,11 +139,11 @@ def run_recipients(args: argparse.Namespace) -> int:
 
     stop = StopFlag().install()
     with kafka_settings(settings) as live:
-        recipients = Recipients(live, directory, config, verify=verify, echo=echo)
+        recipients = Recipients(live, directory, config, trust=trust, echo=echo)
         echo(
             f"recipients for {', '.join(t.value for t in tiers)} on {live.bootstrap} "
             f"(group {args.group_prefix}), {len(directory)} agencies"
-            + (", re-verifying signatures" if verify else "")
+            + (", re-verifying signatures" if trust else "")
         )
         counts = recipients.run(stop)
     echo(

@@ -80,7 +80,7 @@ def examine(value: bytes, trust: TrustStore) -> tuple[Envelope | None, Document 
     except DecodeError as exc:
         return env, None, f"document: {exc.reason}"
     at = judged_at(env, doc.send_time_us)
-    reason = verify_envelope(env, doc.sender.id, at, trust.verify)
+    reason = verify_envelope(env, doc.sender.id, at, trust)
     return env, doc, reason.value if reason is not None else ""
 
 

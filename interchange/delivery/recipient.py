@@ -75,11 +75,11 @@ from interchange.kafka.fetchwait import AdaptiveFetchWait
 from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
 from interchange.metrics.run import RunMetrics
+from interchange.routing.formats import EnvelopeTrust
 from interchange.settings import Settings
 from interchange.wire import codec
 from interchange.wire.model import (
     DocumentType,
-    ReasonCode,
     StatusCode,
     StatusMessage,
     Tier,
@@ -160,14 +160,14 @@ class Recipients:
         directory: Directory,
         config: RecipientConfig,
         *,
-        verify: Callable[[bytes, bytes, str, str, int], ReasonCode | None] | None = None,
+        trust: EnvelopeTrust | None = None,
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
         self.layout = layout_of(settings)
         self.directory = directory
-        self.decode = ArrivalDecoder(directory, verify)
+        self.decode = ArrivalDecoder(directory, trust)
         agencies = [a.id for a in directory if a.tier in config.tiers]
         self.downtime = Downtime(directory, agencies)
         if config.run_start_us is not None:

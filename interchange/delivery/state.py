@@ -20,10 +20,10 @@ from typing import Any
 from interchange.axis.directory import Directory
 from interchange.errors import DecodeError, DirectoryError
 from interchange.pki.verification import ROUTER_NODE_PREFIX
-from interchange.routing.formats import read_content, verify_envelope
+from interchange.routing.formats import EnvelopeTrust, read_content, verify_envelope
 from interchange.routing.recent import RecentKeys
 from interchange.wire import codec
-from interchange.wire.model import BusinessType, Priority, ReasonCode, Secrecy, Tier
+from interchange.wire.model import BusinessType, Priority, Secrecy, Tier
 from interchange.workrecords.plan import WorkItem
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -56,11 +56,11 @@ class ArrivalDecoder:
     def __init__(
         self,
         directory: Directory,
-        verify: Callable[[bytes, bytes, str, str, int], ReasonCode | None] | None = None,
+        trust: EnvelopeTrust | None = None,
         cache_size: int = DECODE_CACHE,
     ) -> None:
         self._directory = directory
-        self._verify = verify
+        self._trust = trust
         self.decode: Callable[[bytes], Arrival] = functools.lru_cache(maxsize=cache_size)(
             self._decode
         )
@@ -79,10 +79,10 @@ class ArrivalDecoder:
         trace = envelope.trace
         sent_time = trace[0].time_us if trace and trace[0].node.startswith(PRODUCER_NODE) else None
         ok = None
-        if self._verify is not None:
+        if self._trust is not None:
             # judged when the axis received it (the router's hop), as the router judged it
             at = doc.send_time_us if router_time is None else router_time  # = judged_at
-            ok = verify_envelope(envelope, sender, at, self._verify) is None
+            ok = verify_envelope(envelope, sender, at, self._trust) is None
         return Arrival(
             doc.id,
             sender,

@@ -8,13 +8,12 @@ verifier), an EDXML one reads the package (read.py) and verifies its own signatu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
 from interchange.edxml import read
 from interchange.edxml.reasons import EdxmlReason, PackageError
 from interchange.edxml.verify import CertificateSource, XmlVerifier
-from interchange.errors import DecodeError
 from interchange.pki.verification import Verifier
 from interchange.routing import decision as policy
 from interchange.routing.outcomes import MAX_DETAIL_CHARS, Decision, Placement, Rejected, bounded
@@ -88,42 +87,21 @@ def decide(
     return decision
 
 
-def examine(
-    envelope: Envelope, certificates: CertificateSource, at_us: int, verify: Verifier
-) -> tuple[Document | None, str]:
-    """A recipient's strict read and verification of a delivered envelope of either
-    format: (document, problem), problem "" when valid, else a decode reason or a
-    ReasonCode value (for an EDXML package, followed by the XML word)."""
-    try:
-        doc = read_content(envelope)
-    except DecodeError as exc:
-        return None, f"document: {exc.reason}"
-    if not is_edxml(envelope):
-        reason = verify.verify(
-            envelope.content, envelope.signature, envelope.cert_id, doc.sender.id, at_us
-        )
-        return doc, reason.value if reason is not None else ""
-    xml = XmlVerifier(certificates)
-    reason = xml.verify(envelope.content, b"", envelope.cert_id, doc.sender.id, at_us)
-    if reason is None:
-        return doc, ""
-    return doc, reason.value + (f" {xml.finding.word}" if xml.finding is not None else "")
-
-
-VerifyFunction = Callable[[bytes, bytes, str, str, int], ReasonCode | None]
+class EnvelopeTrust(Verifier, CertificateSource, Protocol):
+    """What verifying either content format needs (`TrustStore` is one): the verifier of
+    a detached signature, and the certificates an XML-DSig is checked against."""
 
 
 def verify_envelope(
-    envelope: Envelope, sender_id: str, at_us: int, verify: VerifyFunction
+    envelope: Envelope, sender_id: str, at_us: int, trust: EnvelopeTrust
 ) -> ReasonCode | None:
-    """`verify` (a `TrustStore.verify`) for an Avro envelope; for an EDXML one, the
-    package's XML-DSig with the same trust store's certificates."""
+    """`trust.verify` for an Avro envelope; for an EDXML one, the package's XML-DSig
+    against the same trust store's certificates."""
     if not is_edxml(envelope):
-        return verify(envelope.content, envelope.signature, envelope.cert_id, sender_id, at_us)
-    owner = getattr(verify, "__self__", None)
-    if not isinstance(owner, CertificateSource):
-        return ReasonCode.UNKNOWN_CERTIFICATE
-    return XmlVerifier(owner).verify(envelope.content, b"", envelope.cert_id, sender_id, at_us)
+        return trust.verify(
+            envelope.content, envelope.signature, envelope.cert_id, sender_id, at_us
+        )
+    return XmlVerifier(trust).verify(envelope.content, b"", envelope.cert_id, sender_id, at_us)
 
 
 class EdxmlFormats:

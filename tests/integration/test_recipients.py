@@ -72,9 +72,7 @@ def test_recipients_record_latency_status_duplicates_leaks_and_downtime(
         run_file=run_file,  # read at the first arrival, written below once the groups joined
         stats_file=stats_file,
     )
-    recipients = Recipients(
-        settings, directory, config, verify=TrustStore.open(settings.keys_dir).verify
-    )
+    recipients = Recipients(settings, directory, config, trust=TrustStore.open(settings.keys_dir))
     stop = threading.Event()
     runner = threading.Thread(target=recipients.run, args=(stop,))
     runner.start()
