@@ -70,20 +70,33 @@ def exchange_section(report: CoverageReport) -> Section:
     ]
     if report.exchange_total is not None and report.exchange_total.not_exchanged:
         total = report.exchange_total
-        tables.append(
-            Table(
-                "Not exchanged, by cause (all tiers)",
-                ("cause", "documents", "of eligible"),
-                tuple(
-                    (cause, fmt_count(n), fmt_share(n / total.eligible if total.eligible else None))
-                    for cause, n in total.not_exchanged.items()
-                ),
-                note="NOT_CONNECTED: the recipient is not on the axis (paper); a reason code: "
-                "the router refused the submission; IN_FLIGHT_OR_LOST: no outcome.",
-            )
-        )
+        tables.append(_causes("recipient", report.exchange_by_recipient, total))
+        tables.append(_causes("sender", report.exchange_by_sender, total))
     return Section(
         "Exchange (rule 1)", text, (chart,), tuple(tables), verdict(report.exchange_passed)
+    )
+
+
+def _causes(side: str, rows: tuple[ExchangeRow, ...], total: ExchangeRow) -> Table:
+    """What was not exchanged, by cause (NOT_CONNECTED, each reason code, lost), one column
+    per tier of one side and one for all tiers: rule 1 is judged per tier on both sides."""
+    causes = list(total.not_exchanged)
+    for r in rows:  # a side's causes are the total's; kept in case a row has one more
+        causes += [c for c in r.not_exchanged if c not in causes]
+    return Table(
+        f"Not exchanged by cause, per {side} tier",
+        ("cause", *(r.label for r in rows), "all tiers"),
+        tuple(
+            (
+                cause,
+                *(fmt_count(r.not_exchanged.get(cause, 0)) for r in rows),
+                fmt_count(total.not_exchanged.get(cause, 0)),
+            )
+            for cause in causes
+        ),
+        note="NOT_CONNECTED: the recipient is not on the axis (paper); a reason code: the "
+        "router refused the submission; SIGNATURE_INVALID_AT_RECIPIENT: failed a re-check; "
+        "IN_FLIGHT_OR_LOST: no outcome. Counts are per recipient.",
     )
 
 

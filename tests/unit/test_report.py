@@ -278,3 +278,38 @@ def test_every_reason_code_has_a_line_in_the_outcomes_table() -> None:
     from interchange.wire.model import ReasonCode
 
     assert set(REASON_TEXT) == set(ReasonCode)
+
+
+def test_terminal_and_html_break_down_not_exchanged_by_cause_per_sender_and_recipient_tier(
+    report: CoverageReport,
+) -> None:
+    """Rule 1's causes (not connected, each reason, lost) per tier on both sides, not only
+    overall: the fixture's REVOKED is a central->province document, its NOT_CONNECTED and
+    unaccounted ones province->commune, so each cause sits in one column of each side."""
+    from interchange.report.policy_view import exchange_section
+
+    tables = {t.title: t for t in exchange_section(report).tables}
+    by_recipient = tables["Not exchanged by cause, per recipient tier"]
+    by_sender = tables["Not exchanged by cause, per sender tier"]
+    tiers = [t.value for t in Tier]
+    assert by_recipient.columns == ("cause", *tiers, "all tiers")
+    assert by_sender.columns == by_recipient.columns
+    recipient_rows = {row[0]: row[1:] for row in by_recipient.rows}
+    sender_rows = {row[0]: row[1:] for row in by_sender.rows}
+    assert recipient_rows == {
+        "NOT_CONNECTED": ("0", "0", "0", "1", "1"),
+        "REVOKED": ("0", "1", "0", "0", "1"),
+        "IN_FLIGHT_OR_LOST": ("0", "0", "0", "2", "2"),  # 4 addressed, 2 with an outcome
+    }
+    assert sender_rows == {
+        "NOT_CONNECTED": ("0", "1", "0", "0", "1"),
+        "REVOKED": ("1", "0", "0", "0", "1"),
+        "IN_FLIGHT_OR_LOST": ("0", "2", "0", "0", "2"),
+    }
+    console = Console(record=True, width=200, color_system=None)
+    print_coverage(report, console)
+    out = console.export_text()
+    page = coverage_html(report)
+    for title in tables:
+        assert title in out
+        assert title in page
