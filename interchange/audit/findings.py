@@ -50,7 +50,7 @@ class Check(enum.StrEnum):
     MATCHED = "no delivery without a valid submission"
     REJECTIONS = "every rejection carries its reason"
     STATUS = "every status refers to a delivery"
-    WORKFLOW = "work-record statuses in order, 06 last, 15/16 only after 13"
+    WORKFLOW = "work-record statuses in order, 06 last, 15/16 only after 13, 16 once completed"
     AGREEMENT = "figures agree with the live report"
 
 
@@ -98,6 +98,8 @@ class Kind(enum.StrEnum):
     STATUS_OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"  # a work-record step skipped or gone back
     STATUS_AFTER_COMPLETED = "STATUS_AFTER_COMPLETED"  # a non-recall status after 06
     RECALL_ANSWER_WITHOUT_REQUEST = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
+    RECALL_AGREED_AFTER_COMPLETED = "RECALL_AGREED_AFTER_COMPLETED"  # 15 after the record's 06
+    STATUS_AFTER_WITHDRAWN = "STATUS_AFTER_WITHDRAWN"  # 04-06 after an agreed recall (15)
     FIGURE_DIFFERS = "FIGURE_DIFFERS"
 
 
@@ -143,6 +145,8 @@ CHECK_OF: Mapping[Kind, Check] = MappingProxyType(
         Kind.STATUS_OUT_OF_ORDER: Check.WORKFLOW,
         Kind.STATUS_AFTER_COMPLETED: Check.WORKFLOW,
         Kind.RECALL_ANSWER_WITHOUT_REQUEST: Check.WORKFLOW,
+        Kind.RECALL_AGREED_AFTER_COMPLETED: Check.WORKFLOW,
+        Kind.STATUS_AFTER_WITHDRAWN: Check.WORKFLOW,
         Kind.FIGURE_DIFFERS: Check.AGREEMENT,
     }
 )

@@ -83,6 +83,8 @@ _KIND_OF = {
     Violation.OUT_OF_ORDER: Kind.STATUS_OUT_OF_ORDER,
     Violation.AFTER_COMPLETED: Kind.STATUS_AFTER_COMPLETED,
     Violation.ANSWER_WITHOUT_RECALL: Kind.RECALL_ANSWER_WITHOUT_REQUEST,
+    Violation.AGREED_AFTER_COMPLETED: Kind.RECALL_AGREED_AFTER_COMPLETED,
+    Violation.AFTER_WITHDRAWN: Kind.STATUS_AFTER_WITHDRAWN,
 }
 
 
@@ -92,4 +94,8 @@ def _violation_text(v: Violation, msg: StatusMessage) -> str:
         return f"{what}: not the next step of its work record (03 -> 04 -> 05 -> 06)"
     if v is Violation.AFTER_COMPLETED:
         return f"{what}: after 06, only recall statuses may follow"
+    if v is Violation.AGREED_AFTER_COMPLETED:
+        return f"{what}: a recall agreed for a completed record (06), which must refuse it (16)"
+    if v is Violation.AFTER_WITHDRAWN:
+        return f"{what}: work after the record's recall was agreed (15)"
     return f"{what}: a recall answer with no recall request (13) before it"

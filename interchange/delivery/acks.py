@@ -42,7 +42,7 @@ class AckCounts:
     accepted: int = 0  # first status 03 per (document, recipient)
     repeated: int = 0  # a 03 seen again
     malformed: int = 0
-    workflow_violations: int = 0  # statuses out of order, after 06, 15/16 without a 13
+    workflow_violations: int = 0  # statuses that break the workflow (WorkflowTally)
 
 
 class AckReader:

@@ -91,6 +91,7 @@ def judge(
     if acks is not None and acks.workflow_violations:
         p.append(
             f"{acks.workflow_violations:,} statuses break the work-record order "
-            "(out of order, after 06, or 15/16 without 13); `interchange audit` names them"
+            "(out of order, after 06, 15/16 without 13, 15 after 06, work after 15); "
+            "`interchange audit` names them"
         )
     return p

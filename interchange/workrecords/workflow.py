@@ -11,7 +11,8 @@ one document travels on its sender's partition) and keeps, per work record
 * returns the workflow invariant a status breaks, if any (`Violation`):
   work statuses in the order 01 -> 03 -> 04 -> 05 -> 06 without skipping a step
   (a repeat of the current step is a re-send, not a violation), nothing but a recall
-  status after 06, a 15 or 16 only after a 13.
+  status after 06, a 15 or 16 only after a 13, no 15 for a completed record (its recall
+  is refused, 16), and no 04-06 for a record withdrawn by an agreed recall.
 
 The live status reader and the audit both use it, so the report and `--compare` agree by
 construction. Whether a status names a delivered document is for the caller to check
@@ -63,6 +64,8 @@ class Violation(enum.StrEnum):
     OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"  # a step skipped or gone back
     AFTER_COMPLETED = "STATUS_AFTER_COMPLETED"  # a non-recall status after 06
     ANSWER_WITHOUT_RECALL = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
+    AGREED_AFTER_COMPLETED = "RECALL_AGREED_AFTER_COMPLETED"  # 15 for a record with its 06
+    AFTER_WITHDRAWN = "STATUS_AFTER_WITHDRAWN"  # 04-06 after the record's recall was agreed
 
 
 class WorkCell:
@@ -115,6 +118,7 @@ class _Record:
     online: bool | None = None
     due_us: int | None = None
     recall: bool = False  # a 13 was seen
+    withdrawn: bool = False  # a 15 was seen: the record is recalled, its work stops
     arrived: bool = False  # a 01 was seen
     replaying: bool = False  # a 01 came again: steps already passed may come again
 
@@ -165,10 +169,9 @@ class WorkflowTally:
             # 02 (not a work step); a step sent again: an at-least-once re-send, or a
             # redelivered record going through the steps it had passed
             return None
-        if rec.step == _STEP[StatusCode.COMPLETED]:
-            return Violation.AFTER_COMPLETED
-        if step != rec.step + 1:
-            return Violation.OUT_OF_ORDER
+        broken = _step_violation(rec, step)
+        if broken is not None:
+            return broken
         rec.step = step
         _count(cell, rec, msg)
         return None
@@ -183,6 +186,9 @@ class WorkflowTally:
         if not rec.recall:
             return Violation.ANSWER_WITHOUT_RECALL
         if code is StatusCode.RECALL_AGREED:
+            if rec.step == _STEP[StatusCode.COMPLETED]:
+                return Violation.AGREED_AFTER_COMPLETED
+            rec.withdrawn = True
             cell.recall_agreed += 1
         else:
             cell.recall_refused += 1
@@ -205,6 +211,17 @@ class WorkflowTally:
             out.merge(cell)
             out.overdue_open = open_late.get(flow, 0)
             yield flow, out
+
+
+def _step_violation(rec: _Record, step: int) -> Violation | None:
+    """The invariant a work step (03-06, not a re-send) breaks, given its record's state."""
+    if rec.step == _STEP[StatusCode.COMPLETED]:
+        return Violation.AFTER_COMPLETED
+    if rec.withdrawn and step > _STEP[StatusCode.ACCEPTED] and not rec.replaying:
+        return Violation.AFTER_WITHDRAWN
+    if step != rec.step + 1:
+        return Violation.OUT_OF_ORDER
+    return None
 
 
 def _count(cell: WorkCell, rec: _Record, msg: StatusMessage) -> None:

@@ -456,6 +456,40 @@ def test_status_after_06_and_skipped_step_are_named(
     assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_AFTER_COMPLETED, 900)]
 
 
+def test_a_recall_agreed_after_06_is_named_at_its_coordinates(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    """Every record of `with_work_records` is completed, so its recall must be refused (16):
+    a 13 then a 15 is RECALL_AGREED_AFTER_COMPLETED at the 15."""
+    first = codec.decode_status(run.statuses[0].value or b"")
+    run = with_work_records(run)
+    for offset, code in ((901, StatusCode.RECALL_REQUESTED), (902, StatusCode.RECALL_AGREED)):
+        msg = dataclasses.replace(first, code=code, time_us=offset)
+        run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
+    found = audit(run, directory, trust).findings
+    assert [(f.kind, f.topic, f.partition, f.offset, f.check) for f in found] == [
+        (Kind.RECALL_AGREED_AFTER_COMPLETED, STA, 0, 902, Check.WORKFLOW)
+    ]
+
+
+def test_work_after_an_agreed_recall_is_named(
+    run: Run, directory: Directory, trust: TrustStore
+) -> None:
+    """An agreed recall (15) withdraws the record: its 03 may still come, a 04 may not."""
+    first = codec.decode_status(run.statuses[0].value or b"")
+    steps = (
+        StatusCode.RECALL_REQUESTED,
+        StatusCode.RECALL_AGREED,
+        StatusCode.ACCEPTED,
+        StatusCode.ASSIGNED,
+    )
+    for offset, code in enumerate(steps, start=901):
+        msg = dataclasses.replace(first, code=code, time_us=offset, online=True)
+        run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
+    found = audit(run, directory, trust).findings
+    assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_AFTER_WITHDRAWN, 904)]
+
+
 def test_skipped_step_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
     first = codec.decode_status(run.statuses[0].value or b"")
     jump = dataclasses.replace(first, code=StatusCode.IN_PROGRESS, time_us=60)  # 01 -> 05

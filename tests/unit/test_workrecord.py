@@ -241,3 +241,26 @@ def test_scenario_carries_work_record_settings() -> None:
     assert Scenario().work_records.online_share == DEFAULT_ONLINE_SHARE
     with pytest.raises(DirectoryError, match="online share of commune"):
         Scenario.from_dict({"work_records": {"online_share": {"commune": 2}}})
+
+
+def test_tally_flags_a_recall_agreed_after_06_and_work_after_a_withdrawal() -> None:
+    """A completed record's recall is refused (16), so a 15 after 06 breaks the rule; an
+    agreed recall withdraws the record, so no 04-06 may follow (its 03 still may)."""
+    done = WorkflowTally()
+    feed(done, *(status(c, i) for i, c in enumerate(WORK_STATUSES)))
+    assert feed(
+        done, status(StatusCode.RECALL_REQUESTED, 9), status(StatusCode.RECALL_AGREED, 10)
+    ) == [None, Violation.AGREED_AFTER_COMPLETED]
+    assert only_cell(done).recall_agreed == 0  # a finding is not counted
+
+    withdrawn = WorkflowTally()
+    assert feed(
+        withdrawn,
+        status(StatusCode.ARRIVED, 1),
+        status(StatusCode.RECALL_REQUESTED, 2),
+        status(StatusCode.RECALL_AGREED, 3),
+        status(StatusCode.ACCEPTED, 4),  # registration still goes out
+        status(StatusCode.ASSIGNED, 5),
+    ) == [None, None, None, None, Violation.AFTER_WITHDRAWN]
+    c = only_cell(withdrawn)
+    assert (c.records, c.assigned, c.recall_agreed) == (1, 0, 1)
