@@ -298,3 +298,53 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
     }
     # the withdrawn record's handling stopped: no 06 for it
     assert (still_open.id, StatusCode.COMPLETED) not in {(m.document_id, m.code) for m in statuses}
+
+
+def test_statuses_03_to_06_reach_the_status_topic_in_order_with_staff_and_mode(
+    settings: Settings, unique: Callable[[str], str]
+) -> None:
+    """Every delivered document becomes a work record whose 01, 03, 04, 05, 06 travel back to
+    the sender in that order (one partition per sender), each of 03-06 with the official
+    who handled the step (StaffInfo) and the online flag, fixed at 03."""
+    from interchange.workrecords.plan import WorkSettings
+
+    directory = build("tiny", Scenario())
+    keys = make_pki(settings.keys_dir, directory)
+    create_topics(settings)
+    layout = layout_of(settings)
+    config = RecipientConfig(
+        group_prefix=unique("workflow"),
+        accept_delay_s=0.01,
+        work=WorkSettings(time_scale=1e9),  # a whole handling within milliseconds
+    )
+    recipients = Recipients(settings, directory, config)
+    stop = threading.Event()
+    runner = threading.Thread(target=recipients.run, args=(stop,))
+    runner.start()
+    producer = make_producer(settings)
+    docs = [document(CENTRAL, [COMMUNE], 21), document(PROVINCE, [COMMUNE], 22)]
+    try:
+        _wait(lambda: recipients.snapshot()[1].ready)
+        now = time.time_ns() // 1000
+        for d in docs:
+            value = _routed(sign(keys, d), now)
+            producer.send(layout.delivery(Tier.COMMUNE), key=COMMUNE.encode(), value=value)
+        producer.flush()
+        _wait(lambda: recipients.snapshot()[1].status_completed >= len(docs))
+    finally:
+        stop.set()
+        runner.join(30)
+        producer.close()
+    statuses = _read_statuses(settings, 5 * len(docs))
+    work = (StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS)
+    for d in docs:
+        mine = [(key, m) for key, m in statuses if m.document_id == d.id]
+        assert [m.code for _, m in mine] == [StatusCode.ARRIVED, *work, StatusCode.COMPLETED]
+        assert {key for key, _ in mine} == {d.sender.id}  # back to the sender
+        times = [m.time_us for _, m in mine]
+        assert times == sorted(times)
+        steps = [m for _, m in mine[1:]]
+        assert all(m.recipient == COMMUNE and m.staff is not None for m in steps)
+        assert all(m.staff.name and m.staff.position for m in steps if m.staff)
+        assert len({m.online for m in steps}) == 1  # the mode is fixed at 03
+        assert steps[0].online is not None
