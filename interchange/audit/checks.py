@@ -61,7 +61,8 @@ def audit_records(
     delivered = _deliveries(a, submissions, deliveries, arrived)
     _delivered_twice(a, submissions, deliveries)
     check_rejections(a, submissions, rejections)
-    check_statuses(a, status_msgs, delivered)
+    revokes = {s.document_id: s.recalls for s in submissions if s.recalls and s.outcome is None}
+    check_statuses(a, status_msgs, delivered, revokes)
     return AuditResult(a.findings, a.metrics, dict(a.counts))
 
 

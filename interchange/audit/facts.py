@@ -43,7 +43,15 @@ from interchange.routing.decision import JUDGED_BEFORE_TIME, Directory, decide
 from interchange.routing.outcomes import Delivered, Placement
 from interchange.routing.replay_guard import DEFAULT_REPLAY_CAPACITY, ReplayGuard
 from interchange.wire import codec
-from interchange.wire.model import Priority, ReasonCode, Rejection, Secrecy, Tier
+from interchange.wire.model import (
+    BusinessType,
+    Document,
+    Priority,
+    ReasonCode,
+    Rejection,
+    Secrecy,
+    Tier,
+)
 
 __all__ = [  # the submission half; the delivery half and the cache live in their modules
     "LOG_APPEND_TIME",
@@ -81,6 +89,7 @@ class Submission:
     deliveries: tuple[tuple[str, Tier], ...]  # (recipient, tier) the router had to deliver to
     rejections: tuple[Rejection, ...]  # rejection records the router had to write
     redacted: bool = False  # an archived classified submission: metadata only, not re-verified
+    recalls: str = ""  # a revoke (business type 1): the id of the document it recalls
 
     def __reduce__(self) -> tuple[type[Submission], tuple[Any, ...]]:
         # Pickled as constructor arguments: the audit's pool returns one per submission,
@@ -169,9 +178,17 @@ def submission_facts(
                 outcome=outcome,
                 deliveries=deliveries,
                 rejections=rejections,
+                recalls=_recalled(doc),
             )
         )
     return out
+
+
+def _recalled(doc: Document | None) -> str:
+    """The document a revoke recalls (the recall request its recipients record as 13)."""
+    if doc is None or doc.business_type is not BusinessType.REVOKE or doc.business is None:
+        return ""
+    return doc.business.target
 
 
 def _excluded_submission(rec: RawRecord, guard: ReplayGuard) -> Submission:

@@ -50,7 +50,7 @@ class Check(enum.StrEnum):
     MATCHED = "no delivery without a valid submission"
     REJECTIONS = "every rejection carries its reason"
     STATUS = "every status refers to a delivery"
-    WORKFLOW = "work-record statuses in order, 06 last, 15/16 only after 13, 16 once completed"
+    WORKFLOW = "work-record statuses in order, 06 last, recall trail 13 -> 15/16 valid"
     AGREEMENT = "figures agree with the live report"
 
 
@@ -100,6 +100,7 @@ class Kind(enum.StrEnum):
     RECALL_ANSWER_WITHOUT_REQUEST = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
     RECALL_AGREED_AFTER_COMPLETED = "RECALL_AGREED_AFTER_COMPLETED"  # 15 after the record's 06
     STATUS_AFTER_WITHDRAWN = "STATUS_AFTER_WITHDRAWN"  # 04-06 after an agreed recall (15)
+    RECALL_WITHOUT_REVOKE = "RECALL_WITHOUT_REVOKE"  # a 13 no delivered revoke stands behind
     FIGURE_DIFFERS = "FIGURE_DIFFERS"
 
 
@@ -147,6 +148,7 @@ CHECK_OF: Mapping[Kind, Check] = MappingProxyType(
         Kind.RECALL_ANSWER_WITHOUT_REQUEST: Check.WORKFLOW,
         Kind.RECALL_AGREED_AFTER_COMPLETED: Check.WORKFLOW,
         Kind.STATUS_AFTER_WITHDRAWN: Check.WORKFLOW,
+        Kind.RECALL_WITHOUT_REVOKE: Check.WORKFLOW,
         Kind.FIGURE_DIFFERS: Check.AGREEMENT,
     }
 )

@@ -40,7 +40,9 @@ def check_statuses(
     a: AuditState,
     statuses: Sequence[tuple[RawRecord, StatusMessage]],
     delivered: Mapping[Pair, DeliveryFact],
+    revokes: Mapping[str, str] | None = None,
 ) -> None:
+    """`revokes`: each delivered revoke's id -> the id of the document it recalls."""
     acked: set[Pair] = set()
     work = WorkflowTally()
     for rec, msg in statuses:
@@ -65,6 +67,9 @@ def check_statuses(
                 )
             )
             continue
+        if msg.code is StatusCode.RECALL_REQUESTED and not _revoked(msg, delivered, revokes or {}):
+            a.add(at(Kind.RECALL_WITHOUT_REVOKE, rec, _no_revoke_text(msg)))
+            continue
         sender_tier = a.tier(d.sender)
         if sender_tier is not None:
             broken = work.observe(msg, sender_tier, d.tier)
@@ -77,6 +82,24 @@ def check_statuses(
                 a.metrics.record_ack(sender_tier, d.tier, msg.time_us - d.send_time_us)
     for (s_tier, r_tier), cell in work.cells():
         a.metrics.record_work(s_tier, r_tier, cell)
+
+
+_REVOKE = "revoke "  # a 13's detail: "revoke <revoke id>" (docs/CONNECTOR.md, section 10)
+
+
+def _revoked(
+    msg: StatusMessage, delivered: Mapping[Pair, DeliveryFact], revokes: Mapping[str, str]
+) -> bool:
+    """A 13 records a revoke of its document delivered to the agency that writes it."""
+    revoke = msg.detail.removeprefix(_REVOKE) if msg.detail.startswith(_REVOKE) else ""
+    return revokes.get(revoke) == msg.document_id and (revoke, msg.recipient) in delivered
+
+
+def _no_revoke_text(msg: StatusMessage) -> str:
+    return (
+        f"status 13 for {msg.document_id} from {msg.recipient}: no revoke of it delivered to "
+        f"that agency (detail {msg.detail!r}; expected 'revoke <id of a delivered revoke>')"
+    )
 
 
 _KIND_OF = {

@@ -456,15 +456,27 @@ def test_status_after_06_and_skipped_step_are_named(
     assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_AFTER_COMPLETED, 900)]
 
 
+def _revoked_target(run: Run, stream: list[Case]) -> tuple[StatusMessage, str]:
+    """The run's 01 of the document its revoke recalls, and the 13's detail naming it."""
+    revoke = next(c for c in stream if c.name == "revoke-delivered-target")
+    target = next(c.document_id for c in stream if c.name == "delivered")
+    arrived = next(
+        m
+        for m in (codec.decode_status(r.value or b"") for r in run.statuses)
+        if m.document_id == target and m.recipient == PROVINCE
+    )
+    return arrived, f"revoke {revoke.document_id}"
+
+
 def test_a_recall_agreed_after_06_is_named_at_its_coordinates(
-    run: Run, directory: Directory, trust: TrustStore
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
 ) -> None:
     """Every record of `with_work_records` is completed, so its recall must be refused (16):
     a 13 then a 15 is RECALL_AGREED_AFTER_COMPLETED at the 15."""
-    first = codec.decode_status(run.statuses[0].value or b"")
+    arrived, why = _revoked_target(run, stream)
     run = with_work_records(run)
     for offset, code in ((901, StatusCode.RECALL_REQUESTED), (902, StatusCode.RECALL_AGREED)):
-        msg = dataclasses.replace(first, code=code, time_us=offset)
+        msg = dataclasses.replace(arrived, code=code, time_us=offset, detail=why)
         run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
     found = audit(run, directory, trust).findings
     assert [(f.kind, f.topic, f.partition, f.offset, f.check) for f in found] == [
@@ -473,10 +485,10 @@ def test_a_recall_agreed_after_06_is_named_at_its_coordinates(
 
 
 def test_work_after_an_agreed_recall_is_named(
-    run: Run, directory: Directory, trust: TrustStore
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
 ) -> None:
     """An agreed recall (15) withdraws the record: its 03 may still come, a 04 may not."""
-    first = codec.decode_status(run.statuses[0].value or b"")
+    arrived, why = _revoked_target(run, stream)
     steps = (
         StatusCode.RECALL_REQUESTED,
         StatusCode.RECALL_AGREED,
@@ -484,10 +496,48 @@ def test_work_after_an_agreed_recall_is_named(
         StatusCode.ASSIGNED,
     )
     for offset, code in enumerate(steps, start=901):
-        msg = dataclasses.replace(first, code=code, time_us=offset, online=True)
+        msg = dataclasses.replace(arrived, code=code, time_us=offset, online=True, detail=why)
         run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
     found = audit(run, directory, trust).findings
     assert [(f.kind, f.offset) for f in found] == [(Kind.STATUS_AFTER_WITHDRAWN, 904)]
+
+
+def _recall_statuses(run: Run, target: str, recipient: str, detail: str) -> None:
+    """A 13 and a 15 about `target` from `recipient`, after the run's statuses."""
+    sender = next(
+        m.sender
+        for m in (codec.decode_status(r.value or b"") for r in run.statuses)
+        if m.document_id == target
+    )
+    for code in (StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED):
+        msg = StatusMessage(target, sender, recipient, code, 20, detail=detail)
+        offset = len(run.statuses)
+        run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
+
+
+def test_a_recall_request_names_a_revoke_of_its_document_delivered_to_that_agency(
+    run: Run, stream: list[Case], directory: Directory, trust: TrustStore
+) -> None:
+    """13 records that a revoke (business type 1) of the document reached the agency: a 13
+    whose detail names such a delivered revoke passes; one naming no revoke, or a revoke of
+    another document, is RECALL_WITHOUT_REVOKE at the 13, and its 15 then answers nothing."""
+    revoke = next(c for c in stream if c.name == "revoke-delivered-target")
+    target = next(c.document_id for c in stream if c.name == "delivered")
+    _recall_statuses(run, target, PROVINCE, f"revoke {revoke.document_id}")
+    assert audit(run, directory, trust).findings == []
+
+    other = next(c.document_id for c in stream if c.deliveries and c.document_id != target)
+    other_to = next(c.deliveries[0] for c in stream if c.document_id == other)
+    for detail in ("recall", f"revoke {revoke.document_id}"):  # no revoke; not this document's
+        forged = faithful(stream, directory, trust)
+        _recall_statuses(forged, other, other_to, detail)
+        found = audit(forged, directory, trust).findings
+        n = len(forged.statuses)
+        assert [(f.kind, f.topic, f.offset) for f in found] == [
+            (Kind.RECALL_WITHOUT_REVOKE, STA, n - 2),
+            (Kind.RECALL_ANSWER_WITHOUT_REQUEST, STA, n - 1),
+        ]
+        assert found[0].check is Check.WORKFLOW
 
 
 def test_skipped_step_is_named(run: Run, directory: Directory, trust: TrustStore) -> None:
