@@ -71,8 +71,9 @@ MAX_ATTACHMENTS = 100
 MAX_TRACE_HOPS = 1_000
 # UTF-8 bytes of a document id. Not a decoder cap: the router refuses a longer one as
 # TOO_LARGE (it could not be carried on), because every status about a document carries
-# its id (a 13 asking for an update twice) within MAX_RECORD_BYTES, and the replay
-# changelog stores an id's length in 2 bytes. An edXML id is well under 100 bytes.
+# its id within MAX_RECORD_BYTES (a 13 carries two: the target's, and the revoke's in
+# its detail), and the replay changelog stores an id's length in 2 bytes. An edXML id
+# is well under 100 bytes.
 MAX_DOCUMENT_ID_BYTES = 1_024
 MAX_STRING_BYTES = Limits(max_input=0).max_string  # the cap of any string field
 

@@ -345,8 +345,8 @@ def test_an_id_too_long_for_the_replay_changelog_is_rejected(
 
 
 def _largest_status(doc: Document, recipient: str) -> bytes:
-    """The largest status a recipient writes about `doc`: a 13 asking for an update names
-    the document id twice (`document_id`, and `update <id>` in `detail`), with staff."""
+    """A status larger than any a recipient writes about `doc`: a 13 names two document
+    ids (the target as `document_id`, and `revoke <id>` in `detail`); staff set too."""
     staff = StaffInfo("Nguyễn Thị Minh Khai", "Chuyên viên chính", "Văn phòng Ủy ban nhân dân")
     return codec.encode_status(
         StatusMessage(
@@ -355,7 +355,7 @@ def _largest_status(doc: Document, recipient: str) -> bytes:
             recipient,
             StatusCode.RECALL_REQUESTED,
             now_us(),
-            f"update {doc.id}",
+            f"revoke {doc.id}",
             staff,
             True,
             now_us(),
