@@ -117,6 +117,8 @@ def size_finding(value: bytes, env: Any, doc: Any) -> Finding:
         if len(env["trace"]) > MAX_TRACE:
             problems.append(f"{len(env['trace'])} trace hops")
     if isinstance(doc, dict):
+        if len(doc["id"].encode("utf-8", "surrogatepass")) > codec.MAX_DOCUMENT_ID_BYTES:
+            problems.append(f"id above {codec.MAX_DOCUMENT_ID_BYTES} bytes")
         if len(doc["recipients"]) > MAX_RECIPIENTS:
             problems.append(f"{len(doc['recipients'])} recipients")
         if len(doc["attachments"]) > MAX_ATTACHMENTS:

@@ -5,8 +5,9 @@ Order of checks; the first failure wins (the connector contract, docs/ROUTER.md)
 1. MALFORMED: the envelope, or the document inside it, does not decode strictly.
 2. TOO_LARGE: the envelope could not be forwarded within the caps once the router's
    hop is appended (trace at the hop cap; less than `ROUTER_HOP_ROOM` bytes under the
-   size cap), or the id does not fit the replay changelog. So every record the
-   router writes decodes with its own decoders.
+   size cap), or the document id is above `codec.MAX_DOCUMENT_ID_BYTES` (statuses and the
+   replay changelog carry it). So every record the router writes, and every status a
+   recipient writes about what it delivered, decodes with the strict decoders.
 3. UNKNOWN_SENDER: the document's sender id is not in the directory.
 4. KEY_MISMATCH: the record key is not the sender id.
 5. WRONG_PARTITION: the record is not on the partition Kafka's default partitioner
@@ -70,7 +71,6 @@ from interchange.wire.partitioner import partition_of
 
 __all__ = [  # the decision; its outcomes and replay guard are imported from their modules
     "JUDGED_BEFORE_TIME",
-    "MAX_CHANGELOG_ID_BYTES",
     "MAX_SEND_AHEAD_US",
     "MAX_SEND_BEHIND_US",
     "ROUTER_HOP_ROOM",
@@ -81,7 +81,6 @@ __all__ = [  # the decision; its outcomes and replay guard are imported from the
 
 MAX_SEND_AHEAD_US = 5 * 60 * 1_000_000  # a send time at most 5 min after the receipt time
 MAX_SEND_BEHIND_US = 24 * 3600 * 1_000_000  # and at most one day before it
-MAX_CHANGELOG_ID_BYTES = 0xFFFF  # the replay changelog stores an id's length in 2 bytes
 ROUTER_HOP_ROOM = 256  # bytes an envelope must leave under its cap for the router's hop
 # array block count growth, node length varint, time varint, and the content_format byte
 # an envelope written before schema v6 gains when the router re-encodes it
@@ -251,8 +250,8 @@ def _unforwardable(envelope: Envelope, doc: Document, size: int, hop: Hop) -> st
         grown = len(codec.encode_envelope(routed))
         if grown > codec.MAX_ENVELOPE_BYTES:
             return f"{grown} bytes with the router's hop, the cap is {codec.MAX_ENVELOPE_BYTES}"
-    if len(doc.id.encode()) > MAX_CHANGELOG_ID_BYTES:
-        return f"document id above {MAX_CHANGELOG_ID_BYTES} bytes"
+    if len(doc.id.encode()) > codec.MAX_DOCUMENT_ID_BYTES:
+        return f"document id above {codec.MAX_DOCUMENT_ID_BYTES} bytes: no status could carry it"
     return ""
 
 

@@ -69,6 +69,12 @@ MAX_SIGNATURE_BYTES = 4096  # RSA-4096 needs 512; room for any algorithm we supp
 MAX_RECIPIENTS = 1_000
 MAX_ATTACHMENTS = 100
 MAX_TRACE_HOPS = 1_000
+# UTF-8 bytes of a document id. Not a decoder cap: the router refuses a longer one as
+# TOO_LARGE (it could not be carried on), because every status about a document carries
+# its id within MAX_RECORD_BYTES (a 13 carries two: the target's, and the revoke's in
+# its detail), and the replay changelog stores an id's length in 2 bytes. An edXML id
+# is well under 100 bytes.
+MAX_DOCUMENT_ID_BYTES = 1_024
 MAX_STRING_BYTES = Limits(max_input=0).max_string  # the cap of any string field
 
 DOCUMENT_SCHEMA = load_schema("document")

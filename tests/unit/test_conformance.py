@@ -237,6 +237,19 @@ def test_too_many_attachments(keys: KeyStore, checker: Checker) -> None:
     assert failed(report) == {Check.SIZE_LIMITS: "LIMIT_EXCEEDED"}
 
 
+def test_an_id_longer_than_the_router_forwards(keys: KeyStore, checker: Checker) -> None:
+    notation = "V" * (codec.MAX_DOCUMENT_ID_BYTES - len(f"{G22},2026/11/02,12/") + 1)
+    doc = document(
+        code_notation=notation, id=codec.make_document_id(G22, "2026-11-02", "12", notation)
+    )
+    assert failed(run(checker, seal(keys, doc))) == {Check.SIZE_LIMITS: "LIMIT_EXCEEDED"}
+    shorter = notation[:-1]
+    doc = document(
+        code_notation=shorter, id=codec.make_document_id(G22, "2026-11-02", "12", shorter)
+    )
+    assert failed(run(checker, seal(keys, doc))) == {}
+
+
 def test_record_key_other_than_the_sender(keys: KeyStore, checker: Checker) -> None:
     report = run(checker, seal(keys, document()), key=H01.encode())
     assert failed(report) == {Check.RECORD_KEY: "KEY_MISMATCH"}

@@ -18,6 +18,7 @@ from router_helpers import CENTRAL, PROVINCE, document, make_pki, sign
 from interchange.axis.directory import Directory
 from interchange.axis.presets import build_directory
 from interchange.clock import now_us
+from interchange.errors import DecodeError
 from interchange.pki.keystore import AlgorithmPolicy, KeyStore, TrustStore, init_pki, revoke
 from interchange.pki.signing import P256_ORDER
 from interchange.routing.decision import (
@@ -36,7 +37,18 @@ from interchange.routing.outcomes import (
 )
 from interchange.routing.replay_guard import ReplayGuard
 from interchange.wire import codec
-from interchange.wire.model import Agency, AgencyRef, Document, Envelope, Hop, ReasonCode, Rejection
+from interchange.wire.model import (
+    Agency,
+    AgencyRef,
+    Document,
+    Envelope,
+    Hop,
+    ReasonCode,
+    Rejection,
+    StaffInfo,
+    StatusCode,
+    StatusMessage,
+)
 from interchange.wire.partitioner import partition_of
 
 PARTITIONS = 8
@@ -330,6 +342,52 @@ def test_an_id_too_long_for_the_replay_changelog_is_rejected(
     got = run(value, directory, trust, placement=home(CENTRAL))
     assert reason(got) is ReasonCode.TOO_LARGE
     _check_outputs(got)
+
+
+def _largest_status(doc: Document, recipient: str) -> bytes:
+    """A status larger than any a recipient writes about `doc`: a 13 names two document
+    ids (the target as `document_id`, and `revoke <id>` in `detail`); staff set too."""
+    staff = StaffInfo("Nguyễn Thị Minh Khai", "Chuyên viên chính", "Văn phòng Ủy ban nhân dân")
+    return codec.encode_status(
+        StatusMessage(
+            doc.id,
+            doc.sender.id,
+            recipient,
+            StatusCode.RECALL_REQUESTED,
+            now_us(),
+            f"revoke {doc.id}",
+            staff,
+            True,
+            now_us(),
+        )
+    )
+
+
+def test_a_document_id_no_status_record_could_carry_is_rejected_at_input(
+    pki: tuple[KeyStore, Path], directory: Directory, trust: TrustStore
+) -> None:
+    """A genuine document whose id fits the string cap and the changelog's 2-byte length
+    (65,535 UTF-8 bytes) used to be delivered; then every status about it was above the
+    64 KiB record cap, refused by the sender's, the audit's and the recipient's own
+    decoders. Such an id is now refused at the input."""
+    cases = {
+        "ệ" * 21_845: ReasonCode.TOO_LARGE,  # 65,535 bytes
+        "x" * (codec.MAX_DOCUMENT_ID_BYTES + 1): ReasonCode.TOO_LARGE,
+        "ệ" * (codec.MAX_DOCUMENT_ID_BYTES // 3)
+        + "x" * (codec.MAX_DOCUMENT_ID_BYTES % 3): None,  # the bound
+    }
+    for number, (doc_id, expected) in enumerate(cases.items()):
+        doc = replace(document(CENTRAL, [PROVINCE], 14_061 + number), id=doc_id)
+        got = run(codec.encode_envelope(sign(pki[0], doc)), directory, trust,
+                  placement=home(CENTRAL))  # fmt: skip
+        assert reason(got) is expected, len(doc_id.encode())
+        _check_outputs(got)
+        status = _largest_status(doc, PROVINCE)
+        if expected is None:  # delivered: whatever its recipients say about it decodes
+            assert codec.decode_status(status).document_id == doc_id
+        elif len(doc_id.encode()) == 0xFFFF:  # what was delivered before: no status decodes
+            with pytest.raises(DecodeError):
+                codec.decode_status(status)
 
 
 @SLOW
