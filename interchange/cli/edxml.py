@@ -160,7 +160,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from interchange.axis.directory import tier_of_id
     from interchange.delivery.edxml_io import deliveries, statuses
-    from interchange.delivery.inbox import safe_name
+    from interchange.delivery.inbox import document_file_name
     from interchange.edxml import build
     from interchange.edxml.package import export_document, signing_credential
     from interchange.errors import EncodeError
@@ -189,14 +189,15 @@ def run_export(args: argparse.Namespace) -> int:
             except EncodeError as exc:
                 print(f"{doc.id}  not written: {exc}", file=sys.stderr, flush=True)
                 continue
-            path = args.out / f"{safe_name(doc.id)}.xml"
+            path = args.out / f"{document_file_name(doc.id)}.xml"
             path.write_bytes(data)
             written[doc.id] = path
             note = "" if signed else " (unsigned: no RSA PKCS#1 v1.5 key of the sender here)"
             print(f"{doc.id}  {path}{note}", flush=True)
         if written and not args.no_status:
             for msg in statuses(live, set(written), args.idle):
-                name = f"{safe_name(msg.document_id)}.status-{msg.code.value}-{msg.recipient}.xml"
+                stem = document_file_name(msg.document_id)
+                name = f"{stem}.status-{msg.code.value}-{msg.recipient}.xml"
                 (args.out / name).write_bytes(build.serialise(build.status_package(msg)))
                 print(f"{msg.document_id}  status {msg.code.value} from {msg.recipient}  {name}")
     if not written:

@@ -12,6 +12,7 @@ latter), when its id and sender are known.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -238,10 +239,25 @@ def safe_name(text: str) -> str:
     return name[:200]
 
 
+def document_file_name(document_id: str) -> str:
+    """A file name for one document id that no other id shares.
+
+    `safe_name` maps `,`, `/` and every other unsafe character to `_` and cuts long
+    ids, so two ids could name one folder and the second save would overwrite the
+    first. When the mapping lost anything, a digest of the id itself is appended."""
+    name = safe_name(document_id)
+    if name == document_id:
+        return name
+    digest = hashlib.blake2b(document_id.encode("utf-8"), digest_size=6).hexdigest()
+    return f"{name[:180]}-{digest}"
+
+
 def save(item: Received, folder: Path) -> Path:
     """Write `<id>/document.json`, `envelope.avro` (the record value) and the attachments."""
     doc = item.document
-    base = folder / safe_name(doc.id if doc else f"undecodable-p{item.partition}-{item.offset}")
+    base = folder / (
+        document_file_name(doc.id) if doc else f"undecodable-p{item.partition}-{item.offset}"
+    )
     base.mkdir(parents=True, exist_ok=True)
     (base / "envelope.avro").write_bytes(item.value)
     if is_edxml(item.envelope) and item.envelope is not None:

@@ -29,7 +29,7 @@ from interchange.delivery.inbox import (
     AgencyInbox,
     InboxConfig,
     Received,
-    safe_name,
+    document_file_name,
     save,
 )
 from interchange.delivery.send import LOOKBACK_MS
@@ -132,7 +132,7 @@ def test_an_imported_package_is_delivered_acknowledged_and_exported_byte_for_byt
         == 0
     )
     exported = sorted((tmp_path / "x").iterdir())
-    mine = tmp_path / "x" / f"{safe_name(doc_id)}.xml"
+    mine = tmp_path / "x" / f"{document_file_name(doc_id)}.xml"
     assert mine.read_bytes() == package
     codes = sorted(read.read_status(p.read_bytes()).code for p in exported if ".status-" in p.name)
     assert codes == [StatusCode.ARRIVED, StatusCode.ACCEPTED]
@@ -144,8 +144,8 @@ def test_an_imported_package_is_delivered_acknowledged_and_exported_byte_for_byt
     assert main(["edxml", "import", *_args(kit), str(tmp_path / "answer.xml")]) == 0
     by_id = tmp_path / "by-id"
     assert main(["edxml", "export", *_args(kit), "--document", doc_id, "--out", str(by_id)]) == 0
-    assert (by_id / f"{safe_name(doc_id)}.xml").read_bytes() == package
-    answered = by_id / f"{safe_name(doc_id)}.status-05-{RECIPIENT}.xml"
+    assert (by_id / f"{document_file_name(doc_id)}.xml").read_bytes() == package
+    answered = by_id / f"{document_file_name(doc_id)}.status-05-{RECIPIENT}.xml"
     assert read.read_status(answered.read_bytes()) == answer
 
 

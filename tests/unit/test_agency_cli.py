@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import pytest
 
 from interchange.cli.agency import _acks
 from interchange.cli.main import main
-from interchange.delivery.inbox import safe_name
+from interchange.delivery.inbox import Received, document_file_name, safe_name, save
 from interchange.delivery.send import parse_recipients
 from interchange.errors import ConfigError
 from interchange.wire.model import StatusCode
@@ -106,3 +108,29 @@ def test_a_department_is_an_agency_of_its_body_tier() -> None:
     assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"
     assert tier_of_id("016.00.00.H01") is Tier.PROVINCE
     assert tier_of_id("101.01.01.H01") is Tier.COMMUNE
+
+
+def test_two_ids_that_map_to_one_safe_name_are_saved_apart(tmp_path: Path) -> None:
+    """`1/VP` and `1,VP` both become `1_VP`: the second save used to overwrite the first."""
+    from dataclasses import replace
+
+    from tests.edxml_helpers import document
+
+    first = document("000.00.00.G22", ["000.00.00.H01"], 1, 1_700_000_000_000_000)
+    second = replace(first, id=first.id.replace("1/VPCP-TH", "1,VPCP-TH"))
+    assert safe_name(first.id) == safe_name(second.id)
+    folders = {
+        save(Received(0, n, 0, b"value", None, doc, ""), tmp_path)
+        for n, doc in enumerate([first, second])
+    }
+    assert len(folders) == 2
+    saved = sorted(json.loads((f / "document.json").read_text())["document"]["id"] for f in folders)
+    assert saved == sorted([first.id, second.id])
+
+
+def test_a_document_file_name_is_safe_and_plain_when_nothing_is_lost() -> None:
+    assert document_file_name("plain-id.1") == "plain-id.1"
+    long_id = "x" * 5_000
+    assert document_file_name(long_id) != document_file_name(long_id + "y")
+    assert all("/" not in document_file_name(i) for i in ["../../etc/passwd", "a/b", "a,b"])
+    assert len(document_file_name(long_id)) <= 200
