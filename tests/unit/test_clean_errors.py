@@ -122,6 +122,7 @@ def test_an_unknown_signature_algorithm_is_one_line(tmp_path: Path) -> None:
     [
         (("recipients", "--preset", "tiny"), "recipients"),
         (("inbox", "--agency", "000.00.00.G05"), "inbox"),
+        (("produce", "--preset", "tiny", "--count", "1", "--out-dir", "{tmp}"), "producer"),
     ],
     ids=lambda c: c[0] if isinstance(c, tuple) else c,
 )
@@ -129,6 +130,7 @@ def test_sigterm_is_honoured_while_no_broker_answers(
     command: tuple[str, ...],
     who: str,
     pki_dir: Path,  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
     """Before a broker answers, the process says so once per attempt and stops at SIGTERM
     within seconds (it used to sit silent in kafka-python's 30 s bootstrap, SIGTERM or not)."""
@@ -136,7 +138,8 @@ def test_sigterm_is_honoured_while_no_broker_answers(
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
     bootstrap = f"127.0.0.1:{find_free_port()}"  # nothing listens there
-    argv = [*command, "--bootstrap", bootstrap, "--keys-dir", str(pki_dir)]
+    argv = [a.format(tmp=tmp_path) for a in command]
+    argv += ["--bootstrap", bootstrap, "--keys-dir", str(pki_dir)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "interchange", *argv],
         stderr=subprocess.PIPE,
