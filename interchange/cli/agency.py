@@ -246,6 +246,7 @@ def run_inbox(args: argparse.Namespace) -> int:
         summary_line,
     )
     from interchange.errors import DirectoryError
+    from interchange.kafka.clients import await_kafka
     from interchange.pki.truststore import TrustStore
     from interchange.wire.model import Tier
 
@@ -276,6 +277,13 @@ def run_inbox(args: argparse.Namespace) -> int:
 
     stop = StopFlag().install()
     with kafka_settings(settings) as live:
+
+        def say(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        if not await_kafka(live.bootstrap or "", stop, say, "inbox"):
+            say(f"inbox: stopped ({stop.signal_name}) before Kafka answered")
+            return 0
         inbox = AgencyInbox(live, trust, config)
         received = inbox.run(stop, show)
     print(

@@ -105,14 +105,33 @@ def run_produce(args: argparse.Namespace) -> int:
     if not Layout(settings.keys_dir).root_cert.exists():  # before any broker is touched
         raise PkiError(missing_pki(settings.keys_dir))
     with kafka_settings(settings) as live:
+        from interchange.kafka.clients import await_kafka
+
+        stop = StopFlag().install()
+        if not await_kafka(live.bootstrap or "", stop, _say, "producer"):
+            _say(f"producer: stopped ({stop.signal_name}) before Kafka answered")
+            return 0
         if args.shard is None:  # a shard is started by a parent that prepared everything
             _prepare(live, directory)
             directory.save(out_dir / "directory.json")
+        if stop:
+            _say(f"producer: stopped ({stop.signal_name}) before the first send")
+            return 0
         if args.instances > 1:
-            return _run_instances(args, live, out_dir, manifest_path)
+            return _run_instances(args, live, out_dir, manifest_path, stop)
         return _run_one(
-            args, live, directory=directory, spec=spec, shard=shard, manifest_path=manifest_path
+            args,
+            live,
+            directory=directory,
+            spec=spec,
+            shard=shard,
+            manifest_path=manifest_path,
+            stop=stop,
         )
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _prepare(settings: Any, directory: Any) -> None:
@@ -134,6 +153,7 @@ def _run_one(
     spec: Any,
     shard: tuple[int, int],
     manifest_path: Path,
+    stop: StopFlag,
 ) -> int:
     from interchange.pki.keystore import KeyStore
     from interchange.workload.faults import format_faults
@@ -149,7 +169,6 @@ def _run_one(
         stats_file=args.stats_file,
     )
     producer = AgencyProducer(settings, directory, spec, KeyStore.open(settings.keys_dir), config)
-    stop = StopFlag().install()
     if args.no_progress or not sys.stderr.isatty():
         result = producer.run(stop)
     else:
@@ -177,7 +196,7 @@ def _run_one(
 
 
 def _run_instances(
-    args: argparse.Namespace, settings: Any, out_dir: Path, manifest_path: Path
+    args: argparse.Namespace, settings: Any, out_dir: Path, manifest_path: Path, stop: StopFlag
 ) -> int:
     """N shard processes with one shared start time (`stages.producer_shards`)."""
     from interchange.stages.producer_shards import CHILD_LEAD_S, run_shards, shard_stages
@@ -197,7 +216,7 @@ def _run_instances(
         start_at_us=args.start_at or time.time_ns() // 1000 + int(CHILD_LEAD_S * 1e6),
     )
     print(f"{n} producer processes, shared start in {CHILD_LEAD_S:.0f} s", file=sys.stderr)
-    result = run_shards(stages, out_dir, manifest_path, StopFlag().install())
+    result = run_shards(stages, out_dir, manifest_path, stop)
     print(
         f"produced {result.manifest['sent']['documents']:,} documents with {n} processes "
         f"(exit codes {list(result.codes)}); manifest {manifest_path}",

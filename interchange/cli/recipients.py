@@ -104,6 +104,7 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
 def run_recipients(args: argparse.Namespace) -> int:
     from interchange.axis.presets import Scenario
     from interchange.delivery.recipient import RecipientConfig, Recipients
+    from interchange.kafka.clients import await_kafka
     from interchange.wire.model import Tier
     from interchange.workrecords.plan import DEFAULT_WORK_SETTINGS
 
@@ -139,6 +140,9 @@ def run_recipients(args: argparse.Namespace) -> int:
 
     stop = StopFlag().install()
     with kafka_settings(settings) as live:
+        if not await_kafka(live.bootstrap or "", stop, echo, "recipients"):
+            echo(f"recipients: stopped ({stop.signal_name}) before Kafka answered")
+            return 0
         recipients = Recipients(live, directory, config, trust=trust, echo=echo)
         echo(
             f"recipients for {', '.join(t.value for t in tiers)} on {live.bootstrap} "

@@ -6,12 +6,13 @@ happens here, in the stage's `start()`, never in a constructor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kafka.partitioner.abc import Partitioner
 from kafka.partitioner.default import DefaultPartitioner
 
-from interchange.kafka.seam import Consumer
+from interchange.kafka.seam import Consumer, Stop
 from interchange.settings import Settings
 from interchange.wire.partitioner import murmur2
 
@@ -206,3 +207,25 @@ def producer_is_fenced_or_lost(exc: BaseException | None) -> bool:
             errors.ProducerFencedError,
         ),
     )
+
+
+def await_kafka(
+    bootstrap: str, stop: Stop, say: Callable[[str], None], who: str, max_delay_s: float = 5.0
+) -> bool:
+    """Wait until a bootstrap server answers (an ApiVersions probe of 1 s), saying so once
+    per failed attempt and retrying with backoff (0.5 s doubling to `max_delay_s`); False
+    if `stop` came first. kafka-python's own bootstrap sits silent for 30 s and no signal
+    handler that only sets a flag can end it, so a stage probes before its clients."""
+    from interchange.kafka.broker import kafka_answers
+
+    delay = 0.5
+    while not stop.wait(0):
+        for server in bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if port.isdigit() and kafka_answers(host.strip("[]") or "127.0.0.1", int(port)):
+                return True
+        say(f"{who}: Kafka at {bootstrap} unreachable (no bootstrap server answers); "
+            f"retrying in {delay:.1f} s")  # fmt: skip
+        stop.wait(delay)
+        delay = min(delay * 2, max_delay_s)
+    return False

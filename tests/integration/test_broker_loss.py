@@ -85,6 +85,14 @@ def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Pa
         assert all(p.poll() is None for p in stages.values()), {
             n: logs[n].read_text()[-2000:] for n, p in stages.items() if p.poll() is not None
         }
+        # and documents flow end to end again: produced, routed and received after the loss
+        before = read_counts([tmp_path / "recipients.json"]).delivered
+        deadline = time.monotonic() + 60
+        while read_counts([tmp_path / "recipients.json"]).delivered <= before:
+            assert time.monotonic() < deadline, {
+                n: log.read_text()[-2000:] for n, log in logs.items()
+            }
+            time.sleep(0.5)
         started = time.monotonic()
         for p in stages.values():
             p.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pki_fixtures import pki_dir  # noqa: F401 - the fixture
 
 from interchange.kafka.broker import find_free_port
 
@@ -114,3 +115,48 @@ def test_an_unknown_signature_algorithm_is_one_line(tmp_path: Path) -> None:
         code, err = cli(*argv)
         assert_one_clean_line(code, err, "rsa-2048-pkcs2", "rsa-2048-pkcs1")
     assert not (tmp_path / "keys" / "ca").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "who"),
+    [
+        (("recipients", "--preset", "tiny"), "recipients"),
+        (("inbox", "--agency", "000.00.00.G05"), "inbox"),
+        (("produce", "--preset", "tiny", "--count", "1", "--out-dir", "{tmp}"), "producer"),
+    ],
+    ids=lambda c: c[0] if isinstance(c, tuple) else c,
+)
+def test_sigterm_is_honoured_while_no_broker_answers(
+    command: tuple[str, ...],
+    who: str,
+    pki_dir: Path,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """Before a broker answers, the process says so once per attempt and stops at SIGTERM
+    within seconds (it used to sit silent in kafka-python's 30 s bootstrap, SIGTERM or not)."""
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    bootstrap = f"127.0.0.1:{find_free_port()}"  # nothing listens there
+    argv = [a.format(tmp=tmp_path) for a in command]
+    argv += ["--bootstrap", bootstrap, "--keys-dir", str(pki_dir)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interchange", *argv],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=clean,
+    )
+    time.sleep(4)  # past the start-up, into the attempts to connect
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert time.monotonic() - signalled < 3, err
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    attempts = [line for line in err.splitlines() if "unreachable" in line]
+    assert attempts, err
+    assert all(line.startswith(f"{who}: Kafka at {bootstrap} unreachable") for line in attempts)
