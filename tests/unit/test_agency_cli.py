@@ -114,7 +114,7 @@ def test_two_ids_that_map_to_one_safe_name_are_saved_apart(tmp_path: Path) -> No
     """`1/VP` and `1,VP` both become `1_VP`: the second save used to overwrite the first."""
     from dataclasses import replace
 
-    from tests.edxml_helpers import document
+    from edxml_helpers import document
 
     first = document("000.00.00.G22", ["000.00.00.H01"], 1, 1_700_000_000_000_000)
     second = replace(first, id=first.id.replace("1/VPCP-TH", "1,VPCP-TH"))
