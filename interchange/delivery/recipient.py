@@ -13,9 +13,9 @@ delivery record:
    waits, and its latency includes the wait (as in real life);
 3. a repeat of (document id, recipient) within the last `duplicate_window`
    deliveries of the tier is a duplicate: counted, not delivered again; a record
-   the previous owner of its partition had already handled (below the handled
-   mark kept in the committed offset's metadata) is a redelivery: counted apart,
-   its statuses not sent twice;
+   the previous owner of its partition had already handled (at or below the handled
+   mark it saved, `marks.HandledMarks`) is a redelivery: counted apart, not as a
+   delivery, and handled again from its 01 (that owner may have died before its 03);
 4. otherwise record the delivery (latency from the intended send time, split at the
    router hop of the trace, and from the actual send time, the producer hop), count a
    leak if the document is classified, send status 01 (ARRIVED) on the status topic
@@ -51,6 +51,7 @@ from kafka import ConsumerRebalanceListener
 from interchange.atomic import atomic_write_text
 from interchange.axis.directory import Directory
 from interchange.clock import now_us
+from interchange.delivery.marks import HandledMarks
 from interchange.delivery.state import (
     DUPLICATE_WINDOW,
     EXTRAS_KEY,
@@ -61,8 +62,6 @@ from interchange.delivery.state import (
     PendingOffsets,
     RecentDeliveries,
     WorkStates,
-    handled_mark,
-    mark_metadata,
 )
 from interchange.kafka.clients import (
     assign_all,
@@ -133,6 +132,7 @@ class _Item:
     tier: Tier
     recipient: str
     arrival: Arrival
+    redelivery: bool = False  # at or below the handled mark a previous owner saved
 
 
 @dataclass(slots=True)
@@ -182,6 +182,7 @@ class Recipients:
         self.work_states = WorkStates()
         self.pending = PendingOffsets()
         self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
+        self.mark_store: HandledMarks | None = None  # where the marks are kept (run makes it)
         self.handled: dict[Any, int] = {}  # partition -> last offset this process handled
         self.producer: Producer | None = None
         self._consumer: Consumer | None = None
@@ -208,6 +209,9 @@ class Recipients:
         self.producer = self._status_producer()
         consumer = make_consumer(self.settings, group_id=cfg.group_prefix)
         self._consumer = consumer
+        self.mark_store = HandledMarks(
+            cfg.group_prefix, lambda group: make_consumer(self.settings, group_id=group)
+        )
         if cfg.static:
             self._read_marks(set(assign_all(consumer, sorted(self.tier_of_topic))))
             self.ready = True
@@ -278,7 +282,8 @@ class Recipients:
         return make_producer(s, linger_ms=max(s.linger_ms, s.status_linger_ms))
 
     def _close(self) -> None:
-        for client in (self._consumer, self.producer):
+        companion = self.mark_store.client if self.mark_store is not None else None
+        for client in (self._consumer, self.producer, companion):
             if client is not None and (problem := close_quietly(client, STOP_TIMEOUT_S)):
                 log.debug("closing a client: %s", problem)
 
@@ -298,29 +303,41 @@ class Recipients:
         if revoked:
             with self._lock:
                 self._fire(now_us(), accept_all=True, only=revoked)
+                self._save_marks({tp: m for tp, m in self.handled.items() if tp in revoked})
                 self.timers = [t for t in self.timers if t.item.tp not in revoked]
                 heapq.heapify(self.timers)
                 self.pending.forget(revoked)
                 for tp in revoked:
                     self.marks.pop(tp, None)
                     self.handled.pop(tp, None)
+                if self.mark_store is not None:
+                    self.mark_store.forget(revoked)
         assigned, self._assigned = self._assigned, None
         if assigned:
             self._read_marks(assigned)
 
-    def _read_marks(self, tps: set[Any]) -> None:
-        """The handled mark each partition's previous owner committed (redeliveries)."""
+    def _save_marks(self, handled: dict[Any, int]) -> None:
+        """At a revocation: the marks since the last commit, for the next owner (best
+        effort: it may have read them already, and then counts those records as new)."""
         from kafka.errors import KafkaError
 
-        for tp in tps:
-            try:
-                committed = self._connected().committed(tp, metadata=True, timeout_ms=5000)
-            except KafkaError as exc:
-                log.warning("recipients: no committed metadata for %s: %s", tp, exc)
-                continue
-            mark = handled_mark(getattr(committed, "metadata", None))
-            if mark is not None:
-                self.marks[tp] = mark
+        if self.mark_store is None or not handled:
+            return
+        try:
+            self.mark_store.save(handled, timeout_ms=COMMIT_TIMEOUT_MS)
+        except KafkaError as exc:
+            log.warning("recipients: handled marks not saved at the revocation: %s", exc)
+
+    def _read_marks(self, tps: set[Any]) -> None:
+        """The handled mark each partition's previous owner saved (redeliveries)."""
+        from kafka.errors import KafkaError
+
+        if self.mark_store is None:
+            return
+        try:
+            self.marks.update(self.mark_store.read(tps, timeout_ms=COMMIT_TIMEOUT_MS))
+        except KafkaError as exc:
+            log.warning("recipients: no handled marks for %s: %s", sorted(tps), exc)
 
     # -- per record ----------------------------------------------------------------------
 
@@ -334,13 +351,13 @@ class Recipients:
             counts.malformed += 1
             return
         recipient = record.key.decode("utf-8", "replace")
-        item = _Item(tp, offset, tier, recipient, arrival)
         mark = self.marks.get(tp)
-        if mark is not None and offset <= mark:
-            # handled by this partition's previous owner: its statuses went out from there
+        redelivery = mark is not None and offset <= mark
+        if redelivery:
+            # a previous owner sent its 01 and may have died before its 03: handled again
+            # (at-least-once statuses), counted as a redelivery, not as a new delivery
             counts.redelivered += 1
-            self.seen[tier].add((arrival.document_id, recipient))
-            return
+        item = _Item(tp, offset, tier, recipient, arrival, redelivery)
         self.handled[tp] = offset
         at = now_us()
         downtime = self.downtime
@@ -361,12 +378,35 @@ class Recipients:
         counts = self.counts
         seen = self.seen[tier]
         if key in seen:
+            if item.redelivery:  # counted as a redelivery already, not also as a duplicate
+                self.pending.done(item.tp, item.offset)
+                return
             self.metrics.record_duplicate(a.sender_tier, tier, a.priority)
             counts.duplicates += 1
             counts.agency(recipient).duplicates += 1
             self.pending.done(item.tp, item.offset)
             return
         seen.add(key)
+        if not item.redelivery:
+            self._count_delivery(a, tier, recipient, at)
+        self._status(a, recipient, StatusCode.ARRIVED, at)
+        counts.status_arrived += 1
+        self.pending.hold(item.tp, item.offset)
+        work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
+        plan = workrecord.plan(
+            work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
+        )
+        self.work_states.set(key, WorkStates.OPEN)
+        if a.recall_of is not None:
+            self._recall(a, a.recall_of, recipient, at)
+        # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
+        # the plan's own intervals from the actual 03
+        delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
+        self._push(at + round(delay * 1e6), _STEP, item, plan)
+
+    def _count_delivery(self, a: Arrival, tier: Tier, recipient: str, at: int) -> None:
+        """Latency and the delivery counters: once per record, never for a redelivery."""
+        counts = self.counts
         router, sent = a.router_time_us, a.sent_time_us
         self.metrics.record_delivery(
             a.sender_tier,
@@ -384,20 +424,6 @@ class Recipients:
         if a.secrecy.classified:
             counts.leaks += 1
             agency.leaks += 1
-        self._status(a, recipient, StatusCode.ARRIVED, at)
-        counts.status_arrived += 1
-        self.pending.hold(item.tp, item.offset)
-        work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
-        plan = workrecord.plan(
-            work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
-        )
-        self.work_states.set(key, WorkStates.OPEN)
-        if a.recall_of is not None:
-            self._recall(a, a.recall_of, recipient, at)
-        # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
-        # the plan's own intervals from the actual 03
-        delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
-        self._push(at + round(delay * 1e6), _STEP, item, plan)
 
     def _recall(self, a: Arrival, target: str, recipient: str, at: int) -> None:
         """The revoke `a` recalls `target`: 13 for the target's record here, then 15 while
@@ -500,8 +526,8 @@ class Recipients:
     # -- commits -------------------------------------------------------------------------
 
     def _commit(self, *, final: bool = False) -> None:
-        """Flush the statuses sent so far, then commit up to the oldest unfinished record,
-        with the last handled offset as metadata (the next owner's redelivery mark).
+        """Flush the statuses sent so far, save the handled marks (the next owner's way to
+        tell redeliveries), then commit up to the oldest unfinished record.
         `final` (stopping): short bounds, so SIGTERM is honoured with the broker gone."""
         flush_s, commit_ms = (
             (STOP_TIMEOUT_S, int(STOP_TIMEOUT_S * 1000))
@@ -539,13 +565,13 @@ class Recipients:
                     )
                     close_quietly(self.producer, 1.0)
                     self.producer = self._status_producer()
+        if self.mark_store is not None and handled:
+            # before the offsets: a crash between the two leaves marks ahead, never behind
+            self.mark_store.save(handled, timeout_ms=commit_ms)
         if not positions or self._consumer is None:
             self._recovered()
             return
-        offsets = {
-            tp: OffsetAndMetadata(p, mark_metadata(handled.get(tp)), -1)
-            for tp, p in positions.items()
-        }
+        offsets = {tp: OffsetAndMetadata(p, "", -1) for tp, p in positions.items()}
         self._consumer.commit(offsets, timeout_ms=commit_ms)
         with self._lock:
             self.pending.committed(positions)

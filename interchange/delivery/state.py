@@ -245,22 +245,6 @@ class PendingOffsets:
             self._committed.pop(tp, None)
 
 
-MARK_PREFIX = "handled="
-
-
-def mark_metadata(handled: int | None) -> str:
-    """Commit metadata naming the last offset handled (status 01 sent) on a partition."""
-    return "" if handled is None else f"{MARK_PREFIX}{handled}"
-
-
-def handled_mark(metadata: str | None) -> int | None:
-    """The offset in `mark_metadata`'s text; None for anything else (other writers)."""
-    if not metadata or not metadata.startswith(MARK_PREFIX):
-        return None
-    digits = metadata[len(MARK_PREFIX) :]
-    return int(digits) if digits.isdigit() else None
-
-
 @dataclass
 class AgencyCounts:
     delivered: int = 0

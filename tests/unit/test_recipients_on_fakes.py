@@ -1,6 +1,7 @@
-"""The recipients' commit and rebalance handling on the in-memory Kafka fakes: commits
-carry the handled mark, a revocation sends the pending 03s and forgets the partition,
-and the next owner reads the mark and counts the handled records as redelivered."""
+"""The recipients' commit and rebalance handling on the in-memory Kafka fakes: each
+commit saves the handled mark in the companion group, a revocation sends the pending 03s
+and forgets the partition, and the next owner reads the mark and counts the handled
+records as redelivered (handling them again, from their 01)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
 from interchange.axis.presets import build
 from interchange.clock import now_us
+from interchange.delivery.marks import HandledMarks
 from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
-from interchange.delivery.state import InboxCounts, handled_mark
+from interchange.delivery.state import InboxCounts
 from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
 from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
@@ -20,6 +22,7 @@ from interchange.wire import codec
 from interchange.wire.model import Hop, Tier
 
 GROUP = "interchange-recipients"
+MARKS = GROUP + ".handled"  # the companion group that keeps the handled marks
 PARTITIONS = 2
 
 
@@ -39,6 +42,7 @@ def recipients(keys: KeyStore, log: FakeLog, accept_delay_s: float) -> Recipient
     consumer = FakeConsumer(log, group_id=GROUP)
     consumer.subscribe(sorted(owner.tier_of_topic), listener=_Listener(owner))
     owner._consumer = consumer
+    owner.mark_store = HandledMarks(GROUP, lambda group: FakeConsumer(log, group_id=group))
     return owner
 
 
@@ -82,8 +86,8 @@ def test_a_commit_passes_the_accepted_records_with_the_handled_mark(keys: KeySto
     assert step(owner) == 3  # 01 at arrival, 03 due at once
     owner._commit()
     (tp,) = {tp for tp in fake_consumer(owner).assignment() if log.offset_of(GROUP, tp) is not None}
-    committed = log.committed[(GROUP, tp)]
-    assert (committed.offset, handled_mark(committed.metadata)) == (3, 2)
+    assert log.committed[(GROUP, tp)].offset == 3
+    assert log.committed[(MARKS, tp)].offset == 3  # mark 2, stored as "next to read"
     assert sorted(codes(log, owner.layout.status)) == [b"01"] * 3 + [b"03"] * 3
 
 
@@ -99,7 +103,7 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     (tp,) = {r.partition for r in log.records(topic)}
     home = next(p for p in fake_consumer(first).assignment() if p.partition == tp)
     assert log.committed[(GROUP, home)].offset == 0
-    assert handled_mark(log.committed[(GROUP, home)].metadata) == 2
+    assert log.committed[(MARKS, home)].offset == 3  # the mark: 0..2 handled
     assert codes(log, first.layout.status) == [b"01"] * 3
 
     fake_consumer(first).rebalance([])  # the group gives the partitions to another process
@@ -115,9 +119,9 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     assert step(second) == 4  # from the committed offset 0
     assert second.marks == {home: 2}
     got = counts(second)
-    assert (got.redelivered, got.delivered) == (3, 1)
+    assert (got.redelivered, got.delivered) == (3, 1)  # handled again, not delivered twice
     statuses = codes(log, second.layout.status)
-    assert statuses[6:] == [b"01", b"03"]  # only the new record is answered
+    assert sorted(statuses[6:]) == [b"01"] * 4 + [b"03"] * 4  # at-least-once statuses
     second._commit()
     assert log.committed[(GROUP, home)].offset == 4
-    assert handled_mark(log.committed[(GROUP, home)].metadata) == 3
+    assert log.committed[(MARKS, home)].offset == 4
