@@ -38,7 +38,6 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -88,6 +87,7 @@ from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (
     DEFAULT_WORK_SETTINGS,
     PlannedStatus,
+    RecordDraws,
     WorkItem,
     WorkPlan,
     WorkSettings,
@@ -190,7 +190,6 @@ class Recipients:
         self._assigned: set[Any] | None = None  # set by the listener, read after poll
         self._revoked: set[Any] = set()
         self._seq = 0
-        self._rng = random.Random(f"{config.seed}:recipients")  # noqa: S311 - simulation
         self._echo = echo or (lambda line: None)
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
@@ -388,15 +387,17 @@ class Recipients:
         counts.status_arrived += 1
         self.pending.hold(item.tp, item.offset)
         work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
+        # the record's own draws: its handling does not depend on the arrival order
+        draws = RecordDraws(self.config.seed, a.document_id, recipient)
         plan = workrecord.plan(
-            work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
+            work, tier, draws, at, send_time_us=a.send_time_us, settings=self.work
         )
         self.work_states.set(key, WorkStates.OPEN)
         if a.recall_of is not None:
             self._recall(a, a.recall_of, recipient, at)
         # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
         # the plan's own intervals from the actual 03
-        delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
+        delay = min(draws.expovariate(1.0), 10.0) * self.config.accept_delay_s
         self._push(at + round(delay * 1e6), _STEP, item, plan)
 
     def _recall(self, a: Arrival, target: str, recipient: str, at: int) -> None:

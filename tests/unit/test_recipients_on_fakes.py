@@ -17,7 +17,7 @@ from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
 from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
 from interchange.wire import codec
-from interchange.wire.model import Hop, Tier
+from interchange.wire.model import Hop, StatusCode, Tier
 
 GROUP = "interchange-recipients"
 PARTITIONS = 2
@@ -121,3 +121,37 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     second._commit()
     assert log.committed[(GROUP, home)].offset == 4
     assert handled_mark(log.committed[(GROUP, home)].metadata) == 3
+
+
+def handling(log: FakeLog, topic: str) -> dict[str, tuple[bool | None, str]]:
+    """Per document: the online flag and the clerk of its 03."""
+    out = {}
+    for record in log.records(topic):
+        msg = codec.decode_status(record.value)
+        if msg.code is StatusCode.ACCEPTED:
+            assert msg.staff is not None
+            out[msg.document_id] = (msg.online, msg.staff.name)
+    return out
+
+
+def test_a_records_handling_does_not_depend_on_the_order_deliveries_arrive(
+    keys: KeyStore,
+) -> None:
+    """Same seed, same deliveries in the opposite order: every record is handled the same
+    (online or on paper, by the same clerk), so a run's online shares repeat."""
+    values = []
+    for n in range(40):
+        env = sign(keys, document(CENTRAL, [COMMUNE], n))
+        routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", now_us())))
+        values.append(codec.encode_envelope(routed))
+    seen = []
+    for order in (values, values[::-1]):
+        log = FakeLog()
+        owner = recipients(keys, log, accept_delay_s=0.0)
+        for value in order:
+            log.append(owner.layout.delivery(Tier.COMMUNE), value, key=COMMUNE.encode())
+        assert step(owner) == len(order)
+        seen.append(handling(log, owner.layout.status))
+    assert len(seen[0]) == len(values)
+    assert {online for online, _ in seen[0].values()} == {True, False}  # both modes drawn
+    assert seen[0] == seen[1]
