@@ -106,3 +106,26 @@ def test_a_department_is_an_agency_of_its_body_tier() -> None:
     assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"
     assert tier_of_id("016.00.00.H01") is Tier.PROVINCE
     assert tier_of_id("101.01.01.H01") is Tier.COMMUNE
+
+
+GOOD_ID = "000.00.00.G22,2025/09/01,12/VPCP-TH"
+
+
+@pytest.mark.parametrize(
+    ("extra", "bad"),
+    [
+        (("--recall", "notanid"), "notanid"),
+        (("--update", "000.00.00.G22,2025/13/01,12/VPCP-TH"), "2025/13/01"),
+        (("--replace", "000.00.00.G22,2025/09/01,12", "--by", GOOD_ID), "2025/09/01,12'"),
+        (("--replace", GOOD_ID, "--by", "000.00.00.G22,2025-09-02,14/VPCP-TH"), "2025-09-02"),
+    ],
+)
+def test_a_target_that_is_not_a_document_id_is_refused_before_sending(
+    extra: tuple[str, ...], bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unreachable broker: were the id not refused first, the send would fail otherwise
+    assert main([*SEND, "--bootstrap", "127.0.0.1:1", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert bad in err
+    assert "not a document id" in err
