@@ -74,7 +74,7 @@ def register_send(parser: argparse.ArgumentParser) -> None:
         "revoke, update, replace (business types 1-3)",
         "name a document this sender delivered earlier, or the router rejects it "
         "(UNKNOWN_TARGET); a recall is answered per recipient with status 13 then 15 "
-        "(agreed) or 16 (refused: its work record is completed)",
+        "(agreed) or 16 (refused: its work record is completed), an update with 15 or 16",
     )
     act = b.add_mutually_exclusive_group()
     act.add_argument("--recall", metavar="DOC_ID", help="revoke (recall) this document")

@@ -24,7 +24,9 @@ delivery record:
 5. a revoke (business type 1) is also the recall request of its target: for the
    target's work record at this recipient, status 13 (requested) then 15 (agreed: the
    record is withdrawn, its handling stops after its 03) or 16 (refused: the record is completed,
-   06 sent), from `WorkStates`, the bounded open/completed state per record.
+   06 sent), from `WorkStates`, the bounded open/completed state per record; an update
+   (business type 2) is answered 15 (agreed: the record goes on, updated) or 16 the same
+   way, without a 13 (no status code records an update request).
 
 Offsets are committed every `commit_interval_s` up to the oldest record not
 finished yet (held, or its 03 not sent), after the statuses before it are flushed:
@@ -92,6 +94,7 @@ from interchange.workrecords.plan import (
     WorkPlan,
     WorkSettings,
 )
+from interchange.workrecords.workflow import UPDATE_DETAIL
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +398,8 @@ class Recipients:
         self.work_states.set(key, WorkStates.OPEN)
         if a.recall_of is not None:
             self._recall(a, a.recall_of, recipient, at)
+        elif a.update_of is not None:
+            self._update(a, a.update_of, recipient, at)
         # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
         # the plan's own intervals from the actual 03
         delay = min(draws.expovariate(1.0), 10.0) * self.config.accept_delay_s
@@ -419,6 +424,22 @@ class Recipients:
         else:  # completed (06 sent): nothing left to withdraw
             self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
             self.counts.recall_refused += 1
+
+    def _update(self, a: Arrival, target: str, recipient: str, at: int) -> None:
+        """The update `a` of `target`: 15 while the target's record here is open (it goes
+        on, updated), 16 once it is completed; no answer for a record this process does not
+        know, or one withdrawn by an agreed recall (nothing left to update)."""
+        state = self.work_states.get((target, recipient))
+        if state is None or state == WorkStates.RECALLED:
+            self.counts.update_unanswered += 1
+            return
+        why = f"{UPDATE_DETAIL}{a.document_id}"
+        if state == WorkStates.OPEN:
+            self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
+            self.counts.update_agreed += 1
+        else:
+            self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
+            self.counts.update_refused += 1
 
     def _status(
         self,

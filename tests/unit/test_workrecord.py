@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -298,3 +299,38 @@ def test_tally_flags_a_recall_agreed_after_06_and_work_after_a_withdrawal() -> N
     ) == [None, None, None, None, Violation.AFTER_WITHDRAWN]
     c = only_cell(withdrawn)
     assert (c.records, c.assigned, c.recall_agreed) == (1, 0, 1)
+
+
+def test_tally_takes_an_update_answered_15_or_16_and_still_flags_forged_answers() -> None:
+    """An update's request is the update document itself: its answer (detail 'update <id>')
+    needs no 13. Agreed (15) while the record is open, and the work goes on; refused (16)
+    once it is completed, where a 15 breaks the rule. A 15 naming no request is flagged."""
+    open_ = WorkflowTally()
+    agreed = dataclasses.replace(status(StatusCode.RECALL_AGREED, 3), detail="update u1")
+    assert (
+        feed(
+            open_,
+            status(StatusCode.ARRIVED, 1),
+            status(StatusCode.ACCEPTED, 2),
+            agreed,
+            *(status(c, 4 + i) for i, c in enumerate(WORK_STATUSES[1:])),  # not withdrawn
+        )
+        == [None] * 6
+    )
+    c = only_cell(open_)
+    assert (c.completed, c.update_agreed, c.update_refused) == (1, 1, 0)
+    assert (c.recall_requested, c.recall_agreed, c.recall_refused) == (0, 0, 0)
+
+    done = WorkflowTally()
+    feed(done, *(status(c, i) for i, c in enumerate(WORK_STATUSES)))
+    refused = dataclasses.replace(status(StatusCode.RECALL_REFUSED, 9), detail="update u2")
+    late_yes = dataclasses.replace(status(StatusCode.RECALL_AGREED, 10), detail="update u3")
+    forged = dataclasses.replace(status(StatusCode.RECALL_AGREED, 11), detail="revoke u4")
+    assert feed(done, refused, late_yes, forged, status(StatusCode.RECALL_REFUSED, 12)) == [
+        None,
+        Violation.AGREED_AFTER_COMPLETED,
+        Violation.ANSWER_WITHOUT_RECALL,  # names a revoke, but no 13 recorded it
+        Violation.ANSWER_WITHOUT_RECALL,
+    ]
+    c = only_cell(done)
+    assert (c.update_agreed, c.update_refused, c.recall_agreed, c.recall_refused) == (0, 1, 0, 0)
