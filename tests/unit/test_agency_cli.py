@@ -85,29 +85,6 @@ def test_recall_and_update_together_are_a_usage_error() -> None:
     assert exc.value.code == 2
 
 
-def test_directory_show_states_the_2025_counts_and_date(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["directory", "show", "--preset", "two-level-2025"]) == 0
-    out = capsys.readouterr().out
-    assert "2025-07-01" in out
-    assert "3,321 (2,621 communes (xã), 687 wards (phường), 13 special zones" in out
-    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}
-    assert rows["central"].split("│")[2].strip() == "22"  # bodies: 14 + 3 + 5
-    assert rows["province"].split("│")[2].strip() == "34"
-    assert "district" not in rows
-
-
-def test_a_department_is_an_agency_of_its_body_tier() -> None:
-    """`send --as` and `inbox --agency` take a unit's id: it has the tier of its body."""
-    from interchange.axis.directory import tier_of_id
-    from interchange.axis.presets import build_directory
-    from interchange.wire.model import Tier
-
-    names = {a.id: a.name for a in build_directory("tiny")}
-    assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"
-    assert tier_of_id("016.00.00.H01") is Tier.PROVINCE
-    assert tier_of_id("101.01.01.H01") is Tier.COMMUNE
-
-
 GOOD_ID = "000.00.00.G22,2025/09/01,12/VPCP-TH"
 
 
@@ -129,3 +106,26 @@ def test_a_target_that_is_not_a_document_id_is_refused_before_sending(
     assert len(err.splitlines()) == 1
     assert bad in err
     assert "not a document id" in err
+
+
+def test_directory_show_states_the_2025_counts_and_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["directory", "show", "--preset", "two-level-2025"]) == 0
+    out = capsys.readouterr().out
+    assert "2025-07-01" in out
+    assert "3,321 (2,621 communes (xã), 687 wards (phường), 13 special zones" in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}
+    assert rows["central"].split("│")[2].strip() == "22"  # bodies: 14 + 3 + 5
+    assert rows["province"].split("│")[2].strip() == "34"
+    assert "district" not in rows
+
+
+def test_a_department_is_an_agency_of_its_body_tier() -> None:
+    """`send --as` and `inbox --agency` take a unit's id: it has the tier of its body."""
+    from interchange.axis.directory import tier_of_id
+    from interchange.axis.presets import build_directory
+    from interchange.wire.model import Tier
+
+    names = {a.id: a.name for a in build_directory("tiny")}
+    assert names["016.00.00.H01"] == "Sở Y tế tỉnh An Giang"
+    assert tier_of_id("016.00.00.H01") is Tier.PROVINCE
+    assert tier_of_id("101.01.01.H01") is Tier.COMMUNE
