@@ -6,7 +6,17 @@ the work records (who handles it), so all draw from one list. Pure, no I/O.
 
 from __future__ import annotations
 
-import random
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+_T = TypeVar("_T")
+
+
+class Chooser(Protocol):
+    """What a name is drawn with: a `random.Random`, or a work record's own draws."""
+
+    def choice(self, seq: Sequence[_T], /) -> _T: ...
+
 
 SURNAMES: tuple[str, ...] = (
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
@@ -19,6 +29,6 @@ GIVEN_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def person_name(rng: random.Random) -> str:
+def person_name(rng: Chooser) -> str:
     """A full name, surname first, drawn from `rng` (three draws, in this order)."""
     return " ".join((rng.choice(SURNAMES), rng.choice(MIDDLE_NAMES), rng.choice(GIVEN_NAMES)))

@@ -62,7 +62,8 @@ def audit_records(
     _delivered_twice(a, submissions, deliveries)
     check_rejections(a, submissions, rejections)
     revokes = {s.document_id: s.recalls for s in submissions if s.recalls and s.outcome is None}
-    check_statuses(a, status_msgs, delivered, revokes)
+    updates = {s.document_id: s.updates for s in submissions if s.updates and s.outcome is None}
+    check_statuses(a, status_msgs, delivered, revokes, updates)
     return AuditResult(a.findings, a.metrics, dict(a.counts))
 
 

@@ -90,6 +90,7 @@ class Submission:
     rejections: tuple[Rejection, ...]  # rejection records the router had to write
     redacted: bool = False  # an archived classified submission: metadata only, not re-verified
     recalls: str = ""  # a revoke (business type 1): the id of the document it recalls
+    updates: str = ""  # an update (business type 2): the id of the document it updates
 
     def __reduce__(self) -> tuple[type[Submission], tuple[Any, ...]]:
         # Pickled as constructor arguments: the audit's pool returns one per submission,
@@ -178,15 +179,17 @@ def submission_facts(
                 outcome=outcome,
                 deliveries=deliveries,
                 rejections=rejections,
-                recalls=_recalled(doc),
+                recalls=_target(doc, BusinessType.REVOKE),
+                updates=_target(doc, BusinessType.UPDATE),
             )
         )
     return out
 
 
-def _recalled(doc: Document | None) -> str:
-    """The document a revoke recalls (the recall request its recipients record as 13)."""
-    if doc is None or doc.business_type is not BusinessType.REVOKE or doc.business is None:
+def _target(doc: Document | None, kind: BusinessType) -> str:
+    """The document a revoke recalls (the request its recipients record as 13) or an update
+    updates (the request their 15/16 answer), for a `doc` of that business type."""
+    if doc is None or doc.business_type is not kind or doc.business is None:
         return ""
     return doc.business.target
 

@@ -97,7 +97,8 @@ class Kind(enum.StrEnum):
     STATUS_WITHOUT_DELIVERY = "STATUS_WITHOUT_DELIVERY"
     STATUS_OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"  # a work-record step skipped or gone back
     STATUS_AFTER_COMPLETED = "STATUS_AFTER_COMPLETED"  # a non-recall status after 06
-    RECALL_ANSWER_WITHOUT_REQUEST = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
+    # 15/16 answering no request: no 13 before it, nor a delivered update it names
+    RECALL_ANSWER_WITHOUT_REQUEST = "RECALL_ANSWER_WITHOUT_REQUEST"
     RECALL_AGREED_AFTER_COMPLETED = "RECALL_AGREED_AFTER_COMPLETED"  # 15 after the record's 06
     STATUS_AFTER_WITHDRAWN = "STATUS_AFTER_WITHDRAWN"  # 04-06 after an agreed recall (15)
     RECALL_WITHOUT_REVOKE = "RECALL_WITHOUT_REVOKE"  # a 13 no delivered revoke stands behind

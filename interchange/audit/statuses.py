@@ -11,7 +11,12 @@ from interchange.audit.state import AuditState, Pair
 from interchange.errors import DecodeError
 from interchange.wire import codec
 from interchange.wire.model import StatusCode, StatusMessage
-from interchange.workrecords.workflow import Violation, WorkflowTally
+from interchange.workrecords.workflow import (
+    REVOKE_DETAIL,
+    Violation,
+    WorkflowTally,
+    answered_update,
+)
 
 
 def decode_statuses(
@@ -41,8 +46,10 @@ def check_statuses(
     statuses: Sequence[tuple[RawRecord, StatusMessage]],
     delivered: Mapping[Pair, DeliveryFact],
     revokes: Mapping[str, str] | None = None,
+    updates: Mapping[str, str] | None = None,
 ) -> None:
-    """`revokes`: each delivered revoke's id -> the id of the document it recalls."""
+    """`revokes` / `updates`: each delivered revoke's / update's id -> the id of the
+    document it recalls / updates."""
     acked: set[Pair] = set()
     work = WorkflowTally()
     for rec, msg in statuses:
@@ -70,6 +77,10 @@ def check_statuses(
         if msg.code is StatusCode.RECALL_REQUESTED and not _revoked(msg, delivered, revokes or {}):
             a.add(at(Kind.RECALL_WITHOUT_REVOKE, rec, _no_revoke_text(msg)))
             continue
+        update = answered_update(msg)
+        if update is not None and not _updated(msg, update, delivered, updates or {}):
+            a.add(at(Kind.RECALL_ANSWER_WITHOUT_REQUEST, rec, _no_update_text(msg)))
+            continue
         sender_tier = a.tier(d.sender)
         if sender_tier is not None:
             broken = work.observe(msg, sender_tier, d.tier)
@@ -84,15 +95,30 @@ def check_statuses(
         a.metrics.record_work(s_tier, r_tier, cell)
 
 
-_REVOKE = "revoke "  # a 13's detail: "revoke <revoke id>" (docs/CONNECTOR.md, section 10)
-
-
 def _revoked(
     msg: StatusMessage, delivered: Mapping[Pair, DeliveryFact], revokes: Mapping[str, str]
 ) -> bool:
     """A 13 records a revoke of its document delivered to the agency that writes it."""
-    revoke = msg.detail.removeprefix(_REVOKE) if msg.detail.startswith(_REVOKE) else ""
+    # a 13's detail: "revoke <revoke id>" (docs/CONNECTOR.md, section 10)
+    revoke = msg.detail.removeprefix(REVOKE_DETAIL) if msg.detail.startswith(REVOKE_DETAIL) else ""
     return revokes.get(revoke) == msg.document_id and (revoke, msg.recipient) in delivered
+
+
+def _updated(
+    msg: StatusMessage,
+    update: str,
+    delivered: Mapping[Pair, DeliveryFact],
+    updates: Mapping[str, str],
+) -> bool:
+    """A 15/16 naming an update answers an update of its document delivered to its writer."""
+    return updates.get(update) == msg.document_id and (update, msg.recipient) in delivered
+
+
+def _no_update_text(msg: StatusMessage) -> str:
+    return (
+        f"status {msg.code.value} for {msg.document_id} from {msg.recipient}: answers no "
+        f"update of it delivered to that agency (detail {msg.detail!r}) and no 13"
+    )
 
 
 def _no_revoke_text(msg: StatusMessage) -> str:
@@ -118,7 +144,10 @@ def _violation_text(v: Violation, msg: StatusMessage) -> str:
     if v is Violation.AFTER_COMPLETED:
         return f"{what}: after 06, only recall statuses may follow"
     if v is Violation.AGREED_AFTER_COMPLETED:
-        return f"{what}: a recall agreed for a completed record (06), which must refuse it (16)"
+        return (
+            f"{what}: a recall or update agreed for a completed record (06), which must "
+            "refuse it (16)"
+        )
     if v is Violation.AFTER_WITHDRAWN:
         return f"{what}: work after the record's recall was agreed (15)"
-    return f"{what}: a recall answer with no recall request (13) before it"
+    return f"{what}: a recall answer with no recall request (13) before it, nor an update"

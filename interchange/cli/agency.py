@@ -74,7 +74,7 @@ def register_send(parser: argparse.ArgumentParser) -> None:
         "revoke, update, replace (business types 1-3)",
         "name a document this sender delivered earlier, or the router rejects it "
         "(UNKNOWN_TARGET); a recall is answered per recipient with status 13 then 15 "
-        "(agreed) or 16 (refused: its work record is completed)",
+        "(agreed) or 16 (refused: its work record is completed), an update with 15 or 16",
     )
     act = b.add_mutually_exclusive_group()
     act.add_argument("--recall", metavar="DOC_ID", help="revoke (recall) this document")
@@ -105,21 +105,35 @@ def register_send(parser: argparse.ArgumentParser) -> None:
 
 def _business(args: argparse.Namespace) -> tuple[BusinessType, Business | None]:
     """--recall / --update / --replace (+ --by, --reason) as the document's business type
-    and substance; a usage error (exit 2) for --by without --replace or the reverse."""
+    and substance; a usage error (exit 2) for --by without --replace or the reverse, or
+    for a target (or --by) that is not a well-formed document id."""
     if args.by is not None and args.replace is None:
         raise ConfigError("--by names the replacing document of a --replace")
     if args.replace is not None and args.by is None:
         raise ConfigError("--replace needs --by DOC_ID, the replacing document")
-    for kind, target in (
-        (BusinessType.REVOKE, args.recall),
-        (BusinessType.UPDATE, args.update),
-        (BusinessType.REPLACE, args.replace),
+    for kind, flag, target in (
+        (BusinessType.REVOKE, "--recall", args.recall),
+        (BusinessType.UPDATE, "--update", args.update),
+        (BusinessType.REPLACE, "--replace", args.replace),
     ):
         if target is not None:
+            _check_document_id(flag, target)
+            if args.by is not None:
+                _check_document_id("--by", args.by)
             return kind, Business(target, args.reason, args.by)
     if args.reason:
         raise ConfigError("--reason goes with --recall, --update or --replace")
     return BusinessType.NEW, None
+
+
+def _check_document_id(flag: str, text: str) -> None:
+    """A usage error (exit 2, before anything is sent) for a target that is not an id."""
+    from interchange.wire.codec import valid_document_id
+
+    if not valid_document_id(text):
+        raise ConfigError(
+            f"{flag} {text!r} is not a document id (sender,yyyy/MM/dd,number/notation)"
+        )
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:

@@ -77,7 +77,7 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
         help='JSON with the run start as "start_us" (simulate\'s run.json), read at the '
         "first delivery; used when --run-start is not given",
     )
-    g.add_argument("--seed", type=int, default=0, help="seed of the handling delays (default 0)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the work records (default 0)")
     g.add_argument(
         "--duplicate-window",
         type=int,

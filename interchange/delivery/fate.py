@@ -67,10 +67,12 @@ class Fate:
     statuses: dict[str, list[StatusMessage]] = field(default_factory=dict)
     # (topic, partition, offset) of the submitted record; None: match rejections by id
     source: tuple[str, int, int] | None = None
-    # a revoke: the document it recalls, and each recipient's answer about it (13/15/16
-    # written for the target with detail "revoke <this id>", docs/CONNECTOR.md section 10)
+    # a revoke or an update: the document it acts on, and each recipient's answer about it
+    # (13 then 15/16 for a revoke, 15/16 for an update, written for the target with detail
+    # "<request> <this id>", docs/CONNECTOR.md section 10)
     recall_of: str | None = None
     recall: dict[str, StatusCode] = field(default_factory=dict)
+    request: str = "revoke"  # or "update": the word the answers' detail starts with
 
     def concerns(self, rej: Rejection) -> bool:
         """The matching rule (docs/CONNECTOR.md): by the submission's coordinates when the
@@ -96,7 +98,7 @@ class Fate:
 
     def observe_status(self, msg: StatusMessage) -> str | None:
         """Take a status record; a line describing it if it is about this document, or a
-        recall answer about its target."""
+        recall or update answer about its target."""
         if self.recall_of is not None and msg.document_id == self.recall_of:
             return self._recall_answer(msg)
         if msg.document_id != self.document_id:
@@ -110,7 +112,7 @@ class Fate:
         return f"status {msg.code.value:<7} {msg.recipient}  {name}{detail}"
 
     def _recall_answer(self, msg: StatusMessage) -> str | None:
-        if msg.code not in _RECALL or msg.detail != f"revoke {self.document_id}":
+        if msg.code not in _RECALL or msg.detail != f"{self.request} {self.document_id}":
             return None
         if msg.recipient not in self.recipients or self.recall.get(msg.recipient) is msg.code:
             return None
@@ -118,6 +120,8 @@ class Fate:
             return None  # answered already
         self.recall[msg.recipient] = msg.code
         name = msg.code.name.lower().replace("_", " ")
+        if self.request != "revoke":  # 15/16 answer an update too (QCVN 102 codes)
+            name = name.replace("recall", self.request)
         return f"status {msg.code.value:<7} {msg.recipient}  {name} ({self.recall_of})"
 
     def _reached(self, recipient: str) -> bool:
@@ -166,5 +170,6 @@ class Fate:
         line = f"{outcome.value}: " + "; ".join(parts)
         if self.recall_of is not None:
             answers = [f"{r} {c.value}" for r, c in self.recall.items() if c in _ANSWERS]
-            line += "; recall: " + (", ".join(answers) if answers else "no answer yet")
+            label = "recall" if self.request == "revoke" else self.request
+            line += f"; {label}: " + (", ".join(answers) if answers else "no answer yet")
         return line

@@ -24,7 +24,9 @@ delivery record:
 5. a revoke (business type 1) is also the recall request of its target: for the
    target's work record at this recipient, status 13 (requested) then 15 (agreed: the
    record is withdrawn, its handling stops after its 03) or 16 (refused: the record is completed,
-   06 sent), from `WorkStates`, the bounded open/completed state per record.
+   06 sent), from `WorkStates`, the bounded open/completed state per record; an update
+   (business type 2) is answered 15 (agreed: the record goes on, updated) or 16 the same
+   way, without a 13 (no status code records an update request).
 
 Offsets are committed every `commit_interval_s` up to the oldest record not
 finished yet (held, or its 03 not sent), after the statuses before it are flushed:
@@ -38,7 +40,6 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -87,10 +88,12 @@ from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (
     DEFAULT_WORK_SETTINGS,
     PlannedStatus,
+    RecordDraws,
     WorkItem,
     WorkPlan,
     WorkSettings,
 )
+from interchange.workrecords.workflow import UPDATE_DETAIL
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +194,6 @@ class Recipients:
         self._assigned: set[Any] | None = None  # set by the listener, read after poll
         self._revoked: set[Any] = set()
         self._seq = 0
-        self._rng = random.Random(f"{config.seed}:recipients")  # noqa: S311 - simulation
         self._echo = echo or (lambda line: None)
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
@@ -393,15 +395,19 @@ class Recipients:
         counts.status_arrived += 1
         self.pending.hold(item.tp, item.offset)
         work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
+        # the record's own draws: its handling does not depend on the arrival order
+        draws = RecordDraws(self.config.seed, a.document_id, recipient)
         plan = workrecord.plan(
-            work, tier, self._rng, at, send_time_us=a.send_time_us, settings=self.work
+            work, tier, draws, at, send_time_us=a.send_time_us, settings=self.work
         )
         self.work_states.set(key, WorkStates.OPEN)
         if a.recall_of is not None:
             self._recall(a, a.recall_of, recipient, at)
+        elif a.update_of is not None:
+            self._update(a, a.update_of, recipient, at)
         # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
         # the plan's own intervals from the actual 03
-        delay = min(self._rng.expovariate(1.0), 10.0) * self.config.accept_delay_s
+        delay = min(draws.expovariate(1.0), 10.0) * self.config.accept_delay_s
         self._push(at + round(delay * 1e6), _STEP, item, plan)
 
     def _count_delivery(self, a: Arrival, tier: Tier, recipient: str, at: int) -> None:
@@ -444,6 +450,22 @@ class Recipients:
         else:  # completed (06 sent): nothing left to withdraw
             self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
             self.counts.recall_refused += 1
+
+    def _update(self, a: Arrival, target: str, recipient: str, at: int) -> None:
+        """The update `a` of `target`: 15 while the target's record here is open (it goes
+        on, updated), 16 once it is completed; no answer for a record this process does not
+        know, or one withdrawn by an agreed recall (nothing left to update)."""
+        state = self.work_states.get((target, recipient))
+        if state is None or state == WorkStates.RECALLED:
+            self.counts.update_unanswered += 1
+            return
+        why = f"{UPDATE_DETAIL}{a.document_id}"
+        if state == WorkStates.OPEN:
+            self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
+            self.counts.update_agreed += 1
+        else:
+            self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
+            self.counts.update_refused += 1
 
     def _status(
         self,

@@ -232,17 +232,15 @@ def send_and_follow(
         sent = submit(settings, seal(doc, credential, now_us()), doc)
         on_sent(sent)
         source = (layout_of(settings).submissions, sent.partition, sent.offset)
-        recall_of = (
-            doc.business.target
-            if doc.business is not None and doc.business_type is BusinessType.REVOKE
-            else None
-        )
+        answered = doc.business_type in (BusinessType.REVOKE, BusinessType.UPDATE)
         fate = Fate(
             doc.id,
             tuple(r.id for r in doc.recipients),
             until,
             source=source,
-            recall_of=recall_of,
+            # a revoke's or update's recipients answer about its target (15/16)
+            recall_of=doc.business.target if doc.business is not None and answered else None,
+            request="update" if doc.business_type is BusinessType.UPDATE else "revoke",
         )
         deadline = time.monotonic() + timeout_s
         return follow(consumer, settings, fate, deadline, on_event, since_ms=since_ms)

@@ -23,7 +23,7 @@ from interchange.pki.verification import ROUTER_NODE_PREFIX
 from interchange.routing.formats import EnvelopeTrust, read_content, verify_envelope
 from interchange.routing.recent import RecentKeys
 from interchange.wire import codec
-from interchange.wire.model import BusinessType, Priority, Secrecy, Tier
+from interchange.wire.model import BusinessType, Document, Priority, Secrecy, Tier
 from interchange.workrecords.plan import WorkItem
 
 DECODE_CACHE = 1024  # distinct record values remembered (recipients of one doc arrive together)
@@ -48,6 +48,12 @@ class Arrival:
     sent_time_us: int | None = None  # actual send: the producer hop (trace[0]), if any
     work: WorkItem | None = None  # what the work record's handling depends on
     recall_of: str | None = None  # a revoke (business type 1): the id of the document recalled
+    update_of: str | None = None  # an update (business type 2): the id of the document updated
+
+
+def _target(doc: Document, kind: BusinessType) -> str | None:
+    """The document a revoke or an update (`kind`) acts on, for a `doc` of that kind."""
+    return doc.business.target if doc.business_type is kind and doc.business else None
 
 
 class ArrivalDecoder:
@@ -94,9 +100,8 @@ class ArrivalDecoder:
             ok,
             sent_time,
             WorkItem.of(doc),
-            doc.business.target
-            if doc.business_type is BusinessType.REVOKE and doc.business is not None
-            else None,
+            _target(doc, BusinessType.REVOKE),
+            _target(doc, BusinessType.UPDATE),
         )
 
     def __call__(self, value: bytes | None) -> Arrival | None:
@@ -269,6 +274,9 @@ class InboxCounts:
     recall_agreed: int = 0  # status 15 sent (a revoke of an open work record)
     recall_refused: int = 0  # status 16 sent (a revoke of a completed work record)
     recall_unanswered: int = 0  # a revoke of a record this process does not know (window)
+    update_agreed: int = 0  # status 15 sent (an update of an open work record)
+    update_refused: int = 0  # status 16 sent (an update of a completed work record)
+    update_unanswered: int = 0  # an update of a record unknown here, or withdrawn
     status_failed: int = 0  # status sends that failed
     ready: bool = False  # every tier consumer has its partitions
     by_agency: dict[str, AgencyCounts] = field(default_factory=dict)
@@ -327,4 +335,7 @@ _SUMMED = (
     "recall_agreed",
     "recall_refused",
     "recall_unanswered",
+    "update_agreed",
+    "update_refused",
+    "update_unanswered",
 )

@@ -160,11 +160,20 @@ def processing_section(report: CoverageReport) -> Section:
     )
     tables = [share, funnel]
     total = report.total.work
-    if total.recall_requested or total.recall_agreed or total.recall_refused:
+    answers = (total.recall_agreed, total.recall_refused, total.update_agreed, total.update_refused)
+    if total.recall_requested or any(answers):
         tables.append(
             Table(
                 "Recall outcomes per recipient tier",
-                ("tier", "13 requested", "15 agreed", "16 refused", "unanswered"),
+                (
+                    "tier",
+                    "13 requested",
+                    "15 agreed",
+                    "16 refused",
+                    "unanswered",
+                    "update: 15 agreed",
+                    "update: 16 refused",
+                ),
                 tuple(
                     (
                         _label(t),
@@ -179,9 +188,14 @@ def processing_section(report: CoverageReport) -> Section:
                                 0,
                             )
                         ),
+                        fmt_count(t.work.update_agreed),
+                        fmt_count(t.work.update_refused),
                     )
                     for t in (*report.tiers, report.total)
                 ),
+                note="A revoke is answered 13, then 15 or 16; an update is answered 15 or 16 "
+                "alone (no status code records an update request). Both are refused once "
+                "the record is completed.",
             )
         )
     status = verdict(report.processing_passed)

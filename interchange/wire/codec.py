@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,6 +61,7 @@ __all__ = [
     "encode_rejection",
     "encode_status",
     "make_document_id",
+    "valid_document_id",
 ]
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -185,6 +187,17 @@ def make_document_id(
     if not header_avro.valid_date(promulgation_date_iso):
         raise EncodeError(f"promulgation date {promulgation_date_iso!r} is not yyyy-MM-dd")
     return f"{sender_id},{promulgation_date_iso.replace('-', '/')},{code_number}/{code_notation}"
+
+
+# The shape `make_document_id` gives: sender, a yyyy/MM/dd date, then number/notation.
+_DOCUMENT_ID = re.compile(r"[^,\s]+,([0-9]{4})/([0-9]{2})/([0-9]{2}),[^/]+/.+\Z", re.DOTALL)
+
+
+def valid_document_id(text: str) -> bool:
+    """True for an id of the edXML shape "{sender},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}"
+    with a real calendar date; what a revoke, update or replace may name as its target."""
+    m = _DOCUMENT_ID.match(text)
+    return m is not None and header_avro.valid_date("-".join(m.groups()))
 
 
 def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:

@@ -11,12 +11,15 @@ one document travels on its sender's partition) and keeps, per work record
 * returns the workflow invariant a status breaks, if any (`Violation`):
   work statuses in the order 01 -> 03 -> 04 -> 05 -> 06 without skipping a step
   (a repeat of the current step is a re-send, not a violation), nothing but a recall
-  status after 06, a 15 or 16 only after a 13, no 15 for a completed record (its recall
-  is refused, 16), and no 04-06 for a record withdrawn by an agreed recall.
+  status after 06, a 15 or 16 only in answer to a request (a 13 before it, or an update
+  of the document: the answer's detail names the update, `UPDATE_DETAIL`), no 15 for a
+  completed record (its recall or update is refused, 16), and no 04-06 for a record
+  withdrawn by an agreed recall (an agreed update withdraws nothing: the work goes on).
 
 The live status reader and the audit both use it, so the report and `--compare` agree by
 construction. Whether a status names a delivered document is for the caller to check
-(the audit knows the deliveries; the live reader does not).
+(the audit knows the deliveries; the live reader does not), and so is whether the update
+an answer names was delivered to that agency with that document as its target.
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ from typing import Any
 from interchange.wire.model import StatusCode, StatusMessage, Tier
 from interchange.workrecords.plan import open_overdue, overdue_at_completion
 
-__all__ = ["WORK_FIELDS", "Violation", "WorkCell", "WorkflowTally"]
+__all__ = [
+    "REVOKE_DETAIL",
+    "UPDATE_DETAIL",
+    "WORK_FIELDS",
+    "Violation",
+    "WorkCell",
+    "WorkflowTally",
+    "answered_update",
+]
 
 # Position of each status in a record's life; a status may only move one step forward.
 _STEP = {
@@ -40,6 +51,18 @@ _STEP = {
     StatusCode.COMPLETED: 4,
 }
 _RECALL = (StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED)
+# The detail of a 13/15/16 names the request it records or answers: "revoke <revoke id>"
+# (13, then 15/16) or "update <update id>" (15/16 alone: no code records an update request).
+REVOKE_DETAIL = "revoke "
+UPDATE_DETAIL = "update "
+
+
+def answered_update(msg: StatusMessage) -> str | None:
+    """The id of the update a 15/16 answers (its detail names it), else None."""
+    if msg.code in _RECALL[1:] and msg.detail.startswith(UPDATE_DETAIL):
+        return msg.detail.removeprefix(UPDATE_DETAIL)
+    return None
+
 
 WORK_FIELDS = (
     "records",
@@ -54,6 +77,8 @@ WORK_FIELDS = (
     "recall_requested",
     "recall_agreed",
     "recall_refused",
+    "update_agreed",
+    "update_refused",
     "redelivered",
 )
 
@@ -63,7 +88,7 @@ class Violation(enum.StrEnum):
 
     OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"  # a step skipped or gone back
     AFTER_COMPLETED = "STATUS_AFTER_COMPLETED"  # a non-recall status after 06
-    ANSWER_WITHOUT_RECALL = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16 with no 13 before
+    ANSWER_WITHOUT_RECALL = "RECALL_ANSWER_WITHOUT_REQUEST"  # 15/16: no 13 before, no update
     AGREED_AFTER_COMPLETED = "RECALL_AGREED_AFTER_COMPLETED"  # 15 for a record with its 06
     AFTER_WITHDRAWN = "STATUS_AFTER_WITHDRAWN"  # 04-06 after the record's recall was agreed
 
@@ -86,6 +111,8 @@ class WorkCell:
         self.recall_requested = 0  # 13
         self.recall_agreed = 0  # 15
         self.recall_refused = 0  # 16
+        self.update_agreed = 0  # 15 answering an update (the record goes on, updated)
+        self.update_refused = 0  # 16 answering an update (the record was completed)
         self.redelivered = 0  # records whose 01 came again (an at-least-once redelivery)
 
     def merge(self, other: WorkCell) -> None:
@@ -163,6 +190,8 @@ class WorkflowTally:
             _arrived(rec, cell)
             return None
         if code in _RECALL:
+            if answered_update(msg) is not None:
+                return _update_answer(rec, cell, code)
             return self._recall(rec, cell, code)
         step = _STEP.get(code)
         if step is None or step == rec.step or (rec.replaying and step < rec.step):
@@ -211,6 +240,18 @@ class WorkflowTally:
             out.merge(cell)
             out.overdue_open = open_late.get(flow, 0)
             yield flow, out
+
+
+def _update_answer(rec: _Record, cell: WorkCell, code: StatusCode) -> Violation | None:
+    """A 15/16 answering an update: its request is the update document itself (no 13);
+    agreed only while the record is not completed, and it withdraws nothing."""
+    if code is StatusCode.RECALL_AGREED:
+        if rec.step == _STEP[StatusCode.COMPLETED]:
+            return Violation.AGREED_AFTER_COMPLETED
+        cell.update_agreed += 1
+    else:
+        cell.update_refused += 1
+    return None
 
 
 def _step_violation(rec: _Record, step: int) -> Violation | None:

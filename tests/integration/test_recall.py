@@ -117,6 +117,24 @@ def test_a_recall_of_an_open_record_is_agreed_15(
     assert all(m.sender == SENDER for m in got)
 
 
+def test_an_update_of_an_open_record_is_agreed_15_without_a_13(
+    bootstrap: str, tmp_path: Path, directory: Directory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`send --update`: the recipient answers 15 about the target (its record is open),
+    naming the update; no 13 (the update itself is the request), and `send` reports it."""
+    with axis(bootstrap, tmp_path, directory, time_scale=1) as (settings, _):
+        code, target = send(settings, 61, capsys=capsys)
+        assert code == 0
+        code, update = send(settings, 62, "--update", target, "--reason", "sửa", *ACK,
+                            capsys=capsys)  # fmt: skip
+        assert code == 0
+        got = wait_for(settings, target, StatusCode.RECALL_AGREED)
+    assert f"status 15      {RECIPIENT}  update agreed ({target})" in OUTPUT[-1]
+    assert OUTPUT[-1].rstrip().endswith(f"update: {RECIPIENT} 15")
+    answers = [(m.code, m.detail) for m in got if m.code.value in {"13", "15", "16"}]
+    assert answers == [(StatusCode.RECALL_AGREED, f"update {update}")]
+
+
 def test_a_recall_of_a_completed_record_is_refused_16(
     bootstrap: str, tmp_path: Path, directory: Directory, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -87,6 +87,29 @@ def test_recall_and_update_together_are_a_usage_error() -> None:
     assert exc.value.code == 2
 
 
+GOOD_ID = "000.00.00.G22,2025/09/01,12/VPCP-TH"
+
+
+@pytest.mark.parametrize(
+    ("extra", "bad"),
+    [
+        (("--recall", "notanid"), "notanid"),
+        (("--update", "000.00.00.G22,2025/13/01,12/VPCP-TH"), "2025/13/01"),
+        (("--replace", "000.00.00.G22,2025/09/01,12", "--by", GOOD_ID), "2025/09/01,12'"),
+        (("--replace", GOOD_ID, "--by", "000.00.00.G22,2025-09-02,14/VPCP-TH"), "2025-09-02"),
+    ],
+)
+def test_a_target_that_is_not_a_document_id_is_refused_before_sending(
+    extra: tuple[str, ...], bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unreachable broker: were the id not refused first, the send would fail otherwise
+    assert main([*SEND, "--bootstrap", "127.0.0.1:1", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert bad in err
+    assert "not a document id" in err
+
+
 def test_directory_show_states_the_2025_counts_and_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["directory", "show", "--preset", "two-level-2025"]) == 0
     out = capsys.readouterr().out

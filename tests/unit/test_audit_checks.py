@@ -687,3 +687,56 @@ def test_a_revoke_update_or_replace_delivered_without_its_target_is_a_finding(
         (Kind.MISSING_REJECTION, SUB, sub.partition, sub.offset),
     ]
     assert "UNKNOWN_TARGET" in found[1].detail
+
+
+def _with_update(stream: list[Case], keys: KeyStore) -> tuple[list[Case], str, str]:
+    """The stream plus an update (business type 2) of its "delivered" document, to PROVINCE:
+    the stream, the update's id and the target's."""
+    from router_helpers import CENTRAL
+
+    from interchange.wire.model import Business, BusinessType
+
+    target = next(c.document_id for c in stream if c.name == "delivered")
+    doc = dataclasses.replace(
+        document(CENTRAL, [PROVINCE], 900),
+        business_type=BusinessType.UPDATE,
+        business=Business(target, "sửa số liệu"),
+    )
+    update = Case("update-delivered-target", codec.encode_envelope(sign(keys, doc)), CENTRAL,
+                  None, (PROVINCE,), document_id=doc.id)  # fmt: skip
+    return [*stream, update], doc.id, target
+
+
+def test_an_update_answered_15_or_16_passes_and_a_forged_update_answer_is_named(
+    stream: list[Case], keys: KeyStore, directory: Directory, trust: TrustStore
+) -> None:
+    """A 15 or 16 names the update it answers ("update <id>") and needs no 13: it passes when
+    that update of its document was delivered to its writer; naming another update, or one
+    not delivered to that agency, is RECALL_ANSWER_WITHOUT_REQUEST at its coordinates."""
+    cases_, update, target = _with_update(stream, keys)
+    run = faithful(cases_, directory, trust)
+    sender = next(c.sender for c in cases_ if c.document_id == target)
+
+    def answer(run: Run, recipient: str, code: StatusCode, detail: str) -> int:
+        msg = StatusMessage(target, sender, recipient, code, 20, detail=detail)
+        offset = len(run.statuses)
+        run.statuses.append(RawRecord(STA, 0, offset, 3, None, codec.encode_status(msg)))
+        return offset
+
+    answer(run, PROVINCE, StatusCode.RECALL_AGREED, f"update {update}")
+    result = audit(run, directory, trust)
+    assert result.findings == []
+    assert sum(w.update_agreed for w in result.metrics.work.values()) == 1
+
+    revoke = next(c.document_id for c in stream if c.name == "revoke-delivered-target")
+    for recipient, detail in (
+        (PROVINCE, f"update {revoke}"),  # a delivered document, but not an update of it
+        (COMMUNE, f"update {update}"),  # the update was not delivered to the commune
+    ):
+        forged = faithful(cases_, directory, trust)
+        at_offset = answer(forged, recipient, StatusCode.RECALL_REFUSED, detail)
+        found = audit(forged, directory, trust).findings
+        assert [(f.kind, f.topic, f.partition, f.offset) for f in found] == [
+            (Kind.RECALL_ANSWER_WITHOUT_REQUEST, STA, 0, at_offset)
+        ]
+        assert found[0].check is Check.WORKFLOW

@@ -24,6 +24,7 @@ from interchange.wire.codec import (
     encode_rejection,
     encode_status,
     make_document_id,
+    valid_document_id,
 )
 from interchange.wire.model import (
     AgencyRef,
@@ -186,6 +187,28 @@ def test_make_document_id_follows_the_edxml_convention() -> None:
     )
     with pytest.raises(EncodeError):
         make_document_id("000.00.00.G22", "2024-3-5", "1", "X")
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("000.00.00.G22,2024/03/05,7816/VPCP-TTĐT", True),
+        ("000.00.00.G22,2024/02/29,1/X", True),
+        ("notanid", False),
+        ("", False),
+        ("000.00.00.G22,2024-03-05,7816/VPCP-TTĐT", False),  # the wire date form, not the id's
+        ("000.00.00.G22,2023/02/29,1/X", False),  # no such day
+        ("000.00.00.G22,2024/03/05,7816", False),  # no notation
+        ("000.00.00.G22,2024/03/05,/X", False),  # no number
+        (",2024/03/05,1/X", False),  # no sender
+    ],
+)
+def test_valid_document_id_is_the_shape_make_document_id_gives(text: str, ok: bool) -> None:
+    assert valid_document_id(text) is ok
+    if ok:
+        sender, date, rest = text.split(",", 2)
+        number, notation = rest.split("/", 1)
+        assert make_document_id(sender, date.replace("/", "-"), number, notation) == text
 
 
 def test_content_sha256_is_sha256() -> None:

@@ -123,3 +123,29 @@ def test_a_revoke_follows_the_recall_answers_about_its_target() -> None:
         fate.observe_status(status(r, StatusCode.ACCEPTED))
     assert fate.outcome() is Outcome.DELIVERED
     assert fate.summary().endswith(f"; recall: {A} 15, {B} 16")
+
+
+def test_an_update_follows_the_15_or_16_answers_about_its_target() -> None:
+    """`send --update`: each recipient's 15/16 about the target naming this update (no 13
+    comes for an update), summed up as 'update: <recipient> 15|16'."""
+    target = "000.00.00.G22,2025/09/01,1/VPCP"
+    fate = Fate(DOC, (A, B), recall_of=target, request="update")
+
+    def about(recipient: str, code: StatusCode, detail: str = f"update {DOC}") -> StatusMessage:
+        return StatusMessage(target, "S", recipient, code, 1, detail)
+
+    line = fate.observe_status(about(A, StatusCode.RECALL_AGREED))
+    assert line is not None
+    assert "update agreed" in line
+    assert target in line
+    assert fate.observe_status(about(B, StatusCode.RECALL_REFUSED, f"revoke {DOC}")) is None
+    assert fate.observe_status(about(B, StatusCode.RECALL_REFUSED)) is not None
+    for r in (A, B):
+        fate.observe_status(status(r, StatusCode.ACCEPTED))
+    assert fate.outcome() is Outcome.DELIVERED
+    assert fate.summary().endswith(f"; update: {A} 15, {B} 16")
+    assert (
+        Fate(DOC, (A,), recall_of=target, request="update")
+        .summary()
+        .endswith("; update: no answer yet")
+    )

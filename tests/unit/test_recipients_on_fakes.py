@@ -6,6 +6,8 @@ records as redelivered (handling them again, from their 01)."""
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
@@ -19,7 +21,16 @@ from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
 from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
 from interchange.wire import codec
-from interchange.wire.model import Hop, Tier
+from interchange.wire.model import (
+    Business,
+    BusinessType,
+    Document,
+    Hop,
+    StatusCode,
+    StatusMessage,
+    Tier,
+)
+from interchange.workrecords.plan import WorkSettings
 
 GROUP = "interchange-recipients"
 MARKS = GROUP + ".handled"  # the companion group that keeps the handled marks
@@ -125,3 +136,95 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     second._commit()
     assert log.committed[(GROUP, home)].offset == 4
     assert log.committed[(MARKS, home)].offset == 4
+
+
+def handling(log: FakeLog, topic: str) -> dict[str, tuple[bool | None, str]]:
+    """Per document: the online flag and the clerk of its 03."""
+    out = {}
+    for record in log.records(topic):
+        msg = codec.decode_status(record.value or b"")
+        if msg.code is StatusCode.ACCEPTED:
+            assert msg.staff is not None
+            out[msg.document_id] = (msg.online, msg.staff.name)
+    return out
+
+
+def test_a_records_handling_does_not_depend_on_the_order_deliveries_arrive(
+    keys: KeyStore,
+) -> None:
+    """Same seed, same deliveries in the opposite order: every record is handled the same
+    (online or on paper, by the same clerk), so a run's online shares repeat."""
+    values = []
+    for n in range(40):
+        env = sign(keys, document(CENTRAL, [COMMUNE], n))
+        routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", now_us())))
+        values.append(codec.encode_envelope(routed))
+    seen = []
+    for order in (values, values[::-1]):
+        log = FakeLog()
+        owner = recipients(keys, log, accept_delay_s=0.0)
+        for value in order:
+            log.append(owner.layout.delivery(Tier.COMMUNE), value, key=COMMUNE.encode())
+        assert step(owner) == len(order)
+        seen.append(handling(log, owner.layout.status))
+    assert len(seen[0]) == len(values)
+    assert {online for online, _ in seen[0].values()} == {True, False}  # both modes drawn
+    assert seen[0] == seen[1]
+
+
+def test_an_update_is_answered_15_while_the_record_is_open_and_16_once_completed(
+    keys: KeyStore,
+) -> None:
+    """An update (business type 2) is answered like a revoke, 15 or 16 about its target
+    with detail 'update <id>', but without a 13, and an agreed update withdraws nothing."""
+    log = FakeLog()
+    owner = recipients(keys, log, accept_delay_s=0.0)
+    owner.work = WorkSettings(time_scale=1e9)  # a simulated day in 86 µs: records complete
+    topic, status = owner.layout.delivery(Tier.COMMUNE), owner.layout.status
+
+    def send(doc: Document) -> None:
+        env = sign(keys, doc)
+        routed = dataclasses.replace(env, trace=(*env.trace, Hop("router:t", now_us())))
+        log.append(topic, codec.encode_envelope(routed), key=COMMUNE.encode())
+
+    def statuses() -> list[StatusMessage]:
+        return [codec.decode_status(r.value or b"") for r in log.records(status)]
+
+    def run_until(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 10
+        while not done() and time.monotonic() < deadline:
+            step(owner)
+            time.sleep(0.005)
+        assert done()
+
+    def update(n: int, target: str) -> Document:
+        return dataclasses.replace(
+            document(CENTRAL, [COMMUNE], n),
+            business_type=BusinessType.UPDATE,
+            business=Business(target, "sửa số liệu"),
+        )
+
+    first = document(CENTRAL, [COMMUNE], 1)
+    send(first)
+    run_until(lambda: any(m.code is StatusCode.COMPLETED for m in statuses()))
+    second, late = document(CENTRAL, [COMMUNE], 2), update(3, first.id)
+    early = update(4, second.id)
+    for doc in (second, late, early):
+        send(doc)
+    step(owner)
+    answers = [
+        (m.document_id, m.code, m.detail)
+        for m in statuses()
+        if m.code in (StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED,
+                      StatusCode.RECALL_REFUSED)
+    ]  # fmt: skip
+    assert answers == [
+        (first.id, StatusCode.RECALL_REFUSED, f"update {late.id}"),
+        (second.id, StatusCode.RECALL_AGREED, f"update {early.id}"),
+    ]
+    run_until(  # the updated record goes on to 06
+        lambda: any(m.code is StatusCode.COMPLETED and m.document_id == second.id
+                    for m in statuses())
+    )  # fmt: skip
+    got = counts(owner)
+    assert (got.update_agreed, got.update_refused, got.update_unanswered) == (1, 1, 0)

@@ -218,6 +218,7 @@ def test_json_terminal_and_html_show_the_same_work_record_figures() -> None:
     cell.records, cell.assigned, cell.in_progress, cell.completed = 8, 7, 6, 5
     cell.online, cell.paper, cell.overdue_completed, cell.overdue_open = 5, 3, 2, 1
     cell.recall_requested, cell.recall_refused = 2, 1
+    cell.update_agreed = 3
     m.record_work(Tier.PROVINCE, Tier.COMMUNE, cell)
     r = compute_coverage(m)
     doc = coverage_json(r)
@@ -225,11 +226,12 @@ def test_json_terminal_and_html_show_the_same_work_record_figures() -> None:
     assert commune["check"]["value"] == 5 / 8
     assert commune["check"]["verdict"] == "PASS"  # 62.5% >= 60% (2025)
     assert commune["work"]["overdue_completed"] == 2
+    assert commune["work"]["update_agreed"] == 3
     console = Console(record=True, width=200, color_system=None)
     print_coverage(r, console)
     out = console.export_text()
     page = coverage_html(r)
-    for text in ("62.5%", "Workflow funnel", "Recall outcomes", "16 refused"):
+    for text in ("62.5%", "Workflow funnel", "Recall outcomes", "16 refused", "update: 15"):
         assert text in out
         assert text in page
     assert "Online processing of work records (rule 2)  PASS" in out  # measured, judged

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -21,7 +22,9 @@ from interchange.workrecords.plan import (
     DAY_S,
     DEFAULT_ONLINE_SHARE,
     WORK_STATUSES,
+    RecordDraws,
     WorkItem,
+    WorkPlan,
     WorkSettings,
     deadline_us,
     open_overdue,
@@ -53,6 +56,38 @@ def test_plan_is_deterministic_from_the_seed() -> None:
     c = plan(LETTER, Tier.DISTRICT, random.Random("s:2"), T0)
     assert a == b
     assert a != c
+
+
+def test_a_records_plan_is_a_function_of_seed_document_and_recipient() -> None:
+    """Planned in one order or another, interleaved with other records or alone, a
+    record's plan is the same for one seed; another seed or recipient changes it."""
+    records = [(f"000.00.00.G05,2026/11/02,{n}/UBND-VP", "000.01.01.H01") for n in range(300)]
+
+    def plans(order: list[tuple[str, str]], seed: int = 5) -> dict[tuple[str, str], WorkPlan]:
+        return {r: plan(LETTER, Tier.COMMUNE, RecordDraws(seed, *r), T0) for r in order}
+
+    forward = plans(records)
+    assert forward == plans(records[::-1]) == plans(random.Random(1).sample(records, 300))
+    assert forward[records[7]] == plans([records[7]])[records[7]]
+    other_seed = plans(records, seed=6)
+    assert sum(forward[r] != other_seed[r] for r in records) > 290
+    elsewhere = plans([(d, "000.02.01.H01") for d, _ in records])
+    assert sum(forward[r] != elsewhere[(r[0], "000.02.01.H01")] for r in records) > 290
+    online = sum(p.online for p in forward.values()) / len(records)
+    assert online == pytest.approx(DEFAULT_ONLINE_SHARE[Tier.COMMUNE], abs=0.08)
+
+
+def test_record_draws_are_uniform_and_go_on_past_one_digest() -> None:
+    draws = RecordDraws(0, "doc", "agency")
+    values = [draws.random() for _ in range(20_000)]  # 1,250 digests
+    assert all(0.0 <= v < 1.0 for v in values)
+    assert sum(values) / len(values) == pytest.approx(0.5, abs=0.01)
+    assert len(set(values)) > 19_900
+    again = RecordDraws(0, "doc", "agency")
+    assert [again.random() for _ in range(40)] == values[:40]  # across the digest boundary
+    assert sorted({draws.choice("abc") for _ in range(200)}) == ["a", "b", "c"]
+    mean = sum(draws.expovariate(1.0) for _ in range(20_000)) / 20_000
+    assert mean == pytest.approx(1.0, abs=0.05)
 
 
 def test_status_messages_carry_staff_online_flag_and_deadline() -> None:
@@ -264,3 +299,38 @@ def test_tally_flags_a_recall_agreed_after_06_and_work_after_a_withdrawal() -> N
     ) == [None, None, None, None, Violation.AFTER_WITHDRAWN]
     c = only_cell(withdrawn)
     assert (c.records, c.assigned, c.recall_agreed) == (1, 0, 1)
+
+
+def test_tally_takes_an_update_answered_15_or_16_and_still_flags_forged_answers() -> None:
+    """An update's request is the update document itself: its answer (detail 'update <id>')
+    needs no 13. Agreed (15) while the record is open, and the work goes on; refused (16)
+    once it is completed, where a 15 breaks the rule. A 15 naming no request is flagged."""
+    open_ = WorkflowTally()
+    agreed = dataclasses.replace(status(StatusCode.RECALL_AGREED, 3), detail="update u1")
+    assert (
+        feed(
+            open_,
+            status(StatusCode.ARRIVED, 1),
+            status(StatusCode.ACCEPTED, 2),
+            agreed,
+            *(status(c, 4 + i) for i, c in enumerate(WORK_STATUSES[1:])),  # not withdrawn
+        )
+        == [None] * 6
+    )
+    c = only_cell(open_)
+    assert (c.completed, c.update_agreed, c.update_refused) == (1, 1, 0)
+    assert (c.recall_requested, c.recall_agreed, c.recall_refused) == (0, 0, 0)
+
+    done = WorkflowTally()
+    feed(done, *(status(c, i) for i, c in enumerate(WORK_STATUSES)))
+    refused = dataclasses.replace(status(StatusCode.RECALL_REFUSED, 9), detail="update u2")
+    late_yes = dataclasses.replace(status(StatusCode.RECALL_AGREED, 10), detail="update u3")
+    forged = dataclasses.replace(status(StatusCode.RECALL_AGREED, 11), detail="revoke u4")
+    assert feed(done, refused, late_yes, forged, status(StatusCode.RECALL_REFUSED, 12)) == [
+        None,
+        Violation.AGREED_AFTER_COMPLETED,
+        Violation.ANSWER_WITHOUT_RECALL,  # names a revoke, but no 13 recorded it
+        Violation.ANSWER_WITHOUT_RECALL,
+    ]
+    c = only_cell(done)
+    assert (c.update_agreed, c.update_refused, c.recall_agreed, c.recall_refused) == (0, 1, 0, 0)
