@@ -100,7 +100,7 @@ log = logging.getLogger(__name__)
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
 FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, said once
 COMMIT_TIMEOUT_MS = 15_000
-STOP_TIMEOUT_S = 3.0  # each bound while stopping: SIGTERM is honoured within seconds
+STOP_BUDGET_S = 5.0  # all a stopping process still does (flush, commit, closes), together
 _RELEASE, _STEP = 0, 1
 # the "code" header of each status, encoded once (five statuses per delivery)
 _CODE_HEADERS = {c: ("code", c.value.encode()) for c in StatusCode}
@@ -198,6 +198,7 @@ class Recipients:
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
         self._down_since: float | None = None  # Kafka stopped answering (one line per outage)
+        self._stop_by: float | None = None  # monotonic deadline of the stop budget, once stopping
         self._written: object = None  # the counters of the last stats file written
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -250,16 +251,23 @@ class Recipients:
                 if time.monotonic() - last_report >= cfg.report_interval_s:
                     last_report = time.monotonic()
                     self.write_stats()
-            with self._lock:
-                self._fire(now_us(), accept_all=True)
-            try:
-                self._commit(final=True)
-            except KafkaError as exc:  # the broker is gone: at-least-once redelivers them
-                self._echo(f"recipients: last commit failed ({type(exc).__name__}); stopping")
+            self._finish()
         finally:
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _finish(self) -> None:
+        """Stopping: the pending 03s now, then the last commit, within the stop budget."""
+        from kafka.errors import KafkaError
+
+        self._stop_by = time.monotonic() + STOP_BUDGET_S
+        with self._lock:
+            self._fire(now_us(), accept_all=True)
+        try:
+            self._commit(final=True)
+        except KafkaError as exc:  # the broker is gone: at-least-once redelivers them
+            self._echo(f"recipients: last commit failed ({type(exc).__name__}); stopping")
 
     def _connected(self) -> Consumer:
         """The consumer `run` made; a Kafka error (an outage, retried) before it exists."""
@@ -283,10 +291,16 @@ class Recipients:
         s = self.settings
         return make_producer(s, linger_ms=max(s.linger_ms, s.status_linger_ms))
 
+    def _stop_left(self) -> float:
+        """Seconds left of the stop budget (a floor of 0.1 s, so each close is tried)."""
+        if self._stop_by is None:
+            self._stop_by = time.monotonic() + STOP_BUDGET_S
+        return max(0.1, self._stop_by - time.monotonic())
+
     def _close(self) -> None:
         companion = self.mark_store.client if self.mark_store is not None else None
         for client in (self._consumer, self.producer, companion):
-            if client is not None and (problem := close_quietly(client, STOP_TIMEOUT_S)):
+            if client is not None and (problem := close_quietly(client, self._stop_left())):
                 log.debug("closing a client: %s", problem)
 
     def _done(self) -> bool:
@@ -550,15 +564,15 @@ class Recipients:
     def _commit(self, *, final: bool = False) -> None:
         """Flush the statuses sent so far, save the handled marks (the next owner's way to
         tell redeliveries), then commit up to the oldest unfinished record.
-        `final` (stopping): short bounds, so SIGTERM is honoured with the broker gone."""
-        flush_s, commit_ms = (
-            (STOP_TIMEOUT_S, int(STOP_TIMEOUT_S * 1000))
-            if final
-            else (
-                FLUSH_TIMEOUT_S,
-                COMMIT_TIMEOUT_MS,
-            )
-        )
+        `final` (stopping): within what is left of the stop budget, so SIGTERM is honoured
+        within seconds with the broker gone."""
+
+        def flush_s() -> float:
+            return self._stop_left() if final else FLUSH_TIMEOUT_S
+
+        def commit_ms() -> int:
+            return int(self._stop_left() * 1000) if final else COMMIT_TIMEOUT_MS
+
         from kafka.errors import KafkaTimeoutError
         from kafka.structs import OffsetAndMetadata
 
@@ -568,7 +582,7 @@ class Recipients:
             handled = dict(self.handled)
         if futures:
             try:
-                self._sender().flush(timeout=flush_s)
+                self._sender().flush(timeout=flush_s())
             except KafkaTimeoutError:
                 # not acknowledged yet: the next commit waits for them again, and commits
                 # nothing before they are out
@@ -589,12 +603,12 @@ class Recipients:
                     self.producer = self._status_producer()
         if self.mark_store is not None and handled:
             # before the offsets: a crash between the two leaves marks ahead, never behind
-            self.mark_store.save(handled, timeout_ms=commit_ms)
+            self.mark_store.save(handled, timeout_ms=commit_ms())
         if not positions or self._consumer is None:
             self._recovered()
             return
         offsets = {tp: OffsetAndMetadata(p, "", -1) for tp, p in positions.items()}
-        self._consumer.commit(offsets, timeout_ms=commit_ms)
+        self._consumer.commit(offsets, timeout_ms=commit_ms())
         with self._lock:
             self.pending.committed(positions)
         self._recovered()

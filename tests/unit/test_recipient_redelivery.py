@@ -5,6 +5,8 @@ handled again from its 01 (that owner may have died before its 03)."""
 from __future__ import annotations
 
 import dataclasses
+import time
+from types import SimpleNamespace
 from typing import Any
 
 from kafka.structs import TopicPartition
@@ -90,3 +92,51 @@ def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after
     assert recipients.pending.to_commit() == {}  # the next owner has the partition
     assert not recipients.timers  # its pending 03 went out at the revocation
     assert _codes(log, recipients.layout.status) == [b"01", b"03"]
+
+
+class _Unreachable:
+    """A client whose every blocking call waits out its bound: the broker is gone."""
+
+    def __init__(self, waits: list[float]) -> None:
+        self.waits = waits
+
+    def _wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(seconds)
+
+    def flush(self, timeout: float | None = None) -> None:
+        from kafka.errors import KafkaTimeoutError
+
+        self._wait(timeout or 0.0)
+        raise KafkaTimeoutError("no broker")
+
+    def commit(self, offsets: Any = None, timeout_ms: int | None = None) -> None:
+        from kafka.errors import KafkaTimeoutError
+
+        self._wait((timeout_ms or 0) / 1000)
+        raise KafkaTimeoutError("no broker")
+
+    def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
+        self._wait((timeout_ms or 0) / 1000)
+
+
+def test_stopping_with_the_broker_gone_stays_within_one_budget(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Flush, commit and every close share one stop budget: with a bound of its own for
+    each (3 s), a recipients process took up to ~12 s to honour SIGTERM."""
+    from interchange.delivery import recipient as module
+
+    monkeypatch.setattr(module, "STOP_BUDGET_S", 0.6)
+    directory = build("tiny")
+    make_pki(tmp_path / "keys", directory)
+    settings = Settings(bootstrap="127.0.0.1:1", keys_dir=tmp_path / "keys")
+    recipients = Recipients(settings, directory, RecipientConfig(tiers=(Tier.COMMUNE,)))
+    waits: list[float] = []
+    recipients.producer = _Unreachable(waits)  # type: ignore[assignment]
+    recipients._consumer = _Unreachable(waits)  # type: ignore[assignment]
+    recipients._futures = [SimpleNamespace(is_done=False)]  # a status not acknowledged
+    recipients._finish()
+    recipients._close()
+    assert len(waits) == 3  # the flush, then both closes
+    assert sum(waits) <= 0.6 + 0.1 * len(waits)
