@@ -9,7 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -236,12 +237,12 @@ def test_two_recipients_processes_share_one_group_through_a_rebalance(
     assert counts.delivered == 120
 
 
-def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
-    settings: Settings, unique: Callable[[str], str]
-) -> None:
-    """The recall flow at the recipient: a revoke delivered to it is the recall request of
-    its target; 13 then 15 (record open: withdrawn) or 16 (06 already sent)."""
-    from interchange.wire.model import Business, BusinessType
+@contextmanager
+def _fast_workflow(
+    settings: Settings, group: str
+) -> Iterator[tuple[Recipients, Callable[..., None]]]:
+    """A recipients process on its own thread whose records are handled within
+    milliseconds, and a way to deliver signed documents to its commune."""
     from interchange.workrecords.plan import WorkSettings
 
     directory = build("tiny", Scenario())
@@ -249,7 +250,7 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
     create_topics(settings)
     layout = layout_of(settings)
     config = RecipientConfig(
-        group_prefix=unique("recall"),
+        group_prefix=group,
         accept_delay_s=0.01,
         work=WorkSettings(time_scale=1e9),  # a whole handling within milliseconds
     )
@@ -266,6 +267,22 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
             producer.send(layout.delivery(Tier.COMMUNE), key=COMMUNE.encode(), value=value)
         producer.flush()
 
+    try:
+        _wait(lambda: recipients.snapshot()[1].ready)
+        yield recipients, deliver
+    finally:
+        stop.set()
+        runner.join(30)
+        producer.close()
+
+
+def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
+    settings: Settings, unique: Callable[[str], str]
+) -> None:
+    """The recall flow at the recipient: a revoke delivered to it is the recall request of
+    its target; 13 then 15 (record open: withdrawn) or 16 (06 already sent)."""
+    from interchange.wire.model import Business, BusinessType
+
     def revoke(number: int, target: str) -> object:
         return dataclasses.replace(
             document(CENTRAL, [COMMUNE], number),
@@ -273,8 +290,7 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
             business=Business(target, "sent in error"),
         )
 
-    try:
-        _wait(lambda: recipients.snapshot()[1].ready)
+    with _fast_workflow(settings, unique("recall")) as (recipients, deliver):
         done = document(CENTRAL, [COMMUNE], 11)
         deliver(done)
         _wait(lambda: recipients.snapshot()[1].status_completed >= 1)
@@ -282,10 +298,6 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
         # in one batch: the revoke is read before the record's 03 timer fires
         deliver(still_open, revoke(13, still_open.id), revoke(14, done.id))
         _wait(lambda: recipients.snapshot()[1].recall_refused >= 1)
-    finally:
-        stop.set()
-        runner.join(30)
-        producer.close()
     counts = recipients.snapshot()[1]
     assert (counts.recall_agreed, counts.recall_refused) == (1, 1)
     statuses = [m for _, m in _read_statuses(settings, 8)]
@@ -306,35 +318,10 @@ def test_statuses_03_to_06_reach_the_status_topic_in_order_with_staff_and_mode(
     """Every delivered document becomes a work record whose 01, 03, 04, 05, 06 travel back to
     the sender in that order (one partition per sender), each of 03-06 with the official
     who handled the step (StaffInfo) and the online flag, fixed at 03."""
-    from interchange.workrecords.plan import WorkSettings
-
-    directory = build("tiny", Scenario())
-    keys = make_pki(settings.keys_dir, directory)
-    create_topics(settings)
-    layout = layout_of(settings)
-    config = RecipientConfig(
-        group_prefix=unique("workflow"),
-        accept_delay_s=0.01,
-        work=WorkSettings(time_scale=1e9),  # a whole handling within milliseconds
-    )
-    recipients = Recipients(settings, directory, config)
-    stop = threading.Event()
-    runner = threading.Thread(target=recipients.run, args=(stop,))
-    runner.start()
-    producer = make_producer(settings)
     docs = [document(CENTRAL, [COMMUNE], 21), document(PROVINCE, [COMMUNE], 22)]
-    try:
-        _wait(lambda: recipients.snapshot()[1].ready)
-        now = time.time_ns() // 1000
-        for d in docs:
-            value = _routed(sign(keys, d), now)
-            producer.send(layout.delivery(Tier.COMMUNE), key=COMMUNE.encode(), value=value)
-        producer.flush()
+    with _fast_workflow(settings, unique("workflow")) as (recipients, deliver):
+        deliver(*docs)
         _wait(lambda: recipients.snapshot()[1].status_completed >= len(docs))
-    finally:
-        stop.set()
-        runner.join(30)
-        producer.close()
     statuses = _read_statuses(settings, 5 * len(docs))
     work = (StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS)
     for d in docs:
