@@ -87,7 +87,6 @@ from interchange.wire.model import (
 from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (
     DEFAULT_WORK_SETTINGS,
-    PlannedStatus,
     WorkItem,
     WorkPlan,
     WorkSettings,
@@ -436,9 +435,8 @@ class Recipients:
         if plan is None:
             message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
         else:
-            planned = plan.steps[step]  # sent at `at`, the step's actual time
-            planned = PlannedStatus(at, planned.code, planned.staff)
-            message = plan.status(planned, a.document_id, a.sender, recipient)
+            # sent at `at`, the step's actual time
+            message = plan.status(plan.steps[step], a.document_id, a.sender, recipient, at)
         value = codec.encode_status(message)
         headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
