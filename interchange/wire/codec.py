@@ -442,6 +442,9 @@ def _encode_envelope_v5(env: Envelope) -> bytes:
 # ---- StatusMessage ---------------------------------------------------------
 
 
+_STAFF_BRANCH = "vn.interchange.StaffInfo"  # the named record of the status's staff union
+
+
 def encode_status(msg: StatusMessage) -> bytes:
     try:
         value = {
@@ -451,13 +454,18 @@ def encode_status(msg: StatusMessage) -> bytes:
             "code": _STATUS_TO_AVRO[StatusCode(msg.code)],
             "time_us": msg.time_us,
             "detail": msg.detail,
+            # fastavro's tuple notation names the union branch: no trial of each branch
+            # against the value (a status with staff 10.4 -> 8.4 µs, best of 15 rounds)
             "staff": None
             if msg.staff is None
-            else {
-                "name": msg.staff.name,
-                "position": msg.staff.position,
-                "department": msg.staff.department,
-            },
+            else (
+                _STAFF_BRANCH,
+                {
+                    "name": msg.staff.name,
+                    "position": msg.staff.position,
+                    "department": msg.staff.department,
+                },
+            ),
             "online": msg.online,
             "due_us": msg.due_us,
         }

@@ -120,12 +120,15 @@ def organ(d: dict[str, Any] | None) -> OrganDetail:
     return OrganDetail() if d is None else OrganDetail(**d)
 
 
+_MAX_ADMINISTRATIVE = max(AdministrativeKind)  # once, not per decoded document
+
+
 def kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
     if k is None:
         return None
     if k["type"] not in _CATEGORIES:
         raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
-    top = max(AdministrativeKind) if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
+    top = _MAX_ADMINISTRATIVE if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
     if not 0 <= k["type_detail"] <= top:
         raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
     return DocumentKind(DocumentCategory(k["type"]), k["type_detail"], k["type_name"])

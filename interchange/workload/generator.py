@@ -164,6 +164,7 @@ class _Generator:
         self.answerable: deque[Planned] = deque(maxlen=REPLY_POOL)
         # per sender: its last documents the router will deliver (targets of 1-3)
         self.delivered_by: dict[str, deque[Planned]] = {}
+        self.refs: dict[AgencyRef, AgencyRef] = {}  # each agency with its header details
 
     def run(self) -> Iterator[Planned]:
         t = 0.0
@@ -389,7 +390,7 @@ class _Generator:
             business=business,
         )
         answered = reply_to.document if reply_to is not None else None
-        return header.with_header(doc, d, lambda a: _place(d, a), answered)
+        return header.with_header(doc, d, lambda a: _place(d, a), answered, self.refs)
 
     def business_of(self, draft: _Draft) -> tuple[BusinessType, Business | None]:
         """The business type drawn from the mix and, for a revoke, update or replace, its

@@ -285,15 +285,21 @@ class WorkPlan:
         return overdue_at_completion(self.completed_us, self.deadline_us)
 
     def status(
-        self, step: PlannedStatus, document_id: str, sender: str, recipient: str
+        self,
+        step: PlannedStatus,
+        document_id: str,
+        sender: str,
+        recipient: str,
+        at_us: int | None = None,
     ) -> StatusMessage:
-        """The status message of `step`, to send back to `sender`."""
+        """The status message of `step`, to send back to `sender`; `at_us`: when it is
+        actually sent, if not at the planned time (no step copied for it)."""
         return StatusMessage(
             document_id,
             sender,
             recipient,
             step.code,
-            step.at_us,
+            step.at_us if at_us is None else at_us,
             staff=step.staff,
             online=self.online,
             due_us=self.deadline_us,

@@ -211,3 +211,45 @@ def test_every_schema_of_the_axis_proves_canonical() -> None:
     readers = [v for k, v in vars(codec).items() if k.endswith("_READER")]
     assert len(readers) >= 7
     assert all(r.proves_canonical for r in readers)
+
+
+# One-byte lengths are read inline (the common case); every refusal must stay the one
+# `_length` gives, at the one-byte boundary too.
+ONE_FIELD = {
+    kind: parse({"type": "record", "name": "R", "fields": [{"name": "s", "type": kind}]})
+    for kind in ("string", "bytes")
+}
+
+
+@pytest.mark.parametrize("kind", ["string", "bytes"])
+@pytest.mark.parametrize(
+    ("data", "cap", "reason"),
+    [
+        (b"", 64, DecodeReason.TRUNCATED),  # no length at all
+        (varint(-1), 64, DecodeReason.BAD_LENGTH),  # a one-byte negative length
+        (varint(5) + b"abcd", 64, DecodeReason.TRUNCATED),  # one byte short
+        (varint(5) + b"abcde", 4, DecodeReason.LIMIT_EXCEEDED),  # above a cap below 63
+        (varint(63) + b"a" * 62, 64, DecodeReason.TRUNCATED),  # the largest one-byte length
+        (varint(64) + b"a" * 64, 63, DecodeReason.LIMIT_EXCEEDED),  # the first two-byte one
+    ],
+)
+def test_a_one_byte_length_is_refused_like_any_other(
+    kind: str, data: bytes, cap: int, reason: DecodeReason
+) -> None:
+    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1024, max_string=cap, max_bytes=cap))
+    with pytest.raises(DecodeError) as err:
+        reader.read(data)
+    assert err.value.reason == reason
+
+
+@pytest.mark.parametrize("kind", ["string", "bytes"])
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 200])
+def test_lengths_on_both_sides_of_one_byte_read_like_fastavro(kind: str, size: int) -> None:
+    value: Any = "é" * (size // 2) + "a" * (size % 2) if kind == "string" else b"\x81" * size
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, ONE_FIELD[kind], {"s": value})
+    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1024))
+    assert reader.read(out.getvalue()) == {"s": value}
+    with pytest.raises(DecodeError) as err:
+        reader.read(out.getvalue()[:-1])  # one byte short: the length runs past the input
+    assert err.value.reason == DecodeReason.TRUNCATED
