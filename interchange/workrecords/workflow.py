@@ -13,8 +13,9 @@ one document travels on its sender's partition) and keeps, per work record
   (a repeat of the current step is a re-send, not a violation), nothing but a recall
   status after 06, a 15 or 16 only in answer to a request (a 13 before it, or an update
   of the document: the answer's detail names the update, `UPDATE_DETAIL`), no 15 for a
-  completed record (its recall or update is refused, 16), and no 04-06 for a record
-  withdrawn by an agreed recall (an agreed update withdraws nothing: the work goes on).
+  completed record (its recall or update is refused, 16) unless it was redelivered since,
+  and no 04-06 for a record withdrawn by an agreed recall (an agreed update withdraws
+  nothing: the work goes on).
 
 The live status reader and the audit both use it, so the report and `--compare` agree by
 construction. Whether a status names a delivered document is for the caller to check
@@ -215,7 +216,7 @@ class WorkflowTally:
         if not rec.recall:
             return Violation.ANSWER_WITHOUT_RECALL
         if code is StatusCode.RECALL_AGREED:
-            if rec.step == _STEP[StatusCode.COMPLETED]:
+            if _completed_here(rec):
                 return Violation.AGREED_AFTER_COMPLETED
             rec.withdrawn = True
             cell.recall_agreed += 1
@@ -246,12 +247,19 @@ def _update_answer(rec: _Record, cell: WorkCell, code: StatusCode) -> Violation 
     """A 15/16 answering an update: its request is the update document itself (no 13);
     agreed only while the record is not completed, and it withdraws nothing."""
     if code is StatusCode.RECALL_AGREED:
-        if rec.step == _STEP[StatusCode.COMPLETED]:
+        if _completed_here(rec):
             return Violation.AGREED_AFTER_COMPLETED
         cell.update_agreed += 1
     else:
         cell.update_refused += 1
     return None
+
+
+def _completed_here(rec: _Record) -> bool:
+    """The record's 06 is out, as the process answering a recall or update knew it. After
+    a redelivery (a second 01) the record is handled again by a process that cannot know
+    about an earlier 06, so its answer follows that new handling (at-least-once)."""
+    return rec.step == _STEP[StatusCode.COMPLETED] and not rec.replaying
 
 
 def _step_violation(rec: _Record, step: int) -> Violation | None:

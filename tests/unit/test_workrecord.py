@@ -31,7 +31,7 @@ from interchange.workrecords.plan import (
     overdue_at_completion,
     plan,
 )
-from interchange.workrecords.workflow import Violation, WorkCell, WorkflowTally
+from interchange.workrecords.workflow import UPDATE_DETAIL, Violation, WorkCell, WorkflowTally
 
 T0 = 1_800_000_000_000_000
 LETTER = WorkItem(Priority.NORMAL, DocumentType.OFFICIAL_LETTER, None)
@@ -231,6 +231,30 @@ def test_tally_flags_out_of_order_after_completed_and_recall_answers() -> None:
     c = only_cell(t)
     assert (c.records, c.assigned, c.in_progress, c.completed) == (1, 1, 1, 1)
     assert (c.recall_requested, c.recall_agreed, c.recall_refused) == (1, 0, 1)
+
+
+def test_a_redelivered_completed_record_may_be_agreed_by_its_new_handling() -> None:
+    """A record completed (06) and then redelivered (a second 01: its process died before
+    committing) is handled again by a process that cannot know about that 06; a recall or
+    update it then agrees (15) follows the new handling and is not a finding. Without the
+    redelivery it still is."""
+    done = [StatusCode.ARRIVED, *WORK_STATUSES]
+    for answer in (
+        [dataclasses.replace(status(StatusCode.RECALL_REQUESTED, 20), detail="revoke x")],
+        [],
+    ):
+        agreed = status(StatusCode.RECALL_AGREED, 21)
+        if not answer:  # an update's answer: no 13, its detail names the update
+            agreed = dataclasses.replace(agreed, detail=f"{UPDATE_DETAIL}u1")
+        else:
+            agreed = dataclasses.replace(agreed, detail="revoke x")
+        t = WorkflowTally()
+        steps = [status(c, i) for i, c in enumerate([*done, StatusCode.ARRIVED])]
+        assert feed(t, *steps, *answer, agreed) == [None] * (len(steps) + len(answer) + 1)
+        u = WorkflowTally()
+        steps = [status(c, i) for i, c in enumerate(done)]
+        results = feed(u, *steps, *answer, agreed)
+        assert results[-1] is Violation.AGREED_AFTER_COMPLETED
 
 
 def test_a_redelivered_record_is_counted_and_its_steps_may_come_again() -> None:
