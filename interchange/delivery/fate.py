@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass, field
 
 from interchange.wire.model import ReasonCode, Rejection, StatusCode, StatusMessage
+from interchange.workrecords.workflow import REVOKE_DETAIL, UPDATE_DETAIL
 
 _RECALL = frozenset(
     {StatusCode.RECALL_REQUESTED, StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED}
@@ -111,8 +112,13 @@ class Fate:
         name = msg.code.name.lower().replace("_", " ")
         return f"status {msg.code.value:<7} {msg.recipient}  {name}{detail}"
 
+    def _answer_detail(self) -> str:
+        """The detail a recipient's answer about the target carries: names this request."""
+        prefix = UPDATE_DETAIL if self.request == "update" else REVOKE_DETAIL
+        return f"{prefix}{self.document_id}"
+
     def _recall_answer(self, msg: StatusMessage) -> str | None:
-        if msg.code not in _RECALL or msg.detail != f"{self.request} {self.document_id}":
+        if msg.code not in _RECALL or msg.detail != self._answer_detail():
             return None
         if msg.recipient not in self.recipients or self.recall.get(msg.recipient) is msg.code:
             return None

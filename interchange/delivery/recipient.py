@@ -92,7 +92,7 @@ from interchange.workrecords.plan import (
     WorkPlan,
     WorkSettings,
 )
-from interchange.workrecords.workflow import UPDATE_DETAIL
+from interchange.workrecords.workflow import REVOKE_DETAIL, UPDATE_DETAIL
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ class Recipients:
         if state is None or state == WorkStates.RECALLED:  # unknown here, or answered before
             self.counts.recall_unanswered += 1
             return
-        why = f"revoke {a.document_id}"
+        why = f"{REVOKE_DETAIL}{a.document_id}"
         self._status(a, recipient, StatusCode.RECALL_REQUESTED, at, about=target, detail=why)
         if state == WorkStates.OPEN:
             self.work_states.set(key, WorkStates.RECALLED)
