@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 from interchange.simulate.values import DOWNTIME_S, DOWNTIME_SHARE
-from interchange.workrecords.plan import DEFAULT_TIME_SCALE
 from interchange.wire.model import Tier
+from interchange.workrecords.plan import DEFAULT_TIME_SCALE
 
 BRISK_TIME_SCALE = 10 * DEFAULT_TIME_SCALE
 
