@@ -176,6 +176,7 @@ def test_every_submission_has_exactly_one_outcome_and_no_classified_bytes_leave(
         batch_size=7,
         max_records=len(stream),
         idle_exit_s=20.0,
+        static=True,
         metrics_file=tmp_path / "router.prom",
         stats_file=tmp_path / "r.json",
     )
@@ -231,7 +232,9 @@ def test_a_document_replayed_to_another_partition_is_rejected_not_delivered_agai
             producer.send(topic, value, key=copy_key, partition=partition).get(timeout=30)
     finally:
         producer.close()
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=5, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=5, idle_exit_s=20.0, static=True
+    )
     router = Router(
         settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
     )
@@ -549,7 +552,9 @@ def test_a_document_with_every_edxml_header_field_is_delivered_unchanged(
         Case("v5-envelope", old_envelope, CENTRAL, None, (PROVINCE,), (), plain.id),
     ]
     submit(settings, stream)
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0, static=True
+    )
     router = Router(
         settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
     )
