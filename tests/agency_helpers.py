@@ -36,7 +36,11 @@ def running_router(settings: Settings, directory: Directory) -> Iterator[Router]
         settings,
         directory,
         TrustStore.open(settings.keys_dir),
-        RouterConfig(router_id=uuid.uuid4().hex[:8], group=f"router-{uuid.uuid4().hex[:8]}"),
+        # the topics' only router: every partition at once, no group join (the group's
+        # rebalances have their own tests in test_router.py)
+        RouterConfig(
+            router_id=uuid.uuid4().hex[:8], group=f"router-{uuid.uuid4().hex[:8]}", static=True
+        ),
         echo=lambda _line: None,
     )
     stop = threading.Event()

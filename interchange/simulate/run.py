@@ -284,13 +284,11 @@ class Simulation:
             if self.supervisor.crashed(besides=producer):
                 return ledger
             if produced_done and accounting.complete(t, ledger, accepted):
-                # every delivery registered: let open work records finish (06), bounded
+                # every delivery registered: let open work records finish (06) or be withdrawn
+                # by an agreed recall (no 06 ever comes for those), bounded
                 if work_since is None:
                     work_since = time.monotonic()
-                if (
-                    t.work_completed >= t.work_registered
-                    or time.monotonic() - work_since >= WORK_DRAIN_S
-                ):
+                if t.work_open <= 0 or time.monotonic() - work_since >= WORK_DRAIN_S:
                     self.supervisor.stopped(ACK_SETTLE_S)  # the status reader sees the last 06s
                     return ledger
             state = (t.produced, t.delivered, t.excluded, t.rejected, accepted)

@@ -104,7 +104,14 @@ class StatsTotals:
     held_now: int = 0
     work_registered: int = 0  # work records the recipients registered (status 03 sent)
     work_completed: int = 0  # of them, handled to the end (status 06 sent)
+    work_withdrawn: int = 0  # of them, withdrawn by an agreed recall (15): never a 06
     ready: bool = False  # a recipients file says every tier consumer has partitions
+
+    @property
+    def work_open(self) -> int:
+        """Registered work records still to be handled: neither completed (06) nor
+        withdrawn by a recall (which ends the handling, so no 06 ever comes)."""
+        return self.work_registered - self.work_completed - self.work_withdrawn
 
     @property
     def unaccounted(self) -> int:
@@ -135,6 +142,7 @@ def stats_totals(files: list[Path]) -> StatsTotals:
             out.held_now += int(extras.get("held_now", 0))
             out.work_registered += int(extras.get("status_accepted", 0))
             out.work_completed += int(extras.get("status_completed", 0))
+            out.work_withdrawn += int(extras.get("recall_agreed", 0))
             readiness.append(bool(extras.get("ready")))
     out.ready = bool(readiness) and all(readiness)
     return out

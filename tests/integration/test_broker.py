@@ -52,6 +52,24 @@ def test_stop_frees_port_and_leaves_no_process(tmp_path: Path) -> None:
     assert not kafka_answers("127.0.0.1", port)
 
 
+def test_stop_with_a_client_connected_is_prompt_and_clean(tmp_path: Path) -> None:
+    """Tansu answers SIGTERM with a graceful shutdown of about 5 s, which an in-memory
+    broker has no use for: every embedded run (and test) waited it out at its end."""
+    broker = EmbeddedBroker(log_path=tmp_path / "b.log").start()
+    producer = make_producer(Settings(bootstrap=broker.bootstrap))
+    try:
+        producer.send("stopping", value=b"x").get(timeout=15)
+        process = broker._process
+        assert process is not None
+        started = time.monotonic()
+        broker.stop()
+        assert time.monotonic() - started < 2.0
+        assert process.returncode == 0  # it exited by itself: not killed
+    finally:
+        producer.close(timeout=1)
+        broker.stop()
+
+
 def test_two_brokers_at_once(tmp_path: Path) -> None:
     with (
         EmbeddedBroker(log_path=tmp_path / "a.log") as a,

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,10 @@ from interchange.kafka.broker import EmbeddedBroker
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SIGTERM_BOUND_S = 15.0
+# what router and recipients say once the broker is gone (asserted again at the end)
+OUTAGE_LINES = {"router": ("reconnecting", "unreachable"), "recipients": ("not answering",)}
+OUTAGE_BOUND_S = 30.0
+STATS_SETTLE_S = 2.0
 
 
 def _stage(args: list[str], log: Path) -> subprocess.Popen[str]:
@@ -42,6 +48,36 @@ def _await_deliveries(
         }
         time.sleep(0.5)
     pytest.fail(f"no delivery within {bound_s:.0f} s: {logs['router'].read_text()[-2000:]}")
+
+
+def _assert_running(stages: dict[str, subprocess.Popen[str]], logs: dict[str, Path]) -> None:
+    assert all(p.poll() is None for p in stages.values()), {
+        n: logs[n].read_text()[-2000:] for n, p in stages.items() if p.poll() is not None
+    }
+
+
+@contextmanager
+def _lines_after(
+    logs: dict[str, Path],
+    wanted: dict[str, tuple[str, ...]],
+    stages: dict[str, subprocess.Popen[str]],
+    bound_s: float,
+) -> Iterator[None]:
+    """After the block, wait until each stage named in `wanted` has logged one of its
+    phrases since the block began, all still running."""
+    since = {n: len(logs[n].read_text()) for n in wanted}
+    yield
+    deadline = time.monotonic() + bound_s
+    while True:
+        missing = {
+            n: words for n, words in wanted.items()
+            if not any(w in logs[n].read_text()[since[n]:] for w in words)
+        }  # fmt: skip
+        if not missing:
+            return
+        _assert_running(stages, logs)
+        assert time.monotonic() < deadline, {n: logs[n].read_text()[-2000:] for n in missing}
+        time.sleep(0.5)
 
 
 @pytest.mark.skipif(bool(os.environ.get("INTERCHANGE_BOOTSTRAP")), reason="kills its own broker")
@@ -78,21 +114,28 @@ def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Pa
     try:
         # documents flow end to end before the broker dies (a loaded machine joins slowly)
         _await_deliveries(tmp_path / "recipients.json", stages, logs, bound_s=90)
-        first.stop()  # SIGTERM then SIGKILL of the broker: everything in memory is gone
-        time.sleep(12)  # transactions, flushes and fetches fail meanwhile
-        second = EmbeddedBroker(port=port, log_path=tmp_path / "broker-2.log").start()
-        time.sleep(12)  # each stage finds the new broker
-        assert all(p.poll() is None for p in stages.values()), {
-            n: logs[n].read_text()[-2000:] for n, p in stages.items() if p.poll() is not None
-        }
-        # and documents flow end to end again: produced, routed and received after the loss
+        # the broker stops (SIGINT: at once): everything in memory is gone. Transactions,
+        # flushes and fetches fail meanwhile: the recipients say so within seconds; the
+        # router's open transaction fails at its bound (it says so by the end, below)
+        with _lines_after(
+            logs, {"recipients": OUTAGE_LINES["recipients"]}, stages, bound_s=OUTAGE_BOUND_S
+        ):
+            first.stop()
+        # records fetched before the loss are delivered and counted within a second (the
+        # stats file is rewritten every second): what comes after is from the new broker
+        time.sleep(STATS_SETTLE_S)
         before = read_counts([tmp_path / "recipients.json"]).delivered
+        second = EmbeddedBroker(port=port, log_path=tmp_path / "broker-2.log").start()
+        # each stage finds the new broker, and documents flow end to end again:
+        # produced, routed and received after the loss
         deadline = time.monotonic() + 60
         while read_counts([tmp_path / "recipients.json"]).delivered <= before:
             assert time.monotonic() < deadline, {
                 n: log.read_text()[-2000:] for n, log in logs.items()
             }
+            _assert_running(stages, logs)
             time.sleep(0.5)
+        _assert_running(stages, logs)
         started = time.monotonic()
         for p in stages.values():
             p.send_signal(signal.SIGTERM)
@@ -109,7 +152,6 @@ def test_every_stage_survives_a_broker_restart_and_stops_on_sigterm(tmp_path: Pa
     for name, body in text.items():
         assert "Traceback" not in body, (name, body[-3000:])
     # each stage said what happened, in its own words
-    router_said = ("reconnecting", "unreachable")
-    assert any(words in text["router"] for words in router_said), text["router"][-2000:]
+    assert any(words in text["router"] for words in OUTAGE_LINES["router"]), text["router"][-2000:]
     assert "not answering" in text["recipients"], text["recipients"][-2000:]
     assert "lost this producer's state" in text["producer"], text["producer"][-2000:]

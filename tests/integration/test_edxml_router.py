@@ -49,7 +49,9 @@ def test_a_signed_package_is_delivered_byte_for_byte_and_a_tampered_one_rejected
             Case("tampered", envelope(tampered), CENTRAL, ReasonCode.BAD_SIGNATURE),
         ],
     )
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0, static=True
+    )
     router = Router(settings, directory, trust, config, echo=lambda _l: None)
     assert router.run(threading.Event()) == 2
     records = read_outputs(settings, 2, deadline_s=20)

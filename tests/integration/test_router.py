@@ -176,6 +176,7 @@ def test_every_submission_has_exactly_one_outcome_and_no_classified_bytes_leave(
         batch_size=7,
         max_records=len(stream),
         idle_exit_s=20.0,
+        static=True,
         metrics_file=tmp_path / "router.prom",
         stats_file=tmp_path / "r.json",
     )
@@ -231,7 +232,9 @@ def test_a_document_replayed_to_another_partition_is_rejected_not_delivered_agai
             producer.send(topic, value, key=copy_key, partition=partition).get(timeout=30)
     finally:
         producer.close()
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=5, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=5, idle_exit_s=20.0, static=True
+    )
     router = Router(
         settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
     )
@@ -311,6 +314,11 @@ def _router_process(
     settings: Settings, keys_dir: Path, router_id: str, group: str, metrics_file: Path
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    # a quick group join on Tansu (docs/BROKER_QUIRKS.md, quirk 1), and a killed router's
+    # partitions taken over after 4 s instead of 10: the three joins and the takeover
+    # were most of this test's time
+    env["INTERCHANGE_MAX_POLL_INTERVAL_MS"] = "3000"
+    env["INTERCHANGE_SESSION_TIMEOUT_MS"] = "4000"
     with metrics_file.with_suffix(".log").open("wb") as log:
         return subprocess.Popen(
             [
@@ -415,7 +423,7 @@ def test_sigkill_one_of_two_routers_loses_and_duplicates_nothing(
         submit(settings, stream, pace_s=0.003, on_sent=kill_at_30_percent)
         survivor = "b" if victim == "a" else "a"
         routers[victim].wait(5)
-        # the survivor takes over every partition after the victim's session timeout
+        # the survivor takes over every partition after the victim's session timeout (4 s)
         assert _wait(lambda: _assigned(prom[survivor]) == settings.submission_partitions, 40)
         # a supervisor restarts the victim: its transactional id fences the dead incarnation
         again = _router_process(settings, keys.keys_dir, victim, group, tmp_path / "again.prom")
@@ -544,7 +552,9 @@ def test_a_document_with_every_edxml_header_field_is_delivered_unchanged(
         Case("v5-envelope", old_envelope, CENTRAL, None, (PROVINCE,), (), plain.id),
     ]
     submit(settings, stream)
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=2, idle_exit_s=20.0, static=True
+    )
     router = Router(
         settings, directory, TrustStore.open(keys.keys_dir), config, echo=lambda _line: None
     )

@@ -60,7 +60,9 @@ def test_an_rsa_pkcs1_document_is_delivered_and_tampered_or_pss_ones_are_rejecte
         ),
     ]
     submit(settings, stream)
-    config = RouterConfig(router_id=unique("r"), group=unique("g"), max_records=3, idle_exit_s=20.0)
+    config = RouterConfig(
+        router_id=unique("r"), group=unique("g"), max_records=3, idle_exit_s=20.0, static=True
+    )
     router = Router(settings, directory, TrustStore.open(keys_dir), config, echo=lambda _l: None)
     assert router.run(threading.Event()) == 3
     got = observed(settings, read_outputs(settings, 4, deadline_s=20))

@@ -75,6 +75,27 @@ def test_stages_are_ready_only_when_every_recipients_process_is(tmp_path: Path) 
     assert not stats_totals([]).ready
 
 
+def test_a_record_withdrawn_by_a_recall_is_no_open_work(tmp_path: Path) -> None:
+    """simulate drains open work records before it stops the stages; a record withdrawn by
+    an agreed recall never gets its 06, so counting it as open made every run with such a
+    recall wait the whole drain bound (10 s)."""
+    import json
+
+    from interchange.simulate.values import stats_totals
+
+    def stats(name: str, accepted: int, completed: int, agreed: int) -> Path:
+        path = tmp_path / name
+        extras = {"status_accepted": accepted, "status_completed": completed}
+        path.write_text(json.dumps({"cells": [], "recipients": extras | {"recall_agreed": agreed}}))
+        return path
+
+    one = stats("r1.json", accepted=169, completed=168, agreed=1)
+    assert stats_totals([one]).work_open == 0
+    two = stats("r2.json", accepted=10, completed=8, agreed=1)  # one still being handled
+    assert stats_totals([one, two]).work_open == 1
+    assert stats_totals([two, one]).work_withdrawn == 2
+
+
 def test_work_states_are_bounded_and_forget_the_oldest_record() -> None:
     from interchange.delivery.state import WorkStates
 

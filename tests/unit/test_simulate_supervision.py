@@ -82,3 +82,20 @@ def test_stages_that_never_get_ready_are_stopped_before_the_report(
     assert any(p.startswith("recipients exited with code 3") for p in result.problems)
     # the producer starts with them (waiting for the run file), and is stopped with them
     assert any(p.startswith("producer exited with code 3") for p in result.problems)
+
+
+def test_the_brisk_test_scenario_builds_simulates_default_directory(tmp_path: Path) -> None:
+    """The integration runs pass tests/sim_helpers.py's scenario only to handle work records
+    faster; the directory (connections, built-in downtime) must stay the default one."""
+    from sim_helpers import BRISK_TIME_SCALE, brisk_scenario
+
+    from interchange.axis.presets import Scenario
+    from interchange.simulate.values import make_directory
+
+    for count, rate in ((150, 300.0), (150, 100.0), (3000, 150.0)):
+        default = SimulationOptions(preset="tiny", count=count, rate=rate)
+        path = brisk_scenario(tmp_path / f"{count}-{rate}.json", default.span_s)
+        brisk = SimulationOptions(preset="tiny", count=count, rate=rate, scenario=path)
+        assert make_directory(brisk) == make_directory(default)
+        assert make_directory(default).downtime  # the built-in downtime is there to compare
+        assert Scenario.load(path).work_records.time_scale == BRISK_TIME_SCALE
