@@ -270,28 +270,39 @@ def encode_document(doc: Document) -> bytes:
 
 
 def _document_from_avro(v: dict[str, Any]) -> Document:
-    for name in ("promulgation_date", "due_date"):
-        if v[name] is not None and not header_avro.valid_date(v[name]):
-            raise DecodeError(DecodeReason.BAD_DATE, f"{name} is not a valid yyyy-MM-dd")
-    attachments = []
+    # The checks run in a fixed order (dates, attachment details and digests, recipient
+    # details, then the v6 header fields), so an input with several defects always gets
+    # the same reason.
+    if not header_avro.valid_date(v["promulgation_date"]):
+        raise DecodeError(DecodeReason.BAD_DATE, "promulgation_date is not a valid yyyy-MM-dd")
+    if v["due_date"] is not None and not header_avro.valid_date(v["due_date"]):
+        raise DecodeError(DecodeReason.BAD_DATE, "due_date is not a valid yyyy-MM-dd")
     refs = header_avro.parallel(v, "attachment_details", "attachments")
-    for i, (a, ref) in enumerate(zip(v["attachments"], refs, strict=True)):
+    attachments = []
+    for i, a in enumerate(v["attachments"]):
         if content_sha256(a["content"]) != a["sha256"]:
             raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
         attachments.append(
-            Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **(ref or {}))
+            Attachment(a["name"], a["media_type"], a["sha256"], a["content"])
+            if refs is None
+            else Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **refs[i])
         )
     details = header_avro.parallel(v, "recipient_details", "recipients")
-    s = v["signer"]
-    return Document(
-        id=v["id"],
-        sender=AgencyRef(
-            v["sender"]["id"], v["sender"]["name"], header_avro.organ(v.get("sender_detail"))
-        ),
-        recipients=tuple(
+    # no detail stated (the common case): every recipient shares the model's empty detail
+    recipients = (
+        [AgencyRef(r["id"], r["name"]) for r in v["recipients"]]
+        if details is None
+        else [
             AgencyRef(r["id"], r["name"], header_avro.organ(d))
             for r, d in zip(v["recipients"], details, strict=True)
-        ),
+        ]
+    )
+    sender, s = v["sender"], v["signer"]
+    business = v.get("business")
+    return Document(
+        id=v["id"],
+        sender=AgencyRef(sender["id"], sender["name"], header_avro.organ(v.get("sender_detail"))),
+        recipients=tuple(recipients),
         code_number=v["code_number"],
         code_notation=v["code_notation"],
         promulgation_place=v["promulgation_place"],
@@ -306,7 +317,7 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         due_date=v["due_date"],
         attachments=tuple(attachments),
         send_time_us=v["send_time_us"],
-        business=None if v.get("business") is None else Business(**v["business"]),
+        business=None if business is None else Business(**business),
         document_kind=header_avro.kind_from_avro(v.get("document_kind")),
         to_places=tuple(v.get("to_places", ())),
         steering_type=header_avro.steering_from_avro(v.get("steering_type", 0)),
