@@ -64,6 +64,7 @@ Reader = Callable[[bytes, int], tuple[Any, int]]
 _MAX_VARINT_BYTES = 10
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+_BYTES_LIKE = (bytes, bytearray, memoryview)  # built once, not a union per call
 _FLOAT = struct.Struct("<f")
 _DOUBLE = struct.Struct("<d")
 
@@ -198,7 +199,11 @@ def _enum_reader(symbols: list[str], what: str) -> Reader:
     count = len(symbols)
 
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        i, pos = _read_int(buf, pos)
+        if pos < len(buf) and (b := buf[pos]) < 0x80:
+            i = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            i, pos = _read_varint(buf, pos, _INT_MIN, _INT_MAX)
         if not 0 <= i < count:
             raise _fail(DecodeReason.BAD_ENUM, f"{what}: index {i} not in 0..{count - 1}")
         return symbols[i], pos
@@ -210,7 +215,11 @@ def _union_reader(branches: list[Reader], what: str) -> Reader:
     count = len(branches)
 
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        i, pos = _read_int(buf, pos)
+        if pos < len(buf) and (b := buf[pos]) < 0x80:
+            i = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            i, pos = _read_varint(buf, pos, _INT_MIN, _INT_MAX)
         if not 0 <= i < count:
             raise _fail(DecodeReason.BAD_UNION, f"{what}: branch {i} not in 0..{count - 1}")
         return branches[i](buf, pos)
@@ -239,13 +248,25 @@ def _end_of_blocks(buf: bytes, pos: int, what: str) -> int:
 
 def _array_reader(item: Reader, cap: int, min_size: int, what: str) -> Reader:
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        n, pos = _block_count(buf, pos, cap, min_size, what)
-        if n == 0:
-            return [], pos
+        # an empty array (one 0 byte) and a one-byte count that passes every check of
+        # `_block_count` are read inline; anything else goes through it (and its refusals)
+        if pos < len(buf) and not (b := buf[pos]) & 0x81 and (n := b >> 1) <= cap:
+            if n == 0:
+                return [], pos + 1
+            if n * min_size <= len(buf) - pos - 1:
+                pos += 1
+            else:
+                n, pos = _block_count(buf, pos, cap, min_size, what)
+        else:
+            n, pos = _block_count(buf, pos, cap, min_size, what)
+            if n == 0:
+                return [], pos
         items = []
         for _ in range(n):
             value, pos = item(buf, pos)
             items.append(value)
+        if pos < len(buf) and buf[pos] == 0:  # the end of the one block
+            return items, pos + 1
         return items, _end_of_blocks(buf, pos, what)
 
     return read
@@ -401,7 +422,7 @@ class StrictReader:
 
     def read(self, data: object) -> Any:
         """Decode `data`: every length is checked before use; all input must be consumed."""
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, _BYTES_LIKE):
             raise _fail(DecodeReason.NOT_BYTES, type(data).__name__)
         buf = bytes(data)
         if len(buf) > self.limits.max_input:

@@ -253,3 +253,66 @@ def test_lengths_on_both_sides_of_one_byte_read_like_fastavro(kind: str, size: i
     with pytest.raises(DecodeError) as err:
         reader.read(out.getvalue()[:-1])  # one byte short: the length runs past the input
     assert err.value.reason == DecodeReason.TRUNCATED
+
+
+# Enum and union indexes and array counts of one byte are read inline too (and the end
+# of an array's one block): at the one-byte boundary, each refusal is the general one.
+INLINE = parse(
+    {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
+            {"name": "u", "type": ["null", "long"]},
+            {"name": "a", "type": {"type": "array", "items": "long"}},
+        ],
+    }
+)
+E_OK, U_OK, A_OK = varint(2), varint(0), varint(0)
+R = DecodeReason
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", DecodeReason.TRUNCATED),
+        (varint(3) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # past the last symbol
+        (varint(-1) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # a one-byte negative index
+        (varint(63) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # the largest one-byte index
+        (varint(64) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # the first two-byte one
+        (b"\x84\x00" + U_OK + A_OK, DecodeReason.NON_CANONICAL),  # index 2, overlong
+        (E_OK, DecodeReason.TRUNCATED),  # no union index
+        (E_OK + varint(2) + A_OK, DecodeReason.BAD_UNION),
+        (E_OK + varint(-1) + A_OK, DecodeReason.BAD_UNION),
+        (E_OK + b"\x80\x00" + A_OK, DecodeReason.NON_CANONICAL),  # branch 0, overlong
+        (E_OK + U_OK, DecodeReason.TRUNCATED),  # no array count
+        (E_OK + U_OK + varint(4) + varint(1) * 4 + A_OK, DecodeReason.LIMIT_EXCEEDED),
+        (E_OK + U_OK + varint(3) + varint(1) * 2, DecodeReason.TRUNCATED),  # no room for 3
+        (E_OK + U_OK + varint(2) + varint(1) * 2, DecodeReason.TRUNCATED),  # no end of block
+        # two blocks of one item each: valid Avro, not the canonical form
+        (E_OK + U_OK + varint(1) + varint(1) + varint(1) + varint(1) + A_OK, R.NON_CANONICAL),
+        (E_OK + U_OK + varint(-1) + varint(1) + A_OK, DecodeReason.NON_CANONICAL),
+        (E_OK + U_OK + b"\x80\x00", DecodeReason.NON_CANONICAL),  # empty, overlong count
+        (E_OK + U_OK + b"\x82\x00" + varint(1) + A_OK, DecodeReason.NON_CANONICAL),
+    ],
+)
+def test_a_one_byte_index_or_count_is_refused_like_any_other(
+    data: bytes, reason: DecodeReason
+) -> None:
+    reader = StrictReader(INLINE, Limits(max_input=1024, max_items=3))
+    with pytest.raises(DecodeError) as err:
+        reader.read(data)
+    assert err.value.reason == reason
+
+
+def test_one_byte_indexes_and_counts_read_like_fastavro() -> None:
+    reader = StrictReader(INLINE, Limits(max_input=1024, max_items=3))
+    values: list[dict[str, Any]] = [
+        {"e": "A", "u": None, "a": []},
+        {"e": "C", "u": 5, "a": [1, -64, 63]},
+        {"e": "B", "u": -65, "a": [1 << 40]},
+    ]
+    for value in values:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, INLINE, value)
+        assert reader.read(out.getvalue()) == value
