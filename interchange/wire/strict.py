@@ -288,10 +288,44 @@ def _map_reader(key: Reader, value: Reader, cap: int, min_size: int, what: str) 
     return read
 
 
-def _record_reader(fields: list[tuple[str, Reader]]) -> Reader:
+# How a record reads a field: through the field's reader, or inline when its first byte
+# settles it (see `_record_reader`).
+_CALL, _STRING, _ENUM, _VARINT = range(4)
+_Field = tuple[str, Reader, int, Any]  # name, reader, how, its argument (cap or symbols)
+
+
+def _record_reader(fields: list[_Field]) -> Reader:
+    """A record's fields in order, into a dict.
+
+    A string with a one-byte length, an enum index or an int or long of one byte is read
+    here, without a call, when it passes every check its own reader makes (length within
+    the cap and the input, valid UTF-8, index in range); anything else, and so every
+    refusal, goes to the field's reader. The values and the refusals are the readers'."""
+
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        out = {}
-        for name, reader in fields:
+        out: dict[str, Any] = {}
+        size = len(buf)
+        for name, reader, how, arg in fields:
+            if how and pos < size:
+                b = buf[pos]
+                if how == _STRING:
+                    if not b & 0x81 and (n := b >> 1) <= arg and (end := pos + 1 + n) <= size:
+                        try:
+                            out[name] = buf[pos + 1 : end].decode("utf-8")
+                        except UnicodeDecodeError:
+                            pass  # the reader raises BAD_UTF8
+                        else:
+                            pos = end
+                            continue
+                elif how == _ENUM:
+                    if not b & 0x81 and (i := b >> 1) < len(arg):
+                        out[name] = arg[i]
+                        pos += 1
+                        continue
+                elif b < 0x80:  # _VARINT
+                    out[name] = (b >> 1) ^ -(b & 1)
+                    pos += 1
+                    continue
             out[name], pos = reader(buf, pos)
         return out, pos
 
@@ -380,11 +414,26 @@ class _Compiler:
         self._readers[name] = forward
         short = name.rsplit(".", 1)[-1]
         fields = [
-            (f["name"], self.compile(f["type"], f"{short}.{f['name']}")) for f in schema["fields"]
+            self._field(f["name"], f["type"], f"{short}.{f['name']}") for f in schema["fields"]
         ]
         cell.append(_record_reader(fields))
         self._readers[name] = cell[0]
         return cell[0]
+
+    def _field(self, name: str, schema: Any, where: str) -> _Field:
+        """A record field: its reader, and what the record may read inline."""
+        reader = self.compile(schema, where)
+        if isinstance(schema, str) and schema in self._named:
+            schema = self._named[schema]
+        kind = schema["type"] if isinstance(schema, dict) else schema
+        if kind == "string":
+            cap = self._limits.fields.get(where)
+            return name, reader, _STRING, self._limits.max_string if cap is None else cap
+        if kind == "enum":
+            return name, reader, _ENUM, tuple(schema["symbols"])
+        if kind in ("int", "long"):
+            return name, reader, _VARINT, None
+        return name, reader, _CALL, None
 
     def _primitive(self, kind: str, cap: int | None, where: str) -> Reader:
         limits = self._limits

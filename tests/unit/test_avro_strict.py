@@ -316,3 +316,29 @@ def test_one_byte_indexes_and_counts_read_like_fastavro() -> None:
         out = io.BytesIO()
         fastavro.schemaless_writer(out, INLINE, value)
         assert reader.read(out.getvalue()) == value
+
+
+def test_a_record_reads_its_one_byte_fields_inline_with_the_same_refusals() -> None:
+    """A record reads a string of one-byte length, an enum index and an int of one byte
+    itself; invalid UTF-8, an overlong or out-of-range int go to the field's reader."""
+    schema = parse(
+        {
+            "type": "record",
+            "name": "R",
+            "fields": [{"name": "s", "type": "string"}, {"name": "i", "type": "int"}],
+        }
+    )
+    reader = StrictReader(schema, Limits(max_input=1024))
+    assert reader.read(varint(2) + "é".encode() + varint(-64)) == {"s": "é", "i": -64}
+    assert reader.read(varint(0) + varint(1 << 20)) == {"s": "", "i": 1 << 20}
+    cases = {
+        varint(2) + b"\xc3\x28" + varint(0): DecodeReason.BAD_UTF8,  # a cut sequence
+        varint(1) + b"\xed" + varint(0): DecodeReason.BAD_UTF8,
+        varint(0): DecodeReason.TRUNCATED,  # no int
+        varint(0) + b"\x80\x00": DecodeReason.NON_CANONICAL,  # 0, overlong
+        varint(0) + varint(1 << 31): DecodeReason.BAD_VARINT,  # above 32 bits
+    }
+    for data, reason in cases.items():
+        with pytest.raises(DecodeError) as err:
+            reader.read(data)
+        assert err.value.reason == reason, data
