@@ -147,7 +147,15 @@ def _fixed_width(size: int, unpack: Callable[[bytes], tuple[Any, ...]] | None) -
 
 def _length(buf: bytes, pos: int, cap: int, what: str) -> tuple[int, int]:
     """Read a string/bytes length; check sign, cap and remaining input before any slice."""
-    n, pos = _read_long(buf, pos)
+    if (
+        pos + 1 < len(buf)
+        and (b := buf[pos]) & 0x81 == 0x80  # continued, and even: not negative
+        and 0 < (c := buf[pos + 1]) < 0x80  # ends here, not overlong
+    ):  # a two-byte length (64 to 8,191: a signature, a cert id, a short document)
+        n = ((b & 0x7F) | (c << 7)) >> 1
+        pos += 2
+    else:
+        n, pos = _read_long(buf, pos)
     if n < 0:
         raise _fail(DecodeReason.BAD_LENGTH, f"{what}: negative length {n}")
     if n > cap:

@@ -231,6 +231,11 @@ ONE_FIELD = {
         (varint(5) + b"abcde", 4, DecodeReason.LIMIT_EXCEEDED),  # above a cap below 63
         (varint(63) + b"a" * 62, 64, DecodeReason.TRUNCATED),  # the largest one-byte length
         (varint(64) + b"a" * 64, 63, DecodeReason.LIMIT_EXCEEDED),  # the first two-byte one
+        # two-byte lengths are read in `_length` itself
+        (varint(-65), 64, DecodeReason.BAD_LENGTH),  # the first two-byte negative length
+        (b"\x82\x00" + b"a", 64, DecodeReason.NON_CANONICAL),  # length 1, overlong
+        (varint(100) + b"a" * 99, 200, DecodeReason.TRUNCATED),
+        (varint(100) + b"a" * 100, 99, DecodeReason.LIMIT_EXCEEDED),
     ],
 )
 def test_a_one_byte_length_is_refused_like_any_other(
@@ -243,12 +248,14 @@ def test_a_one_byte_length_is_refused_like_any_other(
 
 
 @pytest.mark.parametrize("kind", ["string", "bytes"])
-@pytest.mark.parametrize("size", [0, 1, 63, 64, 200])
-def test_lengths_on_both_sides_of_one_byte_read_like_fastavro(kind: str, size: int) -> None:
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 200, 8191, 8192])
+def test_lengths_on_both_sides_of_one_and_two_bytes_read_like_fastavro(
+    kind: str, size: int
+) -> None:
     value: Any = "é" * (size // 2) + "a" * (size % 2) if kind == "string" else b"\x81" * size
     out = io.BytesIO()
     fastavro.schemaless_writer(out, ONE_FIELD[kind], {"s": value})
-    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1024))
+    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1 << 14))
     assert reader.read(out.getvalue()) == {"s": value}
     with pytest.raises(DecodeError) as err:
         reader.read(out.getvalue()[:-1])  # one byte short: the length runs past the input
