@@ -298,17 +298,19 @@ def _map_reader(key: Reader, value: Reader, cap: int, min_size: int, what: str) 
 
 # How a record reads a field: through the field's reader, or inline when its first byte
 # settles it (see `_record_reader`).
-_CALL, _STRING, _ENUM, _VARINT = range(4)
-_Field = tuple[str, Reader, int, Any]  # name, reader, how, its argument (cap or symbols)
+_CALL, _STRING, _ENUM, _VARINT, _NULL = range(5)
+# name, reader, how, its argument (a cap, the symbols, or the byte of the null branch)
+_Field = tuple[str, Reader, int, Any]
 
 
 def _record_reader(fields: list[_Field]) -> Reader:
     """A record's fields in order, into a dict.
 
-    A string with a one-byte length, an enum index or an int or long of one byte is read
-    here, without a call, when it passes every check its own reader makes (length within
-    the cap and the input, valid UTF-8, index in range); anything else, and so every
-    refusal, goes to the field's reader. The values and the refusals are the readers'."""
+    A string with a one-byte length, an enum index or an int or long of one byte, and the
+    null branch of a union are read here, without a call, when they pass every check
+    their own reader makes (length within the cap and the input, valid UTF-8, index in
+    range); anything else, and so every refusal, goes to the field's reader. The values
+    and the refusals are the readers'."""
 
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
         out: dict[str, Any] = {}
@@ -328,6 +330,11 @@ def _record_reader(fields: list[_Field]) -> Reader:
                 elif how == _ENUM:
                     if not b & 0x81 and (i := b >> 1) < len(arg):
                         out[name] = arg[i]
+                        pos += 1
+                        continue
+                elif how == _NULL:
+                    if b == arg:
+                        out[name] = None
                         pos += 1
                         continue
                 elif b < 0x80:  # _VARINT
@@ -441,6 +448,8 @@ class _Compiler:
             return name, reader, _ENUM, tuple(schema["symbols"])
         if kind in ("int", "long"):
             return name, reader, _VARINT, None
+        if isinstance(schema, list) and "null" in schema[:64]:  # an index of one byte
+            return name, reader, _NULL, 2 * schema.index("null")  # its zigzag byte
         return name, reader, _CALL, None
 
     def _primitive(self, kind: str, cap: int | None, where: str) -> Reader:

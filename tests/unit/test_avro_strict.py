@@ -349,3 +349,22 @@ def test_a_record_reads_its_one_byte_fields_inline_with_the_same_refusals() -> N
         with pytest.raises(DecodeError) as err:
             reader.read(data)
         assert err.value.reason == reason, data
+
+
+def test_the_null_branch_of_a_union_is_read_inline_wherever_it_is() -> None:
+    schema = parse(
+        {"type": "record", "name": "R", "fields": [{"name": "n", "type": ["long", "null"]}]}
+    )
+    reader = StrictReader(schema, Limits(max_input=64))
+    assert reader.read(varint(1)) == {"n": None}
+    assert reader.read(varint(0) + varint(-3)) == {"n": -3}
+    cases = {
+        b"\x82\x00": DecodeReason.NON_CANONICAL,  # branch 1, overlong
+        varint(2): DecodeReason.BAD_UNION,
+        varint(0): DecodeReason.TRUNCATED,  # the long branch, no long
+        varint(1) + b"\x00": DecodeReason.TRAILING_BYTES,
+    }
+    for data, reason in cases.items():
+        with pytest.raises(DecodeError) as err:
+            reader.read(data)
+        assert err.value.reason == reason, data
