@@ -444,13 +444,16 @@ def encode_envelope(env: Envelope) -> bytes:
 def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
     if not CERT_ID.fullmatch(v["cert_id"]):
         raise DecodeError(DecodeReason.BAD_VALUE, "cert_id is not 64 lowercase hex digits")
-    return Envelope(
-        content=v["content"],
-        signature=v["signature"],
-        cert_id=v["cert_id"],
-        trace=tuple(Hop(h["node"], h["time_us"]) for h in v["trace"]),
-        content_format=_FORMAT[v.get("content_format", "AVRO")],
+    return _ENVELOPE(
+        v["content"],
+        v["signature"],
+        v["cert_id"],
+        tuple([Hop(h["node"], h["time_us"]) for h in v["trace"]]),
+        _FORMAT[v.get("content_format", "AVRO")],
     )
+
+
+_ENVELOPE = _assembler(Envelope)
 
 
 def decode_envelope(data: bytes) -> Envelope:
