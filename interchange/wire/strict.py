@@ -4,7 +4,10 @@ fastavro's reader trusts its input: a hostile length makes it allocate
 gigabytes, and truncated or garbled input surfaces as IndexError, EOFError,
 UnicodeDecodeError, OverflowError or MemoryError. This reader walks a schema
 parsed by `fastavro.parse_schema`, compiled once into closures, and checks
-every length against a cap and the remaining input *before* slicing. It
+every length against a cap and the remaining input *before* slicing. A value whose
+first byte or two settle it (a short string, an index, a small int) is read inline
+by the closure that meets it, with the same checks; anything else goes to the
+value's own reader, so the refusals are those of one reader per type. It
 yields the same plain values as fastavro (dicts, lists, enum symbols) and
 raises only `DecodeError`, whose `reason` is a `DecodeReason`.
 
