@@ -28,7 +28,7 @@ from interchange.wire.strict import DecodeReason
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _CATEGORIES = frozenset(int(c) for c in DocumentCategory)
-_STEERING = frozenset(int(s) for s in SteeringType)
+_STEERING = {int(s): s for s in SteeringType}
 
 
 def valid_date(text: str) -> bool:
@@ -98,26 +98,42 @@ def v6_to_avro(doc: Document) -> dict[str, Any]:
     }
 
 
-def parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any] | None]:
-    """A v6 list parallel to `items`: empty (nothing stated) or exactly one per item.
+def parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any]] | None:
+    """A v6 list parallel to `items`: None when empty (nothing stated), else exactly one
+    entry per item.
 
     A list whose entries state nothing is the same document as no list, so only the
     empty list is canonical (`v6_to_avro` writes it): checked here, because the strict
     decode does not re-encode the schemas the reader proves canonical."""
     details: list[dict[str, Any]] = v.get(name, [])
     if not details:
-        return [None] * len(v[items])
+        return None
     if len(details) != len(v[items]):
         raise DecodeError(
             DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
         )
     if not any(value for entry in details for value in entry.values()):
         raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
-    return list(details)
+    return details
+
+
+# Read values of the v6 records when nothing is stated, mapped to one shared (frozen)
+# model value instead of a new one per document: most documents state neither.
+_EMPTY_DETAIL: dict[str, Any] = dict.fromkeys(OrganDetail.__slots__, "")
+_NO_DETAIL = OrganDetail()
+_NO_OTHER = OtherInfo()
+_EMPTY_OTHER: dict[str, Any] = {
+    "sphere_of_promulgation": "",
+    "typer_notation": "",
+    "promulgation_amount": 0,
+    "page_amount": 0,
+    "direction": False,
+    "appendixes": [],
+}
 
 
 def organ(d: dict[str, Any] | None) -> OrganDetail:
-    return OrganDetail() if d is None else OrganDetail(**d)
+    return _NO_DETAIL if d is None or d == _EMPTY_DETAIL else OrganDetail(**d)
 
 
 _MAX_ADMINISTRATIVE = max(AdministrativeKind)  # once, not per decoded document
@@ -135,8 +151,8 @@ def kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
 
 
 def other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
-    if o is None:
-        return OtherInfo()
+    if o is None or o == _EMPTY_OTHER:
+        return _NO_OTHER
     if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
         raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
     return OtherInfo(**{**o, "appendixes": tuple(o["appendixes"])})
@@ -155,6 +171,7 @@ def responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
 
 
 def steering_from_avro(value: int) -> SteeringType:
-    if value not in _STEERING:
+    steering = _STEERING.get(value)
+    if steering is None:
         raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
-    return SteeringType(value)
+    return steering

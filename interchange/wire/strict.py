@@ -4,7 +4,10 @@ fastavro's reader trusts its input: a hostile length makes it allocate
 gigabytes, and truncated or garbled input surfaces as IndexError, EOFError,
 UnicodeDecodeError, OverflowError or MemoryError. This reader walks a schema
 parsed by `fastavro.parse_schema`, compiled once into closures, and checks
-every length against a cap and the remaining input *before* slicing. It
+every length against a cap and the remaining input *before* slicing. A value whose
+first byte or two settle it (a short string, an index, a small int) is read inline
+by the closure that meets it, with the same checks; anything else goes to the
+value's own reader, so the refusals are those of one reader per type. It
 yields the same plain values as fastavro (dicts, lists, enum symbols) and
 raises only `DecodeError`, whose `reason` is a `DecodeReason`.
 
@@ -64,6 +67,7 @@ Reader = Callable[[bytes, int], tuple[Any, int]]
 _MAX_VARINT_BYTES = 10
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+_BYTES_LIKE = (bytes, bytearray, memoryview)  # built once, not a union per call
 _FLOAT = struct.Struct("<f")
 _DOUBLE = struct.Struct("<d")
 
@@ -146,7 +150,15 @@ def _fixed_width(size: int, unpack: Callable[[bytes], tuple[Any, ...]] | None) -
 
 def _length(buf: bytes, pos: int, cap: int, what: str) -> tuple[int, int]:
     """Read a string/bytes length; check sign, cap and remaining input before any slice."""
-    n, pos = _read_long(buf, pos)
+    if (
+        pos + 1 < len(buf)
+        and (b := buf[pos]) & 0x81 == 0x80  # continued, and even: not negative
+        and 0 < (c := buf[pos + 1]) < 0x80  # ends here, not overlong
+    ):  # a two-byte length (64 to 8,191: a signature, a cert id, a short document)
+        n = ((b & 0x7F) | (c << 7)) >> 1
+        pos += 2
+    else:
+        n, pos = _read_long(buf, pos)
     if n < 0:
         raise _fail(DecodeReason.BAD_LENGTH, f"{what}: negative length {n}")
     if n > cap:
@@ -198,7 +210,11 @@ def _enum_reader(symbols: list[str], what: str) -> Reader:
     count = len(symbols)
 
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        i, pos = _read_int(buf, pos)
+        if pos < len(buf) and (b := buf[pos]) < 0x80:
+            i = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            i, pos = _read_varint(buf, pos, _INT_MIN, _INT_MAX)
         if not 0 <= i < count:
             raise _fail(DecodeReason.BAD_ENUM, f"{what}: index {i} not in 0..{count - 1}")
         return symbols[i], pos
@@ -210,7 +226,11 @@ def _union_reader(branches: list[Reader], what: str) -> Reader:
     count = len(branches)
 
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        i, pos = _read_int(buf, pos)
+        if pos < len(buf) and (b := buf[pos]) < 0x80:
+            i = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            i, pos = _read_varint(buf, pos, _INT_MIN, _INT_MAX)
         if not 0 <= i < count:
             raise _fail(DecodeReason.BAD_UNION, f"{what}: branch {i} not in 0..{count - 1}")
         return branches[i](buf, pos)
@@ -239,13 +259,25 @@ def _end_of_blocks(buf: bytes, pos: int, what: str) -> int:
 
 def _array_reader(item: Reader, cap: int, min_size: int, what: str) -> Reader:
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        n, pos = _block_count(buf, pos, cap, min_size, what)
-        if n == 0:
-            return [], pos
+        # an empty array (one 0 byte) and a one-byte count that passes every check of
+        # `_block_count` are read inline; anything else goes through it (and its refusals)
+        if pos < len(buf) and not (b := buf[pos]) & 0x81 and (n := b >> 1) <= cap:
+            if n == 0:
+                return [], pos + 1
+            if n * min_size <= len(buf) - pos - 1:
+                pos += 1
+            else:
+                n, pos = _block_count(buf, pos, cap, min_size, what)
+        else:
+            n, pos = _block_count(buf, pos, cap, min_size, what)
+            if n == 0:
+                return [], pos
         items = []
         for _ in range(n):
             value, pos = item(buf, pos)
             items.append(value)
+        if pos < len(buf) and buf[pos] == 0:  # the end of the one block
+            return items, pos + 1
         return items, _end_of_blocks(buf, pos, what)
 
     return read
@@ -267,10 +299,51 @@ def _map_reader(key: Reader, value: Reader, cap: int, min_size: int, what: str) 
     return read
 
 
-def _record_reader(fields: list[tuple[str, Reader]]) -> Reader:
+# How a record reads a field: through the field's reader, or inline when its first byte
+# settles it (see `_record_reader`).
+_CALL, _STRING, _ENUM, _VARINT, _NULL = range(5)
+# name, reader, how, its argument (a cap, the symbols, or the byte of the null branch)
+_Field = tuple[str, Reader, int, Any]
+
+
+def _record_reader(fields: list[_Field]) -> Reader:
+    """A record's fields in order, into a dict.
+
+    A string with a one-byte length, an enum index or an int or long of one byte, and the
+    null branch of a union are read here, without a call, when they pass every check
+    their own reader makes (length within the cap and the input, valid UTF-8, index in
+    range); anything else, and so every refusal, goes to the field's reader. The values
+    and the refusals are the readers'."""
+
     def read(buf: bytes, pos: int) -> tuple[Any, int]:
-        out = {}
-        for name, reader in fields:
+        out: dict[str, Any] = {}
+        size = len(buf)
+        for name, reader, how, arg in fields:
+            if how and pos < size:
+                b = buf[pos]
+                if how == _STRING:
+                    if not b & 0x81 and (n := b >> 1) <= arg and (end := pos + 1 + n) <= size:
+                        try:
+                            out[name] = buf[pos + 1 : end].decode("utf-8")
+                        except UnicodeDecodeError:
+                            pass  # the reader raises BAD_UTF8
+                        else:
+                            pos = end
+                            continue
+                elif how == _ENUM:
+                    if not b & 0x81 and (i := b >> 1) < len(arg):
+                        out[name] = arg[i]
+                        pos += 1
+                        continue
+                elif how == _NULL:
+                    if b == arg:
+                        out[name] = None
+                        pos += 1
+                        continue
+                elif b < 0x80:  # _VARINT
+                    out[name] = (b >> 1) ^ -(b & 1)
+                    pos += 1
+                    continue
             out[name], pos = reader(buf, pos)
         return out, pos
 
@@ -359,11 +432,28 @@ class _Compiler:
         self._readers[name] = forward
         short = name.rsplit(".", 1)[-1]
         fields = [
-            (f["name"], self.compile(f["type"], f"{short}.{f['name']}")) for f in schema["fields"]
+            self._field(f["name"], f["type"], f"{short}.{f['name']}") for f in schema["fields"]
         ]
         cell.append(_record_reader(fields))
         self._readers[name] = cell[0]
         return cell[0]
+
+    def _field(self, name: str, schema: Any, where: str) -> _Field:
+        """A record field: its reader, and what the record may read inline."""
+        reader = self.compile(schema, where)
+        if isinstance(schema, str) and schema in self._named:
+            schema = self._named[schema]
+        kind = schema["type"] if isinstance(schema, dict) else schema
+        if kind == "string":
+            cap = self._limits.fields.get(where)
+            return name, reader, _STRING, self._limits.max_string if cap is None else cap
+        if kind == "enum":
+            return name, reader, _ENUM, tuple(schema["symbols"])
+        if kind in ("int", "long"):
+            return name, reader, _VARINT, None
+        if isinstance(schema, list) and "null" in schema[:64]:  # an index of one byte
+            return name, reader, _NULL, 2 * schema.index("null")  # its zigzag byte
+        return name, reader, _CALL, None
 
     def _primitive(self, kind: str, cap: int | None, where: str) -> Reader:
         limits = self._limits
@@ -401,7 +491,7 @@ class StrictReader:
 
     def read(self, data: object) -> Any:
         """Decode `data`: every length is checked before use; all input must be consumed."""
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, _BYTES_LIKE):
             raise _fail(DecodeReason.NOT_BYTES, type(data).__name__)
         buf = bytes(data)
         if len(buf) > self.limits.max_input:

@@ -231,6 +231,11 @@ ONE_FIELD = {
         (varint(5) + b"abcde", 4, DecodeReason.LIMIT_EXCEEDED),  # above a cap below 63
         (varint(63) + b"a" * 62, 64, DecodeReason.TRUNCATED),  # the largest one-byte length
         (varint(64) + b"a" * 64, 63, DecodeReason.LIMIT_EXCEEDED),  # the first two-byte one
+        # two-byte lengths are read in `_length` itself
+        (varint(-65), 64, DecodeReason.BAD_LENGTH),  # the first two-byte negative length
+        (b"\x82\x00" + b"a", 64, DecodeReason.NON_CANONICAL),  # length 1, overlong
+        (varint(100) + b"a" * 99, 200, DecodeReason.TRUNCATED),
+        (varint(100) + b"a" * 100, 99, DecodeReason.LIMIT_EXCEEDED),
     ],
 )
 def test_a_one_byte_length_is_refused_like_any_other(
@@ -243,13 +248,123 @@ def test_a_one_byte_length_is_refused_like_any_other(
 
 
 @pytest.mark.parametrize("kind", ["string", "bytes"])
-@pytest.mark.parametrize("size", [0, 1, 63, 64, 200])
-def test_lengths_on_both_sides_of_one_byte_read_like_fastavro(kind: str, size: int) -> None:
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 200, 8191, 8192])
+def test_lengths_on_both_sides_of_one_and_two_bytes_read_like_fastavro(
+    kind: str, size: int
+) -> None:
     value: Any = "é" * (size // 2) + "a" * (size % 2) if kind == "string" else b"\x81" * size
     out = io.BytesIO()
     fastavro.schemaless_writer(out, ONE_FIELD[kind], {"s": value})
-    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1024))
+    reader = StrictReader(ONE_FIELD[kind], Limits(max_input=1 << 14))
     assert reader.read(out.getvalue()) == {"s": value}
     with pytest.raises(DecodeError) as err:
         reader.read(out.getvalue()[:-1])  # one byte short: the length runs past the input
     assert err.value.reason == DecodeReason.TRUNCATED
+
+
+# Enum and union indexes and array counts of one byte are read inline too (and the end
+# of an array's one block): at the one-byte boundary, each refusal is the general one.
+INLINE = parse(
+    {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
+            {"name": "u", "type": ["null", "long"]},
+            {"name": "a", "type": {"type": "array", "items": "long"}},
+        ],
+    }
+)
+E_OK, U_OK, A_OK = varint(2), varint(0), varint(0)
+R = DecodeReason
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", DecodeReason.TRUNCATED),
+        (varint(3) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # past the last symbol
+        (varint(-1) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # a one-byte negative index
+        (varint(63) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # the largest one-byte index
+        (varint(64) + U_OK + A_OK, DecodeReason.BAD_ENUM),  # the first two-byte one
+        (b"\x84\x00" + U_OK + A_OK, DecodeReason.NON_CANONICAL),  # index 2, overlong
+        (E_OK, DecodeReason.TRUNCATED),  # no union index
+        (E_OK + varint(2) + A_OK, DecodeReason.BAD_UNION),
+        (E_OK + varint(-1) + A_OK, DecodeReason.BAD_UNION),
+        (E_OK + b"\x80\x00" + A_OK, DecodeReason.NON_CANONICAL),  # branch 0, overlong
+        (E_OK + U_OK, DecodeReason.TRUNCATED),  # no array count
+        (E_OK + U_OK + varint(4) + varint(1) * 4 + A_OK, DecodeReason.LIMIT_EXCEEDED),
+        (E_OK + U_OK + varint(3) + varint(1) * 2, DecodeReason.TRUNCATED),  # no room for 3
+        (E_OK + U_OK + varint(2) + varint(1) * 2, DecodeReason.TRUNCATED),  # no end of block
+        # two blocks of one item each: valid Avro, not the canonical form
+        (E_OK + U_OK + varint(1) + varint(1) + varint(1) + varint(1) + A_OK, R.NON_CANONICAL),
+        (E_OK + U_OK + varint(-1) + varint(1) + A_OK, DecodeReason.NON_CANONICAL),
+        (E_OK + U_OK + b"\x80\x00", DecodeReason.NON_CANONICAL),  # empty, overlong count
+        (E_OK + U_OK + b"\x82\x00" + varint(1) + A_OK, DecodeReason.NON_CANONICAL),
+    ],
+)
+def test_a_one_byte_index_or_count_is_refused_like_any_other(
+    data: bytes, reason: DecodeReason
+) -> None:
+    reader = StrictReader(INLINE, Limits(max_input=1024, max_items=3))
+    with pytest.raises(DecodeError) as err:
+        reader.read(data)
+    assert err.value.reason == reason
+
+
+def test_one_byte_indexes_and_counts_read_like_fastavro() -> None:
+    reader = StrictReader(INLINE, Limits(max_input=1024, max_items=3))
+    values: list[dict[str, Any]] = [
+        {"e": "A", "u": None, "a": []},
+        {"e": "C", "u": 5, "a": [1, -64, 63]},
+        {"e": "B", "u": -65, "a": [1 << 40]},
+    ]
+    for value in values:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, INLINE, value)
+        assert reader.read(out.getvalue()) == value
+
+
+def test_a_record_reads_its_one_byte_fields_inline_with_the_same_refusals() -> None:
+    """A record reads a string of one-byte length, an enum index and an int of one byte
+    itself; invalid UTF-8, an overlong or out-of-range int go to the field's reader."""
+    schema = parse(
+        {
+            "type": "record",
+            "name": "R",
+            "fields": [{"name": "s", "type": "string"}, {"name": "i", "type": "int"}],
+        }
+    )
+    reader = StrictReader(schema, Limits(max_input=1024))
+    assert reader.read(varint(2) + "é".encode() + varint(-64)) == {"s": "é", "i": -64}
+    assert reader.read(varint(0) + varint(1 << 20)) == {"s": "", "i": 1 << 20}
+    cases = {
+        varint(2) + b"\xc3\x28" + varint(0): DecodeReason.BAD_UTF8,  # a cut sequence
+        varint(1) + b"\xed" + varint(0): DecodeReason.BAD_UTF8,
+        varint(0): DecodeReason.TRUNCATED,  # no int
+        varint(0) + b"\x80\x00": DecodeReason.NON_CANONICAL,  # 0, overlong
+        varint(0) + varint(1 << 31): DecodeReason.BAD_VARINT,  # above 32 bits
+    }
+    for data, reason in cases.items():
+        with pytest.raises(DecodeError) as err:
+            reader.read(data)
+        assert err.value.reason == reason, data
+
+
+def test_the_null_branch_of_a_union_is_read_inline_wherever_it_is() -> None:
+    schema = parse(
+        {"type": "record", "name": "R", "fields": [{"name": "n", "type": ["long", "null"]}]}
+    )
+    reader = StrictReader(schema, Limits(max_input=64))
+    assert reader.read(varint(1)) == {"n": None}
+    assert reader.read(varint(0) + varint(-3)) == {"n": -3}
+    cases = {
+        b"\x82\x00": DecodeReason.NON_CANONICAL,  # branch 1, overlong
+        varint(2): DecodeReason.BAD_UNION,
+        varint(0): DecodeReason.TRUNCATED,  # the long branch, no long
+        varint(1) + b"\x00": DecodeReason.TRAILING_BYTES,
+    }
+    for data, reason in cases.items():
+        with pytest.raises(DecodeError) as err:
+            reader.read(data)
+        assert err.value.reason == reason, data

@@ -103,6 +103,26 @@ def test_status_round_trip(msg: StatusMessage) -> None:
     assert decode_status(encode_status(msg)) == msg
 
 
+def test_decoded_records_are_the_models_frozen_values() -> None:
+    """The decoder builds Document and StatusMessage through their slots, not __init__
+    (codec._assembler): the result must be what the constructor gives, and as frozen."""
+    doc = sample_document()
+    msg = StatusMessage("d", "s", "r", StatusCode.ACCEPTED, 5, "", StaffInfo("a", "b", "c"))
+    pairs: list[tuple[object, object]] = [
+        (doc, decode_document(encode_document(doc))),
+        (msg, decode_status(encode_status(msg))),
+    ]
+    for value, back in pairs:
+        assert back == value
+        assert hash(back) == hash(value)
+        assert repr(back) == repr(value)
+        assert type(back) is type(value)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(back, dataclasses.fields(value)[0].name, "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="zip"):  # every field must be given
+        codec._assembler(Hop)("node")
+
+
 @given(rejections)
 def test_rejection_round_trip(rej: Rejection) -> None:
     assert decode_rejection(encode_rejection(rej)) == rej
