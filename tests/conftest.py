@@ -11,9 +11,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from interchange.settings import Settings
+
+# No per-example deadline: speed is measured in benchmarks/, never asserted in tests, and
+# a shared 2-core machine can stretch one example past Hypothesis's default 200 ms.
+hypothesis.settings.register_profile("interchange", deadline=None)
+hypothesis.settings.load_profile("interchange")
 
 
 @pytest.fixture(scope="session")
