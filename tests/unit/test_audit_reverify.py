@@ -248,3 +248,27 @@ def test_an_archived_leak_is_named_alike_in_one_process_and_on_the_pool(
     assert Kind.CLASSIFIED_DELIVERED in kinds
     assert Kind.MALFORMED_DELIVERY not in kinds
     assert pooled.findings == alone.findings
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_audit_gives_the_garbage_collector_back_as_it_found_it(
+    keys: KeyStore, directory: Directory, workers: int
+) -> None:
+    """The audit runs with the cyclic collector off and what exists frozen (`stage`);
+    afterwards the collector is on again, nothing stays frozen, and a caller that had
+    it off finds it off."""
+    import gc
+
+    records = one_document_to_many(keys, directory)
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    outcome = run_audit(records, config(keys, directory, workers=workers))
+    assert outcome.findings == []
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen == 0
+    gc.disable()
+    try:
+        run_audit(records, config(keys, directory, workers=workers))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
