@@ -42,10 +42,14 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     return make_pki(tmp_path_factory.mktemp("keys"), build("tiny"))
 
 
-def recipients(keys: KeyStore, log: FakeLog, accept_delay_s: float) -> Recipients:
+def recipients(
+    keys: KeyStore, log: FakeLog, accept_delay_s: float, work: WorkSettings | None = None
+) -> Recipients:
     """A recipients process on the fakes, subscribed as `run` subscribes it."""
     settings = Settings(bootstrap="127.0.0.1:1", keys_dir=keys.keys_dir)
-    config = RecipientConfig(tiers=(Tier.COMMUNE,), accept_delay_s=accept_delay_s)
+    config = RecipientConfig(
+        tiers=(Tier.COMMUNE,), accept_delay_s=accept_delay_s, work=work or WorkSettings()
+    )
     owner = Recipients(settings, build("tiny"), config)
     for topic in owner.layout.all:
         log.create(topic, PARTITIONS)
@@ -70,7 +74,7 @@ def step(owner: Recipients) -> int:
     for tp, records in batch.items():
         for record in records:
             owner._arrive(owner.tier_of_topic[tp.topic], tp, record)
-    owner._fire(now_us())
+    owner.handling.fire(now_us())
     return sum(len(r) for r in batch.values())
 
 
@@ -121,7 +125,7 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     assert step(first) == 0
     assert codes(log, first.layout.status) == [b"01"] * 3 + [b"03"] * 3  # sent at revocation
     assert first.pending.to_commit() == {}
-    assert not first.timers
+    assert not first.handling.timers
     first._commit()
     assert log.committed[(GROUP, home)].offset == 0  # nothing committed for a lost partition
 
@@ -178,8 +182,8 @@ def test_an_update_is_answered_15_while_the_record_is_open_and_16_once_completed
     """An update (business type 2) is answered like a revoke, 15 or 16 about its target
     with detail 'update <id>', but without a 13, and an agreed update withdraws nothing."""
     log = FakeLog()
-    owner = recipients(keys, log, accept_delay_s=0.0)
-    owner.work = WorkSettings(time_scale=1e9)  # a simulated day in 86 µs: records complete
+    # a simulated day in 86 µs: records complete
+    owner = recipients(keys, log, accept_delay_s=0.0, work=WorkSettings(time_scale=1e9))
     topic, status = owner.layout.delivery(Tier.COMMUNE), owner.layout.status
 
     def send(doc: Document) -> None:
