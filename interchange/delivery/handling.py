@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interchange.clock import now_us
+from interchange.delivery import status_values
 from interchange.delivery.state import (
     DUPLICATE_WINDOW,
     Arrival,
@@ -33,7 +34,7 @@ from interchange.delivery.state import (
 )
 from interchange.metrics.run import RunMetrics
 from interchange.wire import codec
-from interchange.wire.model import DocumentType, StatusCode, StatusMessage, Tier
+from interchange.wire.model import DocumentType, StaffInfo, StatusCode, StatusMessage, Tier
 from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (
     DEFAULT_WORK_SETTINGS,
@@ -76,6 +77,13 @@ class Timer:
     item: Item
     plan: WorkPlan | None = None
     step: int = 0  # index of the plan's step this timer sends
+    # a work record's timer is the record's own for all its steps (pushed again for each),
+    # with what every one of its statuses shares, made once (status_values)
+    key: bytes = b""  # the original sender: the status's key
+    head: bytes = b""  # the status value's first fields
+    sent: tuple[str, bytes] = ("send-time-us", b"")  # the header of the intended send time
+    staff: StaffInfo | None = None  # the official `tail` was made for
+    tail: bytes = b""  # the status value's last fields for `staff`
 
 
 class Handling:
@@ -144,7 +152,12 @@ class Handling:
         seen.add(key)
         if not item.redelivery:
             self._count_delivery(a, tier, recipient, at)
-        self._status(a, recipient, StatusCode.ARRIVED, at)
+        # what every status of this record shares, made once (status_values)
+        sender = a.sender.encode()
+        head = status_values.head(a.document_id, a.sender, recipient)
+        sent = ("send-time-us", b"%d" % a.send_time_us)
+        arrived = status_values.value(head, StatusCode.ARRIVED, at, status_values.NO_WORK)
+        self._send(sender, arrived, [_CODE_HEADERS[StatusCode.ARRIVED], sent])
         counts.status_arrived += 1
         self.pending.hold(item.tp, item.offset)
         work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
@@ -161,7 +174,8 @@ class Handling:
         # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
         # the plan's own intervals from the actual 03
         delay = min(draws.expovariate(1.0), 10.0) * self._accept_delay_s
-        self._push(at + round(delay * 1e6), STEP, item, plan)
+        timer = Timer(0, 0, STEP, item, plan, 0, sender, head, sent)
+        self._schedule(timer, at + round(delay * 1e6))
 
     def _count_delivery(self, a: Arrival, tier: Tier, recipient: str, at: int) -> None:
         """Latency and the delivery counters: once per record, never for a redelivery."""
@@ -227,29 +241,24 @@ class Handling:
         code: StatusCode,
         at: int,
         *,
-        plan: WorkPlan | None = None,
-        step: int = 0,
-        about: str | None = None,
-        detail: str = "",
+        about: str,
+        detail: str,
     ) -> None:
-        """Queue one status; the batch's statuses are flushed together before a commit.
-        `about`: the document it concerns when not `a`'s own (a recall's target)."""
-        if plan is None:
-            message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
-        else:
-            # sent at `at`, the step's actual time
-            message = plan.status(plan.steps[step], a.document_id, a.sender, recipient, at)
+        """Queue one recall or update answer (01 and 03-06 are made from their parts in
+        `deliver` and `_work_step`). `about`: the document it concerns (the target)."""
+        message = StatusMessage(about, a.sender, recipient, code, at, detail)
         value = codec.encode_status(message)
         headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
         self._send(a.sender.encode(), value, headers)
 
     # -- timers --------------------------------------------------------------------------
 
-    def _push(
-        self, due: int, kind: int, item: Item, plan: WorkPlan | None = None, step: int = 0
-    ) -> None:
+    def _push(self, due: int, kind: int, item: Item) -> None:
+        self._schedule(Timer(due, 0, kind, item), due)
+
+    def _schedule(self, timer: Timer, due: int) -> None:
         self._seq += 1
-        timer = Timer(due, self._seq, kind, item, plan, step)
+        timer.due, timer.seq = due, self._seq
         heapq.heappush(self.timers, (due, self._seq, timer))
 
     def fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
@@ -281,7 +290,12 @@ class Handling:
         recalled = self.work_states.get(key) == WorkStates.RECALLED
         if recalled and t.step > 0:  # withdrawn: handling stops (its 03, registration, is sent)
             return
-        self._status(item.arrival, item.recipient, step.code, at, plan=plan, step=t.step)
+        if step.staff is not t.staff:  # the clerk's 03, then the handler's 04-06
+            t.staff = step.staff
+            t.tail = status_values.tail(step.staff, plan.online, plan.deadline_us)
+        # sent at `at`, the step's actual time
+        value = status_values.value(t.head, step.code, at, t.tail)
+        self._send(t.key, value, [_CODE_HEADERS[step.code], t.sent])
         if t.step == 0:
             self.counts.status_accepted += 1
             self.pending.done(item.tp, item.offset)  # registered: the record is received
@@ -289,7 +303,8 @@ class Handling:
             return
         if t.step + 1 < len(plan.steps):
             gap = plan.steps[t.step + 1].at_us - step.at_us
-            self._push(at + gap, STEP, item, plan, t.step + 1)
+            t.step += 1
+            self._schedule(t, at + gap)
         else:
             self.counts.status_completed += 1
             self.work_states.set(key, WorkStates.COMPLETED)
