@@ -186,12 +186,10 @@ class Recipients:
         last_commit = last_report = time.monotonic()
         try:
             while not stop.wait(0) and not self._done():
-                timeout = cfg.poll_timeout_ms
-                due = self.handling.next_due()
-                if due is not None:
-                    timeout = max(0, min(timeout, (due - now_us()) // 1000))
                 try:
-                    batch = consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
+                    batch = consumer.poll(
+                        timeout_ms=self._poll_timeout_ms(now_us()), max_records=cfg.batch_size
+                    )
                     self._rebalanced()
                     with self._lock:
                         for tp, records in batch.items():
@@ -217,6 +215,16 @@ class Recipients:
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _poll_timeout_ms(self, now: int) -> int:
+        """Until the next timer is due, at most `poll_timeout_ms`. Rounded up: rounded down,
+        a timer due within the next millisecond made polls of 0 ms, one after the other,
+        until it was due (half the polls of a drain, measured; docs/BENCHMARKS.md)."""
+        timeout = self.config.poll_timeout_ms
+        due = self.handling.next_due()
+        if due is not None:
+            timeout = max(0, min(timeout, -((now - due) // 1000)))
+        return timeout
 
     def _finish(self) -> None:
         """Stopping: the pending 03s now, then the last commit, within the stop budget."""

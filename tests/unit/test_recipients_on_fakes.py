@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
 from interchange.axis.presets import build
 from interchange.clock import now_us
+from interchange.delivery.handling import RELEASE, Item, Timer
 from interchange.delivery.marks import HandledMarks
 from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
 from interchange.delivery.state import InboxCounts
@@ -232,3 +234,17 @@ def test_an_update_is_answered_15_while_the_record_is_open_and_16_once_completed
     )  # fmt: skip
     got = counts(owner)
     assert (got.update_agreed, got.update_refused, got.update_unanswered) == (1, 1, 0)
+
+
+def test_the_poll_waits_for_the_next_timer_rounded_up_never_a_busy_poll(keys: KeyStore) -> None:
+    """A timer due within the next millisecond gave a poll of 0 ms (rounded down), again
+    and again until it was due: about half of a drain's polls."""
+    owner = recipients(keys, FakeLog(), accept_delay_s=0.0)
+    now = 1_000_000_000
+    assert owner._poll_timeout_ms(now) == owner.config.poll_timeout_ms  # no timer
+    for due, wait_ms in ((now + 300, 1), (now + 1_000, 1), (now + 1_001, 2), (now - 5, 0)):
+        owner.handling.timers = [(due, 1, Timer(due, 1, RELEASE, cast(Item, None)))]
+        assert owner._poll_timeout_ms(now) == wait_ms, due - now
+    far = now + 10_000_000
+    owner.handling.timers = [(far, 1, Timer(far, 1, RELEASE, cast(Item, None)))]
+    assert owner._poll_timeout_ms(now) == owner.config.poll_timeout_ms
