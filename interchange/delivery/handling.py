@@ -136,6 +136,8 @@ class Handling:
         heapq.heapify(self.timers)
 
     def deliver(self, item: Item, at: int) -> None:
+        """Deliver `item` at `at`: a duplicate is only counted; otherwise its latency (not
+        for a redelivery), its 01, its plan, any recall or update answer, its 03's timer."""
         a, recipient, tier = item.arrival, item.recipient, item.tier
         key = (a.document_id, recipient)
         counts = self.counts
