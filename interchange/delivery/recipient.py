@@ -33,11 +33,13 @@ finished yet (held, or its 03 not sent), after the statuses before it are flushe
 at-least-once. Rebalance callbacks run on kafka-python's network thread, where no
 consumer call may block, so they only note what changed; the loop acts on it
 after the poll. Details: docs/SIMULATE.md.
+
+This module is the Kafka side (consumer, status producer, commits, rebalances, handled
+marks, stats); steps 3 to 5, the timers and the statuses are `handling.Handling`'s.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import threading
@@ -52,17 +54,15 @@ from kafka import ConsumerRebalanceListener
 from interchange.atomic import atomic_write_text
 from interchange.axis.directory import Directory
 from interchange.clock import now_us
+from interchange.delivery.handling import Handling, Item
 from interchange.delivery.marks import HandledMarks
 from interchange.delivery.state import (
     DUPLICATE_WINDOW,
     EXTRAS_KEY,
-    Arrival,
     ArrivalDecoder,
     Downtime,
     InboxCounts,
     PendingOffsets,
-    RecentDeliveries,
-    WorkStates,
 )
 from interchange.kafka.clients import (
     assign_all,
@@ -77,22 +77,8 @@ from interchange.kafka.topics import create_topics, layout_of
 from interchange.metrics.run import RunMetrics
 from interchange.routing.formats import EnvelopeTrust
 from interchange.settings import Settings
-from interchange.wire import codec
-from interchange.wire.model import (
-    DocumentType,
-    StatusCode,
-    StatusMessage,
-    Tier,
-)
-from interchange.workrecords import plan as workrecord
-from interchange.workrecords.plan import (
-    DEFAULT_WORK_SETTINGS,
-    RecordDraws,
-    WorkItem,
-    WorkPlan,
-    WorkSettings,
-)
-from interchange.workrecords.workflow import REVOKE_DETAIL, UPDATE_DETAIL
+from interchange.wire.model import Tier
+from interchange.workrecords.plan import DEFAULT_WORK_SETTINGS, WorkSettings
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +86,6 @@ DEFAULT_GROUP_PREFIX = "interchange-recipients"
 FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, said once
 COMMIT_TIMEOUT_MS = 15_000
 STOP_BUDGET_S = 5.0  # all a stopping process still does (flush, commit, closes), together
-_RELEASE, _STEP = 0, 1
-# the "code" header of each status, encoded once (five statuses per delivery)
-_CODE_HEADERS = {c: ("code", c.value.encode()) for c in StatusCode}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,32 +106,6 @@ class RecipientConfig:
     duplicate_window: int = DUPLICATE_WINDOW  # (document, recipient) pairs remembered per tier
     static: bool = False  # own every partition without a group join (a single process only)
     work: WorkSettings = DEFAULT_WORK_SETTINGS  # online shares per tier, the time scale
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """One delivery record being handled: where it came from and what it carries."""
-
-    tp: Any
-    offset: int
-    tier: Tier
-    recipient: str
-    arrival: Arrival
-    redelivery: bool = False  # at or below the handled mark a previous owner saved
-
-
-@dataclass(slots=True)
-class _Timer:
-    """A release, or a work-record step, due at `due`. The heap holds (due, seq, timer):
-    tuples compare in C, where a `__lt__` was a Python call per comparison (a push and a
-    pop on a 15,000-timer heap 1.37 -> 0.96 µs, measured; five per delivery)."""
-
-    due: int
-    seq: int
-    kind: int
-    item: _Item
-    plan: WorkPlan | None = None
-    step: int = 0  # index of the plan's step this timer sends
 
 
 class Recipients:
@@ -176,11 +133,18 @@ class Recipients:
         self._status_topic = self.layout.status
         self.metrics = RunMetrics()
         self.counts = InboxCounts()
-        self.work = config.work
-        self.seen = {t: RecentDeliveries(config.duplicate_window) for t in config.tiers}
-        self.timers: list[tuple[int, int, _Timer]] = []  # a heap of (due, seq, timer)
-        self.work_states = WorkStates()
         self.pending = PendingOffsets()
+        self.handling = Handling(
+            config.tiers,
+            self._send_status,
+            self.counts,
+            self.metrics,
+            self.pending,
+            seed=config.seed,
+            accept_delay_s=config.accept_delay_s,
+            duplicate_window=config.duplicate_window,
+            work=config.work,
+        )
         self.marks: dict[Any, int] = {}  # partition -> last offset handled by a previous owner
         self.mark_store: HandledMarks | None = None  # where the marks are kept (run makes it)
         self.handled: dict[Any, int] = {}  # partition -> last offset this process handled
@@ -190,7 +154,6 @@ class Recipients:
         self._futures: list[Any] = []  # status sends since the last flush
         self._assigned: set[Any] | None = None  # set by the listener, read after poll
         self._revoked: set[Any] = set()
-        self._seq = 0
         self._echo = echo or (lambda line: None)
         self.last_record = time.monotonic()
         self.ready = False  # the group gave this process its partitions (at least once)
@@ -223,18 +186,17 @@ class Recipients:
         last_commit = last_report = time.monotonic()
         try:
             while not stop.wait(0) and not self._done():
-                timeout = cfg.poll_timeout_ms
-                if self.timers:
-                    timeout = max(0, min(timeout, (self.timers[0][0] - now_us()) // 1000))
                 try:
-                    batch = consumer.poll(timeout_ms=timeout, max_records=cfg.batch_size)
+                    batch = consumer.poll(
+                        timeout_ms=self._poll_timeout_ms(now_us()), max_records=cfg.batch_size
+                    )
                     self._rebalanced()
                     with self._lock:
                         for tp, records in batch.items():
                             tier = self.tier_of_topic[tp.topic]
                             for record in records:
                                 self._arrive(tier, tp, record)
-                        self._fire(now_us())
+                        self.handling.fire(now_us())
                     fetch_wait.observe(bool(batch))
                     if batch:
                         self.last_record = time.monotonic()
@@ -254,13 +216,23 @@ class Recipients:
             self.write_stats()
         return self._counts()
 
+    def _poll_timeout_ms(self, now: int) -> int:
+        """Until the next timer is due, at most `poll_timeout_ms`. Rounded up: rounded down,
+        a timer due within the next millisecond made polls of 0 ms, one after the other,
+        until it was due (half the polls of a drain, measured; docs/BENCHMARKS.md)."""
+        timeout = self.config.poll_timeout_ms
+        due = self.handling.next_due()
+        if due is not None:
+            timeout = max(0, min(timeout, -((now - due) // 1000)))
+        return timeout
+
     def _finish(self) -> None:
         """Stopping: the pending 03s now, then the last commit, within the stop budget."""
         from kafka.errors import KafkaError
 
         self._stop_by = time.monotonic() + STOP_BUDGET_S
         with self._lock:
-            self._fire(now_us(), accept_all=True)
+            self.handling.fire(now_us(), accept_all=True)
         try:
             self._commit(final=True)
         except KafkaError as exc:  # the broker is gone: at-least-once redelivers them
@@ -306,7 +278,7 @@ class Recipients:
             return True
         if cfg.idle_exit_s is not None:
             quiet = time.monotonic() - self.last_record
-            return quiet >= cfg.idle_exit_s and not self.timers
+            return quiet >= cfg.idle_exit_s and not self.handling.timers
         return False
 
     # -- rebalances (noted by the listener on the network thread, handled here) ----------
@@ -315,10 +287,9 @@ class Recipients:
         revoked, self._revoked = self._revoked, set()
         if revoked:
             with self._lock:
-                self._fire(now_us(), accept_all=True, only=revoked)
+                self.handling.fire(now_us(), accept_all=True, only=revoked)
                 self._save_marks({tp: m for tp, m in self.handled.items() if tp in revoked})
-                self.timers = [e for e in self.timers if e[2].item.tp not in revoked]
-                heapq.heapify(self.timers)
+                self.handling.forget(revoked)
                 self.pending.forget(revoked)
                 for tp in revoked:
                     self.marks.pop(tp, None)
@@ -370,7 +341,7 @@ class Recipients:
             # a previous owner sent its 01 and may have died before its 03: handled again
             # (at-least-once statuses), counted as a redelivery, not as a new delivery
             counts.redelivered += 1
-        item = _Item(tp, offset, tier, recipient, arrival, redelivery)
+        item = Item(tp, offset, tier, recipient, arrival, redelivery)
         self.handled[tp] = offset
         at = now_us()
         downtime = self.downtime
@@ -379,182 +350,15 @@ class Recipients:
                 self.infer_run_start(arrival.send_time_us)
             until = downtime.down_until(recipient, at)
             if until is not None:
-                counts.held += 1
-                self.pending.hold(tp, offset)
-                self._push(until, _RELEASE, item)
+                self.handling.hold(item, until)
                 return
-        self._deliver(item, at)
+        self.handling.deliver(item, at)
 
-    def _deliver(self, item: _Item, at: int) -> None:
-        a, recipient, tier = item.arrival, item.recipient, item.tier
-        key = (a.document_id, recipient)
-        counts = self.counts
-        seen = self.seen[tier]
-        if key in seen:
-            if item.redelivery:  # counted as a redelivery already, not also as a duplicate
-                self.pending.done(item.tp, item.offset)
-                return
-            self.metrics.record_duplicate(a.sender_tier, tier, a.priority)
-            counts.duplicates += 1
-            counts.agency(recipient).duplicates += 1
-            self.pending.done(item.tp, item.offset)
-            return
-        seen.add(key)
-        if not item.redelivery:
-            self._count_delivery(a, tier, recipient, at)
-        self._status(a, recipient, StatusCode.ARRIVED, at)
-        counts.status_arrived += 1
-        self.pending.hold(item.tp, item.offset)
-        work = a.work or WorkItem(a.priority, DocumentType.OFFICIAL_LETTER, None)
-        # the record's own draws: its handling does not depend on the arrival order
-        draws = RecordDraws(self.config.seed, a.document_id, recipient)
-        plan = workrecord.plan(
-            work, tier, draws, at, send_time_us=a.send_time_us, settings=self.work
-        )
-        self.work_states.set(key, WorkStates.OPEN)
-        if a.recall_of is not None:
-            self._recall(a, a.recall_of, recipient, at)
-        elif a.update_of is not None:
-            self._update(a, a.update_of, recipient, at)
-        # 03 after the registration delay (--accept-delay, real seconds); 04-06 follow at
-        # the plan's own intervals from the actual 03
-        delay = min(draws.expovariate(1.0), 10.0) * self.config.accept_delay_s
-        self._push(at + round(delay * 1e6), _STEP, item, plan)
-
-    def _count_delivery(self, a: Arrival, tier: Tier, recipient: str, at: int) -> None:
-        """Latency and the delivery counters: once per record, never for a redelivery."""
-        counts = self.counts
-        router, sent = a.router_time_us, a.sent_time_us
-        self.metrics.record_delivery(
-            a.sender_tier,
-            tier,
-            a.priority,
-            at - a.send_time_us,
-            before_router_us=None if router is None else router - a.send_time_us,
-            after_router_us=None if router is None else at - router,
-            from_send_us=None if sent is None else at - sent,
-            reverified=a.signature_ok,
-        )
-        counts.delivered += 1
-        agency = counts.agency(recipient)
-        agency.delivered += 1
-        if a.secrecy.classified:
-            counts.leaks += 1
-            agency.leaks += 1
-
-    def _recall(self, a: Arrival, target: str, recipient: str, at: int) -> None:
-        """The revoke `a` recalls `target`: 13 for the target's record here, then 15 while
-        it is open (the record is withdrawn) or 16 once it is completed. No answer for a
-        record this process does not know (never delivered here, or beyond the window),
-        nor again for one already withdrawn (one 13 and one answer per record)."""
-        key = (target, recipient)
-        state = self.work_states.get(key)
-        if state is None or state == WorkStates.RECALLED:  # unknown here, or answered before
-            self.counts.recall_unanswered += 1
-            return
-        why = f"{REVOKE_DETAIL}{a.document_id}"
-        self._status(a, recipient, StatusCode.RECALL_REQUESTED, at, about=target, detail=why)
-        if state == WorkStates.OPEN:
-            self.work_states.set(key, WorkStates.RECALLED)
-            self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
-            self.counts.recall_agreed += 1
-        else:  # completed (06 sent): nothing left to withdraw
-            self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
-            self.counts.recall_refused += 1
-
-    def _update(self, a: Arrival, target: str, recipient: str, at: int) -> None:
-        """The update `a` of `target`: 15 while the target's record here is open (it goes
-        on, updated), 16 once it is completed; no answer for a record this process does not
-        know, or one withdrawn by an agreed recall (nothing left to update)."""
-        state = self.work_states.get((target, recipient))
-        if state is None or state == WorkStates.RECALLED:
-            self.counts.update_unanswered += 1
-            return
-        why = f"{UPDATE_DETAIL}{a.document_id}"
-        if state == WorkStates.OPEN:
-            self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
-            self.counts.update_agreed += 1
-        else:
-            self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
-            self.counts.update_refused += 1
-
-    def _status(
-        self,
-        a: Arrival,
-        recipient: str,
-        code: StatusCode,
-        at: int,
-        *,
-        plan: WorkPlan | None = None,
-        step: int = 0,
-        about: str | None = None,
-        detail: str = "",
-    ) -> None:
-        """Queue one status; the batch's statuses are flushed together before a commit.
-        `about`: the document it concerns when not `a`'s own (a recall's target)."""
-        if plan is None:
-            message = StatusMessage(about or a.document_id, a.sender, recipient, code, at, detail)
-        else:
-            # sent at `at`, the step's actual time
-            message = plan.status(plan.steps[step], a.document_id, a.sender, recipient, at)
-        value = codec.encode_status(message)
-        headers = [_CODE_HEADERS[code], ("send-time-us", b"%d" % a.send_time_us)]
+    def _send_status(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        """Queue one status; the batch's statuses are flushed together before a commit."""
         self._futures.append(
-            self._sender().send(
-                self._status_topic, key=a.sender.encode(), value=value, headers=headers
-            )
+            self._sender().send(self._status_topic, key=key, value=value, headers=headers)
         )
-
-    # -- timers --------------------------------------------------------------------------
-
-    def _push(
-        self, due: int, kind: int, item: _Item, plan: WorkPlan | None = None, step: int = 0
-    ) -> None:
-        self._seq += 1
-        timer = _Timer(due, self._seq, kind, item, plan, step)
-        heapq.heappush(self.timers, (due, self._seq, timer))
-
-    def _fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
-        """Run due timers. `accept_all` (stop, revocation) sends every pending 03 now, so its
-        record's offset can be committed; later work steps of a stopping process are left
-        open (their time has not come), those of a revoked partition go on here."""
-        keep = []
-        while self.timers and (accept_all or self.timers[0][0] <= now):
-            t = heapq.heappop(self.timers)[2]
-            item = t.item
-            due = t.due <= now
-            if only is not None and item.tp not in only:
-                keep.append(t)
-            elif t.kind == _STEP and (due or t.step == 0):
-                self._work_step(t, now_us())
-            elif t.kind == _RELEASE and due:  # the downtime window ended: deliver now
-                self._deliver(item, now_us())
-            elif only is not None or t.kind == _RELEASE:
-                keep.append(t)  # a held record stays unfinished (not committed)
-        for t in keep:
-            heapq.heappush(self.timers, (t.due, t.seq, t))
-
-    def _work_step(self, t: _Timer, at: int) -> None:
-        """Send step `t.step` of the record's plan; schedule the next at the plan's interval."""
-        plan, item = t.plan, t.item
-        assert plan is not None
-        step = plan.steps[t.step]
-        key = (item.arrival.document_id, item.recipient)
-        recalled = self.work_states.get(key) == WorkStates.RECALLED
-        if recalled and t.step > 0:  # withdrawn: handling stops (its 03, registration, is sent)
-            return
-        self._status(item.arrival, item.recipient, step.code, at, plan=plan, step=t.step)
-        if t.step == 0:
-            self.counts.status_accepted += 1
-            self.pending.done(item.tp, item.offset)  # registered: the record is received
-        if recalled:
-            return
-        if t.step + 1 < len(plan.steps):
-            gap = plan.steps[t.step + 1].at_us - step.at_us
-            self._push(at + gap, _STEP, item, plan, t.step + 1)
-        else:
-            self.counts.status_completed += 1
-            self.work_states.set(key, WorkStates.COMPLETED)
 
     # -- commits -------------------------------------------------------------------------
 
@@ -655,7 +459,7 @@ class Recipients:
 
     def held_now(self) -> int:
         """Records waiting for their agency's downtime window to end."""
-        return sum(1 for _, _, t in self.timers if t.kind == _RELEASE)
+        return self.handling.held_now()
 
     def write_stats(self) -> None:
         """Write the stats file; when nothing changed since the last write (an idle

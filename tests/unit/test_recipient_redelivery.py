@@ -90,7 +90,7 @@ def test_a_revocation_calls_no_consumer_method_in_the_callback_and_forgets_after
     recipients._rebalanced()  # after the poll, on the loop's thread
 
     assert recipients.pending.to_commit() == {}  # the next owner has the partition
-    assert not recipients.timers  # its pending 03 went out at the revocation
+    assert not recipients.handling.timers  # its pending 03 went out at the revocation
     assert _codes(log, recipients.layout.status) == [b"01", b"03"]
 
 

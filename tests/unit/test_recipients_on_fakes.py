@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
 
 from interchange.axis.presets import build
 from interchange.clock import now_us
+from interchange.delivery.handling import RELEASE, Item, Timer
 from interchange.delivery.marks import HandledMarks
 from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
 from interchange.delivery.state import InboxCounts
@@ -42,10 +44,14 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     return make_pki(tmp_path_factory.mktemp("keys"), build("tiny"))
 
 
-def recipients(keys: KeyStore, log: FakeLog, accept_delay_s: float) -> Recipients:
+def recipients(
+    keys: KeyStore, log: FakeLog, accept_delay_s: float, work: WorkSettings | None = None
+) -> Recipients:
     """A recipients process on the fakes, subscribed as `run` subscribes it."""
     settings = Settings(bootstrap="127.0.0.1:1", keys_dir=keys.keys_dir)
-    config = RecipientConfig(tiers=(Tier.COMMUNE,), accept_delay_s=accept_delay_s)
+    config = RecipientConfig(
+        tiers=(Tier.COMMUNE,), accept_delay_s=accept_delay_s, work=work or WorkSettings()
+    )
     owner = Recipients(settings, build("tiny"), config)
     for topic in owner.layout.all:
         log.create(topic, PARTITIONS)
@@ -70,7 +76,7 @@ def step(owner: Recipients) -> int:
     for tp, records in batch.items():
         for record in records:
             owner._arrive(owner.tier_of_topic[tp.topic], tp, record)
-    owner._fire(now_us())
+    owner.handling.fire(now_us())
     return sum(len(r) for r in batch.values())
 
 
@@ -121,7 +127,7 @@ def test_a_revocation_sends_the_pending_03s_and_the_next_owner_counts_redeliveri
     assert step(first) == 0
     assert codes(log, first.layout.status) == [b"01"] * 3 + [b"03"] * 3  # sent at revocation
     assert first.pending.to_commit() == {}
-    assert not first.timers
+    assert not first.handling.timers
     first._commit()
     assert log.committed[(GROUP, home)].offset == 0  # nothing committed for a lost partition
 
@@ -178,8 +184,8 @@ def test_an_update_is_answered_15_while_the_record_is_open_and_16_once_completed
     """An update (business type 2) is answered like a revoke, 15 or 16 about its target
     with detail 'update <id>', but without a 13, and an agreed update withdraws nothing."""
     log = FakeLog()
-    owner = recipients(keys, log, accept_delay_s=0.0)
-    owner.work = WorkSettings(time_scale=1e9)  # a simulated day in 86 µs: records complete
+    # a simulated day in 86 µs: records complete
+    owner = recipients(keys, log, accept_delay_s=0.0, work=WorkSettings(time_scale=1e9))
     topic, status = owner.layout.delivery(Tier.COMMUNE), owner.layout.status
 
     def send(doc: Document) -> None:
@@ -228,3 +234,17 @@ def test_an_update_is_answered_15_while_the_record_is_open_and_16_once_completed
     )  # fmt: skip
     got = counts(owner)
     assert (got.update_agreed, got.update_refused, got.update_unanswered) == (1, 1, 0)
+
+
+def test_the_poll_waits_for_the_next_timer_rounded_up_never_a_busy_poll(keys: KeyStore) -> None:
+    """A timer due within the next millisecond gave a poll of 0 ms (rounded down), again
+    and again until it was due: about half of a drain's polls."""
+    owner = recipients(keys, FakeLog(), accept_delay_s=0.0)
+    now = 1_000_000_000
+    assert owner._poll_timeout_ms(now) == owner.config.poll_timeout_ms  # no timer
+    for due, wait_ms in ((now + 300, 1), (now + 1_000, 1), (now + 1_001, 2), (now - 5, 0)):
+        owner.handling.timers = [(due, 1, Timer(due, 1, RELEASE, cast(Item, None)))]
+        assert owner._poll_timeout_ms(now) == wait_ms, due - now
+    far = now + 10_000_000
+    owner.handling.timers = [(far, 1, Timer(far, 1, RELEASE, cast(Item, None)))]
+    assert owner._poll_timeout_ms(now) == owner.config.poll_timeout_ms
