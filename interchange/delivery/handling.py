@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from interchange.clock import now_us
-from interchange.delivery import status_values
 from interchange.delivery.state import (
     DUPLICATE_WINDOW,
     Arrival,
@@ -33,7 +32,7 @@ from interchange.delivery.state import (
     WorkStates,
 )
 from interchange.metrics.run import RunMetrics
-from interchange.wire import codec
+from interchange.wire import codec, status_values
 from interchange.wire.model import DocumentType, StaffInfo, StatusCode, StatusMessage, Tier
 from interchange.workrecords import plan as workrecord
 from interchange.workrecords.plan import (

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interchange.delivery import status_values
 from interchange.errors import EncodeError
-from interchange.wire import codec
+from interchange.wire import codec, status_values
 from interchange.wire.model import StaffInfo, StatusCode, StatusMessage
 
 texts = st.text(max_size=40)
