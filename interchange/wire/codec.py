@@ -184,6 +184,8 @@ def _assembler(cls: type[T]) -> Callable[..., T]:
     about 60% of the cost for a Document (docs/BENCHMARKS.md). Used for Document,
     StatusMessage and Envelope; a record of two or three fields built this way measured
     no faster."""
+    if hasattr(cls, "__post_init__"):  # it would be skipped: build that record with __init__
+        raise TypeError(f"{cls.__name__} validates in __post_init__; no assembler for it")
     setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
     new = object.__new__
 

@@ -123,6 +123,21 @@ def test_decoded_records_are_the_models_frozen_values() -> None:
         codec._assembler(Hop)("node")
 
 
+def test_no_assembler_for_a_record_that_validates_itself() -> None:
+    """A record with a __post_init__ would skip its checks if built through its slots."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        n: int
+
+        def __post_init__(self) -> None:
+            if self.n < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        codec._assembler(Checked)
+
+
 @given(rejections)
 def test_rejection_round_trip(rej: Rejection) -> None:
     assert decode_rejection(encode_rejection(rej)) == rej
