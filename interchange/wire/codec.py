@@ -63,6 +63,7 @@ __all__ = [
     "encode_status",
     "make_document_id",
     "valid_document_id",
+    "write_value",
 ]
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -223,7 +224,8 @@ def valid_document_id(text: str) -> bool:
     return m is not None and header_avro.valid_date("-".join(m.groups()))
 
 
-def _write(schema: dict[str, Any], value: dict[str, Any], what: str) -> bytes:
+def write_value(schema: Any, value: Any, what: str) -> bytes:
+    """fastavro's schemaless encoding of `value`; EncodeError naming `what` if it does not fit."""
     out = io.BytesIO()
     try:
         schemaless_writer(out, schema, value)
@@ -286,7 +288,7 @@ def encode_document(doc: Document) -> bytes:
         value = _document_to_avro(doc)
     except (AttributeError, ValueError, TypeError) as exc:
         raise EncodeError(f"not a valid Document: {exc}") from exc
-    data = _write(DOCUMENT_SCHEMA, value, "document")
+    data = write_value(DOCUMENT_SCHEMA, value, "document")
     if len(data) > MAX_DOCUMENT_BYTES:
         raise EncodeError(f"document encodes to {len(data)} bytes, above {MAX_DOCUMENT_BYTES}")
     return data
@@ -418,12 +420,12 @@ def decode_document(data: bytes) -> Document:
 
 def _encode_v5(doc: Document) -> bytes:
     """The v5 wire form (no v6 header fields): the canonical check of a v5 record."""
-    return _write(_DOCUMENT_V5_SCHEMA, _document_to_avro(doc), "document")
+    return write_value(_DOCUMENT_V5_SCHEMA, _document_to_avro(doc), "document")
 
 
 def _encode_v4(doc: Document) -> bytes:
     """The v1-v4 wire form (no `business`): the canonical check of such a record."""
-    return _write(_DOCUMENT_V4_SCHEMA, _document_to_avro(doc), "document")
+    return write_value(_DOCUMENT_V4_SCHEMA, _document_to_avro(doc), "document")
 
 
 # ---- Envelope --------------------------------------------------------------
@@ -441,7 +443,7 @@ def encode_envelope(env: Envelope) -> bytes:
         }
     except (AttributeError, TypeError, ValueError) as exc:
         raise EncodeError(f"not a valid Envelope: {exc}") from exc
-    return _write(ENVELOPE_SCHEMA, value, "envelope")
+    return write_value(ENVELOPE_SCHEMA, value, "envelope")
 
 
 def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
@@ -508,7 +510,7 @@ def encode_status(msg: StatusMessage) -> bytes:
         }
     except (AttributeError, ValueError, TypeError, KeyError) as exc:
         raise EncodeError(f"not a valid StatusMessage: {exc}") from exc
-    return _write(STATUS_SCHEMA, value, "status")
+    return write_value(STATUS_SCHEMA, value, "status")
 
 
 def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
@@ -561,12 +563,12 @@ def encode_rejection(rej: Rejection) -> bytes:
         }
     except (AttributeError, ValueError, TypeError) as exc:
         raise EncodeError(f"not a valid Rejection: {exc}") from exc
-    return _write(REJECTION_SCHEMA, value, "rejection")
+    return write_value(REJECTION_SCHEMA, value, "rejection")
 
 
 def _encode_rejection_v1(rej: Rejection) -> bytes:
     """The v1-v3 encoding (no submission coordinates): the canonical check of such a record."""
-    return _write(_REJECTION_V1_SCHEMA, _rejection_v1_value(rej), "rejection")
+    return write_value(_REJECTION_V1_SCHEMA, _rejection_v1_value(rej), "rejection")
 
 
 def _rejection_v1_value(rej: Rejection) -> dict[str, Any]:

@@ -22,13 +22,12 @@ whole by `codec.encode_status`. No Kafka here.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
-from fastavro import parse_schema, schemaless_writer
+from fastavro import parse_schema
 
-from interchange.errors import EncodeError
+from interchange.wire import codec
 from interchange.wire.model import StaffInfo, StatusCode
 from interchange.wire.schemas import schema_text
 
@@ -63,12 +62,7 @@ def _part(name: str, fields: tuple[str, ...]) -> Any:
 
 
 def _write(schema: Any, value: Any) -> bytes:
-    out = io.BytesIO()
-    try:
-        schemaless_writer(out, schema, value)
-    except Exception as exc:  # fastavro raises ValueError, TypeError, OverflowError, ...
-        raise EncodeError(f"status does not fit its schema: {exc}") from exc
-    return out.getvalue()
+    return codec.write_value(schema, value, "status")
 
 
 _HEAD_SCHEMA = _part("StatusHead", _HEAD)

@@ -457,7 +457,7 @@ def test_strict_decode_does_not_re_encode_what_the_reader_proves_canonical(
     def no_writer(*args: object) -> bytes:
         raise AssertionError("re-encoded while decoding")
 
-    monkeypatch.setattr(codec, "_write", no_writer)
+    monkeypatch.setattr(codec, "write_value", no_writer)
     assert decode_document(data) == doc
     assert decode_envelope(env).content == data
 
