@@ -112,6 +112,9 @@ class AgencyProducer:
         self.metrics = RunMetrics()
         self.result = ProduceResult()
         self._sealed: OrderedDict[int, Envelope] = OrderedDict()
+        # Only a REPLAY fault re-sends a sealed envelope: without it the cache is never
+        # read, and keeping 4,096 envelopes alive only fed the garbage collector.
+        self._keep_sealed = spec.faults.get(Fault.REPLAY, 0.0) > 0
         self.start_us = config.start_us or 0
         self._lost: str | None = None  # a send failed so: the producer must be replaced
         self._in_flight: deque[Any] = deque()  # sends not yet counted as acked or failed
@@ -286,7 +289,7 @@ class AgencyProducer:
             if original is not None:
                 return original
         envelope = seal(planned, self.credentials)
-        if planned.fault is None and not planned.document.secrecy.classified:
+        if self._keep_sealed and planned.fault is None and not planned.document.secrecy.classified:
             self._sealed[planned.seq] = envelope
             if len(self._sealed) > REPLAY_CACHE:
                 self._sealed.popitem(last=False)
