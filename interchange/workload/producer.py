@@ -48,6 +48,7 @@ STATS_INTERVAL_S = 1.0
 START_LEAD_US = 100_000  # first send 0.1 s after connecting, so it is not late by design
 STOP_FLUSH_S = 5.0  # flush bound when stopped early (the broker may be gone)
 MAX_BURST = 512  # records sent between two checks of the stop flag when behind schedule
+SHORT_WAIT_S = 0.005  # a wait up to this long for the next send time is a plain sleep
 
 
 class ProducerError(InterchangeError):
@@ -112,6 +113,9 @@ class AgencyProducer:
         self.metrics = RunMetrics()
         self.result = ProduceResult()
         self._sealed: OrderedDict[int, Envelope] = OrderedDict()
+        # Only a REPLAY fault re-sends a sealed envelope: without it the cache is never
+        # read, and keeping 4,096 envelopes alive only fed the garbage collector.
+        self._keep_sealed = spec.faults.get(Fault.REPLAY, 0.0) > 0
         self.start_us = config.start_us or 0
         self._lost: str | None = None  # a send failed so: the producer must be replaced
         self._in_flight: deque[Any] = deque()  # sends not yet counted as acked or failed
@@ -181,7 +185,7 @@ class AgencyProducer:
         ready = None if nxt is None else self._envelope(nxt)
         while nxt is not None:
             delay = (nxt.send_at_us - time.time_ns() // 1000) / 1e6
-            if stop.wait(delay if delay > 0 else 0):
+            if self._stopped(stop, delay):
                 self.result.stopped_early = True
                 break
             # A burst: everything due now, each record only once its own time has come.
@@ -206,6 +210,21 @@ class AgencyProducer:
                 if on_progress is not None:
                     on_progress(self._progress(started, lag_us))
         return producer, lag_us
+
+    @staticmethod
+    def _stopped(stop: Stop, delay: float) -> bool:
+        """Wait `delay` seconds for the next send time; True if stopped first. A short wait
+        is a plain sleep after a non-blocking look at the flag: `Event.wait` with a timeout
+        cost ~20 µs of CPU against ~10 µs for `time.sleep`, once a record at 3,000/s. A stop
+        during such a sleep is seen at most `SHORT_WAIT_S` plus one burst later."""
+        if delay <= 0:
+            return stop.wait(0)
+        if delay > SHORT_WAIT_S:
+            return stop.wait(delay)
+        if stop.wait(0):
+            return True
+        time.sleep(delay)
+        return False
 
     def _replace(self, producer: Any) -> Any:
         """The broker forgot this producer (restarted without its state): say so once,
@@ -286,7 +305,7 @@ class AgencyProducer:
             if original is not None:
                 return original
         envelope = seal(planned, self.credentials)
-        if planned.fault is None and not planned.document.secrecy.classified:
+        if self._keep_sealed and planned.fault is None and not planned.document.secrecy.classified:
             self._sealed[planned.seq] = envelope
             if len(self._sealed) > REPLAY_CACHE:
                 self._sealed.popitem(last=False)

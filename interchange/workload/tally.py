@@ -54,7 +54,10 @@ class Tally:
             self.recipients += 1
             self.recipient_tier[expected.tier.value] += 1
             self.outcome[outcome] += 1
-            self.outcome_by_tier.setdefault(expected.tier.value, Counter())[outcome] += 1
+            by_tier = self.outcome_by_tier.get(expected.tier.value)
+            if by_tier is None:  # not `setdefault`: it built a Counter for every recipient
+                by_tier = self.outcome_by_tier[expected.tier.value] = Counter()
+            by_tier[outcome] += 1
 
     @classmethod
     def of(cls, stream: Iterable[Planned]) -> Tally:
