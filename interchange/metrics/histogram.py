@@ -41,7 +41,7 @@ CURVE_PERCENTILES: tuple[float, ...] = (
 )
 
 
-# hdrh's index arithmetic for this one shape (its `_counts_index_for`, which takes four
+# hdrh's index arithmetic for this one shape (its `_counts_index_for`, which takes five
 # Python calls per value): the bucket is the bit length of the value or'ed with the
 # sub-bucket mask, less the magnitudes; the index, the bucket's base plus the sub-bucket.
 _SHAPE = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
