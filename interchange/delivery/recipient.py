@@ -160,6 +160,8 @@ class Recipients:
         self._down_since: float | None = None  # Kafka stopped answering (one line per outage)
         self._stop_by: float | None = None  # monotonic deadline of the stop budget, once stopping
         self._written: object = None  # the counters of the last stats file written
+        # the metrics' JSON form at (delivered, duplicates): it changes only with them
+        self._metrics_dict: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -461,10 +463,22 @@ class Recipients:
         """Records waiting for their agency's downtime window to end."""
         return self.handling.held_now()
 
+    def _metrics_as_dict(self) -> dict[str, Any]:
+        """`metrics.to_dict()`, kept while the metrics cannot have changed: only the
+        handling records into them, a delivery with `counts.delivered` and a duplicate with
+        `counts.duplicates` (`Handling.deliver`), so the same two counts, the same metrics."""
+        version = (self.counts.delivered, self.counts.duplicates)
+        if self._metrics_dict is None or self._metrics_dict[0] != version:
+            self._metrics_dict = (version, self.metrics.to_dict())
+        return dict(self._metrics_dict[1])  # the caller adds its extras to a copy
+
     def write_stats(self) -> None:
         """Write the stats file; when nothing changed since the last write (an idle
         process) only its modification time moves: readers see a fresh file with the
-        same figures, and the idle process does not encode every histogram again."""
+        same figures, and the idle process does not encode every histogram again. The
+        metrics (a histogram per flow, HDR-encoded) are encoded again only when a delivery
+        or a duplicate was recorded since: the work records' timers change the counters
+        for many seconds after the last delivery, not the metrics (docs/BENCHMARKS.md)."""
         if self.config.stats_file is None:
             return
         path = Path(self.config.stats_file)
@@ -476,7 +490,7 @@ class Recipients:
                 path.touch()
                 return
             self._written = state
-            data = self.metrics.to_dict()
+            data = self._metrics_as_dict()
         data |= {
             EXTRAS_KEY: counts.to_dict()
             | {

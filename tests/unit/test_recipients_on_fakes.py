@@ -6,9 +6,11 @@ records as redelivered (handling them again, from their 01)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from router_helpers import CENTRAL, COMMUNE, document, make_pki, sign
@@ -18,8 +20,9 @@ from interchange.clock import now_us
 from interchange.delivery.handling import RELEASE, Item, Timer
 from interchange.delivery.marks import HandledMarks
 from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
-from interchange.delivery.state import InboxCounts
+from interchange.delivery.state import EXTRAS_KEY, InboxCounts
 from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
+from interchange.metrics.run import RunMetrics
 from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
 from interchange.wire import codec
@@ -248,3 +251,46 @@ def test_the_poll_waits_for_the_next_timer_rounded_up_never_a_busy_poll(keys: Ke
     far = now + 10_000_000
     owner.handling.timers = [(far, 1, Timer(far, 1, RELEASE, cast(Item, None)))]
     assert owner._poll_timeout_ms(now) == owner.config.poll_timeout_ms
+
+
+def test_the_stats_file_encodes_the_metrics_again_only_after_a_delivery_or_duplicate(
+    keys: KeyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work records' timers change the counters for many seconds after the last
+    delivery, not the metrics: each stats file then reuses the metrics' JSON (a histogram
+    per flow, HDR-encoded), and still says what the metrics say."""
+    log = FakeLog()
+    owner = recipients(keys, log, accept_delay_s=0.0)
+    stats = tmp_path / "stats.json"
+    owner.config = dataclasses.replace(owner.config, stats_file=stats)
+    encodes: list[RunMetrics] = []
+    to_dict = RunMetrics.to_dict
+
+    def counted(metrics: RunMetrics) -> dict[str, Any]:
+        encodes.append(metrics)
+        return to_dict(metrics)
+
+    monkeypatch.setattr(RunMetrics, "to_dict", counted)
+    topic = owner.layout.delivery(Tier.COMMUNE)
+
+    def written() -> tuple[dict[str, Any], dict[str, Any]]:
+        data = json.loads(stats.read_text(encoding="utf-8"))
+        return data, data.pop(EXTRAS_KEY)
+
+    deliver(log, keys, topic, range(3))
+    step(owner)
+    owner.write_stats()
+    first, extras = written()
+    assert (len(encodes), extras["delivered"]) == (1, 3)
+    owner.counts.status_completed += 1  # what a timer's 06 does: counters only
+    owner.write_stats()
+    again, extras = written()
+    assert (len(encodes), extras["status_completed"]) == (1, 1)
+    assert again == first == to_dict(owner.metrics)
+    deliver(log, keys, topic, range(3, 5))
+    deliver(log, keys, topic, range(1))  # a duplicate of the first
+    step(owner)
+    owner.write_stats()
+    later, extras = written()
+    assert (len(encodes), extras["delivered"], extras["duplicates"]) == (2, 5, 1)
+    assert later == to_dict(owner.metrics) != first
