@@ -41,18 +41,6 @@ CURVE_PERCENTILES: tuple[float, ...] = (
 )
 
 
-# hdrh's index arithmetic for this one shape (its `_counts_index_for`, which takes five
-# Python calls per value): the bucket is the bit length of the value or'ed with the
-# sub-bucket mask, less the magnitudes; the index, the bucket's base plus the sub-bucket.
-_SHAPE = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
-_SUB_BUCKET_MASK = _SHAPE.sub_bucket_mask
-_BUCKET_BASE = _SHAPE.unit_magnitude + _SHAPE.sub_bucket_half_count_magnitude + 1
-_UNIT_MAGNITUDE = _SHAPE.unit_magnitude
-_HALF_MAGNITUDE = _SHAPE.sub_bucket_half_count_magnitude
-_HALF_COUNT = _SHAPE.sub_bucket_half_count
-del _SHAPE
-
-
 class LatencyHistogram:
     """Counts of latencies in microseconds, mergeable and JSON-transportable."""
 
@@ -72,17 +60,7 @@ class LatencyHistogram:
         elif value_us > HIGHEST_US:
             value_us = HIGHEST_US
             self.clamped += 1
-        h = self._h
-        if type(value_us) is not int:  # hdrh keeps what it is given for min and max
-            h.record_value(value_us)
-            return
-        # hdrh's `record_value` inlined (a recipient records four values per delivery)
-        bucket = (value_us | _SUB_BUCKET_MASK).bit_length() - _BUCKET_BASE
-        index = ((bucket + 1) << _HALF_MAGNITUDE) + (value_us >> (bucket + _UNIT_MAGNITUDE))
-        h.counts[index - _HALF_COUNT] += 1
-        h.total_count += 1
-        h.min_value = min(h.min_value, value_us)
-        h.max_value = max(h.max_value, value_us)
+        self._h.record_value(value_us)
 
     def merge(self, other: LatencyHistogram) -> None:
         """Add `other`'s counts into this histogram (in place)."""
