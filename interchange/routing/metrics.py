@@ -8,6 +8,7 @@ Nothing here ever sees a document's subject or content: it counts decisions.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -102,29 +103,43 @@ class RouterMetrics:
         return child
 
     def record(self, decision: Decision) -> None:
-        self._decided += 1
-        if isinstance(decision, Delivered):
-            self._child(self.records, "delivered").inc()
-            for delivery in decision.deliveries:
-                self._child(self.deliveries, delivery.tier.value).inc()
-            for rejection in decision.not_connected:
-                self._child(self.rejections, ReasonCode.NOT_CONNECTED.value).inc()
-                self._flow(
-                    decision.sender,
-                    (rejection.recipient or "",),
-                    decision.priority,
-                    ReasonCode.NOT_CONNECTED,
-                )
-            return
-        outcome = "excluded" if isinstance(decision, Excluded) else "rejected"
-        self._child(self.records, outcome).inc()
-        self._child(self.rejections, decision.rejection.reason.value).inc()
-        self._flow(
-            decision.rejection.sender,
-            decision.addressed,
-            decision.priority,
-            decision.rejection.reason,
-        )
+        self.record_batch((decision,))
+
+    def record_batch(self, decisions: Iterable[Decision]) -> None:
+        """Count a committed batch's decisions: each label's counter is incremented once,
+        by its count (an increment takes a lock, ~1.4 µs, and a decision needs 2-3)."""
+        counts: dict[tuple[Any, str], int] = {}
+
+        def count(family: Any, label: str, n: int = 1) -> None:
+            counts[family, label] = counts.get((family, label), 0) + n
+
+        decided = 0
+        for decision in decisions:
+            decided += 1
+            if isinstance(decision, Delivered):
+                count(self.records, "delivered")
+                for delivery in decision.deliveries:
+                    count(self.deliveries, delivery.tier.value)
+                for rejection in decision.not_connected:
+                    count(self.rejections, ReasonCode.NOT_CONNECTED.value)
+                    self._flow(
+                        decision.sender,
+                        (rejection.recipient or "",),
+                        decision.priority,
+                        ReasonCode.NOT_CONNECTED,
+                    )
+                continue
+            count(self.records, "excluded" if isinstance(decision, Excluded) else "rejected")
+            count(self.rejections, decision.rejection.reason.value)
+            self._flow(
+                decision.rejection.sender,
+                decision.addressed,
+                decision.priority,
+                decision.rejection.reason,
+            )
+        self._decided += decided
+        for (family, label), n in counts.items():
+            self._child(family, label).inc(n)
 
     def _flow(
         self, sender: str, recipients: tuple[str, ...], priority: Priority, reason: ReasonCode

@@ -429,8 +429,8 @@ class Router:
             state = self._guards.get(tp.partition)
             if state is not None:
                 state.next_offset = offset
+        self.metrics.record_batch(batch.decisions)
         for decision in batch.decisions:
-            self.metrics.record(decision)
             log_decision(decision)
         self.decided += len(batch.decisions)
         self.metrics.transaction(committed=True, records=len(batch.decisions))
