@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,15 +74,12 @@ def run_transaction(
     offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in batch.next_offsets.items()}
     try:
         producer.begin_transaction()
-        changelog = batch.changelog_outputs(changelog_topic)
-        with _quiet_sender(producer, {out.topic for out in batch.outputs} | {changelog_topic}):
-            send = producer.send
-            for out in batch.outputs:
-                topic, value, key, headers = out.topic, out.value, out.key, out.headers
-                send(topic, value, key=key, headers=headers, partition=out.partition)
-            for out in changelog:
-                send(out.topic, out.value, key=out.key, partition=out.partition)
-        txn = _Transactions(producer, stop, timeout_s)  # its first step wakes the sender
+        send = producer.send
+        for out in batch.outputs:
+            send(out.topic, out.value, key=out.key, headers=out.headers, partition=out.partition)
+        for out in batch.changelog_outputs(changelog_topic):
+            send(out.topic, out.value, key=out.key, partition=out.partition)
+        txn = _Transactions(producer, stop, timeout_s)
         txn.send_offsets(offsets, group_metadata)
         txn.commit()
     except ProducerFencedError:
@@ -98,35 +93,6 @@ def run_transaction(
         except KafkaError as exc:
             log.debug("abort after a failed transaction: %s", exc)
         raise
-
-
-@contextmanager
-def _quiet_sender(producer: Any, topics: set[str]) -> Iterator[None]:
-    """kafka-python wakes its I/O thread on every send that opens a new batch, that is
-    at least once per partition a transaction writes to (~140 per transaction on a
-    backlog, as the woken thread sends batches still being filled): a socket write and
-    a GIL hand-over each. Inside a transaction nothing is gained by it: the offsets step
-    right after the sends wakes the sender once, and it then sends every batch.
-    Not done when a topic's metadata is unknown (a send then waits for the I/O thread
-    to fetch it) or for a producer without kafka-python's `_sender`."""
-    sender = getattr(producer, "_sender", None)
-    metadata = getattr(producer, "_metadata", None)
-    if (
-        sender is None
-        or metadata is None
-        or any(metadata.partitions_for_topic(topic) is None for topic in topics)
-    ):
-        yield
-        return
-    sender.wakeup = _no_wakeup  # shadows the method on this instance only
-    try:
-        yield
-    finally:
-        del sender.wakeup
-
-
-def _no_wakeup() -> None:
-    """The sender's wakeup while a transaction's records are appended."""
 
 
 def _abort_quietly(producer: Any, stop: Any, timeout_s: float) -> None:
