@@ -56,6 +56,17 @@ def detail_to_avro(d: OrganDetail) -> dict[str, Any]:
     return {name: getattr(d, name) for name in OrganDetail.__slots__}
 
 
+def other_to_avro(o: OtherInfo) -> dict[str, Any]:
+    return {
+        "sphere_of_promulgation": o.sphere_of_promulgation,
+        "typer_notation": o.typer_notation,
+        "promulgation_amount": o.promulgation_amount,
+        "page_amount": o.page_amount,
+        "direction": o.direction,
+        "appendixes": list(o.appendixes),
+    }
+
+
 def v6_to_avro(doc: Document) -> dict[str, Any]:
     """The fields schema v6 appends (the rest of the edXML header)."""
     kind, other = doc.document_kind, doc.other_info
@@ -77,14 +88,7 @@ def v6_to_avro(doc: Document) -> dict[str, Any]:
         else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
         "to_places": list(doc.to_places),
         "steering_type": int(doc.steering_type),
-        "other_info": {
-            "sphere_of_promulgation": other.sphere_of_promulgation,
-            "typer_notation": other.typer_notation,
-            "promulgation_amount": other.promulgation_amount,
-            "page_amount": other.page_amount,
-            "direction": other.direction,
-            "appendixes": list(other.appendixes),
-        },
+        "other_info": other_to_avro(other),
         "response_for_list": [
             {
                 "organ_id": r.organ_id,
@@ -119,17 +123,10 @@ def parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any]] |
 
 # Read values of the v6 records when nothing is stated, mapped to one shared (frozen)
 # model value instead of a new one per document: most documents state neither.
-_EMPTY_DETAIL: dict[str, Any] = dict.fromkeys(OrganDetail.__slots__, "")
 _NO_DETAIL = OrganDetail()
 _NO_OTHER = OtherInfo()
-_EMPTY_OTHER: dict[str, Any] = {
-    "sphere_of_promulgation": "",
-    "typer_notation": "",
-    "promulgation_amount": 0,
-    "page_amount": 0,
-    "direction": False,
-    "appendixes": [],
-}
+_EMPTY_DETAIL = detail_to_avro(_NO_DETAIL)  # what the encoder writes for them
+_EMPTY_OTHER = other_to_avro(_NO_OTHER)
 
 
 def organ(d: dict[str, Any] | None) -> OrganDetail:
