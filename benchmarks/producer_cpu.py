@@ -3,8 +3,8 @@
 Runs one producer in this process against a running broker and prints its CPU per
 document, from the first send to the end of the flush: the whole process (kafka-python's
 I/O thread included) and the main thread alone. `naive` is the loop of the naive
-reference (`interchange.bench.naive._produce`: generate, seal, to_wire, send, as fast
-as it can); `agency` is `AgencyProducer` (open-loop pacing at `--rate`, counts, metrics,
+reference (`interchange.bench.naive`: generate, then `send_planned` for each document,
+as fast as it can); `agency` is `AgencyProducer` (open-loop pacing at `--rate`, counts, metrics,
 stats file). Both send the bench workload (`bench_spec`, ~2 KB attachments, seed 0).
 
     interchange broker --port 39213 &
@@ -25,14 +25,13 @@ from pathlib import Path
 
 from interchange.axis.presets import DEFAULT_PRESET, build
 from interchange.bench.calc import ALL_CONNECTED, bench_spec
+from interchange.bench.naive import send_planned
 from interchange.kafka.clients import make_producer
 from interchange.kafka.topics import create_topics, layout_of
 from interchange.pki.keystore import KeyStore, ensure_keys
 from interchange.settings import Settings
-from interchange.wire.model import Hop
 from interchange.workload.generator import generate
 from interchange.workload.producer import AgencyProducer, ProducerConfig
-from interchange.workload.sealing import seal, to_wire
 
 
 def main() -> None:
@@ -71,9 +70,7 @@ def _naive(settings: Settings, directory: object, keys: KeyStore, spec: object) 
     for planned in generate(directory, spec, 0, start_us=time.time_ns() // 1000):  # type: ignore[arg-type]
         if planned.withheld:
             continue
-        now = time.time_ns() // 1000
-        value = to_wire(seal(planned, keys), None, Hop(f"producer:{planned.sender}", now), 0)
-        producer.send(topic, value, key=planned.key, timestamp_ms=now // 1000)
+        send_planned(producer, topic, planned, keys)
         sent += 1
     producer.flush(timeout=60)
     cpu, main_cpu = time.process_time() - c0, time.thread_time() - m0

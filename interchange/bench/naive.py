@@ -34,7 +34,7 @@ from interchange.pki.keystore import KeyStore, TrustStore
 from interchange.settings import Settings
 from interchange.wire import codec
 from interchange.wire.model import Hop
-from interchange.workload.generator import generate
+from interchange.workload.generator import Planned, generate
 from interchange.workload.sealing import seal, to_wire
 
 PLANNED_RATE = 1_000_000.0  # documents are planned this densely and sent at once
@@ -121,15 +121,21 @@ def _produce(
         for planned in generate(directory, spec, seed, start_us=time.time_ns() // 1000):
             if time.monotonic() >= end:
                 break
-            now = time.time_ns() // 1000
-            value = to_wire(seal(planned, keys), None, Hop(f"producer:{planned.sender}", now), 0)
-            producer.send(topic, value, key=planned.key, timestamp_ms=now // 1000)
+            send_planned(producer, topic, planned, keys)
             sent += 1
         producer.flush(timeout=60)
         producer.close(timeout=10)
         results.put(("producer", sent))
     except Exception as exc:
         results.put(("error", f"naive producer: {type(exc).__name__}: {exc}"))
+
+
+def send_planned(producer: Any, topic: str, planned: Planned, keys: KeyStore) -> None:
+    """The naive producer's whole work for one document: seal it, wrap it with the
+    producer's hop and send it, the record timestamped with the send time."""
+    now = time.time_ns() // 1000
+    value = to_wire(seal(planned, keys), None, Hop(f"producer:{planned.sender}", now), 0)
+    producer.send(topic, value, key=planned.key, timestamp_ms=now // 1000)
 
 
 def _router(
