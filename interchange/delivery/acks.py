@@ -9,6 +9,14 @@ by (sender tier, recipient tier). The intended send time travels in the status r
 `send-time-us` header, copied by the recipient from the document, so the reader needs no
 outbox of its own; a real sender would look it up in its outbox by document id.
 
+The reader fetches with a wait of `status_linger_ms` (50 ms), not the stages' 10 ms: the
+recipients send statuses in batches lingering that long, and the embedded broker holds
+every fetch for its full wait, so at 10 ms this one reader made ~100 fetches a second and
+was ~85% of the orchestrator's CPU (a sixth of a core) in a default simulate, on the
+same two cores as the stages whose latency the run measures. An ack is then seen up to
+one wait later than it could be; on Apache Kafka a fetch returns as soon as a status is
+there, so the longer wait costs nothing.
+
 Every status after 01 also goes through a `workrecords.workflow.WorkflowTally`: the work-record
 funnel (03 -> 04 -> 05 -> 06, online or paper, overdue) and the recall statuses per
 (sender tier, recipient tier), which `snapshot(work=True)` adds to the metrics (the
@@ -34,6 +42,13 @@ from interchange.wire.model import StatusCode, Tier
 from interchange.workrecords.workflow import WorkflowTally
 
 ARRIVED = b"01"
+
+
+def ack_reader_settings(settings: Settings) -> Settings:
+    """The reader's fetch wait is the status producer's linger (or the stages' wait when
+    that is longer): reading statuses more often than they are sent only costs CPU."""
+    wait = max(settings.fetch_max_wait_ms, settings.status_linger_ms, settings.linger_ms)
+    return settings.replace(fetch_max_wait_ms=wait)
 
 
 @dataclass
@@ -69,7 +84,9 @@ class AckReader:
 
         consumer: Any = None
         try:
-            consumer = make_consumer(self.settings, group_id=None, read_committed=False)
+            consumer = make_consumer(
+                ack_reader_settings(self.settings), group_id=None, read_committed=False
+            )
             partitions = None
             while partitions is None and not stop.is_set():
                 partitions = consumer.partitions_for_topic(self.topic)
