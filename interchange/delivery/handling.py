@@ -203,7 +203,8 @@ class Handling:
         """The revoke `a` recalls `target`: 13 for the target's record here, then 15 while
         it is open (the record is withdrawn) or 16 once it is completed. No answer for a
         record this process does not know (never delivered here, or beyond the window),
-        nor again for one already withdrawn (one 13 and one answer per record)."""
+        nor again for one already withdrawn (one 13 and one answer per record). A record
+        withdrawn before its 03 counts as withdrawn when that 03 goes out (`_work_step`)."""
         key = (target, recipient)
         state = self.work_states.get(key)
         if state is None or state == WorkStates.RECALLED:  # unknown here, or answered before
@@ -211,10 +212,12 @@ class Handling:
             return
         why = f"{REVOKE_DETAIL}{a.document_id}"
         self._status(a, recipient, StatusCode.RECALL_REQUESTED, at, about=target, detail=why)
-        if state == WorkStates.OPEN:
+        if state in (WorkStates.OPEN, WorkStates.REGISTERED):
             self.work_states.set(key, WorkStates.RECALLED)
             self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
             self.counts.recall_agreed += 1
+            if state == WorkStates.REGISTERED:
+                self.counts.work_withdrawn += 1
         else:  # completed (06 sent): nothing left to withdraw
             self._status(a, recipient, StatusCode.RECALL_REFUSED, at, about=target, detail=why)
             self.counts.recall_refused += 1
@@ -228,7 +231,7 @@ class Handling:
             self.counts.update_unanswered += 1
             return
         why = f"{UPDATE_DETAIL}{a.document_id}"
-        if state == WorkStates.OPEN:
+        if state in (WorkStates.OPEN, WorkStates.REGISTERED):
             self._status(a, recipient, StatusCode.RECALL_AGREED, at, about=target, detail=why)
             self.counts.update_agreed += 1
         else:
@@ -288,7 +291,8 @@ class Handling:
         assert plan is not None
         step = plan.steps[t.step]
         key = (item.arrival.document_id, item.recipient)
-        recalled = self.work_states.get(key) == WorkStates.RECALLED
+        state = self.work_states.get(key)
+        recalled = state == WorkStates.RECALLED
         if recalled and t.step > 0:  # withdrawn: handling stops (its 03, registration, is sent)
             return
         if step.staff is not t.staff:  # the clerk's 03, then the handler's 04-06
@@ -300,8 +304,11 @@ class Handling:
         if t.step == 0:
             self.counts.status_accepted += 1
             self.pending.done(item.tp, item.offset)  # registered: the record is received
-        if recalled:
-            return
+            if recalled:  # withdrawn before its 03: registered and withdrawn now
+                self.counts.work_withdrawn += 1
+                return
+            if state == WorkStates.OPEN:  # (a record beyond the window stays unknown)
+                self.work_states.set(key, WorkStates.REGISTERED)
         if t.step + 1 < len(plan.steps):
             gap = plan.steps[t.step + 1].at_us - step.at_us
             t.step += 1

@@ -115,7 +115,8 @@ class ArrivalDecoder:
 
 
 class WorkStates:
-    """Open or completed, per work record (document id, recipient): what a recall asks.
+    """Open, registered or completed, per work record (document id, recipient): what a
+    recall asks. Open: delivered, its 03 still to come; registered: 03 sent, no 06 yet.
 
     Bounded: the last `capacity` records opened; an older one is forgotten, and a recall
     of it gets no answer (docs/SIMULATE.md). A record whose recall was agreed is marked
@@ -124,7 +125,7 @@ class WorkStates:
     strings, measured): two records colliding within the window is a 1 in 10^9 chance
     at its full 200,000 entries."""
 
-    OPEN, COMPLETED, RECALLED = "open", "completed", "recalled"
+    OPEN, REGISTERED, COMPLETED, RECALLED = "open", "registered", "completed", "recalled"
 
     def __init__(self, capacity: int = WORK_STATE_WINDOW) -> None:
         if capacity < 1:
@@ -272,6 +273,9 @@ class InboxCounts:
     status_accepted: int = 0  # status 03 sent
     status_completed: int = 0  # status 06 sent (work records handled to the end)
     recall_agreed: int = 0  # status 15 sent (a revoke of an open work record)
+    # registered (03 sent) and withdrawn by an agreed recall, so never a 06: counted at
+    # the later of the two, so never ahead of status_accepted (simulate's open count)
+    work_withdrawn: int = 0
     recall_refused: int = 0  # status 16 sent (a revoke of a completed work record)
     recall_unanswered: int = 0  # a revoke of a record this process does not know (window)
     update_agreed: int = 0  # status 15 sent (an update of an open work record)
@@ -333,6 +337,7 @@ _SUMMED = (
     "status_completed",
     "status_failed",
     "recall_agreed",
+    "work_withdrawn",
     "recall_refused",
     "recall_unanswered",
     "update_agreed",

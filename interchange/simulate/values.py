@@ -110,7 +110,10 @@ class StatsTotals:
     @property
     def work_open(self) -> int:
         """Registered work records still to be handled: neither completed (06) nor
-        withdrawn by a recall (which ends the handling, so no 06 ever comes)."""
+        withdrawn by a recall (which ends the handling, so no 06 ever comes). Withdrawn
+        counts registered records only (the recipients' `work_withdrawn`, not every 15:
+        a recall agreed before its target's 03 counts once that 03 is out), so a record in
+        handling is never offset by one not registered yet."""
         return self.work_registered - self.work_completed - self.work_withdrawn
 
     @property
@@ -142,7 +145,7 @@ def stats_totals(files: list[Path]) -> StatsTotals:
             out.held_now += int(extras.get("held_now", 0))
             out.work_registered += int(extras.get("status_accepted", 0))
             out.work_completed += int(extras.get("status_completed", 0))
-            out.work_withdrawn += int(extras.get("recall_agreed", 0))
+            out.work_withdrawn += int(extras.get("work_withdrawn", 0))
             readiness.append(bool(extras.get("ready")))
     out.ready = bool(readiness) and all(readiness)
     return out

@@ -298,8 +298,10 @@ def test_a_revoke_is_answered_15_while_the_record_is_open_and_16_once_completed(
         # in one batch: the revoke is read before the record's 03 timer fires
         deliver(still_open, revoke(13, still_open.id), revoke(14, done.id))
         _wait(lambda: recipients.snapshot()[1].recall_refused >= 1)
+        # withdrawn before its 03: counted withdrawn once that 03 (registration) is out
+        _wait(lambda: recipients.snapshot()[1].work_withdrawn >= 1)
     counts = recipients.snapshot()[1]
-    assert (counts.recall_agreed, counts.recall_refused) == (1, 1)
+    assert (counts.recall_agreed, counts.recall_refused, counts.work_withdrawn) == (1, 1, 1)
     statuses = [m for _, m in _read_statuses(settings, 8)]
     answers = {(m.document_id, m.code) for m in statuses if m.code.value in {"13", "15", "16"}}
     assert answers == {

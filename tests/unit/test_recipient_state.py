@@ -83,17 +83,21 @@ def test_a_record_withdrawn_by_a_recall_is_no_open_work(tmp_path: Path) -> None:
 
     from interchange.simulate.values import stats_totals
 
-    def stats(name: str, accepted: int, completed: int, agreed: int) -> Path:
+    def stats(name: str, accepted: int, completed: int, withdrawn: int, agreed: int) -> Path:
         path = tmp_path / name
         extras = {"status_accepted": accepted, "status_completed": completed}
-        path.write_text(json.dumps({"cells": [], "recipients": extras | {"recall_agreed": agreed}}))
+        extras |= {"work_withdrawn": withdrawn, "recall_agreed": agreed}
+        path.write_text(json.dumps({"cells": [], "recipients": extras}))
         return path
 
-    one = stats("r1.json", accepted=169, completed=168, agreed=1)
+    one = stats("r1.json", accepted=169, completed=168, withdrawn=1, agreed=1)
     assert stats_totals([one]).work_open == 0
-    two = stats("r2.json", accepted=10, completed=8, agreed=1)  # one still being handled
+    two = stats("r2.json", accepted=10, completed=8, withdrawn=1, agreed=1)  # one in handling
     assert stats_totals([one, two]).work_open == 1
     assert stats_totals([two, one]).work_withdrawn == 2
+    # a 15 whose target's 03 is not out yet withdraws nothing registered (yet)
+    three = stats("r3.json", accepted=10, completed=9, withdrawn=0, agreed=1)
+    assert stats_totals([three]).work_open == 1
 
 
 def test_work_states_are_bounded_and_forget_the_oldest_record() -> None:
