@@ -64,6 +64,7 @@ from interchange.delivery.state import (
     InboxCounts,
     PendingOffsets,
 )
+from interchange.heap import settle_startup_heap
 from interchange.kafka.clients import (
     assign_all,
     close_quietly,
@@ -180,6 +181,7 @@ class Recipients:
         if cfg.static:
             self._read_marks(set(assign_all(consumer, sorted(self.tier_of_topic))))
             self.ready = True
+            settle_startup_heap()
         else:
             consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
         fetch_wait = AdaptiveFetchWait(
@@ -516,6 +518,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_assigned(self, assigned: Any) -> None:
         self._owner._assigned = set(assigned)
         self._owner.ready = True
+        settle_startup_heap()  # the first assignment: the recipients are ready
         log.info("recipients: assigned %s", sorted(assigned))
 
     def on_partitions_lost(self, lost: Any) -> None:

@@ -27,6 +27,7 @@ from kafka import ConsumerRebalanceListener
 from interchange.clock import now_us
 from interchange.edxml.verify import CertificateSource
 from interchange.errors import InterchangeError, TopicError
+from interchange.heap import settle_startup_heap
 from interchange.kafka.bounded_records import refusal
 from interchange.kafka.clients import (
     assign_all,
@@ -529,6 +530,7 @@ class Router:
         log.info(
             "router %s assigned submission partitions %s", self.config.router_id, sorted(partitions)
         )
+        settle_startup_heap()  # ready: what exists now lives as long as the router
 
     def _update_lag(self) -> None:
         consumer = self._connected()

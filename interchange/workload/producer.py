@@ -30,6 +30,7 @@ from typing import Any
 
 from interchange.axis.directory import Directory
 from interchange.errors import InterchangeError
+from interchange.heap import settle_startup_heap
 from interchange.kafka.clients import close_quietly, make_producer, producer_is_fenced_or_lost
 from interchange.kafka.seam import Stop
 from interchange.kafka.topics import layout_of
@@ -148,6 +149,7 @@ class AgencyProducer:
             producer.close(timeout=5)
             self.result.stopped_early = True
             return self.result
+        settle_startup_heap()  # connected and at its start time: what exists now stays
         started = time.monotonic()
         try:
             producer, lag_us = self._send_plan(producer, stop, on_progress, started)
