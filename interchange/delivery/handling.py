@@ -267,8 +267,9 @@ class Handling:
 
     def fire(self, now: int, *, accept_all: bool = False, only: set[Any] | None = None) -> None:
         """Run due timers. `accept_all` (stop, revocation) sends every pending 03 now, so its
-        record's offset can be committed; later work steps of a stopping process are left
-        open (their time has not come), those of a revoked partition go on here."""
+        record's offset can be committed; later work steps are left open (their time has not
+        come): a stopping process never sends them, and those of a revoked partition are kept
+        here only until `forget` drops them (docs/SIMULATE.md, "Work records")."""
         keep = []
         while self.timers and (accept_all or self.timers[0][0] <= now):
             t = heapq.heappop(self.timers)[2]
