@@ -185,6 +185,8 @@ class FakeConsumer:
         self._positions[partition] = offset
 
     def seek_to_beginning(self, *partitions: Any) -> None:
+        if not partitions and not self._positions:  # as kafka-python
+            raise ValueError("No partitions are currently assigned")
         for tp in partitions or tuple(self._positions):
             self._positions[tp] = 0
 

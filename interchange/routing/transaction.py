@@ -233,6 +233,8 @@ def read_changelog(
     """
     from kafka.structs import TopicPartition
 
+    if not below:  # every guard is held (a static router reconnecting): nothing to read
+        return {}
     tps = [TopicPartition(topic, p) for p in below]
     restorer.assign(tps)
     restorer.seek_to_beginning(*tps)

@@ -213,3 +213,21 @@ def test_the_warm_up_transaction_commits_the_start_positions_and_writes_nothing(
     submit(log, keys, layout.submissions, range(3, 5))
     assert router._step()
     assert router.decided == 5  # the next records are decided once, none skipped
+
+
+def test_a_static_router_reconnects_with_every_replay_guard_held(keys: KeyStore) -> None:
+    """A static router restores, at connect, only partitions without a guard; when it
+    held them all (a reconnect after a broker loss) there is nothing to read, and the
+    changelog reader was asked to seek with no partition assigned (kafka-python raises:
+    `route --static-assignment` exited on its first reconnect)."""
+    log = FakeLog()
+    router = make_router(keys, log)
+    layout = router.layout
+    submit(log, keys, layout.submissions, range(2))
+    assert router._step()
+    router._close_clients()
+    connect(router, log)  # every guard is held: nothing to restore
+    submit(log, keys, layout.submissions, range(2, 3))
+    assert router._step()
+    assert router.decided == 3
+    assert log.records(layout.rejections) == []
