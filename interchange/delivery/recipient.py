@@ -180,8 +180,8 @@ class Recipients:
         )
         if cfg.static:
             self._read_marks(set(assign_all(consumer, sorted(self.tier_of_topic))))
+            settle_startup_heap()  # before it says it is ready
             self.ready = True
-            settle_startup_heap()
         else:
             consumer.subscribe(sorted(self.tier_of_topic), listener=_Listener(self))
         fetch_wait = AdaptiveFetchWait(
@@ -517,8 +517,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self._owner._assigned = set(assigned)
+        settle_startup_heap()  # the first assignment, before the recipients say they are ready
         self._owner.ready = True
-        settle_startup_heap()  # the first assignment: the recipients are ready
         log.info("recipients: assigned %s", sorted(assigned))
 
     def on_partitions_lost(self, lost: Any) -> None:

@@ -527,10 +527,10 @@ class Router:
             if p not in partitions:
                 del self._guards[p]
         self.metrics.partitions.set(len(partitions))
+        settle_startup_heap()  # before the line that says the router is ready
         log.info(
             "router %s assigned submission partitions %s", self.config.router_id, sorted(partitions)
         )
-        settle_startup_heap()  # ready: what exists now lives as long as the router
 
     def _update_lag(self) -> None:
         consumer = self._connected()

@@ -145,11 +145,11 @@ class AgencyProducer:
             raise ProducerError(
                 f"cannot connect to Kafka at {self.settings.bootstrap}: {exc}"
             ) from exc
+        settle_startup_heap()  # connected; before the start time, so no send waits for it
         if not self._set_start(producer, stop):
             producer.close(timeout=5)
             self.result.stopped_early = True
             return self.result
-        settle_startup_heap()  # connected and at its start time: what exists now stays
         started = time.monotonic()
         try:
             producer, lag_us = self._send_plan(producer, stop, on_progress, started)
