@@ -366,3 +366,26 @@ def _directory_file(keys: KeyStore, directory: Directory) -> str:
     path = keys.keys_dir.parent / "directory.json"
     directory.save(path)
     return str(path)
+
+
+def test_a_caller_with_other_threads_gets_a_spawned_pool_and_the_same_outcome(
+    keys: KeyStore, directory: Directory
+) -> None:
+    """Forking a threaded process is unsafe: the pool then spawns every worker, and the
+    parent works on no task; the findings and the checks are the forked pool's."""
+    import threading
+
+    records = one_document_to_many(keys, directory, documents=3)
+    forked = run_audit(records, config(keys, directory, workers=2))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert audit_stage._context().get_start_method() == "spawn"
+        spawned = run_audit(records, config(keys, directory, workers=2))
+    finally:
+        stop.set()
+        other.join(5)
+    assert spawned.findings == forked.findings == []
+    assert spawned.counts == forked.counts
+    assert spawned.reverify["signature_checks"] == forked.reverify["signature_checks"] == 3
