@@ -346,69 +346,29 @@ def _run_pool(
     cost about as much CPU as decoding their envelopes); a spawned one gets the task
     pickled. The caller holds the garbage collector off (`_no_collector`), which a
     forked worker inherits and a spawned one sets in `_init`.
-
-    With fork, the parent is one of the workers: it forks `workers - 1` processes, and
-    they and it take the next task (largest first) from one shared counter until none is
-    left. The parent's share is neither copied on write (its pages are its own) nor
-    pickled back, and it does not sit idle while the others work.
     """
     context = _context()
-    if context.get_start_method() != "fork":
+    inherit = context.get_start_method() == "fork"
+    _INHERITED[:] = tasks if inherit else []
+    jobs: Sequence[Any] = range(len(tasks)) if inherit else tasks
+    try:
         with ProcessPoolExecutor(
             max_workers=config.workers, mp_context=context, initializer=_init, initargs=initargs
         ) as pool:
-            return list(pool.map(_Job(work), tasks))
-    _INHERITED[:] = tasks
-    _NEXT[:] = [context.Value("q", 0)]
-    results: list[Any] = [None] * len(tasks)
-    try:
-        with ProcessPoolExecutor(
-            max_workers=config.workers - 1,
-            mp_context=context,
-            initializer=_init,
-            initargs=initargs,
-        ) as pool:
-            forked = [pool.submit(_Drain(work)) for _ in range(config.workers - 1)]
-            _init(*initargs)
-            for i, result in _Drain(work)():
-                results[i] = result
-            for future in forked:
-                for i, result in future.result():
-                    results[i] = result
+            return list(pool.map(_Job(work), jobs))
     finally:
         _INHERITED.clear()
-        _NEXT.clear()
-        _WORKER.clear()
-    return results
 
 
 @dataclass(frozen=True, slots=True)
 class _Job(Generic[T, R]):
-    """Picklable: runs `work` on a task a spawned worker was sent."""
+    """Picklable: resolves a task index to the inherited task, then runs `work` on it."""
 
     work: Callable[[T], R]
 
-    def __call__(self, task: T) -> R:
+    def __call__(self, job: T | int) -> R:
+        task: T = _INHERITED[job] if isinstance(job, int) else job
         return self.work(task)
-
-
-@dataclass(frozen=True, slots=True)
-class _Drain(Generic[T, R]):
-    """Picklable: runs `work` on inherited tasks, taking the next index from the shared
-    counter until none is left; returns (index, result) pairs."""
-
-    work: Callable[[T], R]
-
-    def __call__(self) -> list[tuple[int, R]]:
-        counter = _NEXT[0]
-        done: list[tuple[int, R]] = []
-        while True:
-            with counter.get_lock():
-                i = counter.value
-                counter.value = i + 1
-            if i >= len(_INHERITED):
-                return done
-            done.append((i, self.work(_INHERITED[i])))
 
 
 def _cpu_seconds() -> float:
@@ -431,7 +391,6 @@ def _context() -> Any:
 
 _WORKER: dict[str, Any] = {}
 _INHERITED: list[Any] = []  # set in the parent just before a fork pool starts
-_NEXT: list[Any] = []  # the shared counter of the next inherited task to take
 
 
 def _init(

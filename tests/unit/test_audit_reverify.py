@@ -319,60 +319,11 @@ def test_a_submission_whose_document_does_not_decode_gets_the_routers_rejection(
     assert once.parsed(broken) == expected
 
 
-def _pid_of_task(task: int) -> tuple[int, int]:
-    import os
-    import time
-
-    time.sleep(0.02)
-    return task, os.getpid()
-
-
-def test_the_parent_is_one_of_the_pools_workers(keys: KeyStore, directory: Directory) -> None:
-    """With fork, `workers - 1` processes are forked and the parent takes tasks too: every
-    task runs once, results come back in task order, on at most `workers` processes."""
-    import multiprocessing
-    import os
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork on this platform: the pool spawns every worker")
-    tasks = list(range(30))
-    done = audit_stage._run_pool(
-        config(keys, directory, workers=2),
-        (str(keys.keys_dir), _directory_file(keys, directory), 100),
-        _pid_of_task,
-        tasks,
-    )
-    assert [t for t, _pid in done] == tasks
-    pids = {pid for _t, pid in done}
-    assert os.getpid() in pids
-    assert len(pids) == 2
-
-
-def test_a_failing_task_fails_the_pool(keys: KeyStore, directory: Directory) -> None:
-    with pytest.raises(ZeroDivisionError):
-        audit_stage._run_pool(
-            config(keys, directory, workers=2),
-            (str(keys.keys_dir), _directory_file(keys, directory), 100),
-            _divide,
-            [1, 2, 0, 4],
-        )
-
-
-def _divide(n: int) -> float:
-    return 1 / n
-
-
-def _directory_file(keys: KeyStore, directory: Directory) -> str:
-    path = keys.keys_dir.parent / "directory.json"
-    directory.save(path)
-    return str(path)
-
-
 def test_a_caller_with_other_threads_gets_a_spawned_pool_and_the_same_outcome(
     keys: KeyStore, directory: Directory
 ) -> None:
-    """Forking a threaded process is unsafe: the pool then spawns every worker, and the
-    parent works on no task; the findings and the checks are the forked pool's."""
+    """Forking a threaded process is unsafe: the pool then spawns its workers and pickles
+    the tasks to them; the findings and the checks are the forked pool's."""
     import threading
 
     records = one_document_to_many(keys, directory, documents=3)
