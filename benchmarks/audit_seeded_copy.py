@@ -17,8 +17,8 @@ picks, with `--seed`, to damage:
     interchange simulate --bootstrap 127.0.0.1:39815 --topic-prefix a15k. --keys-dir keys \
         --rate 400 --count 20000 --out run7
     python benchmarks/audit_seeded_copy.py --bootstrap 127.0.0.1:39815 \
-        --from-prefix a15k. --to-prefix a15kd.
-    interchange audit --bootstrap 127.0.0.1:39815 --topic-prefix a15kd. --keys-dir keys \
+        --from-prefix a15k. --to-prefix a15ke.
+    interchange audit --bootstrap 127.0.0.1:39815 --topic-prefix a15ke. --keys-dir keys \
         --directory run7/directory.json --compare run7/report.json --out seeded
 
 Then compare the `audit.json` of the version before and after the change field by
