@@ -144,16 +144,29 @@ class Reverified:
 
     def parsed(self, value: bytes | None) -> Parsed:
         """`decision.parse(value, 0)`, without decoding a document this cache decoded before
-        (a submission whose deliveries came first): the same bytes decode the same way."""
+        (a submission whose deliveries came first): the same bytes decode the same way.
+        Nor an envelope twice: a document no delivery carried is read from the envelope
+        decoded here; only a record that fails to decode goes to `parse` (for the
+        router's own MALFORMED rejection)."""
         if value:
             try:
                 envelope = codec.decode_envelope(value)
             except DecodeError:
                 envelope = None
-            avro = envelope is not None and not self._foreign_format(envelope)
-            doc = self._documents.get(envelope.content) if envelope is not None and avro else None
-            if envelope is not None and doc is not None:
-                return Parsed(envelope, doc, None)
+            if envelope is not None:
+                avro = not self._foreign_format(envelope)
+                doc = self._documents.get(envelope.content) if avro else None
+                failed = avro and doc is None and envelope.content in self._contents
+                if doc is None and not failed:  # not read yet (a known failure: to `parse`)
+                    try:
+                        doc = self._read(envelope)
+                    except DecodeError:
+                        doc = None
+                    else:
+                        if avro:
+                            self.learn(envelope.content, doc)
+                if doc is not None:
+                    return Parsed(envelope, doc, None)
         parsed = parse(value, 0, self._read)
         env, doc = parsed.envelope, parsed.document
         if env is not None and doc is not None and not self._foreign_format(env):

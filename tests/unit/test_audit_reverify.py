@@ -272,3 +272,71 @@ def test_the_audit_gives_the_garbage_collector_back_as_it_found_it(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_submission_no_delivery_carried_has_its_envelope_decoded_once(
+    keys: KeyStore, directory: Directory, trust: TrustStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its document is read from the envelope `parsed` decoded, not through `parse`,
+    which would decode the envelope again; the result is `parse`'s."""
+    from interchange.routing.decision import parse
+
+    subs, _deliveries = split(one_document_to_many(keys, directory))
+    value = subs[0].value
+    expected = parse(value, 0)
+    calls = 0
+    real = codec.decode_envelope
+
+    def counting(data: bytes) -> Envelope:
+        nonlocal calls
+        calls += 1
+        return real(data)
+
+    monkeypatch.setattr(codec, "decode_envelope", counting)
+    once = Reverified(trust)
+    got = once.parsed(value)
+    assert calls == 1
+    assert got == expected
+    assert once.parsed(value) == expected  # learnt: the document is not read again
+    assert calls == 2
+
+
+def test_a_submission_whose_document_does_not_decode_gets_the_routers_rejection(
+    keys: KeyStore, directory: Directory, trust: TrustStore
+) -> None:
+    """A document that fails to decode goes to `parse`, for the router's MALFORMED
+    rejection, whether or not a delivery of the same content failed first."""
+    from interchange.routing.decision import parse
+
+    subs, _deliveries = split(one_document_to_many(keys, directory))
+    env = codec.decode_envelope(subs[0].value or b"")
+    broken = codec.encode_envelope(dataclasses.replace(env, content=env.content[:-3]))
+    expected = parse(broken, 0)
+    assert expected.malformed is not None
+    assert Reverified(trust).parsed(broken) == expected
+    once = Reverified(trust)
+    assert once.content(env.content[:-3]).error  # a delivery of it failed first
+    assert once.parsed(broken) == expected
+
+
+def test_a_caller_with_other_threads_gets_a_spawned_pool_and_the_same_outcome(
+    keys: KeyStore, directory: Directory
+) -> None:
+    """Forking a threaded process is unsafe: the pool then spawns its workers and pickles
+    the tasks to them; the findings and the checks are the forked pool's."""
+    import threading
+
+    records = one_document_to_many(keys, directory, documents=3)
+    forked = run_audit(records, config(keys, directory, workers=2))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert audit_stage._context().get_start_method() == "spawn"
+        spawned = run_audit(records, config(keys, directory, workers=2))
+    finally:
+        stop.set()
+        other.join(5)
+    assert spawned.findings == forked.findings == []
+    assert spawned.counts == forked.counts
+    assert spawned.reverify["signature_checks"] == forked.reverify["signature_checks"] == 3
