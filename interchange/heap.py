@@ -3,12 +3,12 @@
 CPython's cyclic collector walks every tracked object of the generation it collects;
 a full collection in a stage walked everything it had built at start-up (modules, the
 Kafka client, schemas, the directory, keys, restored windows) again and again. In a
-default `interchange simulate` a full collection paused the recipients for 66-99 ms
-(median 87 ms, up to 183 ms) and the router and the producer for ~90 ms, in the middle
+default `interchange simulate` a full collection paused the recipients for a median of
+64-87 ms (up to 183 ms) and the router and the producer for 63-94 ms, in the middle
 of the deliveries whose latency the run measures. Frozen once the stage is ready
 (`gc.freeze`: the objects that exist move to a permanent generation the collector
-ignores), the recipients' later full collections took ~10 ms (docs/BENCHMARKS.md,
-"Seventh session").
+ignores), the recipients' later full collections took a median of 13-17 ms
+(docs/BENCHMARKS.md, "Seventh session").
 
 Nothing is given up: the collector keeps running for what the stage allocates later,
 and frozen objects are still freed by reference counting when the stage drops them
