@@ -167,11 +167,9 @@ class Reverified:
                             self.learn(envelope.content, doc)
                 if doc is not None:
                     return Parsed(envelope, doc, None)
-        parsed = parse(value, 0, self._read)
-        env, doc = parsed.envelope, parsed.document
-        if env is not None and doc is not None and not self._foreign_format(env):
-            self.learn(env.content, doc)
-        return parsed
+        # an empty value, or one that did not decode above: the same bytes fail the same
+        # way in `parse`, so there is no document to learn from its result
+        return parse(value, 0, self._read)
 
     def learn(self, content: bytes, doc: Document) -> None:
         """Record a document the caller decoded itself (a submission's)."""
