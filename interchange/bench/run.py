@@ -19,6 +19,7 @@ rate, and reads every stage's stats files each second:
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,12 +35,14 @@ from interchange.bench.passthrough import run_passthrough
 from interchange.bench.procstats import ProcessSampler
 from interchange.bench.result import BenchResult, Ceilings, StageProcess, Step
 from interchange.bench.stages import (
+    BenchStoppedError,
     ProducerJob,
     Stages,
     start_consumers,
     start_producers,
 )
 from interchange.errors import ConfigError
+from interchange.kafka.seam import Stop
 from interchange.kafka.topics import create_topics
 from interchange.metrics.histogram import LatencyHistogram
 from interchange.metrics.run import RunMetrics
@@ -111,10 +114,16 @@ Events = Callable[[str, Any], None]  # ("phase", text) | ("tick", Tick) | ("step
 
 
 def run_bench(
-    settings: Settings, options: BenchOptions, on_event: Events | None = None
+    settings: Settings,
+    options: BenchOptions,
+    on_event: Events | None = None,
+    stop: Stop | None = None,
 ) -> BenchResult:
-    """Measure the ceilings, then run one step (`rate`) or search for the sustainable maximum."""
+    """Measure the ceilings, then run one step (`rate`) or search for the sustainable maximum.
+    A `stop` ends the run between phases, or within a second of a step, with every stage
+    process stopped: BenchStoppedError."""
     emit = on_event or (lambda _kind, _value: None)
+    stop = threading.Event() if stop is None else stop  # a StopFlag not set is falsy
     out_dir = Path(settings.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     directory = build(options.preset, calc.ALL_CONNECTED)
@@ -126,11 +135,13 @@ def run_bench(
     costs = measure_stage_costs(
         directory, settings.keys_dir, attachment_bytes=options.attachment_bytes
     )
+    _check(stop)
     passthrough = None
     if options.passthrough_s is not None:
         emit("phase", f"raw Kafka pass-through for {options.passthrough_s:.0f} s")
         sizes = wire_sizes(directory, settings.keys_dir, attachment_bytes=options.attachment_bytes)
         passthrough = run_passthrough(settings, sizes, duration_s=options.passthrough_s)
+    _check(stop)
     naive = None
     if options.naive_s is not None:
         emit("phase", f"naive reference pipeline for {options.naive_s:.0f} s")
@@ -148,7 +159,8 @@ def run_bench(
         None if passthrough is None else passthrough.to_dict(),
         None if naive is None else naive.to_dict(),
     )
-    ctx = _Context(options, directory, directory_file, emit)
+    _check(stop)
+    ctx = _Context(options, directory, directory_file, emit, stop)
     steps: list[Step] = []
     if not options.search:
         steps.append(_step(settings, ctx, 0, options.rate))
@@ -161,6 +173,11 @@ def run_bench(
         steps.append(step)
         search.record(_step_result(step), step.verdict)
     return BenchResult("search", options.criteria, ceilings, tuple(steps), search.best)
+
+
+def _check(stop: Stop) -> None:
+    if stop.wait(0):
+        raise BenchStoppedError("stopped before the run ended; every stage process is stopped")
 
 
 def _flag(name: str, value: int | None) -> tuple[str, ...]:
@@ -187,6 +204,7 @@ class _Context:
     directory: Directory
     directory_file: Path
     emit: Events
+    stop: Stop
 
 
 def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
@@ -203,7 +221,7 @@ def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
         settings, ctx.directory_file, step_dir, routers=options.routers,
         recipients=options.recipients, commit_interval_ms=options.commit_interval_ms,
         router_args=_flag("--replay-capacity", options.replay_capacity),
-        recipients_args=_flag("--duplicate-window", options.duplicate_window),
+        recipients_args=_flag("--duplicate-window", options.duplicate_window), stop=ctx.stop,
     )  # fmt: skip
     sampler = ProcessSampler(options.sample_interval_s)
     try:
@@ -244,7 +262,8 @@ class _StepRun:
         series = SeriesBuilder(start_us / 1e6)
         sending, delivering = SlidingRate(), SlidingRate()
         while True:
-            time.sleep(1.0)
+            self.ctx.stop.wait(1.0)  # a second between samples; a stop ends the step at once
+            _check(self.ctx.stop)
             if failure := stages.failed():
                 raise ConfigError(f"bench step {self.index + 1}: {failure}; logs in {stages.dir}")
             now = time.monotonic()

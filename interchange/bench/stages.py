@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 from interchange.axis.directory import Directory
 from interchange.errors import ConfigError, InterchangeError
+from interchange.kafka.seam import Stop
 from interchange.metrics.run import RunMetrics, read_stats
 from interchange.settings import Settings
 from interchange.stages.commands import Stage, recipients_stage, router_stage
@@ -37,6 +39,10 @@ _ASSIGNED = re.compile(r"^interchange_router_assigned_partitions\s+([0-9.e+]+)",
 
 class StageError(InterchangeError):
     pass
+
+
+class BenchStoppedError(InterchangeError):
+    """A stop was asked (SIGINT, SIGTERM) before the bench ended; its stages are stopped."""
 
 
 @dataclass
@@ -110,11 +116,13 @@ class Stages:
             stage.terminate()
         for stage in (*self.routers, *self.recipients):
             stage.wait()
-        for prod in self.producers:
-            prod.join(timeout=30)
+        for prod in self.producers:  # done at a step's end; still sending if it was cut short
             if prod.is_alive():
-                prod.terminate()
-                prod.join(timeout=10)
+                prod.terminate()  # SIGTERM: no report is made of a step cut short
+            prod.join(timeout=10)
+            if prod.is_alive():
+                prod.kill()
+                prod.join(timeout=5)
 
 
 def _pid(stage: Stage) -> int:
@@ -132,6 +140,7 @@ def start_consumers(
     commit_interval_ms: int = 0,
     router_args: tuple[str, ...] = (),
     recipients_args: tuple[str, ...] = (),
+    stop: Stop | None = None,
 ) -> Stages:
     """Start routers and recipients on the step's topics and wait until they have partitions."""
     stages = Stages(step_dir)
@@ -170,7 +179,11 @@ def start_consumers(
         if time.monotonic() > deadline:
             stages.stop()
             raise StageError(f"routers/recipients not ready in {READY_TIMEOUT_S:.0f} s")
-        time.sleep(0.2)
+        if stop is not None and stop.wait(0.2):
+            stages.stop()
+            raise BenchStoppedError("stopped while the stages started; every stage is stopped")
+        if stop is None:
+            time.sleep(0.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,20 +205,24 @@ def start_producers(
     for i in range(instances):
         stats = stages.stats_dir / f"producer-{i}.json"
         config = ProducerConfig(seed, start_us, i, instances, stats)
-        proc = ctx.Process(target=_produce, args=(settings, job, config), daemon=True)
+        proc = ctx.Process(target=_produce, args=(settings, job, config, os.getpid()), daemon=True)
         proc.start()
         stages.producers.append(proc)
     return start_us
 
 
-def _produce(settings: Settings, job: ProducerJob, config: ProducerConfig) -> None:
+def _produce(settings: Settings, job: ProducerJob, config: ProducerConfig, parent_pid: int) -> None:
     from interchange.bench.calc import bench_spec
     from interchange.pki.keystore import KeyStore
+    from interchange.stages.lifeline import watch_parent
     from interchange.workload.producer import AgencyProducer
+
+    stop = threading.Event()
+    watch_parent(parent_pid, stop.set)  # a bench killed outright leaves no producer sending
 
     directory = Directory.load(job.directory_file)
     spec = bench_spec(job.rate, duration_s=job.duration_s, attachment_bytes=job.attachment_bytes)
     producer = AgencyProducer(settings, directory, spec, KeyStore.open(settings.keys_dir), config)
-    result = producer.run(threading.Event())
+    result = producer.run(stop)
     if result.failed:
         raise SystemExit(f"producer shard {config.shard}: {result.failed} sends failed")

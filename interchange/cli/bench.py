@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from interchange.axis.presets import DEFAULT_PRESET, PRESET_NAMES
 from interchange.cli.common import (
     Command,
+    StopFlag,
     add_kafka_options,
     add_keys_option,
     kafka_settings,
@@ -24,6 +26,7 @@ BENCH = Command(
     "interchange bench --rate 3000 --duration 60 --warmup 10 --out-dir runs/bench",
 )
 TICK_LINE_S = 5.0  # without a terminal, a progress line every this many seconds
+_SIGNAL_NUMBERS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}  # exit code 128 + n
 
 
 def register_bench(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +105,7 @@ def run_bench_cli(args: argparse.Namespace) -> int:
 
     from interchange.bench.calc import Criteria
     from interchange.bench.run import BenchOptions, run_bench
+    from interchange.bench.stages import BenchStoppedError
     from interchange.report.bench_view import TITLE, bench_sections, write_bench_files
     from interchange.report.terminal import render_terminal, report_console
 
@@ -134,21 +138,26 @@ def run_bench_cli(args: argparse.Namespace) -> int:
     )
     console = Console(stderr=True)
     live = not args.no_progress and console.is_terminal
-    with kafka_settings(settings) as running, _Display(console, live) as display:
-        result = run_bench(running, options, display.event)
-        meta = {
-            "bootstrap": running.bootstrap,
-            "embedded_broker": settings.bootstrap is None,
-            "mode": result.mode,
-            "rate": options.rate,
-            "duration_s": options.duration_s,
-            "warmup_s": options.warmup_s,
-            "processes": f"{options.producers} producer / {options.routers} router / "
-            f"{options.recipients} recipients",
-            "command": " ".join(["interchange", *sys.argv[1:]]),
-            "clients": _clients_line(running, options),
-            "signing_keys": result_keys_line(settings.keys_dir, options.preset),
-        }
+    stop = StopFlag().install()
+    try:
+        with kafka_settings(settings) as running, _Display(console, live) as display:
+            result = run_bench(running, options, display.event, stop)
+    except BenchStoppedError as exc:
+        print(f"interchange bench: {stop.signal_name}: {exc}; no report written", file=sys.stderr)
+        return 128 + _SIGNAL_NUMBERS.get(stop.signal_name, signal.SIGTERM)
+    meta = {
+        "bootstrap": running.bootstrap,
+        "embedded_broker": settings.bootstrap is None,
+        "mode": result.mode,
+        "rate": options.rate,
+        "duration_s": options.duration_s,
+        "warmup_s": options.warmup_s,
+        "processes": f"{options.producers} producer / {options.routers} router / "
+        f"{options.recipients} recipients",
+        "command": " ".join(["interchange", *sys.argv[1:]]),
+        "clients": _clients_line(running, options),
+        "signing_keys": result_keys_line(settings.keys_dir, options.preset),
+    }
     paths = write_bench_files(result, settings.out_dir, meta=meta)
     render_terminal(TITLE, bench_sections(result), report_console())
     print(f"report: {paths.json} and {paths.html}", file=sys.stderr)

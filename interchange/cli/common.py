@@ -153,11 +153,36 @@ class StopFlag:
     def set(self) -> None:
         self._event.set()
 
+    def watch_parent(self, parent_pid: int | None) -> StopFlag:
+        """Also stop when process `parent_pid` is no longer this one's parent (`--parent-pid`:
+        an orchestrator that was killed outright cannot send its SIGTERM)."""
+        if parent_pid is not None:
+            from interchange.stages.lifeline import watch_parent
+
+            watch_parent(parent_pid, self._parent_gone)
+        return self
+
+    def _parent_gone(self) -> None:
+        self.signal_name = "orchestrator gone"
+        self._event.set()
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)
 
     def __bool__(self) -> bool:
         return self._event.is_set()
+
+
+def add_parent_pid_option(parser: argparse.ArgumentParser) -> None:
+    """`--parent-pid`, which `simulate` and `bench` pass to the stages they start."""
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        metavar="PID",
+        help="stop, as on SIGTERM, once process PID is no longer this process's parent "
+        "(checked every second); simulate and bench pass their own, so a killed "
+        "orchestrator leaves no stage running",
+    )
 
 
 def add_static_assignment_option(group: argparse._ArgumentGroup) -> None:

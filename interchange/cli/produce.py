@@ -14,6 +14,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    add_parent_pid_option,
     directory_from_args,
     kafka_settings,
     settings_from_args,
@@ -32,6 +33,7 @@ PRODUCE = Command(
 def register_produce(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
+    add_parent_pid_option(parser)
     w = parser.add_argument_group("workload")
     add_directory_options(w, scenario=True)
     w.add_argument("--rate", type=float, default=100.0, help="documents per second (default 100)")
@@ -107,7 +109,7 @@ def run_produce(args: argparse.Namespace) -> int:
     with kafka_settings(settings) as live:
         from interchange.kafka.clients import await_kafka
 
-        stop = StopFlag().install()
+        stop = StopFlag().install().watch_parent(args.parent_pid)
         if not await_kafka(live.bootstrap or "", stop, _say, "producer"):
             _say(f"producer: stopped ({stop.signal_name}) before Kafka answered")
             return 0

@@ -13,6 +13,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    add_parent_pid_option,
     add_static_assignment_option,
     configure_logging,
     directory_from_args,
@@ -36,6 +37,7 @@ def register_recipients(parser: argparse.ArgumentParser) -> None:
 
     add_kafka_options(parser)
     add_keys_option(parser)
+    add_parent_pid_option(parser)
     g = parser.add_argument_group("recipients")
     g.add_argument(
         "--tier",
@@ -138,7 +140,7 @@ def run_recipients(args: argparse.Namespace) -> int:
     def echo(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    stop = StopFlag().install()
+    stop = StopFlag().install().watch_parent(args.parent_pid)
     with kafka_settings(settings) as live:
         if not await_kafka(live.bootstrap or "", stop, echo, "recipients"):
             echo(f"recipients: stopped ({stop.signal_name}) before Kafka answered")

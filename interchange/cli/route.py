@@ -15,6 +15,7 @@ from interchange.cli.common import (
     add_directory_options,
     add_kafka_options,
     add_keys_option,
+    add_parent_pid_option,
     add_static_assignment_option,
     configure_logging,
     directory_from_args,
@@ -34,6 +35,7 @@ ROUTE = Command(
 def register_route(parser: argparse.ArgumentParser) -> None:
     add_kafka_options(parser)
     add_keys_option(parser)
+    add_parent_pid_option(parser)
     group = parser.add_argument_group("router")
     group.add_argument(
         "--group",
@@ -134,7 +136,7 @@ def run_route(args: argparse.Namespace) -> int:
         stats_file=args.stats_file,
         metrics_file=args.metrics_file,
     )
-    stop = StopFlag().install()
+    stop = StopFlag().install().watch_parent(args.parent_pid)
     with kafka_settings(settings) as live:
         router = Router(live, directory, trust, config)
         if args.metrics_port is not None:

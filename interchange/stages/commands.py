@@ -9,6 +9,7 @@ killed if it does not exit within the grace period.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -90,7 +91,8 @@ class Stage:
 
 
 def base_argv(command: str, settings: Settings, *extra: str) -> list[str]:
-    """`python -m interchange COMMAND` on the run's broker, topics and keys."""
+    """`python -m interchange COMMAND` on the run's broker, topics and keys, bound to this
+    process: the stage stops when this process is gone."""
     assert settings.bootstrap is not None
     return [
         sys.executable,
@@ -103,6 +105,8 @@ def base_argv(command: str, settings: Settings, *extra: str) -> list[str]:
         settings.topic_prefix,
         "--keys-dir",
         str(settings.keys_dir),
+        "--parent-pid",  # the stage stops if this process is killed outright (stages/lifeline.py)
+        str(os.getpid()),
         *extra,
     ]
 
