@@ -76,9 +76,7 @@ def test_sigterm_stops_the_bench_and_every_stage(bootstrap: str, tmp_path: Path)
     assert _still_running(stages) == []
 
 
-def test_stages_stop_by_themselves_when_the_bench_is_killed(
-    bootstrap: str, tmp_path: Path
-) -> None:
+def test_stages_stop_by_themselves_when_the_bench_is_killed(bootstrap: str, tmp_path: Path) -> None:
     bench = _start_bench(bootstrap, tmp_path)
     try:
         stages = _stages_of(bench)
