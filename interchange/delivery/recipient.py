@@ -82,6 +82,8 @@ from interchange.wire.model import Tier
 from interchange.workrecords.plan import DEFAULT_WORK_SETTINGS, WorkSettings
 
 log = logging.getLogger(__name__)
+REPORT_CHECK_RECORDS = 64  # within a batch, is the stats file due? (~40 ms of work apart)
+REPORT_POLL_S = 0.1  # the reporter thread looks this often whether the file is due
 
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
 FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, said once
@@ -161,6 +163,7 @@ class Recipients:
         self._down_since: float | None = None  # Kafka stopped answering (one line per outage)
         self._stop_by: float | None = None  # monotonic deadline of the stop budget, once stopping
         self._written: object = None  # the counters of the last stats file written
+        self._last_report = time.monotonic()  # when the stats file was last due and written
         # the metrics' JSON form at (delivered, duplicates): it changes only with them
         self._metrics_dict: tuple[tuple[int, int], dict[str, Any]] | None = None
 
@@ -187,7 +190,15 @@ class Recipients:
         fetch_wait = AdaptiveFetchWait(
             consumer, self.settings.fetch_max_wait_ms, self.settings.idle_fetch_max_wait_ms
         )
-        last_commit = last_report = time.monotonic()
+        last_commit = time.monotonic()
+        reporting = threading.Event()  # set: the reporter stops
+        reporter = threading.Thread(
+            target=self._report_every,
+            args=(cfg.report_interval_s, reporting),
+            name="recipients-stats",
+            daemon=True,
+        )
+        reporter.start()
         try:
             while not stop.wait(0) and not self._done():
                 try:
@@ -198,8 +209,10 @@ class Recipients:
                     with self._lock:
                         for tp, records in batch.items():
                             tier = self.tier_of_topic[tp.topic]
-                            for record in records:
+                            for n, record in enumerate(records, 1):
                                 self._arrive(tier, tp, record)
+                                if not n % REPORT_CHECK_RECORDS:
+                                    self._report_if_due()
                         self.handling.fire(now_us())
                     fetch_wait.observe(bool(batch))
                     if batch:
@@ -211,14 +224,34 @@ class Recipients:
                 except KafkaError as exc:
                     self._outage(exc)
                     stop.wait(1.0)
-                if time.monotonic() - last_report >= cfg.report_interval_s:
-                    last_report = time.monotonic()
-                    self.write_stats()
             self._finish()
         finally:
+            reporting.set()
+            reporter.join(timeout=5.0)
             self._close()
             self.write_stats()
         return self._counts()
+
+    def _report_every(self, interval_s: float, done: threading.Event) -> None:
+        """The stats file when due, from its own thread while the loop waits on Kafka (a
+        poll, a status flush, a commit), and from the loop itself every
+        REPORT_CHECK_RECORDS records of a batch (this thread cannot take the lock then).
+        Written from the loop alone it waited for all of these: at saturation 2-6 s, and
+        the per-second series, which reads the files' write times, showed the recipients
+        delivering nothing in those seconds (docs/BENCHMARKS.md, "Eighth session")."""
+        while not done.wait(min(interval_s, REPORT_POLL_S)):
+            try:
+                self._report_if_due()
+            except Exception as exc:  # never the end of the recipients, nor of the reports
+                log.warning("recipients: cannot write the stats file: %r", exc)
+
+    def _report_if_due(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_report < self.config.report_interval_s:
+                return
+            self._last_report = now
+            self.write_stats()
 
     def _poll_timeout_ms(self, now: int) -> int:
         """Until the next timer is due, at most `poll_timeout_ms`. Rounded up: rounded down,
