@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
 class _BusyConsumer(FakeConsumer):
     """Each poll takes BUSY_S, as a loop pass does at saturation."""
 
-    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, Any]:
+    def poll(
+        self, timeout_ms: int = 0, max_records: int | None = None
+    ) -> Mapping[Any, Sequence[Any]]:
         time.sleep(BUSY_S)
         return super().poll(timeout_ms=0, max_records=max_records)
 
