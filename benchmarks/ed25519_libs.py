@@ -26,7 +26,8 @@ signature and content into one buffer first), `verify-nacl-open` (nacl.bindings.
 over signature + content: the same libsodium call without VerifyKey's checks),
 `verify-signing` (`pki.signing.verifier` as it is now, whatever library it binds), and
 the same for signing: `sign-openssl`, `sign-nacl-key` (SigningKey.sign),
-`sign-nacl-raw` (nacl.bindings.crypto_sign, first 64 bytes), `sign-signing`. PyNaCl
+`sign-nacl-raw` (nacl.bindings.crypto_sign, first 64 bytes), `sign-signing` (a one-off
+`pki.signing.sign`) and `sign-credential` (`Credential.sign`, what the producers call). PyNaCl
 exposes no detached call (crypto_sign_verify_detached, crypto_sign_detached): its
 combined calls copy the ~2 KB content once more, which costs well under a microsecond.
 """
@@ -46,7 +47,7 @@ import nacl.bindings
 import nacl.signing
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from interchange.pki.signing import Algorithm, sign, verifier
+from interchange.pki.signing import Algorithm, Credential, sign, verifier
 
 SEED = bytes(range(32))
 CONTENT = bytes((i * 7 + 3) % 256 for i in range(2048))
@@ -62,6 +63,7 @@ def variants() -> dict[str, Callable[[], object]]:
     verify_key = nacl.signing.VerifyKey(raw)
     secret = bytes(signing_key._signing_key)
     check = verifier(public, Algorithm.ED25519)
+    credential = Credential("000.00.00.G22", "ab" * 32, Algorithm.ED25519, private)
     assert signing_key.sign(CONTENT).signature == signature  # deterministic: same bytes
     assert check(CONTENT, signature)
 
@@ -74,6 +76,7 @@ def variants() -> dict[str, Callable[[], object]]:
         "sign-nacl-key": lambda: signing_key.sign(CONTENT).signature,
         "sign-nacl-raw": lambda: nacl.bindings.crypto_sign(CONTENT, secret)[:64],
         "sign-signing": lambda: sign(private, CONTENT, Algorithm.ED25519),
+        "sign-credential": lambda: credential.sign(CONTENT),
     }
 
 
