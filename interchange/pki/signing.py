@@ -7,7 +7,7 @@ downgrade verification. Each algorithm has one fixed parameter set:
 * ``ed25519``: pure Ed25519 (RFC 8032) over the content bytes; 64-byte signature.
   Signed and verified with libsodium (PyNaCl), about half the instructions of
   OpenSSL's per call (docs/BENCHMARKS.md); keys, PEM and certificates stay
-  `cryptography`'s. Its judgement is libsodium's (docs/PKI.md, "Ed25519 edge cases"):
+  `cryptography`'s. Its judgement is libsodium's (docs/PKI.md, "Ed25519: libsodium"):
   S must be below the group order L, R must not be of small order and must be the
   canonical encoding of the point the equation gives. A public key must be the
   canonical encoding of a point of the prime-order group other than the identity
@@ -131,7 +131,7 @@ def algorithm_of(key: object, rsa_padding: RsaPadding | None = None) -> Algorith
 
 WEAK_ED25519_KEY = (
     "the Ed25519 public key is of small or mixed order or not canonically encoded, "
-    "which no RFC 8032 key generation gives (docs/PKI.md, 'Ed25519 edge cases')"
+    "which no RFC 8032 key generation gives (docs/PKI.md, 'Ed25519: libsodium')"
 )
 
 
