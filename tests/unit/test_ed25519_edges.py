@@ -325,7 +325,7 @@ def test_not_a_key_of_32_bytes() -> None:
         ed25519.Ed25519PublicKey.from_public_bytes(bytes(31))
 
 
-def test_a_non_canonical_encoding_of_a_full_order_point_is_not_a_sound_key() -> None:
+def test_a_non_canonical_encoding_of_a_large_order_point_is_not_a_sound_key() -> None:
     """No signature can be forged for it (its discrete log is unknown), but libraries
     disagree on reading it: refused as a key."""
     y = next(y for y in range(2, 19) if ed.x_of(y, 0) is not None)
