@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from interchange.errors import PkiError
 from interchange.pki.signing import (
+    WEAK_ED25519_KEY,
     Algorithm,
     PrivateKey,
     PublicKey,
@@ -126,9 +127,12 @@ def issue(
     """An end-entity signing certificate for one agency, issued by `ca_key`.
 
     `algorithm` (default: the key's, PSS for RSA) must fit the key; for RSA the
-    certificate names its padding (SCHEME_POLICIES)."""
+    certificate names its padding (SCHEME_POLICIES). An Ed25519 key outside the
+    prime-order group, or not canonically encoded, is refused (`WEAK_ED25519_KEY`)."""
     if not_after_us < not_before_us:
         raise PkiError(f"certificate for {agency_id}: not-after before not-before")
+    if isinstance(subject_key, ed25519.Ed25519PublicKey) and algorithm_of(subject_key) is None:
+        raise PkiError(f"certificate for {agency_id}: {WEAK_ED25519_KEY}")
     algorithm = algorithm or algorithm_of(subject_key)
     if algorithm is None or algorithm_of(subject_key, padding_of(algorithm)) is not algorithm:
         raise PkiError(f"certificate for {agency_id}: key does not fit {algorithm}")

@@ -5,6 +5,14 @@ key (`algorithm_of`), never from anything the message says, so a forger cannot
 downgrade verification. Each algorithm has one fixed parameter set:
 
 * ``ed25519``: pure Ed25519 (RFC 8032) over the content bytes; 64-byte signature.
+  Signed and verified with libsodium (PyNaCl), about half the instructions of
+  OpenSSL's per call (docs/BENCHMARKS.md); keys, PEM and certificates stay
+  `cryptography`'s. Its judgement is libsodium's (docs/PKI.md, "Ed25519: libsodium"):
+  S must be below the group order L, R must not be of small order and must be the
+  canonical encoding of the point the equation gives. A public key must be the
+  canonical encoding of a point of the prime-order group other than the identity
+  (`ed25519_key_sound`); any other key is outside the profile (`algorithm_of` gives
+  None), so its certificate is untrusted and no verifier is ever bound to it.
 * ``ecdsa-p256``: ECDSA on P-256 with SHA-256; DER-encoded (r, s), 8 to 72 bytes,
   with s in the lower half of the group order ("low-S", as Bitcoin's BIP 62 and
   most signing libraries require). For every valid (r, s), (r, n - s) verifies
@@ -27,6 +35,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -109,23 +120,72 @@ def algorithm_of(key: object, rsa_padding: RsaPadding | None = None) -> Algorith
         return _RSA.get((key.key_size, rsa_padding or RsaPadding.PSS))
     if rsa_padding is not None:
         return None
-    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+    if isinstance(key, ed25519.Ed25519PrivateKey):
         return Algorithm.ED25519
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return Algorithm.ED25519 if ed25519_key_sound(key.public_bytes_raw()) else None
     if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
         return Algorithm.ECDSA_P256 if isinstance(key.curve, ec.SECP256R1) else None
     return None
 
 
-def sign(key: PrivateKey, content: bytes, algorithm: Algorithm) -> bytes:
-    """Sign the exact `content` bytes with `algorithm` (which must be the key's)."""
+WEAK_ED25519_KEY = (
+    "the Ed25519 public key is of small or mixed order or not canonically encoded, "
+    "which no RFC 8032 key generation gives (docs/PKI.md, 'Ed25519: libsodium')"
+)
+
+
+def ed25519_key_sound(raw: bytes) -> bool:
+    """Whether 32 bytes are an Ed25519 public key an RFC 8032 key pair can have.
+
+    That is the canonical encoding of a point of the prime-order subgroup other than
+    the identity (libsodium's crypto_core_ed25519_is_valid_point). A small-order key
+    would let anyone forge its signatures (OpenSSL accepts them, libsodium refuses
+    them all: it would silently verify nothing); a mixed-order or non-canonical one
+    is judged differently by different libraries. Checked once per certificate.
+    """
+    return len(raw) == 32 and bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
+
+
+Signer = Callable[[bytes], bytes]
+
+
+def signer(key: PrivateKey, algorithm: Algorithm) -> Signer:
+    """A `content -> signature` function bound to `key` and `algorithm` (which must be the
+    key's), built once per credential. Ed25519 signs with libsodium, over the same seed:
+    RFC 8032 signatures are deterministic, so they are byte for byte OpenSSL's."""
     if algorithm_of(key, padding_of(algorithm)) is not algorithm:
         raise PkiError(f"a {type(key).__name__} cannot sign as {algorithm}")
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(content)
+        # libsodium's secret key is the seed followed by the public key (no scalar
+        # multiplication here: OpenSSL keeps the public key it derived)
+        secret = key.private_bytes_raw() + key.public_key().public_bytes_raw()
+        combined = nacl.bindings.crypto_sign  # signature || content: the first 64 bytes
+
+        def ed25519_sign(content: bytes) -> bytes:
+            return combined(content, secret)[:64]
+
+        return ed25519_sign
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return low_s(key.sign(content, _ECDSA))
+        ec_key = key
+
+        def ecdsa_sign(content: bytes) -> bytes:
+            return low_s(ec_key.sign(content, _ECDSA))
+
+        return ecdsa_sign
+    rsa_key: rsa.RSAPrivateKey = key
     pad = _PKCS1 if padding_of(algorithm) is RsaPadding.PKCS1V15 else _PSS
-    return key.sign(content, pad, hashes.SHA256())
+
+    def rsa_sign(content: bytes) -> bytes:
+        return rsa_key.sign(content, pad, hashes.SHA256())
+
+    return rsa_sign
+
+
+def sign(key: PrivateKey, content: bytes, algorithm: Algorithm) -> bytes:
+    """Sign the exact `content` bytes with `algorithm` (which must be the key's); a
+    one-off `signer` (a `Credential` keeps its own)."""
+    return signer(key, algorithm)(content)
 
 
 def low_s(signature: bytes) -> bytes:
@@ -154,12 +214,8 @@ def verifier(key: PublicKey, algorithm: Algorithm) -> Verifier:
     if algorithm_of(key, padding_of(algorithm)) is not algorithm:
         raise PkiError(f"a {type(key).__name__} cannot verify as {algorithm}")
     if isinstance(key, ed25519.Ed25519PublicKey):
-
-        def check(content: bytes, signature: bytes) -> bool:
-            key.verify(signature, content)
-            return True
-
-    elif isinstance(key, ec.EllipticCurvePublicKey):
+        return _ed25519_verifier(key.public_bytes_raw())
+    if isinstance(key, ec.EllipticCurvePublicKey):
 
         def check(content: bytes, signature: bytes) -> bool:
             _r, s = decode_dss_signature(signature)  # ValueError on anything but DER (r, s)
@@ -182,6 +238,24 @@ def verifier(key: PublicKey, algorithm: Algorithm) -> Verifier:
             return False
 
     return safe
+
+
+def _ed25519_verifier(raw: bytes) -> Verifier:
+    """libsodium's verify bound to a sound key's 32 raw bytes (see the module docstring).
+
+    VerifyKey.verify refuses a signature that is not exactly 64 bytes before joining it
+    to the content (libsodium's combined form): a 63-byte signature can never borrow the
+    content's first byte."""
+    verify = nacl.signing.VerifyKey(raw).verify
+
+    def ed25519_check(content: bytes, signature: bytes) -> bool:
+        try:
+            verify(content, signature)
+        except nacl.exceptions.CryptoError:  # bad signature, wrong length or type
+            return False
+        return True
+
+    return ed25519_check
 
 
 def private_key_pem(key: PrivateKey) -> bytes:
@@ -213,6 +287,11 @@ class Credential:
     algorithm: Algorithm
     key: PrivateKey = field(repr=False, compare=False)
 
+    _signer: Signer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_signer", signer(self.key, self.algorithm))
+
     def sign(self, content: bytes) -> bytes:
         """Signature over the exact `content` bytes (the canonical document encoding)."""
-        return sign(self.key, content, self.algorithm)
+        return self._signer(content)

@@ -1,6 +1,7 @@
 """The committed test vectors: reproducible from the code, and checked by independent code.
 
-Ed25519 signatures are verified with PyNaCl (libsodium, not OpenSSL), the RSA
+Ed25519 signatures are verified with PyNaCl's own API (libsodium) and with OpenSSL
+(`cryptography`, the library the product signed with before it moved to libsodium), the RSA
 PKCS#1 v1.5 ones with OpenSSL's command line (not the `cryptography` package),
 and the document and envelope bytes decoded with the official `avro` package
 (not fastavro).
@@ -22,6 +23,7 @@ import nacl.exceptions
 import nacl.signing
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from interchange.pki.keyfiles import Layout
 from interchange.pki.keystore import TrustStore
@@ -79,7 +81,7 @@ def test_vectors_cover_the_promised_cases() -> None:
 
 
 @pytest.mark.parametrize("vector", DOCS, ids=NAMES)
-def test_signature_verifies_with_libsodium(vector: dict[str, Any]) -> None:
+def test_signature_verifies_with_libsodium_and_openssl(vector: dict[str, Any]) -> None:
     signer = MANIFEST["signer"]
     content = bytes.fromhex(vector["document_hex"])
     signature = bytes.fromhex(vector["signature_hex"])
@@ -91,6 +93,9 @@ def test_signature_verifies_with_libsodium(vector: dict[str, Any]) -> None:
     assert signing_key.sign(content).signature == signature
     with pytest.raises(nacl.exceptions.BadSignatureError):
         verify_key.verify(content + b"\x00", signature)
+    # and with OpenSSL: the two libraries agree on every signature an RFC 8032 signer makes
+    openssl_key = ed25519.Ed25519PublicKey.from_public_bytes(bytes(verify_key))
+    openssl_key.verify(signature, content)
 
 
 def test_certificate_chain_verifies_with_libsodium() -> None:
