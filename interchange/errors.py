@@ -16,6 +16,7 @@ InterchangeError
 ├── RouterError          routing/router.py: the router cannot continue (fenced by a twin router id)
 ├── ReplayError          audit/replay.py: the topics cannot be read for an audit replay
 ├── StageError           bench/stages.py: a bench stage failed or was not ready in time
+├── BenchStoppedError    bench/stages.py: SIGINT/SIGTERM ended a bench; its stages are stopped
 ├── PassthroughError     bench/passthrough.py: the raw Kafka pass-through ceiling failed
 └── CeilingError         bench/ceilings.py: the CPU-ceiling run did not deliver a bench document
 """
