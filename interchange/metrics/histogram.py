@@ -152,6 +152,17 @@ class LatencyHistogram:
         """HdrHistogram V2 compressed, base64 text (readable by any HDR library)."""
         return str(self._h.encode().decode("ascii"))
 
+    def frozen(self) -> FrozenHistogram:
+        """This histogram's state now, to encode later, maybe on another thread: a copy of
+        the counts up to the largest value's bucket (~10 µs; what `encode` reads), where
+        a whole new histogram costs ~150 µs to allocate."""
+        h = self._h
+        if not h.total_count:
+            return FrozenHistogram(None, 0, 0, 0, self.clamped)
+        used = h.get_counts_array_index(h.max_value) + 1
+        counts = np.frombuffer(h.counts, dtype=np.uint64)[:used].copy()
+        return FrozenHistogram(counts, h.min_value, h.max_value, h.total_count, self.clamped)
+
     @classmethod
     def decode(cls, blob: str) -> LatencyHistogram:
         """Inverse of `encode`; ConfigError if the blob is not an HDR histogram of our shape."""
@@ -180,3 +191,28 @@ class LatencyHistogram:
 
     def __repr__(self) -> str:
         return f"LatencyHistogram(count={self.count}, max_us={self.max})"
+
+
+class FrozenHistogram:
+    """A `LatencyHistogram` as it was when `frozen()` was called: its count, its clamped
+    count and its encoding, the same text the histogram's own `encode` gave then."""
+
+    __slots__ = ("_counts", "_max", "_min", "clamped", "count")
+
+    def __init__(
+        self, counts: np.ndarray | None, min_value: int, max_value: int, count: int, clamped: int
+    ) -> None:
+        self._counts = counts
+        self._min = min_value
+        self._max = max_value
+        self.count = int(count)
+        self.clamped = clamped
+
+    def encode(self) -> str:
+        """What `LatencyHistogram.encode` gave at the moment of freezing."""
+        out = LatencyHistogram()
+        if self._counts is not None:
+            h = out._h
+            np.frombuffer(h.counts, dtype=np.uint64)[: self._counts.size] = self._counts
+            h.min_value, h.max_value, h.total_count = self._min, self._max, self.count
+        return out.encode()
