@@ -370,8 +370,7 @@ def _as_dict(
     rows_of_cells = []
     for (s, r, p), cell in sorted(cells.items(), key=lambda kv: _key_order(kv[0])):
         rows_of_cells.append(
-            {"sender_tier": s.value, "recipient_tier": r.value, "priority": p.name}
-            | cell.to_dict()
+            {"sender_tier": s.value, "recipient_tier": r.value, "priority": p.name} | cell.to_dict()
         )
     hists: dict[str, list[dict[str, Any]]] = {}
     for fam in _FAMILIES:
