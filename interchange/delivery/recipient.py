@@ -218,7 +218,7 @@ class Recipients:
             self._finish()
         finally:
             self._close()
-            self.write_stats(final=True)
+            self.write_final_stats()
         return self._counts()
 
     def _poll_timeout_ms(self, now: int) -> int:
@@ -476,7 +476,15 @@ class Recipients:
             self._metrics_at = (version, _Rendered(self.metrics.snapshot()))
         return self._metrics_at[1]
 
-    def write_stats(self, *, final: bool = False) -> None:
+    def write_stats(self) -> None:
+        """Write the stats file (on the stats writer's thread; see `_write_stats`)."""
+        self._write_stats(final=False)
+
+    def write_final_stats(self) -> None:
+        """The stopping process's last stats file, on this thread, after the writer's last."""
+        self._write_stats(final=True)
+
+    def _write_stats(self, *, final: bool) -> None:
         """Write the stats file. The loop only freezes the figures (a copy of the counts);
         the stats writer's thread encodes the histograms (HDR) and writes the file, so no
         delivery waits for that (docs/BENCHMARKS.md, "Default simulate's tail, eighth
