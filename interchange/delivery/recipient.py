@@ -218,7 +218,8 @@ class Recipients:
             self._finish()
         finally:
             self._close()
-            self.write_final_stats()
+            self.write_stats()
+            self.stats_closed()  # the last file is written when run returns
         return self._counts()
 
     def _poll_timeout_ms(self, now: int) -> int:
@@ -477,14 +478,6 @@ class Recipients:
         return self._metrics_at[1]
 
     def write_stats(self) -> None:
-        """Write the stats file (on the stats writer's thread; see `_write_stats`)."""
-        self._write_stats(final=False)
-
-    def write_final_stats(self) -> None:
-        """The stopping process's last stats file, on this thread, after the writer's last."""
-        self._write_stats(final=True)
-
-    def _write_stats(self, *, final: bool) -> None:
         """Write the stats file. The loop only freezes the figures (a copy of the counts);
         the stats writer's thread encodes the histograms (HDR) and writes the file, so no
         delivery waits for that (docs/BENCHMARKS.md, "Default simulate's tail, eighth
@@ -492,7 +485,7 @@ class Recipients:
         file's modification time moves: readers see a fresh file with the same figures.
         The metrics are encoded again only when a delivery or a duplicate was recorded
         since: the work records' timers change the counters for many seconds after the
-        last delivery, not the metrics. `final`: on this thread, after the writer's last."""
+        last delivery, not the metrics."""
         if self.config.stats_file is None:
             return
         writer = self._stats_writer
@@ -502,7 +495,7 @@ class Recipients:
             counts = self._counts()
             held = self.held_now()
             state = (counts.to_dict(), held, self.downtime.run_start_us)
-            if not final and state == self._written and writer.path.exists():
+            if state == self._written and writer.path.exists() and writer.idle(0):
                 writer.path.touch()
                 return
             self._written = state
@@ -516,11 +509,13 @@ class Recipients:
         def render() -> str:
             return json.dumps(metrics.as_dict() | {EXTRAS_KEY: extras}, separators=(",", ":"))
 
-        if final:
-            writer.close()
-            writer.write_now(render)
-        else:
-            writer.submit(render)
+        writer.submit(render)
+
+    def stats_closed(self) -> None:
+        """Have the stats writer write what is pending and stop (a stopping process);
+        later writes are made on the calling thread."""
+        if self._stats_writer is not None:
+            self._stats_writer.close()
 
     def stats_written(self, timeout: float = 5.0) -> bool:
         """Wait until the stats file holds the last `write_stats` (tests, tools)."""

@@ -8,9 +8,10 @@ With a `StatsWriter` the loop only takes a snapshot (`RunMetrics.snapshot`, a co
 counts) and hands over a function that renders it; the thread renders and writes.
 
 Only the latest request counts: a write still pending when a newer one comes is dropped
-(the file is a snapshot of a running process, not a log). `close` waits for the thread;
-after it, `write_now` writes on the caller's thread, and nothing the thread still had
-can overwrite that last file.
+(the file is a snapshot of a running process, not a log). `close` has the thread write
+what is pending and stop (or writes it on the caller's thread if the thread does not
+finish in time); after it, nothing the thread still had can overwrite the file, and any
+later write is the caller's own.
 """
 
 from __future__ import annotations
@@ -36,16 +37,17 @@ class StatsWriter:
         self._cond = threading.Condition()
         self._pending: Render | None = None
         self._busy = False  # the thread is rendering or writing
-        self._closed = False
+        self._closing = False  # close() asked: write what is pending, then stop
+        self._closed = False  # closed: the thread writes nothing more
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()  # one writer of the file at a time
         self.failures = 0  # background writes that failed (each logged)
 
     def submit(self, render: Render) -> None:
         """Write `render()` soon, on the thread; replaces a request not yet started.
-        After `close`, written at once on the caller's thread instead."""
+        After `close` began, written at once on the caller's thread instead."""
         with self._cond:
-            if not self._closed:
+            if not self._closing:
                 self._pending = render
                 if self._thread is None:
                     self._thread = threading.Thread(
@@ -58,18 +60,16 @@ class StatsWriter:
 
     def write_metrics(self, metrics: RunMetrics, *, final: bool = False) -> None:
         """`write_stats(path, metrics)`, the encoding and the write on the thread: here
-        only a snapshot is taken. `final`: the stage's last file, written by the caller
-        after the thread stopped."""
+        only a snapshot is taken. `final`: the stage's last file; returns once it is
+        written (`close`)."""
         snapshot = metrics.snapshot()
 
         def render() -> str:
             return stats_text(snapshot.to_dict())
 
+        self.submit(render)
         if final:
             self.close()
-            self.write_now(render)
-        else:
-            self.submit(render)
 
     def write_now(self, render: Render) -> None:
         """Write `render()` on the caller's thread (the last write of a stopping stage)."""
@@ -78,15 +78,20 @@ class StatsWriter:
             atomic_write_text(self.path, text)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread after the write in progress (a pending one is dropped): later
-        writes are the caller's own (`write_now`), and the thread writes nothing after."""
+        """Write what is pending (on the thread), then stop the thread; later writes are
+        the caller's own (`write_now`). A request the thread did not finish within
+        `timeout` is written here instead, and the thread writes nothing after."""
         with self._cond:
-            self._closed = True
-            self._pending = None
-            self._cond.notify()
+            self._closing = True
+            self._cond.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        with self._write_lock, self._cond:
+            self._closed = True
+            leftover, self._pending = self._pending, None
+        if leftover is not None:
+            self.write_now(leftover)
 
     def idle(self, timeout: float) -> bool:
         """Wait until nothing is pending or being written; False after `timeout`."""
@@ -96,8 +101,8 @@ class StatsWriter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None or self._closed)
-                if self._closed:
+                self._cond.wait_for(lambda: self._pending is not None or self._closing)
+                if self._pending is None or self._closed:
                     self._cond.notify_all()
                     return
                 render, self._pending = self._pending, None
@@ -106,7 +111,7 @@ class StatsWriter:
                 assert render is not None
                 text = render()
                 with self._write_lock:
-                    if not self._closed:  # close() came meanwhile: the caller writes last
+                    if not self._closed:  # close() gave up waiting: the caller writes last
                         atomic_write_text(self.path, text)
             except Exception as exc:  # a full disk must not stop the stage; said each time
                 self.failures += 1

@@ -86,8 +86,10 @@ def test_the_loop_does_not_wait_for_the_encoding(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_the_final_write_is_the_last_one(tmp_path: Path) -> None:
-    """After `close`, nothing the thread still had can overwrite the final file."""
+def test_close_writes_what_is_pending_and_then_nothing_more(tmp_path: Path) -> None:
+    """A stopping stage asks for its last file and closes: the file is written when close
+    returns; after close, writes are the caller's own and nothing of the thread's comes
+    after them."""
     path = tmp_path / "stats.json"
     writer = StatsWriter(path)
     release = threading.Event()
@@ -96,17 +98,46 @@ def test_the_final_write_is_the_last_one(tmp_path: Path) -> None:
     def slow() -> str:
         started.set()
         release.wait(5.0)
-        return '{"n": "late"}'
+        return '{"n": "in progress"}'
 
     writer.submit(slow)
     assert started.wait(5.0)
+    writer.submit(lambda: '{"n": "last"}')  # pending behind the slow one
     closer = threading.Thread(target=writer.close)
     closer.start()
     release.set()
     closer.join(5.0)
-    writer.write_now(lambda: '{"n": "final"}')
+    assert not closer.is_alive()
+    assert json.loads(path.read_text(encoding="utf-8")) == {"n": "last"}
     writer.submit(lambda: '{"n": "after close"}')  # written at once, on this thread
     assert json.loads(path.read_text(encoding="utf-8")) == {"n": "after close"}
+
+
+def test_a_thread_too_slow_at_close_is_overtaken_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    writer = StatsWriter(path)
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck() -> str:
+        started.set()
+        release.wait(5.0)
+        return '{"n": "late"}'
+
+    writer.submit(stuck)
+    assert started.wait(5.0)
+    writer.submit(lambda: '{"n": "last"}')
+    writer.close(timeout=0.1)  # the thread is still in `stuck`: close writes "last" itself
+    assert json.loads(path.read_text(encoding="utf-8")) == {"n": "last"}
+    release.set()
+    assert writer.idle(5.0)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"n": "last"}
+
+
+def test_the_final_metrics_are_written_when_the_call_returns(tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    writer = StatsWriter(path)
+    writer.write_metrics(RunMetrics())
     writer.write_metrics(_metrics(), final=True)
     assert path.read_text(encoding="utf-8") == stats_text(_metrics().to_dict())
 
