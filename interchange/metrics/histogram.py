@@ -235,10 +235,9 @@ class FrozenHistogram:
         """What `LatencyHistogram.encode` gave at the moment of freezing.
 
         Frozen histograms are encoded off a stage's loop, on a thread of their own; that
-        thread gives up the GIL before each one (`time.sleep(0)`), so the loop waits at
-        most one encode (~0.1-0.2 ms) for it, not the interpreter's 5 ms switch interval
-        (measured: the recipients' loop lost ~5 ms at the median each time it handed a
-        snapshot over, without this)."""
+        thread gives up the GIL before each one (`time.sleep(0)`), so a loop that wants
+        the GIL back waits at most one encode (~0.1-0.2 ms), not up to the interpreter's
+        5 ms switch interval."""
         time.sleep(0)
         out = LatencyHistogram()
         if self._where is not None and self._counts is not None:
