@@ -478,7 +478,7 @@ class Recipients:
         return self._metrics_at[1]
 
     def write_stats(self) -> None:
-        """Write the stats file. The loop only freezes the figures (a copy of the counts);
+        """Write the stats file. The loop only freezes the figures (`RunMetrics.snapshot`);
         the stats writer's thread encodes the histograms (HDR) and writes the file, so no
         delivery waits for that (docs/BENCHMARKS.md, "Default simulate's tail, eighth
         session"). When nothing changed since the last write (an idle process) only the

@@ -301,8 +301,9 @@ class RunMetrics:
         return _as_dict(self.cells, self.work, self._hists)
 
     def snapshot(self) -> MetricsSnapshot:
-        """These metrics as they are now, cheap to take (~5 µs a histogram: a copy of its
-        counts, not an encoding), to be encoded later, on another thread if need be."""
+        """These metrics as they are now, cheaper to take than to encode (a histogram's
+        buckets in use, ~50 µs, against ~0.1-0.2 ms for its encoding), to be encoded later,
+        on another thread if need be."""
         cells = {key: cell.copy() for key, cell in self.cells.items()}
         work = {pair: _copy_work(wc) for pair, wc in self.work.items()}
         hists = {

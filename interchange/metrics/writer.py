@@ -4,8 +4,8 @@ A stage rewrites its stats file once a second. Encoding its histograms (HDR, ~0.
 each; the recipients hold ~100) and writing the file (with an fsync) took the recipients'
 loop 16 ms at the median, up to 45 ms, once a second, and every delivery that arrived
 meanwhile waited for it (docs/BENCHMARKS.md, "Default simulate's tail, eighth session").
-With a `StatsWriter` the loop only takes a snapshot (`RunMetrics.snapshot`, a copy of the
-counts) and hands over a function that renders it; the thread renders and writes.
+With a `StatsWriter` the loop only takes a snapshot (`RunMetrics.snapshot`, the buckets in
+use) and hands over a function that renders it; the thread renders and writes.
 
 Only the latest request counts: a write still pending when a newer one comes is dropped
 (the file is a snapshot of a running process, not a log). `close` has the thread write
