@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from interchange.audit.deliveries import (
     Verified,
     delivery_fact,
     delivery_facts,
-    verify_values,
+    verify_value,
 )
 from interchange.audit.evidence import Evidence, named_differences
 from interchange.audit.facts import RouterTimes, Submission, router_times, submission_facts
@@ -252,25 +252,29 @@ def _facts(
         return s, facts, once.verifications
     tasks = _tasks(subs, deliveries, config.chunk)
     rejected = router_times([], rejections)
+    # Each task's delivery facts are built as soon as its result is in, while the other
+    # workers still run: only the receipt-time check below waits for the whole pool.
+    placed: list[DeliveryFact | None] = [None] * len(deliveries)
+    for i, (rec, tier) in enumerate(deliveries):
+        if rec.excluded is not None:  # an archived leak: metadata only, not in any task
+            placed[i] = delivery_facts([(rec, tier)], trust)[0]
+    done: list[tuple[_Task, _Done]] = []
+    checks = 0
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
         initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
-        done = _run_pool(config, (*initargs, partitions, rejected), _task, tasks)
-    by_value: dict[bytes, Verified] = {}
+        for task, result in _run_pool(config, (*initargs, partitions, rejected), _task, tasks):
+            for i, v in zip(task.indices, result.verified, strict=True):
+                rec, tier = deliveries[i]
+                placed[i] = delivery_fact(rec, tier, v)
+            checks += result.checks
+            done.append((task, result))
+    every = [f for f in placed if f is not None]
+    assert len(every) == len(deliveries)  # every delivery is in exactly one task, or excluded
+    times = router_times(every, rejections)
     by_partition: dict[int, list[Submission]] = {}
-    checks = 0
-    for task, result in zip(tasks, done, strict=True):
-        by_value.update(zip(task.deliveries, result.verified, strict=True))
-        checks += result.checks
-    facts = [
-        delivery_fact(rec, tier, by_value[rec.value or b""])
-        if rec.excluded is None
-        else delivery_facts([(rec, tier)], trust)[0]  # an archived leak: metadata only
-        for rec, tier in deliveries
-    ]
-    times = router_times(facts, rejections)
-    for task, result in zip(tasks, done, strict=True):
+    for task, result in done:
         if task.partition is None:
             continue
         if all(times.get(d, []) == t for d, t in result.times.items()):
@@ -285,7 +289,7 @@ def _facts(
         )  # fmt: skip
         checks += once.verifications
     order = sorted(subs, key=lambda p: -len(subs[p]))  # the order the checks saw before
-    return [x for p in order for x in by_partition[p]], facts, checks
+    return [x for p in order for x in by_partition[p]], every, checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +300,8 @@ class _Task:
 
     partition: int | None
     records: list[RawRecord]  # the partition's submissions, in offset order
-    deliveries: list[bytes]  # distinct delivery values
+    deliveries: list[bytes]  # the values of its delivery records (equal ones verified once)
+    indices: list[int]  # where each of those records is in the audit's delivery list
 
     @property
     def size(self) -> int:
@@ -305,7 +310,7 @@ class _Task:
 
 @dataclass(frozen=True, slots=True)
 class _Done:
-    verified: list[Verified]  # per task delivery value
+    verified: list[Verified]  # per task delivery value (one object for equal values)
     submissions: list[Submission]
     times: dict[bytes, list[int]]  # the receipt times each submission's content was given
     checks: int  # signature checks that ran
@@ -319,27 +324,42 @@ def _tasks(
     A submission's key is its sender id and a delivery names its document's sender in
     its `sender` header. The header only steers a delivery to the task of its document:
     the receipt times a task decided with are checked against all of them afterwards.
+    Values are not compared here (hashing every value would be serial work): the
+    worker verifies equal values once.
     """
     partition_of = {r.key: p for p, records in subs.items() for r in records if r.key}
-    claimed: dict[int, dict[bytes, None]] = {p: {} for p in subs}  # distinct, in order
-    rest: dict[bytes, None] = {}
-    for rec, _tier in deliveries:
+    claimed: dict[int, list[int]] = {p: [] for p in subs}
+    rest: dict[bytes, list[int]] = {}  # by value: equal values in one chunk, verified once
+    for i, (rec, _tier) in enumerate(deliveries):
         if rec.excluded is not None:
             continue  # nothing to verify: the parent reads its exclusion metadata
-        sender = next((v for k, v in rec.headers if k == "sender"), None)
-        part = partition_of.get(sender) if sender is not None else None
-        (rest if part is None else claimed[part])[rec.value or b""] = None
-    tasks = [_Task(p, records, list(claimed[p])) for p, records in subs.items()]
-    left = list(rest)
-    tasks += [_Task(None, [], left[i : i + chunk]) for i in range(0, len(left), chunk)]
+        part = None
+        for k, v in rec.headers:
+            if k == "sender":
+                part = partition_of.get(v) if v is not None else None
+                break
+        if part is None:
+            rest.setdefault(rec.value or b"", []).append(i)
+        else:
+            claimed[part].append(i)
+
+    def task(partition: int | None, records: list[RawRecord], indices: list[int]) -> _Task:
+        values = [deliveries[i][0].value or b"" for i in indices]
+        return _Task(partition, records, values, indices)
+
+    tasks = [task(p, records, claimed[p]) for p, records in subs.items()]
+    left = list(rest.values())
+    for n in range(0, len(left), chunk):
+        tasks.append(task(None, [], [i for same in left[n : n + chunk] for i in same]))
     tasks.sort(key=lambda t: -t.size)
     return tasks
 
 
 def _run_pool(
     config: AuditConfig, initargs: tuple[Any, ...], work: Callable[[T], R], tasks: list[T]
-) -> list[R]:
-    """`work` over `tasks` on `config.workers` processes; results in task order.
+) -> Iterator[tuple[T, R]]:
+    """`work` over `tasks` on `config.workers` processes; each task with its result, in
+    the order they finish (so the caller merges one while the workers run the rest).
 
     A forked worker reads its task from memory it shares with the parent, so only an
     index crosses the pipe (pickling the records, and unpickling them in the worker,
@@ -350,12 +370,16 @@ def _run_pool(
     context = _context()
     inherit = context.get_start_method() == "fork"
     _INHERITED[:] = tasks if inherit else []
-    jobs: Sequence[Any] = range(len(tasks)) if inherit else tasks
     try:
         with ProcessPoolExecutor(
             max_workers=config.workers, mp_context=context, initializer=_init, initargs=initargs
         ) as pool:
-            return list(pool.map(_Job(work), jobs))
+            job = _Job(work)
+            running = {
+                pool.submit(job, i if inherit else task): i for i, task in enumerate(tasks)
+            }
+            for finished in as_completed(running):
+                yield tasks[running[finished]], finished.result()
     finally:
         _INHERITED.clear()
 
@@ -414,10 +438,16 @@ def _task(task: _Task) -> _Done:
     those deliveries and the rejections record, with the same cache."""
     w = _WORKER
     once = Reverified(w["trust"], EdxmlFormats(w["trust"]))
-    verified = verify_values(task.deliveries, w["trust"], once)
+    seen: dict[bytes, Verified] = {}  # equal values: one object, pickled once
+    verified = []
+    for value in task.deliveries:
+        v = seen.get(value)
+        if v is None:
+            v = seen[value] = verify_value(value, w["trust"], once)
+        verified.append(v)
     if task.partition is None:
         return _Done(verified, [], {}, once.verifications)
-    times = _Asked(router_times(verified, ()))
+    times = _Asked(router_times(seen.values(), ()))
     for digest, more in w["rejected"].items():
         times[digest] = sorted({*times.get(digest, ()), *more})
     times.asked.clear()
