@@ -32,7 +32,7 @@ from interchange.audit.deliveries import (
     Verified,
     delivery_fact,
     delivery_facts,
-    verify_value,
+    verify_values,
 )
 from interchange.audit.evidence import Evidence, named_differences
 from interchange.audit.facts import RouterTimes, Submission, router_times, submission_facts
@@ -265,9 +265,9 @@ def _facts(
         config.directory.save(directory_file)
         initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
         for task, result in _run_pool(config, (*initargs, partitions, rejected), _task, tasks):
-            for i, v in zip(task.indices, result.verified, strict=True):
+            for i, n in task.slots:
                 rec, tier = deliveries[i]
-                placed[i] = delivery_fact(rec, tier, v)
+                placed[i] = delivery_fact(rec, tier, result.verified[n])
             checks += result.checks
             done.append((task, result))
     every = [f for f in placed if f is not None]
@@ -300,8 +300,10 @@ class _Task:
 
     partition: int | None
     records: list[RawRecord]  # the partition's submissions, in offset order
-    deliveries: list[bytes]  # the values of its delivery records (equal ones verified once)
-    indices: list[int]  # where each of those records is in the audit's delivery list
+    deliveries: list[bytes]  # distinct delivery values
+    # (index in the audit's delivery list, index in `deliveries`) of each delivery record
+    # whose value is in this task: the audit process builds its facts from the result
+    slots: list[tuple[int, int]]
 
     @property
     def size(self) -> int:
@@ -310,7 +312,7 @@ class _Task:
 
 @dataclass(frozen=True, slots=True)
 class _Done:
-    verified: list[Verified]  # per task delivery value (one object for equal values)
+    verified: list[Verified]  # per task delivery value
     submissions: list[Submission]
     times: dict[bytes, list[int]]  # the receipt times each submission's content was given
     checks: int  # signature checks that ran
@@ -324,12 +326,10 @@ def _tasks(
     A submission's key is its sender id and a delivery names its document's sender in
     its `sender` header. The header only steers a delivery to the task of its document:
     the receipt times a task decided with are checked against all of them afterwards.
-    Values are not compared here (hashing every value would be serial work): the
-    worker verifies equal values once.
     """
     partition_of = {r.key: p for p, records in subs.items() for r in records if r.key}
-    claimed: dict[int, list[int]] = {p: [] for p in subs}
-    rest: dict[bytes, list[int]] = {}  # by value: equal values in one chunk, verified once
+    claimed: dict[int | None, dict[bytes, list[int]]] = {p: {} for p in subs}
+    claimed[None] = {}  # no partition claims them
     for i, (rec, _tier) in enumerate(deliveries):
         if rec.excluded is not None:
             continue  # nothing to verify: the parent reads its exclusion metadata
@@ -338,19 +338,16 @@ def _tasks(
             if k == "sender":
                 part = partition_of.get(v) if v is not None else None
                 break
-        if part is None:
-            rest.setdefault(rec.value or b"", []).append(i)
-        else:
-            claimed[part].append(i)
+        claimed[part].setdefault(rec.value or b"", []).append(i)
 
-    def task(partition: int | None, records: list[RawRecord], indices: list[int]) -> _Task:
-        values = [deliveries[i][0].value or b"" for i in indices]
-        return _Task(partition, records, values, indices)
+    def task(partition: int | None, records: list[RawRecord], values: list[bytes]) -> _Task:
+        found = claimed[partition]
+        slots = [(i, n) for n, value in enumerate(values) for i in found[value]]
+        return _Task(partition, records, values, slots)
 
-    tasks = [task(p, records, claimed[p]) for p, records in subs.items()]
-    left = list(rest.values())
-    for n in range(0, len(left), chunk):
-        tasks.append(task(None, [], [i for same in left[n : n + chunk] for i in same]))
+    tasks = [task(p, records, list(claimed[p])) for p, records in subs.items()]
+    left = list(claimed[None])
+    tasks += [task(None, [], left[n : n + chunk]) for n in range(0, len(left), chunk)]
     tasks.sort(key=lambda t: -t.size)
     return tasks
 
@@ -375,9 +372,7 @@ def _run_pool(
             max_workers=config.workers, mp_context=context, initializer=_init, initargs=initargs
         ) as pool:
             job = _Job(work)
-            running = {
-                pool.submit(job, i if inherit else task): i for i, task in enumerate(tasks)
-            }
+            running = {pool.submit(job, i if inherit else task): i for i, task in enumerate(tasks)}
             for finished in as_completed(running):
                 yield tasks[running[finished]], finished.result()
     finally:
@@ -438,16 +433,10 @@ def _task(task: _Task) -> _Done:
     those deliveries and the rejections record, with the same cache."""
     w = _WORKER
     once = Reverified(w["trust"], EdxmlFormats(w["trust"]))
-    seen: dict[bytes, Verified] = {}  # equal values: one object, pickled once
-    verified = []
-    for value in task.deliveries:
-        v = seen.get(value)
-        if v is None:
-            v = seen[value] = verify_value(value, w["trust"], once)
-        verified.append(v)
+    verified = verify_values(task.deliveries, w["trust"], once)
     if task.partition is None:
         return _Done(verified, [], {}, once.verifications)
-    times = _Asked(router_times(seen.values(), ()))
+    times = _Asked(router_times(verified, ()))
     for digest, more in w["rejected"].items():
         times[digest] = sorted({*times.get(digest, ()), *more})
     times.asked.clear()
