@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,25 +252,29 @@ def _facts(
         return s, facts, once.verifications
     tasks = _tasks(subs, deliveries, config.chunk)
     rejected = router_times([], rejections)
+    # Each task's delivery facts are built as soon as its result is in, while the other
+    # workers still run: only the receipt-time check below waits for the whole pool.
+    placed: list[DeliveryFact | None] = [None] * len(deliveries)
+    for i, (rec, tier) in enumerate(deliveries):
+        if rec.excluded is not None:  # an archived leak: metadata only, not in any task
+            placed[i] = delivery_facts([(rec, tier)], trust)[0]
+    done: list[tuple[_Task, _Done]] = []
+    checks = 0
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
         directory_file = Path(tmp) / "directory.json"
         config.directory.save(directory_file)
         initargs = (str(config.keys_dir), str(directory_file), config.replay_capacity)
-        done = _run_pool(config, (*initargs, partitions, rejected), _task, tasks)
-    by_value: dict[bytes, Verified] = {}
+        for task, result in _run_pool(config, (*initargs, partitions, rejected), _task, tasks):
+            for i, n in task.slots:
+                rec, tier = deliveries[i]
+                placed[i] = delivery_fact(rec, tier, result.verified[n])
+            checks += result.checks
+            done.append((task, result))
+    every = [f for f in placed if f is not None]
+    assert len(every) == len(deliveries)  # every delivery is in exactly one task, or excluded
+    times = router_times(every, rejections)
     by_partition: dict[int, list[Submission]] = {}
-    checks = 0
-    for task, result in zip(tasks, done, strict=True):
-        by_value.update(zip(task.deliveries, result.verified, strict=True))
-        checks += result.checks
-    facts = [
-        delivery_fact(rec, tier, by_value[rec.value or b""])
-        if rec.excluded is None
-        else delivery_facts([(rec, tier)], trust)[0]  # an archived leak: metadata only
-        for rec, tier in deliveries
-    ]
-    times = router_times(facts, rejections)
-    for task, result in zip(tasks, done, strict=True):
+    for task, result in done:
         if task.partition is None:
             continue
         if all(times.get(d, []) == t for d, t in result.times.items()):
@@ -285,7 +289,7 @@ def _facts(
         )  # fmt: skip
         checks += once.verifications
     order = sorted(subs, key=lambda p: -len(subs[p]))  # the order the checks saw before
-    return [x for p in order for x in by_partition[p]], facts, checks
+    return [x for p in order for x in by_partition[p]], every, checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +301,9 @@ class _Task:
     partition: int | None
     records: list[RawRecord]  # the partition's submissions, in offset order
     deliveries: list[bytes]  # distinct delivery values
+    # (index in the audit's delivery list, index in `deliveries`) of each delivery record
+    # whose value is in this task: the audit process builds its facts from the result
+    slots: list[tuple[int, int]]
 
     @property
     def size(self) -> int:
@@ -321,25 +328,35 @@ def _tasks(
     the receipt times a task decided with are checked against all of them afterwards.
     """
     partition_of = {r.key: p for p, records in subs.items() for r in records if r.key}
-    claimed: dict[int, dict[bytes, None]] = {p: {} for p in subs}  # distinct, in order
-    rest: dict[bytes, None] = {}
-    for rec, _tier in deliveries:
+    claimed: dict[int | None, dict[bytes, list[int]]] = {p: {} for p in subs}
+    claimed[None] = {}  # no partition claims them
+    for i, (rec, _tier) in enumerate(deliveries):
         if rec.excluded is not None:
             continue  # nothing to verify: the parent reads its exclusion metadata
-        sender = next((v for k, v in rec.headers if k == "sender"), None)
-        part = partition_of.get(sender) if sender is not None else None
-        (rest if part is None else claimed[part])[rec.value or b""] = None
-    tasks = [_Task(p, records, list(claimed[p])) for p, records in subs.items()]
-    left = list(rest)
-    tasks += [_Task(None, [], left[i : i + chunk]) for i in range(0, len(left), chunk)]
+        part = None
+        for k, v in rec.headers:
+            if k == "sender":
+                part = partition_of.get(v) if v is not None else None
+                break
+        claimed[part].setdefault(rec.value or b"", []).append(i)
+
+    def task(partition: int | None, records: list[RawRecord], values: list[bytes]) -> _Task:
+        found = claimed[partition]
+        slots = [(i, n) for n, value in enumerate(values) for i in found[value]]
+        return _Task(partition, records, values, slots)
+
+    tasks = [task(p, records, list(claimed[p])) for p, records in subs.items()]
+    left = list(claimed[None])
+    tasks += [task(None, [], left[n : n + chunk]) for n in range(0, len(left), chunk)]
     tasks.sort(key=lambda t: -t.size)
     return tasks
 
 
 def _run_pool(
     config: AuditConfig, initargs: tuple[Any, ...], work: Callable[[T], R], tasks: list[T]
-) -> list[R]:
-    """`work` over `tasks` on `config.workers` processes; results in task order.
+) -> Iterator[tuple[T, R]]:
+    """`work` over `tasks` on `config.workers` processes; each task with its result, in
+    the order they finish (so the caller merges one while the workers run the rest).
 
     A forked worker reads its task from memory it shares with the parent, so only an
     index crosses the pipe (pickling the records, and unpickling them in the worker,
@@ -350,12 +367,14 @@ def _run_pool(
     context = _context()
     inherit = context.get_start_method() == "fork"
     _INHERITED[:] = tasks if inherit else []
-    jobs: Sequence[Any] = range(len(tasks)) if inherit else tasks
     try:
         with ProcessPoolExecutor(
             max_workers=config.workers, mp_context=context, initializer=_init, initargs=initargs
         ) as pool:
-            return list(pool.map(_Job(work), jobs))
+            job = _Job(work)
+            running = {pool.submit(job, i if inherit else task): i for i, task in enumerate(tasks)}
+            for finished in as_completed(running):
+                yield tasks[running[finished]], finished.result()
     finally:
         _INHERITED.clear()
 

@@ -224,6 +224,25 @@ def test_a_delivery_outside_its_partitions_task_still_gives_its_receipt_time(
     assert pooled.counts == alone.counts
 
 
+def test_equal_unclaimed_delivery_values_are_verified_once_however_small_the_chunks(
+    keys: KeyStore, directory: Directory
+) -> None:
+    """Deliveries no partition claims (no `sender` header) go to the pool in chunks; the
+    copies of one value to every recipient travel in one chunk, so a document is not
+    verified again for each chunk its copies would otherwise be spread over."""
+    records = one_document_to_many(keys, directory, documents=3)
+    bare = [
+        r if r.topic == LAYOUT.submissions else dataclasses.replace(r, headers=()) for r in records
+    ]
+    checks = {}
+    for chunk in (1, 1_000):
+        pooled = run_audit(bare, dataclasses.replace(config(keys, directory, 2), chunk=chunk))
+        assert pooled.findings == []
+        checks[chunk] = pooled.reverify["signature_checks"]
+    assert len(recipients(directory)) > 1  # several copies of each value
+    assert checks[1] == checks[1_000]
+
+
 def test_an_archived_leak_is_named_alike_in_one_process_and_on_the_pool(
     keys: KeyStore, directory: Directory
 ) -> None:
