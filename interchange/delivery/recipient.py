@@ -83,7 +83,6 @@ from interchange.workrecords.plan import DEFAULT_WORK_SETTINGS, WorkSettings
 
 log = logging.getLogger(__name__)
 REPORT_CHECK_RECORDS = 64  # within a batch, is the stats file due? (~40 ms of work apart)
-REPORT_POLL_S = 0.1  # the reporter thread looks this often whether the file is due
 
 DEFAULT_GROUP_PREFIX = "interchange-recipients"
 FLUSH_TIMEOUT_S = 5.0  # a status flush longer than this is an outage: retried, said once
@@ -241,7 +240,7 @@ class Recipients:
         Written from the loop alone it waited for all of these: at saturation 2-6 s, and
         the per-second series, which reads the files' write times, showed the recipients
         delivering nothing in those seconds (docs/BENCHMARKS.md, "Eighth session")."""
-        while not done.wait(min(interval_s, REPORT_POLL_S)):
+        while not done.wait(max(self._last_report + interval_s - time.monotonic(), 0.01)):
             try:
                 self._report_if_due()
             except Exception as exc:  # never the end of the recipients, nor of the reports
