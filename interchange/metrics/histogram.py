@@ -10,7 +10,6 @@ integer microseconds; anything outside the range is clamped and counted in
 from __future__ import annotations
 
 import binascii
-import threading
 import time
 import zlib
 from collections.abc import Iterable
@@ -240,30 +239,9 @@ class FrozenHistogram:
         the GIL back waits at most one encode (~0.1-0.2 ms), not up to the interpreter's
         5 ms switch interval."""
         time.sleep(0)
-        scratch = _SCRATCH
-        h = scratch.histogram._h
-        if scratch.set is not None:  # only the buckets the last one set
-            scratch.counts[scratch.set] = 0
-        scratch.set = self._where
+        out = LatencyHistogram()
         if self._where is not None and self._counts is not None:
-            scratch.counts[self._where] = self._counts
+            h = out._h
+            np.frombuffer(h.counts, dtype=np.uint64)[self._where] = self._counts
             h.min_value, h.max_value, h.total_count = self._min, self._max, self.count
-        else:
-            h.min_value, h.max_value, h.total_count = scratch.empty
-        return scratch.histogram.encode()
-
-
-class _Scratch(threading.local):
-    """One histogram per encoding thread, its counts cleared and set for each frozen one:
-    allocating a histogram for each encode (~140 µs) doubled the writer's cost per
-    histogram (~500 against ~260 µs), measured at saturation as recipients' CPU."""
-
-    def __init__(self) -> None:
-        self.histogram = LatencyHistogram()
-        h = self.histogram._h
-        self.counts = np.frombuffer(h.counts, dtype=np.uint64)
-        self.empty = (h.min_value, h.max_value, h.total_count)
-        self.set: np.ndarray | None = None  # the buckets the last encode set
-
-
-_SCRATCH = _Scratch()
+        return out.encode()

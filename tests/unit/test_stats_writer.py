@@ -40,24 +40,6 @@ def test_a_frozen_histogram_encodes_as_the_histogram_did_when_frozen() -> None:
     assert LatencyHistogram().frozen().encode() == LatencyHistogram().encode()
 
 
-def test_frozen_histograms_encoded_one_after_another_keep_their_own_counts() -> None:
-    """The encoding reuses one histogram per thread: nothing of one frozen histogram's
-    counts may show in the next one's text, on this thread or another."""
-    wide, narrow, empty = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
-    for value in range(1_000, 200_000, 997):
-        wide.record(value)
-    for value in (3, 5, 8):
-        narrow.record(value)
-    expected = [h.encode() for h in (wide, narrow, empty, wide, empty, narrow)]
-    frozen = [h.frozen() for h in (wide, narrow, empty, wide, empty, narrow)]
-    assert [f.encode() for f in frozen] == expected
-    elsewhere: list[str] = []
-    thread = threading.Thread(target=lambda: elsewhere.extend(f.encode() for f in frozen))
-    thread.start()
-    thread.join(5.0)
-    assert elsewhere == expected
-
-
 def test_a_snapshot_is_the_metrics_at_that_moment() -> None:
     metrics = _metrics()
     expected = metrics.to_dict()
