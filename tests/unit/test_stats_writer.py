@@ -62,28 +62,21 @@ def test_the_writer_writes_what_the_metrics_were_when_asked(tmp_path: Path) -> N
     writer.close()
 
 
-def _held_in_a_render(tmp_path: Path, label: str) -> tuple[Path, StatsWriter, threading.Event]:
-    """A writer whose thread is inside a render that returns {"n": label} once the
-    returned event is set."""
+def test_the_loop_does_not_wait_for_the_encoding(tmp_path: Path) -> None:
+    """A render that blocks (a slow encode, a slow disk) holds the writer's thread, not
+    the caller; the newest request replaces one not started yet."""
     path = tmp_path / "stats.json"
     writer = StatsWriter(path)
     release = threading.Event()
     started = threading.Event()
 
-    def held() -> str:
+    def slow() -> str:
         started.set()
-        release.wait(5.0)
-        return json.dumps({"n": label})
+        assert release.wait(5.0)
+        return '{"n": 1}'
 
-    writer.submit(held)
-    assert started.wait(5.0)
-    return path, writer, release
-
-
-def test_the_loop_does_not_wait_for_the_encoding(tmp_path: Path) -> None:
-    """A render that blocks (a slow encode, a slow disk) holds the writer's thread, not
-    the caller; the newest request replaces one not started yet."""
-    path, writer, release = _held_in_a_render(tmp_path, "1")  # submit returned already
+    writer.submit(slow)
+    assert started.wait(5.0)  # the thread is inside the render; submit returned already
     writer.submit(lambda: '{"n": 2}')
     writer.submit(lambda: '{"n": 3}')  # replaces n=2, which never starts
     assert not writer.idle(0.05)
@@ -97,7 +90,18 @@ def test_close_writes_what_is_pending_and_then_nothing_more(tmp_path: Path) -> N
     """A stopping stage asks for its last file and closes: the file is written when close
     returns; after close, writes are the caller's own and nothing of the thread's comes
     after them."""
-    path, writer, release = _held_in_a_render(tmp_path, "in progress")
+    path = tmp_path / "stats.json"
+    writer = StatsWriter(path)
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(5.0)
+        return '{"n": "in progress"}'
+
+    writer.submit(slow)
+    assert started.wait(5.0)
     writer.submit(lambda: '{"n": "last"}')  # pending behind the slow one
     closer = threading.Thread(target=writer.close)
     closer.start()
@@ -110,7 +114,18 @@ def test_close_writes_what_is_pending_and_then_nothing_more(tmp_path: Path) -> N
 
 
 def test_a_thread_too_slow_at_close_is_overtaken_and_never_overwrites(tmp_path: Path) -> None:
-    path, writer, release = _held_in_a_render(tmp_path, "late")
+    path = tmp_path / "stats.json"
+    writer = StatsWriter(path)
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck() -> str:
+        started.set()
+        release.wait(5.0)
+        return '{"n": "late"}'
+
+    writer.submit(stuck)
+    assert started.wait(5.0)
     writer.submit(lambda: '{"n": "last"}')
     writer.close(timeout=0.1)  # the thread is still in `stuck`: close writes "last" itself
     assert json.loads(path.read_text(encoding="utf-8")) == {"n": "last"}
