@@ -51,6 +51,7 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener
 
+from interchange.atomic import atomic_write_text
 from interchange.axis.directory import Directory
 from interchange.clock import now_us
 from interchange.delivery.handling import Handling, Item
@@ -74,8 +75,7 @@ from interchange.kafka.clients import (
 from interchange.kafka.fetchwait import AdaptiveFetchWait
 from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
-from interchange.metrics.run import MetricsSnapshot, RunMetrics
-from interchange.metrics.writer import StatsWriter
+from interchange.metrics.run import RunMetrics
 from interchange.routing.formats import EnvelopeTrust
 from interchange.settings import Settings
 from interchange.wire.model import Tier
@@ -163,9 +163,8 @@ class Recipients:
         self._stop_by: float | None = None  # monotonic deadline of the stop budget, once stopping
         self._written: object = None  # the counters of the last stats file written
         self._last_report = time.monotonic()  # when the stats file was last due and written
-        # the metrics at (delivered, duplicates), frozen; they change only with those two
-        self._metrics_at: tuple[tuple[int, int], _Rendered] | None = None
-        self._stats_writer: StatsWriter | None = None  # made at the first write
+        # the metrics' JSON form at (delivered, duplicates): it changes only with them
+        self._metrics_dict: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -230,7 +229,6 @@ class Recipients:
             reporter.join(timeout=5.0)
             self._close()
             self.write_stats()
-            self.stats_closed()  # the last file is written when run returns
         return self._counts()
 
     def _report_every(self, interval_s: float, done: threading.Event) -> None:
@@ -499,75 +497,43 @@ class Recipients:
         """Records waiting for their agency's downtime window to end."""
         return self.handling.held_now()
 
-    def _metrics_now(self) -> _Rendered:
-        """The metrics frozen now, or the ones frozen before while they cannot have
-        changed: only the handling records into them, a delivery with `counts.delivered`
-        and a duplicate with `counts.duplicates` (`Handling.deliver`), so the same two
-        counts, the same metrics (and their JSON, encoded once)."""
+    def _metrics_as_dict(self) -> dict[str, Any]:
+        """`metrics.to_dict()`, kept while the metrics cannot have changed: only the
+        handling records into them, a delivery with `counts.delivered` and a duplicate with
+        `counts.duplicates` (`Handling.deliver`), so the same two counts, the same metrics."""
         version = (self.counts.delivered, self.counts.duplicates)
-        if self._metrics_at is None or self._metrics_at[0] != version:
-            self._metrics_at = (version, _Rendered(self.metrics.snapshot()))
-        return self._metrics_at[1]
+        if self._metrics_dict is None or self._metrics_dict[0] != version:
+            self._metrics_dict = (version, self.metrics.to_dict())
+        return dict(self._metrics_dict[1])  # the caller adds its extras to a copy
 
     def write_stats(self) -> None:
-        """Write the stats file. The loop only freezes the figures (`RunMetrics.snapshot`);
-        the stats writer's thread encodes the histograms (HDR) and writes the file, so no
-        delivery waits for that (docs/BENCHMARKS.md, "Default simulate's tail, eighth
-        session"). When nothing changed since the last write (an idle process) only the
-        file's modification time moves: readers see a fresh file with the same figures.
-        The metrics are encoded again only when a delivery or a duplicate was recorded
-        since: the work records' timers change the counters for many seconds after the
-        last delivery, not the metrics."""
+        """Write the stats file; when nothing changed since the last write (an idle
+        process) only its modification time moves: readers see a fresh file with the
+        same figures, and the idle process does not encode every histogram again. The
+        metrics (a histogram per flow, HDR-encoded) are encoded again only when a delivery
+        or a duplicate was recorded since: the work records' timers change the counters
+        for many seconds after the last delivery, not the metrics (docs/BENCHMARKS.md)."""
         if self.config.stats_file is None:
             return
-        writer = self._stats_writer
-        if writer is None or writer.path != Path(self.config.stats_file):
-            writer = self._stats_writer = StatsWriter(self.config.stats_file)
-        with self._lock:
+        path = Path(self.config.stats_file)
+        with self._lock:  # encoded in place: no per-second copy of every histogram
             counts = self._counts()
             held = self.held_now()
             state = (counts.to_dict(), held, self.downtime.run_start_us)
-            if state == self._written and writer.path.exists() and writer.idle(0):
-                writer.path.touch()
+            if state == self._written and path.exists():
+                path.touch()
                 return
             self._written = state
-            metrics = self._metrics_now()
-        extras = counts.to_dict() | {
-            "tiers": [t.value for t in self.config.tiers],
-            "run_start_us": self.downtime.run_start_us,
-            "held_now": held,
+            data = self._metrics_as_dict()
+        data |= {
+            EXTRAS_KEY: counts.to_dict()
+            | {
+                "tiers": [t.value for t in self.config.tiers],
+                "run_start_us": self.downtime.run_start_us,
+                "held_now": held,
+            }
         }
-
-        def render() -> str:
-            return json.dumps(metrics.as_dict() | {EXTRAS_KEY: extras}, separators=(",", ":"))
-
-        writer.submit(render)
-
-    def stats_closed(self) -> None:
-        """Have the stats writer write what is pending and stop (a stopping process);
-        later writes are made on the calling thread."""
-        if self._stats_writer is not None:
-            self._stats_writer.close()
-
-    def stats_written(self, timeout: float = 5.0) -> bool:
-        """Wait until the stats file holds the last `write_stats` (tests, tools)."""
-        return self._stats_writer is None or self._stats_writer.idle(timeout)
-
-
-class _Rendered:
-    """Frozen metrics and their JSON form, encoded at the first use (on the stats writer's
-    thread) and kept for the next files while the metrics stay the same."""
-
-    __slots__ = ("_dict", "_snapshot")
-
-    def __init__(self, snapshot: MetricsSnapshot) -> None:
-        self._snapshot = snapshot
-        self._dict: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        if self._dict is None:
-            self._dict = self._snapshot.to_dict()
-        return dict(self._dict)  # the caller adds its extras to a copy
+        atomic_write_text(path, json.dumps(data, separators=(",", ":")))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

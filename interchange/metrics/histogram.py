@@ -10,7 +10,6 @@ integer microseconds; anything outside the range is clamped and counted in
 from __future__ import annotations
 
 import binascii
-import time
 import zlib
 from collections.abc import Iterable
 
@@ -45,14 +44,13 @@ CURVE_PERCENTILES: tuple[float, ...] = (
 class LatencyHistogram:
     """Counts of latencies in microseconds, mergeable and JSON-transportable."""
 
-    __slots__ = ("_h", "_view", "clamped")
+    __slots__ = ("_h", "clamped")
 
     def __init__(self, _hdr: HdrHistogram | None = None) -> None:
         self._h = (
             _hdr if _hdr is not None else HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
         )
         self.clamped = 0  # values below 0 or above one hour, recorded at the nearest bound
-        self._view: np.ndarray | None = None  # the counts as numpy sees them (`frozen`)
 
     def record(self, value_us: int) -> None:
         """Record one latency; negative values (clock skew) count as 0, over an hour as 1 h."""
@@ -154,30 +152,6 @@ class LatencyHistogram:
         """HdrHistogram V2 compressed, base64 text (readable by any HDR library)."""
         return str(self._h.encode().decode("ascii"))
 
-    def frozen(self) -> FrozenHistogram:
-        """This histogram's state now, to encode later, maybe on another thread: the
-        buckets with a count and their counts (~10 µs), where a whole new histogram costs
-        ~150 µs to allocate."""
-        h = self._h
-        if not h.total_count:
-            return FrozenHistogram(
-                None, None, min_value=0, max_value=0, count=0, clamped=self.clamped
-            )
-        if self._view is None:
-            self._view = np.frombuffer(h.counts, dtype=np.uint64)
-        used = self._view[: h.get_counts_array_index(h.max_value) + 1]
-        # only the buckets in use (a few hundred): a dense copy of ~9,000 counts per
-        # histogram cost the recipients' loop ~3 ms a second in fresh pages
-        where = np.flatnonzero(used)
-        return FrozenHistogram(
-            where,
-            used[where],
-            min_value=h.min_value,
-            max_value=h.max_value,
-            count=h.total_count,
-            clamped=self.clamped,
-        )
-
     @classmethod
     def decode(cls, blob: str) -> LatencyHistogram:
         """Inverse of `encode`; ConfigError if the blob is not an HDR histogram of our shape."""
@@ -206,42 +180,3 @@ class LatencyHistogram:
 
     def __repr__(self) -> str:
         return f"LatencyHistogram(count={self.count}, max_us={self.max})"
-
-
-class FrozenHistogram:
-    """A `LatencyHistogram` as it was when `frozen()` was called: its count, its clamped
-    count and its encoding, the same text the histogram's own `encode` gave then."""
-
-    __slots__ = ("_counts", "_max", "_min", "_where", "clamped", "count")
-
-    def __init__(
-        self,
-        where: np.ndarray | None,
-        counts: np.ndarray | None,
-        *,
-        min_value: int,
-        max_value: int,
-        count: int,
-        clamped: int,
-    ) -> None:
-        self._where = where  # bucket indexes with a count, and their counts
-        self._counts = counts
-        self._min = min_value
-        self._max = max_value
-        self.count = int(count)
-        self.clamped = clamped
-
-    def encode(self) -> str:
-        """What `LatencyHistogram.encode` gave at the moment of freezing.
-
-        Frozen histograms are encoded off a stage's loop, on a thread of their own; that
-        thread gives up the GIL before each one (`time.sleep(0)`), so a loop that wants
-        the GIL back waits at most one encode (~0.1-0.2 ms), not up to the interpreter's
-        5 ms switch interval."""
-        time.sleep(0)
-        out = LatencyHistogram()
-        if self._where is not None and self._counts is not None:
-            h = out._h
-            np.frombuffer(h.counts, dtype=np.uint64)[self._where] = self._counts
-            h.min_value, h.max_value, h.total_count = self._min, self._max, self.count
-        return out.encode()

@@ -18,11 +18,11 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from interchange.atomic import atomic_write_text
 from interchange.errors import ConfigError
-from interchange.metrics.histogram import FrozenHistogram, LatencyHistogram
+from interchange.metrics.histogram import LatencyHistogram
 from interchange.wire.model import Priority, ReasonCode, Tier
 from interchange.workrecords.workflow import WorkCell
 
@@ -67,11 +67,6 @@ class Cell:
         self.rejected: dict[ReasonCode, int] = {}  # every reason except the two above
         self.signature_reverified = 0  # deliveries whose signature was re-checked end to end
         self.signature_invalid = 0  # ... and failed that check
-
-    def copy(self) -> Cell:
-        out = Cell()
-        out.merge(self)
-        return out
 
     def merge(self, other: Cell) -> None:
         self.addressed += other.addressed
@@ -298,19 +293,35 @@ class RunMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON form (sorted keys; histograms HDR-encoded). See docs/REPORT.md."""
-        return _as_dict(self.cells, self.work, self._hists)
-
-    def snapshot(self) -> MetricsSnapshot:
-        """These metrics as they are now, cheaper to take than to encode (a histogram's
-        buckets in use, ~50 µs, against ~0.1-0.2 ms for its encoding), to be encoded later,
-        on another thread if need be."""
-        cells = {key: cell.copy() for key, cell in self.cells.items()}
-        work = {pair: _copy_work(wc) for pair, wc in self.work.items()}
-        hists = {
-            family: {key: hist.frozen() for key, hist in table.items()}
-            for family, table in self._hists.items()
+        cells = []
+        for (s, r, p), cell in self.flows():
+            cells.append(
+                {"sender_tier": s.value, "recipient_tier": r.value, "priority": p.name}
+                | cell.to_dict()
+            )
+        hists: dict[str, list[dict[str, Any]]] = {}
+        for fam in _FAMILIES:
+            rows = []
+            for key, hist in sorted(
+                self._hists[fam.name].items(), key=lambda kv: _key_order(kv[0])
+            ):
+                row: dict[str, Any] = {
+                    name: (v.name if isinstance(v, Priority) else v.value)
+                    for name, v in zip(fam.key_fields, key, strict=True)
+                }
+                row |= {"count": hist.count, "clamped": hist.clamped, "hdr": hist.encode()}
+                rows.append(row)
+            hists[fam.name] = rows
+        work = [
+            {"sender_tier": s.value, "recipient_tier": r.value} | wc.to_dict()
+            for (s, r), wc in sorted(self.work.items(), key=lambda kv: _key_order(kv[0]))
+        ]
+        return {
+            "schema_version": STATS_SCHEMA_VERSION,
+            "cells": cells,
+            "histograms": hists,
+            "work": work,
         }
-        return MetricsSnapshot(cells, work, hists)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunMetrics:
@@ -351,81 +362,13 @@ class RunMetrics:
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Encodable(Protocol):
-    """A histogram as `to_dict` reads it: a live `LatencyHistogram` or a frozen one."""
-
-    @property
-    def count(self) -> int: ...
-
-    clamped: int
-
-    def encode(self) -> str: ...
-
-
-def _as_dict(
-    cells: Mapping[FlowKey, Cell],
-    work: Mapping[TierPair, WorkCell],
-    hist_tables: Mapping[str, Mapping[tuple[Any, ...], _Encodable]],
-) -> dict[str, Any]:
-    """The stats file's JSON form of cells, work cells and histograms (docs/REPORT.md)."""
-    rows_of_cells = []
-    for (s, r, p), cell in sorted(cells.items(), key=lambda kv: _key_order(kv[0])):
-        rows_of_cells.append(
-            {"sender_tier": s.value, "recipient_tier": r.value, "priority": p.name} | cell.to_dict()
-        )
-    hists: dict[str, list[dict[str, Any]]] = {}
-    for fam in _FAMILIES:
-        rows = []
-        for key, hist in sorted(hist_tables[fam.name].items(), key=lambda kv: _key_order(kv[0])):
-            row: dict[str, Any] = {
-                name: (v.name if isinstance(v, Priority) else v.value)
-                for name, v in zip(fam.key_fields, key, strict=True)
-            }
-            row |= {"count": hist.count, "clamped": hist.clamped, "hdr": hist.encode()}
-            rows.append(row)
-        hists[fam.name] = rows
-    rows_of_work = [
-        {"sender_tier": s.value, "recipient_tier": r.value} | wc.to_dict()
-        for (s, r), wc in sorted(work.items(), key=lambda kv: _key_order(kv[0]))
-    ]
-    return {
-        "schema_version": STATS_SCHEMA_VERSION,
-        "cells": rows_of_cells,
-        "histograms": hists,
-        "work": rows_of_work,
-    }
-
-
-def _copy_work(cell: WorkCell) -> WorkCell:
-    out = WorkCell()
-    out.merge(cell)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSnapshot:
-    """`RunMetrics` at one moment (`RunMetrics.snapshot`); its `to_dict` is the one the
-    metrics gave at that moment, and it may run on another thread than the recording."""
-
-    cells: Mapping[FlowKey, Cell]
-    work: Mapping[TierPair, WorkCell]
-    hists: Mapping[str, Mapping[tuple[Any, ...], FrozenHistogram]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self.cells, self.work, self.hists)
-
-
-def stats_text(data: Mapping[str, Any]) -> str:
-    """A stats file's text: compact JSON with sorted keys."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
 def write_stats(path: Path, metrics: RunMetrics) -> None:
     """Write `metrics` as JSON atomically (temp file in the same directory, then rename).
 
     Readers polling the file never see a partial write.
     """
-    atomic_write_text(Path(path), stats_text(metrics.to_dict()))
+    text = json.dumps(metrics.to_dict(), sort_keys=True, separators=(",", ":"))
+    atomic_write_text(Path(path), text)
 
 
 def read_stats(paths: Iterable[Path], *, missing_ok: bool = False) -> RunMetrics:

@@ -38,7 +38,7 @@ from interchange.kafka.clients import (
 from interchange.kafka.fetchwait import AdaptiveFetchWait
 from interchange.kafka.seam import Consumer, Producer, Stop
 from interchange.kafka.topics import create_topics, layout_of
-from interchange.metrics.writer import StatsWriter
+from interchange.metrics.run import write_stats
 from interchange.pki.verification import Verifier
 from interchange.routing.decision import Directory
 from interchange.routing.formats import decide
@@ -169,8 +169,6 @@ class Router:
         self._fetch_wait: AdaptiveFetchWait | None = None
         self.run_id = uuid.uuid4().hex[:8]  # tells this incarnation's transactions apart
         self.decided = 0
-        # the stats file is encoded and written on a thread: no submission waits for it
-        self._stats = StatsWriter(config.stats_file) if config.stats_file is not None else None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -308,7 +306,7 @@ class Router:
             self._drain()
         finally:
             self._close_clients()
-            self._report(final=True)
+            self._report()
         return self.decided
 
     def _probe(self) -> None:
@@ -323,9 +321,9 @@ class Router:
     def _done(self) -> bool:
         return self.config.max_records is not None and self.decided >= self.config.max_records
 
-    def _report(self, *, final: bool = False) -> None:
-        if self._stats is not None:
-            self._stats.write_metrics(self.metrics.run, final=final)
+    def _report(self) -> None:
+        if self.config.stats_file is not None:
+            write_stats(self.config.stats_file, self.metrics.run)
         if self.config.metrics_file is not None:
             self.metrics.write_textfile(self.config.metrics_file)
 

@@ -34,8 +34,7 @@ from interchange.heap import settle_startup_heap
 from interchange.kafka.clients import close_quietly, make_producer, producer_is_fenced_or_lost
 from interchange.kafka.seam import Stop
 from interchange.kafka.topics import layout_of
-from interchange.metrics.run import RunMetrics
-from interchange.metrics.writer import StatsWriter
+from interchange.metrics.run import RunMetrics, write_stats
 from interchange.settings import Settings
 from interchange.wire.model import Envelope, Hop
 from interchange.workload.faults import Fault
@@ -121,8 +120,6 @@ class AgencyProducer:
         self.start_us = config.start_us or 0
         self._lost: str | None = None  # a send failed so: the producer must be replaced
         self._in_flight: deque[Any] = deque()  # sends not yet counted as acked or failed
-        # the stats file is encoded and written on a thread: no send waits for it
-        self._stats = StatsWriter(config.stats_file) if config.stats_file is not None else None
         self._echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def plan(self) -> Iterator[Planned]:
@@ -169,7 +166,7 @@ class AgencyProducer:
             if self._lost is not None:  # learnt only while flushing: still worth saying
                 self._say_lost("sends failed")
             self.result.end_us = time.time_ns() // 1000
-            self._write_stats(final=True)
+            self._write_stats()
         if on_progress is not None:
             on_progress(self._progress(started, lag_us))
         return self.result
@@ -335,9 +332,9 @@ class AgencyProducer:
         r = self.result
         return Progress(r.sent.documents, r.acked, r.failed, time.monotonic() - started, lag_us)
 
-    def _write_stats(self, *, final: bool = False) -> None:
-        if self._stats is not None:
-            self._stats.write_metrics(self.metrics, final=final)
+    def _write_stats(self) -> None:
+        if self.config.stats_file is not None:
+            write_stats(self.config.stats_file, self.metrics)
 
     def manifest(self, **extra: Any) -> dict[str, Any]:
         """The manifest of this process (see docs/WORKLOAD.md for the format)."""

@@ -22,8 +22,7 @@ from interchange.delivery.marks import HandledMarks
 from interchange.delivery.recipient import RecipientConfig, Recipients, _Listener
 from interchange.delivery.state import EXTRAS_KEY, InboxCounts
 from interchange.kafka.fakes import FakeConsumer, FakeLog, FakeProducer
-from interchange.metrics.histogram import LatencyHistogram
-from interchange.metrics.run import MetricsSnapshot
+from interchange.metrics.run import RunMetrics
 from interchange.pki.keystore import KeyStore
 from interchange.settings import Settings
 from interchange.wire import codec
@@ -264,18 +263,17 @@ def test_the_stats_file_encodes_the_metrics_again_only_after_a_delivery_or_dupli
     owner = recipients(keys, log, accept_delay_s=0.0)
     stats = tmp_path / "stats.json"
     owner.config = dataclasses.replace(owner.config, stats_file=stats)
-    encodes: list[MetricsSnapshot] = []
-    to_dict = MetricsSnapshot.to_dict
+    encodes: list[RunMetrics] = []
+    to_dict = RunMetrics.to_dict
 
-    def counted(metrics: MetricsSnapshot) -> dict[str, Any]:
+    def counted(metrics: RunMetrics) -> dict[str, Any]:
         encodes.append(metrics)
         return to_dict(metrics)
 
-    monkeypatch.setattr(MetricsSnapshot, "to_dict", counted)
+    monkeypatch.setattr(RunMetrics, "to_dict", counted)
     topic = owner.layout.delivery(Tier.COMMUNE)
 
     def written() -> tuple[dict[str, Any], dict[str, Any]]:
-        assert owner.stats_written()
         data = json.loads(stats.read_text(encoding="utf-8"))
         return data, data.pop(EXTRAS_KEY)
 
@@ -288,42 +286,11 @@ def test_the_stats_file_encodes_the_metrics_again_only_after_a_delivery_or_dupli
     owner.write_stats()
     again, extras = written()
     assert (len(encodes), extras["status_completed"]) == (1, 1)
-    assert again == first == owner.metrics.to_dict()
+    assert again == first == to_dict(owner.metrics)
     deliver(log, keys, topic, range(3, 5))
     deliver(log, keys, topic, range(1))  # a duplicate of the first
     step(owner)
     owner.write_stats()
     later, extras = written()
     assert (len(encodes), extras["delivered"], extras["duplicates"]) == (2, 5, 1)
-    assert later == owner.metrics.to_dict() != first
-
-
-def test_writing_the_stats_file_does_not_hold_the_loop(
-    keys: KeyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Encoding the histograms (~16 ms a second in a default simulate, up to 45 ms) held
-    the recipients' loop, and every delivery that arrived meanwhile waited: the loop now
-    only freezes the figures, and the file is encoded and written on another thread."""
-    log = FakeLog()
-    owner = recipients(keys, log, accept_delay_s=0.0)
-    stats = tmp_path / "stats.json"
-    owner.config = dataclasses.replace(owner.config, stats_file=stats)
-    encode = LatencyHistogram.encode
-
-    def slow(hist: LatencyHistogram) -> str:
-        time.sleep(0.3)
-        return encode(hist)
-
-    deliver(log, keys, owner.layout.delivery(Tier.COMMUNE), range(3))
-    step(owner)
-    expected = owner.metrics.to_dict()
-    monkeypatch.setattr(LatencyHistogram, "encode", slow)
-    started = time.monotonic()
-    owner.write_stats()
-    assert time.monotonic() - started < 0.2
-    deliver(log, keys, owner.layout.delivery(Tier.COMMUNE), range(3, 5))
-    step(owner)  # recorded while the file is being encoded: not in this file
-    assert owner.stats_written(10.0)
-    data = json.loads(stats.read_text(encoding="utf-8"))
-    assert data.pop(EXTRAS_KEY)["delivered"] == 3
-    assert data == expected
+    assert later == to_dict(owner.metrics) != first
