@@ -192,10 +192,7 @@ class Recipients:
         last_commit = time.monotonic()
         reporting = threading.Event()  # set: the reporter stops
         reporter = threading.Thread(
-            target=self._report_every,
-            args=(cfg.report_interval_s, reporting),
-            name="recipients-stats",
-            daemon=True,
+            target=self._report_every, args=(reporting,), name="recipients-stats", daemon=True
         )
         reporter.start()
         try:
@@ -231,13 +228,14 @@ class Recipients:
             self.write_stats()
         return self._counts()
 
-    def _report_every(self, interval_s: float, done: threading.Event) -> None:
+    def _report_every(self, done: threading.Event) -> None:
         """The stats file when due, from its own thread while the loop waits on Kafka (a
         poll, a status flush, a commit), and from the loop itself every
         REPORT_CHECK_RECORDS records of a batch (this thread cannot take the lock then).
         Written from the loop alone it waited for all of these: at saturation 2-6 s, and
         the per-second series, which reads the files' write times, showed the recipients
         delivering nothing in those seconds (docs/BENCHMARKS.md, "Eighth session")."""
+        interval_s = self.config.report_interval_s
         while not done.wait(max(self._last_report + interval_s - time.monotonic(), 0.01)):
             try:
                 self._report_if_due()
