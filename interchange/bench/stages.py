@@ -140,7 +140,7 @@ def start_consumers(
     commit_interval_ms: int = 0,
     router_args: tuple[str, ...] = (),
     recipients_args: tuple[str, ...] = (),
-    stop: Stop | None = None,
+    stop: Stop,
 ) -> Stages:
     """Start routers and recipients on the step's topics and wait until they have partitions."""
     stages = Stages(step_dir)
@@ -179,11 +179,9 @@ def start_consumers(
         if time.monotonic() > deadline:
             stages.stop()
             raise StageError(f"routers/recipients not ready in {READY_TIMEOUT_S:.0f} s")
-        if stop is not None and stop.wait(0.2):
+        if stop.wait(0.2):
             stages.stop()
             raise BenchStoppedError("stopped while the stages started; every stage is stopped")
-        if stop is None:
-            time.sleep(0.2)
 
 
 @dataclass(frozen=True, slots=True)
