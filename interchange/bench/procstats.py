@@ -15,6 +15,15 @@ from dataclasses import dataclass, field
 import psutil
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (None when it is gone)."""
+    try:
+        cpu = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return float(cpu.user + cpu.system)
+
+
 @dataclass
 class ProcessSeries:
     """What was sampled of one process: its role, pid, RSS series and last CPU seconds."""

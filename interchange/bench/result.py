@@ -23,12 +23,21 @@ from interchange.bench.calc import (
 )
 from interchange.metrics.timeseries import Series
 
+BROKER_ROLE = "broker"  # the embedded broker, sampled beside the stages
+# the naive reference's process that does each pipeline role's part of the work
+NAIVE_ROLE = {
+    "producer": "producer",
+    "router": "router",
+    "recipient": "sink",
+    BROKER_ROLE: "broker",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class StageProcess:
-    """One stage process in the measured window."""
+    """One stage process (or the embedded broker) in the measured window."""
 
-    role: str  # producer, router, recipient
+    role: str  # producer, router, recipient, broker
     pid: int
     cpu_s: float
     documents: int  # documents this stage handled in the window (per process share)
@@ -67,6 +76,14 @@ class Ceilings:
     @property
     def naive_p99_us(self) -> int | None:
         return None if self.naive is None else int(self.naive["p99_us"])
+
+    def naive_cpu_us_per_doc(self, role: str) -> float | None:
+        """The naive reference's CPU per document for the pipeline's `role` (None: not
+        measured: naive skipped, or the broker not sampled)."""
+        if self.naive is None:
+            return None
+        value = self.naive.get("cpu_us_per_doc", {}).get(NAIVE_ROLE.get(role, ""))
+        return None if value is None else float(value)
 
     @property
     def cpu_docs_s(self) -> float:

@@ -33,7 +33,7 @@ from interchange.bench.ceilings import measure_stage_costs, wire_sizes
 from interchange.bench.naive import run_naive
 from interchange.bench.passthrough import run_passthrough
 from interchange.bench.procstats import ProcessSampler
-from interchange.bench.result import BenchResult, Ceilings, StageProcess, Step
+from interchange.bench.result import BROKER_ROLE, BenchResult, Ceilings, StageProcess, Step
 from interchange.bench.stages import (
     BenchStoppedError,
     ProducerJob,
@@ -118,10 +118,12 @@ def run_bench(
     options: BenchOptions,
     on_event: Events | None = None,
     stop: Stop | None = None,
+    broker_pid: int | None = None,
 ) -> BenchResult:
     """Measure the ceilings, then run one step (`rate`) or search for the sustainable maximum.
     A `stop` ends the run between phases, or within a second of a step, with every stage
-    process stopped: BenchStoppedError."""
+    process stopped: BenchStoppedError. `broker_pid`: a local broker process (the embedded
+    one) sampled beside the stages, its CPU per document and memory reported as "broker"."""
     emit = on_event or (lambda _kind, _value: None)
     stop = threading.Event() if stop is None else stop  # a StopFlag not set is falsy
     out_dir = Path(settings.out_dir)
@@ -151,6 +153,7 @@ def run_bench(
             attachment_bytes=options.attachment_bytes,
             duration_s=options.naive_s,
             seed=options.seed,
+            broker_pid=broker_pid,
         )
     ceilings = Ceilings(
         costs,
@@ -160,7 +163,7 @@ def run_bench(
         None if naive is None else naive.to_dict(),
     )
     _check(stop)
-    ctx = _Context(options, directory, directory_file, emit, stop)
+    ctx = _Context(options, directory, directory_file, emit, stop, broker_pid)
     steps: list[Step] = []
     if not options.search:
         steps.append(_step(settings, ctx, 0, options.rate))
@@ -205,6 +208,7 @@ class _Context:
     directory_file: Path
     emit: Events
     stop: Stop
+    broker_pid: int | None  # sampled as the "broker" role when known
 
 
 def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
@@ -231,6 +235,8 @@ def _step(base: Settings, ctx: _Context, index: int, rate: float) -> Step:
         )
         for role, pid in stages.pids():
             sampler.add(role, pid)
+        if ctx.broker_pid is not None:
+            sampler.add(BROKER_ROLE, ctx.broker_pid)
         sampler.start()
         run = _StepRun(ctx, stages, sampler, index, rate)
         step = run.observe(start_us)
@@ -320,6 +326,7 @@ class _StepRun:
             "producer": _addressed(end.metrics) - _addressed(warm.metrics),
             "router": _accounted(end.metrics) - _accounted(warm.metrics),
             "recipient": window_delivered,
+            BROKER_ROLE: window_delivered,  # what the broker carried per delivered document
         }
         processes = []
         for series in self.sampler.series():

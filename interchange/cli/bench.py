@@ -14,7 +14,7 @@ from interchange.cli.common import (
     StopFlag,
     add_kafka_options,
     add_keys_option,
-    kafka_settings,
+    kafka_broker,
     settings_from_args,
 )
 
@@ -140,8 +140,8 @@ def run_bench_cli(args: argparse.Namespace) -> int:
     live = not args.no_progress and console.is_terminal
     stop = StopFlag().install()
     try:
-        with kafka_settings(settings) as running, _Display(console, live) as display:
-            result = run_bench(running, options, display.event, stop)
+        with kafka_broker(settings) as (running, broker_pid), _Display(console, live) as display:
+            result = run_bench(running, options, display.event, stop, broker_pid)
     except BenchStoppedError as exc:
         print(f"interchange bench: {stop.signal_name}: {exc}; no report written", file=sys.stderr)
         return 128 + _SIGNAL_NUMBERS.get(stop.signal_name, signal.SIGTERM)

@@ -120,8 +120,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 @contextlib.contextmanager
 def kafka_settings(settings: Settings, *, quiet: bool = False) -> Iterator[Settings]:
     """Yield settings with a bootstrap address, starting the embedded broker if none was given."""
+    with kafka_broker(settings, quiet=quiet) as (live, _pid):
+        yield live
+
+
+@contextlib.contextmanager
+def kafka_broker(
+    settings: Settings, *, quiet: bool = False
+) -> Iterator[tuple[Settings, int | None]]:
+    """As `kafka_settings`, with the embedded broker's process id (None for a cluster given
+    by address): a load test samples that process's CPU and memory beside the stages'."""
     if settings.bootstrap is not None:
-        yield settings
+        yield settings, None
         return
     from interchange.kafka.broker import EmbeddedBroker
 
@@ -131,7 +141,7 @@ def kafka_settings(settings: Settings, *, quiet: bool = False) -> Iterator[Setti
                 f"embedded broker on {broker.bootstrap} (in memory; log {broker.log_path})",
                 file=sys.stderr,
             )
-        yield settings.replace(bootstrap=broker.bootstrap)
+        yield settings.replace(bootstrap=broker.bootstrap), broker.pid
 
 
 class StopFlag:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PERCENTILE_KEYS = ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us")
 
 
+# Without an external cluster the bench starts its own embedded broker, as a user's first
+# run does, and samples that broker beside the stages.
+EXTERNAL = os.environ.get("INTERCHANGE_BOOTSTRAP")
+
+
 @pytest.fixture(scope="module")
-def report(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("bench")
-    prefix = f"t-bench-{out.name}."
+    kafka = ["--bootstrap", EXTERNAL, "--topic-prefix", f"t-bench-{out.name}."] if EXTERNAL else []
     code = main(
         [
-            "bench", "--bootstrap", bootstrap, "--topic-prefix", prefix,
+            "bench", *kafka,
             "--keys-dir", str(out / "keys"), "--out-dir", str(out),
             "--rate", "80", "--duration", "4", "--warmup", "1", "--passthrough", "1",
             "--naive", "1", "--preset", "tiny", "--no-progress",
@@ -86,6 +92,11 @@ def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, Any], Path]) -
     naive = ceilings["naive"]  # every bench document is valid: all verified and forwarded
     assert naive["received"] == naive["forwarded"] == naive["produced"] > 0
     assert 0 < naive["p50_us"] <= naive["p99_us"]
+    cpu = naive["cpu_us_per_doc"]  # each naive process measured its own share
+    assert set(cpu) == (
+        {"producer", "router", "sink"} if EXTERNAL else {"producer", "router", "sink", "broker"}
+    )
+    assert all(value > 0 for value in cpu.values())
     for name, value in step["ratios"].items():
         assert value is not None, name
         assert value > 0, name
@@ -94,7 +105,12 @@ def test_ratios_and_ceilings_are_positive(report: tuple[dict[str, Any], Path]) -
 def test_every_stage_process_was_sampled(report: tuple[dict[str, Any], Path]) -> None:
     (step,) = report[0]["steps"]
     roles = sorted(p["role"] for p in step["processes"])
-    assert roles == ["producer", "recipient", "router"]
+    assert roles == (
+        ["producer", "recipient", "router"]
+        if EXTERNAL
+        else ["broker", "producer", "recipient", "router"]
+    )
+    assert set(step["cpu_us_per_doc"]) == set(roles)
     for proc in step["processes"]:
         assert proc["cpu_s"] > 0
         assert proc["memory"]["samples"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -121,3 +122,44 @@ def test_peaks_of_the_per_second_series() -> None:
 
 def test_step_line_says_sustainable() -> None:
     assert step_line(RESULT.steps[0]).endswith("-> sustainable")
+
+
+def _with_broker_and_naive_cpu() -> BenchResult:
+    step = _step(2_000.0, 5.0)
+    broker = StageProcess("broker", 14, 2.0, 20_000, MemoryTrack.of([1_000, 3_000, 5_000]))
+    naive = {
+        "docs_per_s": 4_000.0,
+        "p50_us": 2_000,
+        "p99_us": 10_000,
+        "cpu_us_per_doc": {"producer": 100.0, "router": 125.0, "sink": 30.0, "broker": 50.0},
+    }
+    ceilings = Ceilings(CEILINGS.costs, 2, 8_000.0, naive=naive)
+    step = dataclasses.replace(step, processes=(*step.processes, broker))
+    return BenchResult("fixed", Criteria(), ceilings, (step,), None)
+
+
+def test_cpu_table_sets_each_stage_beside_its_naive_counterpart() -> None:
+    result = _with_broker_and_naive_cpu()
+    cpu = next(s for s in bench_sections(result) if s.title == "CPU time per document")
+    rows = {row[1]: row for row in cpu.tables[0].rows}
+    assert set(rows) == {"producer", "router", "recipient", "broker"}
+    # measured, naive, vs naive: the recipients are set beside the naive sink
+    assert rows["router"][3:6] == ("250.0 µs", "125.0 µs", "2.00x")
+    assert rows["recipient"][3:6] == ("150.0 µs", "30.0 µs", "5.00x")
+    assert rows["broker"][3:6] == ("100.0 µs", "50.0 µs", "2.00x")
+    assert rows["broker"][6] == "—"  # no pure-work figure for the broker
+    assert bench_json(result, {})["steps"][0]["cpu_us_per_doc"]["broker"] == 100.0
+
+
+def test_without_naive_cpu_figures_the_column_says_so() -> None:
+    cpu = next(s for s in bench_sections(RESULT) if s.title == "CPU time per document")
+    assert all(row[4] == "—" and row[5] == "—" for row in cpu.tables[0].rows)
+    assert {row[1] for row in cpu.tables[0].rows} == {"producer", "router", "recipient"}
+
+
+def test_the_embedded_brokers_memory_is_not_judged() -> None:
+    result = _with_broker_and_naive_cpu()
+    memory = next(s for s in bench_sections(result) if s.title == "Process memory")
+    verdicts = {str(row[0]).split()[1]: str(row[5]) for row in memory.tables[0].rows}
+    # 1,000 -> 5,000 bytes would fail any process; the broker's log is in memory by design
+    assert verdicts == {"producer": "PASS", "router": "FAIL", "recipient": "PASS", "broker": "n/a"}
