@@ -56,6 +56,7 @@ from interchange.wire.model import (
 __all__ = [  # the submission half; the delivery half and the cache live in their modules
     "LOG_APPEND_TIME",
     "PRODUCER_NODE_PREFIX",
+    "ReceiptTimes",
     "RouterTimes",
     "Submission",
     "router_times",
@@ -105,14 +106,35 @@ def router_times(
 
     Rejections decided before any time-dependent check (`JUDGED_BEFORE_TIME`) are left
     out: such copies (another key, another partition) never take a time slot."""
-    found: dict[bytes, set[int]] = defaultdict(set)
-    for d in deliveries:
-        if not d.error and d.router_hop_us is not None:
-            found[d.content_sha256].add(d.router_hop_us)
-    for r in rejections:
-        if r.reason not in JUDGED_BEFORE_TIME:
-            found[r.content_sha256].add(r.time_us)
-    return {digest: sorted(times) for digest, times in found.items()}
+    found = ReceiptTimes()
+    found.add(deliveries, rejections)
+    return found.settled()
+
+
+class ReceiptTimes:
+    """`router_times` gathered piece by piece (the audit's pool adds each task's deliveries
+    as it finishes); `settled()` is `router_times` of everything added. A set of times per
+    digest: the same delivery value added twice, or several records of one value, add
+    nothing, so distinct values give the same times as all their records."""
+
+    def __init__(self) -> None:
+        self._found: dict[bytes, set[int]] = defaultdict(set)
+
+    def add(
+        self,
+        deliveries: Iterable[DeliveryFact | Verified] = (),
+        rejections: Iterable[Rejection] = (),
+    ) -> None:
+        found = self._found
+        for d in deliveries:
+            if not d.error and d.router_hop_us is not None:
+                found[d.content_sha256].add(d.router_hop_us)
+        for r in rejections:
+            if r.reason not in JUDGED_BEFORE_TIME:
+                found[r.content_sha256].add(r.time_us)
+
+    def settled(self) -> dict[bytes, list[int]]:
+        return {digest: sorted(times) for digest, times in self._found.items()}
 
 
 def submission_facts(

@@ -35,7 +35,13 @@ from interchange.audit.deliveries import (
     verify_values,
 )
 from interchange.audit.evidence import Evidence, named_differences
-from interchange.audit.facts import RouterTimes, Submission, router_times, submission_facts
+from interchange.audit.facts import (
+    ReceiptTimes,
+    RouterTimes,
+    Submission,
+    router_times,
+    submission_facts,
+)
 from interchange.audit.findings import Finding, Kind, RawRecord
 from interchange.audit.reverify import Reverified
 from interchange.axis.directory import Directory
@@ -252,12 +258,16 @@ def _facts(
         return s, facts, once.verifications
     tasks = _tasks(subs, deliveries, config.chunk)
     rejected = router_times([], rejections)
-    # Each task's delivery facts are built as soon as its result is in, while the other
-    # workers still run: only the receipt-time check below waits for the whole pool.
+    # Each task's delivery facts and receipt times are gathered as soon as its result is
+    # in, while the other workers still run: only the receipt-time check below waits for
+    # the whole pool.
     placed: list[DeliveryFact | None] = [None] * len(deliveries)
+    found = ReceiptTimes()
+    found.add(rejections=rejections)
     for i, (rec, tier) in enumerate(deliveries):
         if rec.excluded is not None:  # an archived leak: metadata only, not in any task
-            placed[i] = delivery_facts([(rec, tier)], trust)[0]
+            fact = placed[i] = delivery_facts([(rec, tier)], trust)[0]
+            found.add([fact])
     done: list[tuple[_Task, _Done]] = []
     checks = 0
     with tempfile.TemporaryDirectory(prefix="interchange-audit-") as tmp:
@@ -268,11 +278,29 @@ def _facts(
             for i, n in task.slots:
                 rec, tier = deliveries[i]
                 placed[i] = delivery_fact(rec, tier, result.verified[n])
+            found.add(result.verified)  # each distinct value: the times of all its records
             checks += result.checks
             done.append((task, result))
     every = [f for f in placed if f is not None]
     assert len(every) == len(deliveries)  # every delivery is in exactly one task, or excluded
-    times = router_times(every, rejections)
+    times = found.settled()
+    decided, again = _settle(done, subs, times, trust=trust, partitions=partitions, config=config)
+    return decided, every, checks + again
+
+
+def _settle(
+    done: list[tuple[_Task, _Done]],
+    subs: dict[int, list[RawRecord]],
+    times: RouterTimes,
+    *,
+    trust: TrustStore,
+    partitions: int,
+    config: AuditConfig,
+) -> tuple[list[Submission], int]:
+    """Each partition's submissions, in the order the checks take them, and the signature
+    checks of deciding again a partition whose task decided with other receipt times than
+    all the records give."""
+    checks = 0
     by_partition: dict[int, list[Submission]] = {}
     for task, result in done:
         if task.partition is None:
@@ -289,7 +317,7 @@ def _facts(
         )  # fmt: skip
         checks += once.verifications
     order = sorted(subs, key=lambda p: -len(subs[p]))  # the order the checks saw before
-    return [x for p in order for x in by_partition[p]], every, checks
+    return [x for p in order for x in by_partition[p]], checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +356,8 @@ def _tasks(
     the receipt times a task decided with are checked against all of them afterwards.
     """
     partition_of = {r.key: p for p, records in subs.items() for r in records if r.key}
-    claimed: dict[int | None, dict[bytes, list[int]]] = {p: {} for p in subs}
-    claimed[None] = {}  # no partition claims them
+    claimed: dict[int | None, _EqualValues] = {p: _EqualValues() for p in subs}
+    claimed[None] = _EqualValues()  # no partition claims them
     for i, (rec, _tier) in enumerate(deliveries):
         if rec.excluded is not None:
             continue  # nothing to verify: the parent reads its exclusion metadata
@@ -338,18 +366,53 @@ def _tasks(
             if k == "sender":
                 part = partition_of.get(v) if v is not None else None
                 break
-        claimed[part].setdefault(rec.value or b"", []).append(i)
+        claimed[part].add(rec.value or b"", i)
 
-    def task(partition: int | None, records: list[RawRecord], values: list[bytes]) -> _Task:
-        found = claimed[partition]
-        slots = [(i, n) for n, value in enumerate(values) for i in found[value]]
+    def task(partition: int | None, records: list[RawRecord], found: _Groups) -> _Task:
+        values = [value for value, _ in found]
+        slots = [(i, n) for n, (_, records_of) in enumerate(found) for i in records_of]
         return _Task(partition, records, values, slots)
 
-    tasks = [task(p, records, list(claimed[p])) for p, records in subs.items()]
-    left = list(claimed[None])
+    tasks = [task(p, records, claimed[p].groups) for p, records in subs.items()]
+    left = claimed[None].groups
     tasks += [task(None, [], left[n : n + chunk]) for n in range(0, len(left), chunk)]
     tasks.sort(key=lambda t: -t.size)
     return tasks
+
+
+_Groups = list[tuple[bytes, list[int]]]  # distinct values, each with its records' indices
+_TAIL = 64  # bytes: an envelope ends with its trace, whose router hop time is per record
+
+
+class _EqualValues:
+    """Delivery values grouped by equality, in order of first sight, without hashing each
+    whole value (~8 KB; that hash was most of the audit's serial work before the pool).
+
+    A value is looked up by its last `_TAIL` bytes, and equality is then decided on the
+    whole value, so a shared tail can never merge two different values. A value whose tail
+    an unequal value already holds goes to a dict keyed by the whole value: many values
+    with one tail (hostile input) cost what hashing them all did, never a linear scan."""
+
+    def __init__(self) -> None:
+        self.groups: _Groups = []
+        self._by_tail: dict[bytes, tuple[bytes, list[int]]] = {}
+        self._by_value: dict[bytes, list[int]] = {}  # values whose tail was taken
+
+    def add(self, value: bytes, index: int) -> None:
+        tail = value[-_TAIL:]
+        first = self._by_tail.get(tail)
+        if first is None:
+            group: tuple[bytes, list[int]] = (value, [index])
+            self._by_tail[tail] = group
+            self.groups.append(group)
+        elif first[0] == value:
+            first[1].append(index)
+        else:
+            records_of = self._by_value.get(value)
+            if records_of is None:
+                records_of = self._by_value[value] = []
+                self.groups.append((value, records_of))
+            records_of.append(index)
 
 
 def _run_pool(

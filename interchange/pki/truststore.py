@@ -143,9 +143,10 @@ class TrustStore:
         # Bound to the certificate's algorithm: for RSA, the one padding the certificate names.
         # Bound for an untrusted certificate too: the verifier's TRUST check comes before any
         # use, and conformance diagnoses its signature apart (`signature_only`).
+        # `algorithm` is `algorithm_of` this certificate's key (describe): not judged twice.
         check: Verifier = _never
         if algorithm is not None:
-            check = verifier(public, algorithm)  # type: ignore[arg-type]
+            check = verifier(public, algorithm, judged=True)  # type: ignore[arg-type]
         entry = Certificate(info, trusted, check)
         self._entries[cert_id] = entry
         # A fault certificate's revocation is written before the certificate: pick it up now.

@@ -359,3 +359,40 @@ def test_a_caller_with_other_threads_gets_a_spawned_pool_and_the_same_outcome(
     assert spawned.findings == forked.findings == []
     assert spawned.counts == forked.counts
     assert spawned.reverify["signature_checks"] == forked.reverify["signature_checks"] == 3
+
+
+def test_equal_delivery_values_are_grouped_by_their_whole_bytes_not_their_tail() -> None:
+    """The pool's tasks group equal delivery values without hashing each whole value: by
+    its last bytes first, then by equality of the whole. Values that end alike but differ
+    earlier (a flipped content byte, an altered signature) stay apart, and many values
+    with one tail are still grouped right; first-sight order is kept."""
+    tail = b"-" * 200
+    values = [b"a" + tail, b"b" + tail, b"a" + tail, b"c" + tail, b"b" + tail, b"x", b"a" + tail]
+    values += [bytes([n % 256, n // 256]) + tail for n in range(300)]  # one tail, 300 values
+    grouped = audit_stage._EqualValues()
+    for i, value in enumerate(values):
+        grouped.add(value, i)
+    expected: dict[bytes, list[int]] = {}
+    for i, value in enumerate(values):
+        expected.setdefault(value, []).append(i)
+    assert [(v, list(idx)) for v, idx in grouped.groups] == list(expected.items())
+
+
+def test_receipt_times_gathered_per_task_equal_those_of_every_record(
+    keys: KeyStore, directory: Directory, trust: TrustStore
+) -> None:
+    """The pool adds each task's distinct delivery values as the task finishes; the times
+    are those of every delivery record at once, in whatever pieces they were added."""
+    from interchange.audit.facts import ReceiptTimes
+
+    records = one_document_to_many(keys, directory, documents=3)
+    _subs, deliveries = split(records)
+    facts = delivery_facts(deliveries, trust)
+    whole = router_times(facts, [])
+    gathered = ReceiptTimes()
+    distinct = {r.value: f for (r, _t), f in zip(deliveries, facts, strict=True)}
+    for fact in reversed(list(distinct.values())):
+        gathered.add([fact])
+    gathered.add([facts[0]])  # a value added twice adds nothing
+    assert gathered.settled() == whole
+    assert len(whole) == 3

@@ -311,3 +311,30 @@ def test_root_signed_ca_certificate_cannot_sign_documents(pki_copy: Path) -> Non
     reason = trust.verify(CONTENT, cred.sign(CONTENT), ca_id, ED, NOW)
     assert reason is ReasonCode.UNTRUSTED_CERTIFICATE
     assert trust.verify(CONTENT, cred.sign(CONTENT), cred.cert_id, ED, NOW) is None
+
+
+def test_an_ed25519_certificate_key_is_judged_once_when_it_loads(
+    pki_dir: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The curve-point validation of a key (~0.13 ms) runs once per certificate load:
+    `describe` judges the key, and the verifier bound to it is not judged again. The
+    judgement itself is unchanged: a sound key verifies, a forged signature does not."""
+    from interchange.pki import signing
+
+    calls: list[bytes] = []
+    sound = signing.ed25519_key_sound
+
+    def counted(raw: bytes) -> bool:
+        calls.append(raw)
+        return sound(raw)
+
+    monkeypatch.setattr(signing, "ed25519_key_sound", counted)
+    keys, trust = KeyStore.open(pki_dir), TrustStore.open(pki_dir)
+    cred = keys.credential(ED, at=NOW)
+    calls.clear()
+    assert _verify(trust, keys, ED) is None
+    assert len(calls) == 1
+    forged = bytes(64)
+    assert trust.verify(CONTENT, forged, cred.cert_id, ED, NOW) is ReasonCode.BAD_SIGNATURE
+    assert len(calls) == 1  # the loaded certificate is not judged again
