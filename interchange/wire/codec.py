@@ -310,7 +310,14 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         attachments.append(
             Attachment(a["name"], a["media_type"], a["sha256"], a["content"])
             if refs is None
-            else Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **refs[i])
+            else Attachment(
+                a["name"],
+                a["media_type"],
+                a["sha256"],
+                a["content"],
+                refs[i]["content_id"],
+                refs[i]["description"],
+            )
         )
     details = header_avro.parallel(v, "recipient_details", "recipients")
     # no detail stated (the common case): every recipient shares the model's empty detail
@@ -342,7 +349,9 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         v["due_date"],
         tuple(attachments),
         v["send_time_us"],
-        None if business is None else Business(**business),
+        None
+        if business is None
+        else Business(business["target"], business["reason"], business["replacement"]),
         header_avro.kind_from_avro(v.get("document_kind")),
         tuple(v.get("to_places", ())),
         header_avro.steering_from_avro(v.get("steering_type", 0)),
