@@ -146,8 +146,47 @@ class _Generator:
     def _named_value(self, name: str, schema: Any, target: str, out: _Out) -> None:
         if schema["type"] != "record":  # an enum or fixed by name: `where` is its name
             self.value({k: v for k, v in schema.items() if k != "name"}, name, target, out)
-            return
-        out.add(f"{target}, pos = {self._record(name, schema)}(buf, pos, size)")
+        elif self._recursive(name):
+            out.add(f"{target}, pos = {self._record(name, schema)}(buf, pos, size)")
+        else:  # read inline, its fields into locals of their own
+            out.add(f"# record {name}")
+            values = self._fields(name, schema, self._fresh("r") + "_", out)
+            out.add(f"{target} = {values}")
+
+    def _fields(self, name: str, schema: Any, prefix: str, out: _Out) -> str:
+        """Read record `name`'s fields in order into locals named `prefix` + field; the
+        dict display of the record (returned)."""
+        short = name.rsplit(".", 1)[-1]
+        values = []
+        for i, f in enumerate(schema["fields"]):
+            var = f"{prefix}{f['name']}" if str(f["name"]).isidentifier() else f"{prefix}{i}"
+            out.add(f"# {f['name']}: {_describe(f['type'])}")
+            self.value(f["type"], f"{short}.{f['name']}", var, out)
+            values.append(f"{f['name']!r}: {var}")
+        return f"{{{', '.join(values)}}}"
+
+    def _recursive(self, name: str) -> bool:
+        """Whether record `name` can contain itself (then it is read by a function that
+        calls itself; any other record is read inline where it occurs)."""
+        seen: set[str] = set()
+        todo = [f["type"] for f in self._named[name]["fields"]] if name in self._named else []
+        while todo:
+            schema = todo.pop()
+            if isinstance(schema, list):
+                todo += schema
+            elif isinstance(schema, str):
+                if schema == name:
+                    return True
+                if schema in self._named and schema not in seen:
+                    seen.add(schema)
+                    todo.append(self._named[schema])
+            elif schema["type"] == "record":
+                if schema["name"] == name:
+                    return True
+                todo += [f["type"] for f in schema["fields"]]
+            elif schema["type"] in ("array", "map"):
+                todo.append(schema["items" if schema["type"] == "array" else "values"])
+        return False
 
     def _record(self, name: str, schema: Any) -> str:
         """The function reading record `name` (written on first use; a recursive record
@@ -158,17 +197,10 @@ class _Generator:
         if func in self._records.values():
             func = self._fresh(func + "_")
         self._records[name] = func
-        short = name.rsplit(".", 1)[-1]
         lines = [f"def {func}(buf: bytes, pos: int, size: int) -> tuple[dict[str, Any], int]:"]
         body = _Out(lines)
-        body.add(f'"""Record {name}: its fields in order."""')
-        values = []
-        for i, f in enumerate(schema["fields"]):
-            var = f"f_{f['name']}" if str(f["name"]).isidentifier() else f"f{i}"
-            body.add(f"# {f['name']}: {_describe(f['type'])}")
-            self.value(f["type"], f"{short}.{f['name']}", var, body)
-            values.append(f"{f['name']!r}: {var}")
-        body.add(f"return {{{', '.join(values)}}}, pos")
+        body.add(f'"""Record {name}, which can contain itself: its fields in order."""')
+        body.add(f"return {self._fields(name, schema, 'f_', body)}, pos")
         self.functions.append(lines)
         return func
 
