@@ -12,9 +12,10 @@ of the wire record), `status` (`codec.decode_status` of a plain 01).
 `time` runs each tree in a fresh process in turn (before, after, before, ...) `--runs`
 times; each process reports the median thread-CPU time per call over `--rounds` rounds of
 `--calls` calls; the table gives the median of those medians per tree. `count-all` counts
-instructions per call under valgrind's callgrind (`--count` calls minus 0 calls), which a
-loaded machine does not move. A tree is a checkout whose `interchange` package is imported
-(through PYTHONPATH). On a shared machine wrap it in `flock /tmp/bench.lock ...`.
+instructions per call under valgrind's callgrind (`--count` calls minus 0 calls, one hash
+seed), which a loaded machine does not move. A tree is a checkout whose `interchange`
+package is imported (through PYTHONPATH). On a shared machine wrap it in
+`flock /tmp/bench.lock ...`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def run_time(rounds: int, calls: int) -> None:
 
 def _child(tree: Path, *args: str, valgrind: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+    if valgrind:  # one hash seed: string hashes otherwise move the count between runs
+        env["PYTHONHASHSEED"] = "0"
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
     if valgrind:
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd]
