@@ -24,7 +24,7 @@ skips its fastavro re-encode check; for any other schema the codec keeps it.
 from __future__ import annotations
 
 import enum
-import itertools
+import hashlib
 import linecache
 import struct
 from collections.abc import Callable, Mapping
@@ -206,7 +206,6 @@ _RUNTIME: dict[str, Any] = {
         )
     },
 }
-_compiled = itertools.count(1)
 
 
 class StrictReader:
@@ -226,8 +225,10 @@ class StrictReader:
         self.source = generated.source
         self.proves_canonical = generated.proves_canonical
         name = str(parsed_schema.get("name", parsed_schema.get("type", "")))
-        filename = f"<strict reader {next(_compiled)}: {name}>"
-        # registered so a traceback through the reader shows its lines
+        digest = hashlib.sha256(self.source.encode()).hexdigest()[:12]
+        filename = f"<strict reader {name} {digest}>"
+        # registered so a traceback through the reader shows its lines (one entry per
+        # distinct source: building the same reader again adds nothing)
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         namespace = dict(_RUNTIME)
         exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 (our own source)
