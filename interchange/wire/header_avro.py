@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from interchange.errors import DecodeError
+from interchange.wire.assemble import positional
 from interchange.wire.model import (
     AdministrativeKind,
     Document,
@@ -134,12 +135,15 @@ def organ(d: dict[str, Any] | None) -> OrganDetail:
     if d is None or d == _EMPTY_DETAIL:
         return _NO_DETAIL
     # by position, not `**d`: a call with keywords costs about twice as much
-    return OrganDetail(
+    return _ORGAN(
         d["organization_in_charge"], d["address"], d["email"], d["telephone"], d["fax"],
         d["website"],
     )  # fmt: skip
 
 
+_ORGAN = positional(OrganDetail)
+_KIND = positional(DocumentKind)
+_OTHER = positional(OtherInfo)
 _MAX_ADMINISTRATIVE = max(AdministrativeKind)  # once, not per decoded document
 
 
@@ -151,7 +155,7 @@ def kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
     top = _MAX_ADMINISTRATIVE if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
     if not 0 <= k["type_detail"] <= top:
         raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
-    return DocumentKind(_CATEGORY[k["type"]], k["type_detail"], k["type_name"])
+    return _KIND(_CATEGORY[k["type"]], k["type_detail"], k["type_name"])
 
 
 def other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
@@ -159,7 +163,7 @@ def other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
         return _NO_OTHER
     if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
         raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
-    return OtherInfo(
+    return _OTHER(
         o["sphere_of_promulgation"], o["typer_notation"], o["promulgation_amount"],
         o["page_amount"], o["direction"], tuple(o["appendixes"]),
     )  # fmt: skip
