@@ -24,6 +24,7 @@ from fastavro import parse_schema, schemaless_writer
 
 from interchange.errors import DecodeError, EncodeError
 from interchange.wire import header_avro
+from interchange.wire.assemble import positional
 from interchange.wire.model import (
     CERT_ID,
     AgencyRef,
@@ -308,17 +309,24 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         if content_sha256(a["content"]) != a["sha256"]:
             raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
         attachments.append(
-            Attachment(a["name"], a["media_type"], a["sha256"], a["content"])
+            _ATTACHMENT(a["name"], a["media_type"], a["sha256"], a["content"], "", "")
             if refs is None
-            else Attachment(a["name"], a["media_type"], a["sha256"], a["content"], **refs[i])
+            else _ATTACHMENT(
+                a["name"],
+                a["media_type"],
+                a["sha256"],
+                a["content"],
+                refs[i]["content_id"],
+                refs[i]["description"],
+            )
         )
     details = header_avro.parallel(v, "recipient_details", "recipients")
     # no detail stated (the common case): every recipient shares the model's empty detail
     recipients = (
-        [AgencyRef(r["id"], r["name"]) for r in v["recipients"]]
+        [_AGENCY(r["id"], r["name"], _NO_DETAIL) for r in v["recipients"]]
         if details is None
         else [
-            AgencyRef(r["id"], r["name"], header_avro.organ(d))
+            _AGENCY(r["id"], r["name"], header_avro.organ(d))
             for r, d in zip(v["recipients"], details, strict=True)
         ]
     )
@@ -326,7 +334,7 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
     business = v.get("business")
     return _DOCUMENT(
         v["id"],
-        AgencyRef(sender["id"], sender["name"], header_avro.organ(v.get("sender_detail"))),
+        _AGENCY(sender["id"], sender["name"], header_avro.organ(v.get("sender_detail"))),
         tuple(recipients),
         v["code_number"],
         v["code_notation"],
@@ -334,7 +342,7 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         v["promulgation_date"],
         _DOCTYPE[v["document_type"]],
         v["subject"],
-        Signer(s["name"], s["position"], s["competence"]),
+        _SIGNER(s["name"], s["position"], s["competence"]),
         _PRIORITY[v["priority"]],
         _SECRECY[v["secrecy"]],
         _BUSINESS[v["business_type"]],
@@ -342,7 +350,9 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
         v["due_date"],
         tuple(attachments),
         v["send_time_us"],
-        None if business is None else Business(**business),
+        None
+        if business is None
+        else _BUSINESS_OF(business["target"], business["reason"], business["replacement"]),
         header_avro.kind_from_avro(v.get("document_kind")),
         tuple(v.get("to_places", ())),
         header_avro.steering_from_avro(v.get("steering_type", 0)),
@@ -352,6 +362,12 @@ def _document_from_avro(v: dict[str, Any]) -> Document:
 
 
 _DOCUMENT = _assembler(Document)
+# The records inside a document, built by position through their slots (`assemble`)
+_AGENCY = positional(AgencyRef)
+_SIGNER = positional(Signer)
+_ATTACHMENT = positional(Attachment)
+_BUSINESS_OF = positional(Business)
+_NO_DETAIL = AgencyRef("", "").detail  # the model's default: no detail stated
 
 
 def _strict_decode(
@@ -453,12 +469,13 @@ def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
         v["content"],
         v["signature"],
         v["cert_id"],
-        tuple([Hop(h["node"], h["time_us"]) for h in v["trace"]]),
+        tuple([_HOP(h["node"], h["time_us"]) for h in v["trace"]]),
         _FORMAT[v.get("content_format", "AVRO")],
     )
 
 
 _ENVELOPE = _assembler(Envelope)
+_HOP = positional(Hop)
 
 
 def decode_envelope(data: bytes) -> Envelope:
