@@ -22,6 +22,7 @@ from typing import Any
 import fastavro
 import pytest
 from strict_closures import StrictReader as ClosureReader
+from test_avro_strict import EVERY_TYPE as _EVERY_TYPE
 
 from interchange.axis.presets import DEFAULT_PRESET, build
 from interchange.bench.calc import ALL_CONNECTED
@@ -131,30 +132,7 @@ REJECTIONS = [
     )
 ]
 
-EVERY_TYPE: Any = {
-    "type": "record",
-    "name": "T",
-    "fields": [
-        {"name": "b", "type": "boolean"},
-        {"name": "i", "type": "int"},
-        {"name": "l", "type": "long"},
-        {"name": "f", "type": "float"},
-        {"name": "d", "type": "double"},
-        {"name": "s", "type": "string"},
-        {"name": "y", "type": "bytes"},
-        {"name": "x", "type": {"type": "fixed", "name": "X", "size": 3}},
-        {
-            "name": "e",
-            "type": {"type": "enum", "name": "E", "symbols": [f"S{i}" for i in range(70)]},
-        },
-        {"name": "e2", "type": "E"},
-        {"name": "u", "type": ["null", "int", "string", "X"]},
-        {"name": "m", "type": {"type": "map", "values": ["null", "long"]}},
-        {"name": "a", "type": {"type": "array", "items": {"type": "array", "items": "string"}}},
-        {"name": "next", "type": ["null", "T"]},
-        {"name": "tail", "type": {"type": "array", "items": "T"}},
-    ],
-}
+EVERY_TYPE: Any = _EVERY_TYPE  # the strict reader's own tests' schema of every Avro type
 LEAF = {
     "b": True,
     "i": -3,
