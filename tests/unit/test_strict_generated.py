@@ -22,7 +22,7 @@ from typing import Any
 import fastavro
 import pytest
 from strict_closures import StrictReader as ClosureReader
-from test_avro_strict import EVERY_TYPE as _EVERY_TYPE
+from test_avro_strict import EVERY_TYPE  # the strict reader's own schema of every Avro type
 
 from interchange.axis.presets import DEFAULT_PRESET, build
 from interchange.bench.calc import ALL_CONNECTED
@@ -132,7 +132,6 @@ REJECTIONS = [
     )
 ]
 
-EVERY_TYPE: Any = _EVERY_TYPE  # the strict reader's own tests' schema of every Avro type
 LEAF = {
     "b": True,
     "i": -3,
