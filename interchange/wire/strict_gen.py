@@ -1,12 +1,13 @@
 """Python source of a strict Avro reader for one (parsed schema, limits), written once.
 
 `strict.StrictReader` compiles what `generate` returns and runs it for every read. The
-source has one function per named record (`_read_<Name>(buf, pos, size) -> (dict, pos)`)
-and a root, `read_root(buf) -> value`; inside a function every field is read inline, in
-schema order: varints, lengths, strings, bytes, enums, union indexes, array counts and
-items. A record is the one call (a record is also how a schema recurses). The common
-case of each value is a few byte tests; anything else, and so every refusal, goes to a
-helper of `strict` that checks it in full (`_varint`, `_length`, `_index`,
+source has a root, `read_root(buf) -> value`, which reads every field inline, in schema
+order: varints, lengths, strings, bytes, enums, union indexes, array counts and items,
+and a record inline where it occurs. Only a record that can contain itself gets a
+function of its own (`_read_<Name>(buf, pos, size) -> (dict, pos)`), one call per level
+of nesting; no schema of the axis has one. The common case of each value is a few byte
+tests; anything else, and so every refusal, goes to a helper of `strict` that checks it
+in full (`_varint`, `_length`, `_index`,
 `_block_count`, `_end_of_blocks`), so the checks, their order and the `DecodeReason`
 of each refusal are those helpers' (docs/SCHEMAS.md, "Strict decoding").
 
