@@ -22,7 +22,7 @@ from typing import Any
 import fastavro
 import pytest
 from strict_closures import StrictReader as ClosureReader
-from test_avro_strict import EVERY_TYPE  # the strict reader's own schema of every Avro type
+from test_avro_strict import EVERY_TYPE, varint  # the strict reader's own schema of every Avro type
 
 from interchange.axis.presets import DEFAULT_PRESET, build
 from interchange.bench.calc import ALL_CONNECTED
@@ -41,17 +41,6 @@ from interchange.wire.model import (
 from interchange.wire.strict import DecodeReason, Limits, StrictReader
 from interchange.workload.generator import generate
 from interchange.workload.spec import WorkloadSpec
-
-
-def varint(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
 
 Outcome = tuple[str, Any, str]
 
