@@ -70,7 +70,8 @@ def test_the_collector_runs_less_often_but_still_reclaims_cycles(
     gone = weakref.ref(a)
     del a, b
     young = heap.STAGE_GC_THRESHOLDS[0]
-    kept = [[] for _ in range(young // 2)]  # not enough allocations for a collection yet
+    # not enough allocations for a young collection yet
+    kept: list[list[int]] = [[] for _ in range(young // 2)]
     assert gone() is not None
     kept += [[] for _ in range(2 * young)]  # now the collector has run by itself
     assert gone() is None
