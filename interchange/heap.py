@@ -19,8 +19,8 @@ the freeze leaves none that is already garbage.
 The collector is also made to run less often (`STAGE_GC_THRESHOLDS`). CPython's
 default starts a young collection every 700 net allocations and a full one every
 100 young ones; a stage allocates a few dozen tracked objects per record (kafka-python's
-futures and records, the work-record timers), so at saturation the recipients ran ~50
-young and ~0.5 full collections a second, and every full one walked the work records
+futures and records, the work-record timers), so at saturation the recipients ran ~80
+young and ~0.7 full collections a second, and every full one walked the work records
 still pending (~80 ms each). Measured in `interchange bench` at saturation: the
 collector's share of the recipients' CPU 6.9% -> 3-4%, the router's 1.8% -> 0.3%, the
 producer's 2.2% -> 0.4% (docs/BENCHMARKS.md, "Tenth session"). Cyclic garbage waits a
