@@ -66,3 +66,28 @@ def test_no_positional_constructor_without_slots() -> None:
 
     with pytest.raises(TypeError, match="slots"):
         positional(Plain)
+
+
+def test_a_constructor_of_the_first_fields_leaves_the_rest_at_their_defaults() -> None:
+    """What the decoder uses for a record whose later fields come from elsewhere (an
+    attachment's v6 details) or an older layout that ends early."""
+    make = positional(Attachment, given=4)
+    built = make("a.pdf", "application/pdf", b"\x01" * 32, b"pdf")
+    assert repr(built) == repr(Attachment("a.pdf", "application/pdf", b"\x01" * 32, b"pdf"))
+    assert (built.content_id, built.description) == ("", "")
+    with pytest.raises(TypeError):  # exactly the first four
+        make("a.pdf", "application/pdf", b"\x01" * 32, b"pdf", "1-1")
+    agency = positional(AgencyRef, given=2)("000.00.00.H01", "Hà Nội")
+    assert agency.detail is AgencyRef("x", "y").detail  # the default itself, shared
+
+
+def test_no_constructor_of_the_first_fields_before_one_without_a_plain_default() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Listed:
+        n: int
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="no plain default"):
+        positional(Listed, given=1)
+    with pytest.raises(TypeError, match="no plain default"):
+        positional(Signer, given=2)
