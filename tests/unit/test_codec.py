@@ -482,9 +482,9 @@ def test_strict_decode_still_re_encodes_without_the_readers_proof() -> None:
         fastavro.schemaless_writer(out, schema, value)
         return out.getvalue()
 
-    assert codec._strict_decode(b"\x00\x0a", reader, dict, encode) == {"n": 5}
+    assert codec._strict_decode(b"\x00\x0a", reader, encode) == {"n": 5}
     with pytest.raises(DecodeError) as excinfo:
-        codec._strict_decode(b"\x02\x0a", reader, dict, encode)  # 5 in the long branch
+        codec._strict_decode(b"\x02\x0a", reader, encode)  # 5 in the long branch
     assert excinfo.value.reason == DecodeReason.NON_CANONICAL
 
 
