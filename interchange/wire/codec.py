@@ -12,7 +12,6 @@ one `DecodeError` whose reason is a `DecodeReason`.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -168,27 +167,6 @@ _PRIORITY = {p.name: p for p in Priority}
 _BUSINESS = {b.name: b for b in BusinessType}
 _STATUS_TO_AVRO = {c: f"S{c.value}" for c in StatusCode}
 _STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
-
-
-def _assembler(cls: type[T]) -> Callable[..., T]:
-    """A constructor of a frozen, slotted model record for the decoder: every field's value,
-    in field order, set through its slot's descriptor. It is what the dataclass's own
-    `__init__` does (through `object.__setattr__`, one attribute lookup per field), at
-    about 60% of the cost for a Document (docs/BENCHMARKS.md). Used for Document,
-    StatusMessage and Envelope; a record of two or three fields built this way measured
-    no faster."""
-    if hasattr(cls, "__post_init__"):  # it would be skipped: build that record with __init__
-        raise TypeError(f"{cls.__name__} validates in __post_init__; no assembler for it")
-    setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def make(*values: Any) -> T:
-        obj = new(cls)
-        for set_, value in zip(setters, values, strict=True):
-            set_(obj, value)
-        return obj
-
-    return make
 
 
 def content_sha256(content: bytes) -> bytes:
@@ -348,8 +326,10 @@ def _document(  # noqa: PLR0917 - the reader passes a record's fields by positio
     if document_kind is not None:
         header_avro.check_kind(document_kind)
     steering = header_avro.steering(steering_type)
-    header_avro.check_other(other_info)
-    header_avro.check_responses(response_for, response_for_list)
+    if other_info is not header_avro.NO_OTHER:
+        header_avro.check_other(other_info)
+    if response_for_list:
+        header_avro.check_responses(response_for, response_for_list)
     return _DOCUMENT(
         id_,
         sender,
@@ -381,7 +361,7 @@ def _stated(detail: OrganDetail) -> bool:
     return detail is not header_avro.NO_DETAIL
 
 
-_DOCUMENT = _assembler(Document)
+_DOCUMENT = positional(Document)
 _AGENCY = positional(AgencyRef)
 _ATTACHMENT = positional(Attachment)
 
@@ -530,7 +510,7 @@ def _envelope(
     return _ENVELOPE(content, signature, cert_id, tuple(trace), content_format)
 
 
-_ENVELOPE = _assembler(Envelope)
+_ENVELOPE = positional(Envelope)
 _ENVELOPE_RECORDS: dict[str, Callable[..., Any]] = {
     "vn.interchange.Envelope": _envelope,
     "vn.interchange.Hop": positional(Hop),
@@ -612,7 +592,7 @@ _STATUS_READER = StrictReader(
     STATUS_SCHEMA,
     _STATUS_LIMITS,
     {
-        "vn.interchange.StatusMessage": _assembler(StatusMessage),
+        "vn.interchange.StatusMessage": positional(StatusMessage),
         "vn.interchange.StaffInfo": positional(StaffInfo),
     },
     _STATUS_ENUMS,
