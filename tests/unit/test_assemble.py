@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
@@ -42,6 +43,8 @@ def test_a_positional_constructor_builds_what_init_builds(value: object) -> None
     assert repr(built) == repr(value)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(built, dataclasses.fields(value)[0].name, "x")  # type: ignore[arg-type]
+    assert pickle.loads(pickle.dumps(built)) == value  # e.g. to another process
+    assert dataclasses.replace(built) == value  # type: ignore[type-var]
     with pytest.raises(TypeError):  # every field must be given
         positional(cls)(*values[:-1])
 
@@ -91,3 +94,19 @@ def test_no_constructor_of_the_first_fields_before_one_without_a_plain_default()
         positional(Listed, given=1)
     with pytest.raises(TypeError, match="no plain default"):
         positional(Signer, given=2)
+
+
+def test_no_positional_constructor_for_a_record_with_a_base() -> None:
+    """The twin the constructor builds first has `object` as its only base; a record
+    with another has a layout the twin cannot match."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        n: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        m: int
+
+    with pytest.raises(TypeError, match="derives"):
+        positional(Derived)
