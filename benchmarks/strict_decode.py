@@ -8,12 +8,17 @@ of the wire record), `status` (`codec.decode_status` of a plain 01).
 
     python benchmarks/strict_decode.py time --tree /path/to/before --tree .
     python benchmarks/strict_decode.py count-all --tree /path/to/before --tree .
+    python benchmarks/strict_decode.py best --tree /path/to/before --tree .
 
 `time` runs each tree in a fresh process in turn (before, after, before, ...) `--runs`
 times; each process reports the median thread-CPU time per call over `--rounds` rounds of
 `--calls` calls; the table gives the median of those medians per tree. `count-all` counts
 instructions per call under valgrind's callgrind (`--count` calls minus 0 calls, one hash
-seed), which a loaded machine does not move. A tree is a checkout whose `interchange`
+seed), which a loaded machine does not move. `best` decodes the bench workload's first
+`--docs` documents (their content, as `decode_document` gets it) in each tree in turn, a
+fresh process each, `--runs` times; each process reports its fastest round of `--rounds`
+(µs per document), the table the fastest over all processes of a tree: the figure a
+loaded machine spoils least. A tree is a checkout whose `interchange`
 package is imported (through PYTHONPATH). On a shared machine wrap it in
 `flock /tmp/bench.lock ...`.
 """
@@ -78,6 +83,45 @@ def cases() -> dict[str, Callable[[], object]]:
         "envelope": lambda: codec.decode_envelope(wire),
         "status": lambda: codec.decode_status(status),
     }
+
+
+def bench_contents(docs: int) -> list[bytes]:
+    """The content bytes of the bench workload's first `docs` documents."""
+    from interchange.axis.presets import DEFAULT_PRESET, build
+    from interchange.bench.calc import ALL_CONNECTED, bench_spec
+    from interchange.wire import codec
+    from interchange.workload.generator import generate
+
+    directory = build(DEFAULT_PRESET, ALL_CONNECTED)
+    planned = generate(directory, bench_spec(1_000.0, count=docs), 1)
+    return [codec.encode_document(p.document) for p in planned]
+
+
+def run_best(docs: int, rounds: int) -> None:
+    """The fastest round's µs per document, decoding `docs` bench documents (JSON out)."""
+    from interchange.wire import codec
+
+    contents = bench_contents(docs)
+    decode = codec.decode_document
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.thread_time_ns()
+        for content in contents:
+            decode(content)
+        best = min(best, (time.thread_time_ns() - start) / len(contents) / 1000)
+    print(json.dumps({"document": best}))
+
+
+def best_trees(trees: list[Path], runs: int, docs: int, rounds: int) -> None:
+    fastest: dict[Path, float] = dict.fromkeys(trees, float("inf"))
+    for _ in range(runs):
+        for tree in trees:
+            out = _child(tree, "best-one", "--docs", str(docs), "--rounds", str(rounds))
+            fastest[tree] = min(fastest[tree], json.loads(out.stdout)["document"])
+    print(f"decode_document, µs per document: the fastest round of {runs} processes")
+    print(f"({rounds} rounds each of the bench workload's first {docs} documents)")
+    for tree in trees:
+        print(f"{tree!s:<40} {fastest[tree]:>10.2f}")
 
 
 def run_count(name: str, count: int) -> None:
@@ -155,7 +199,12 @@ def main() -> None:
     timed.add_argument("--runs", type=int, default=5)
     counted = sub.add_parser("count-all", help="callgrind instructions per call of each --tree")
     counted.add_argument("--count", type=int, default=1000)
-    for p in (timed, counted):
+    best_one = sub.add_parser("best-one", help="fastest round in this process (JSON)")
+    for p in (best_one, fastest := sub.add_parser("best", help="fastest round of each --tree")):
+        p.add_argument("--docs", type=int, default=50)
+        p.add_argument("--rounds", type=int, default=30)
+    fastest.add_argument("--runs", type=int, default=5)
+    for p in (timed, counted, fastest):
         p.add_argument("--tree", type=Path, action="append", default=[])
     args = ap.parse_args()
     if args.command == "count":
@@ -164,6 +213,10 @@ def main() -> None:
         run_time(args.rounds, args.calls)
     elif args.command == "time":
         time_trees(args.tree or [Path(".")], args.runs, args.rounds, args.calls)
+    elif args.command == "best-one":
+        run_best(args.docs, args.rounds)
+    elif args.command == "best":
+        best_trees(args.tree or [Path(".")], args.runs, args.docs, args.rounds)
     else:
         count_trees(args.tree or [Path(".")], args.count)
 

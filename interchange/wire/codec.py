@@ -12,12 +12,11 @@ one `DecodeError` whose reason is a `DecodeReason`.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from fastavro import parse_schema, schemaless_writer
@@ -33,13 +32,16 @@ from interchange.wire.model import (
     BusinessType,
     ContentFormat,
     Document,
+    DocumentKind,
     DocumentType,
     Envelope,
     Hop,
     OrganDetail,
+    OtherInfo,
     Priority,
     ReasonCode,
     Rejection,
+    ResponseFor,
     Secrecy,
     Signer,
     StaffInfo,
@@ -123,9 +125,6 @@ DOCUMENT_V4_FIELDS = 17
 DOCUMENT_V5_FIELDS = 18
 _DOCUMENT_V4_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V4_FIELDS)
 _DOCUMENT_V5_SCHEMA = _first_fields(DOCUMENT_SCHEMA, DOCUMENT_V5_FIELDS)
-_DOCUMENT_READER = StrictReader(DOCUMENT_SCHEMA, _DOCUMENT_LIMITS)
-_DOCUMENT_V5_READER = StrictReader(_DOCUMENT_V5_SCHEMA, _DOCUMENT_LIMITS)
-_DOCUMENT_V4_READER = StrictReader(_DOCUMENT_V4_SCHEMA, _DOCUMENT_LIMITS)
 _ENVELOPE_LIMITS = Limits(
     max_input=MAX_ENVELOPE_BYTES,
     fields={
@@ -137,13 +136,11 @@ _ENVELOPE_LIMITS = Limits(
 # The envelope of schemas v1 to v5 ends after `trace` (v6 appends `content_format`).
 ENVELOPE_V5_FIELDS = 4
 _ENVELOPE_V5_SCHEMA = _first_fields(ENVELOPE_SCHEMA, ENVELOPE_V5_FIELDS)
-_ENVELOPE_READER = StrictReader(ENVELOPE_SCHEMA, _ENVELOPE_LIMITS)
-_ENVELOPE_V5_READER = StrictReader(_ENVELOPE_V5_SCHEMA, _ENVELOPE_LIMITS)
-_STATUS_READER = StrictReader(STATUS_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 # Status schema v1 (history/v1): the current record without the three work-record fields
 # appended in v2 (staff, online, due_us). Statuses written by a v1 connector or kept in an
 # older archive still decode, with those fields None.
-_STATUS_V2_FIELDS = ("staff", "online", "due_us")
+_STATUS_V2_FIELDS = ("staff", "online", "due_us")  # the last three: v1 is a prefix of v2
+_STATUS_V1_FIELDS = len(STATUS_SCHEMA["fields"]) - len(_STATUS_V2_FIELDS)
 
 
 def _status_v1_schema() -> dict[str, Any]:
@@ -155,15 +152,12 @@ def _status_v1_schema() -> dict[str, Any]:
     return parsed
 
 
-_STATUS_V1_READER = StrictReader(_status_v1_schema(), Limits(max_input=MAX_RECORD_BYTES))
-_REJECTION_READER = StrictReader(REJECTION_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 # The rejection of schemas v1 to v3: the current fields before `topic` (appended in v4).
 REJECTION_V1_FIELDS = 9
 _REJECTION_V1_SCHEMA: dict[str, Any] = {
     **REJECTION_SCHEMA,
     "fields": REJECTION_SCHEMA["fields"][:REJECTION_V1_FIELDS],
 }
-_REJECTION_V1_READER = StrictReader(_REJECTION_V1_SCHEMA, Limits(max_input=MAX_RECORD_BYTES))
 
 # Avro symbol <-> model enum. Priority and BusinessType use the member name
 # (their index is the edXML code); status codes are prefixed with "S" because
@@ -173,31 +167,6 @@ _PRIORITY = {p.name: p for p in Priority}
 _BUSINESS = {b.name: b for b in BusinessType}
 _STATUS_TO_AVRO = {c: f"S{c.value}" for c in StatusCode}
 _STATUS_FROM_AVRO = {v: k for k, v in _STATUS_TO_AVRO.items()}
-_DOCTYPE = {d.value: d for d in DocumentType}
-_SECRECY = {s.value: s for s in Secrecy}
-_FORMAT = {f.value: f for f in ContentFormat}
-_REASON = {r.value: r for r in ReasonCode}
-
-
-def _assembler(cls: type[T]) -> Callable[..., T]:
-    """A constructor of a frozen, slotted model record for the decoder: every field's value,
-    in field order, set through its slot's descriptor. It is what the dataclass's own
-    `__init__` does (through `object.__setattr__`, one attribute lookup per field), at
-    about 60% of the cost for a Document (docs/BENCHMARKS.md). Used for Document,
-    StatusMessage and Envelope; a record of two or three fields built this way measured
-    no faster."""
-    if hasattr(cls, "__post_init__"):  # it would be skipped: build that record with __init__
-        raise TypeError(f"{cls.__name__} validates in __post_init__; no assembler for it")
-    setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def make(*values: Any) -> T:
-        obj = new(cls)
-        for set_, value in zip(setters, values, strict=True):
-            set_(obj, value)
-        return obj
-
-    return make
 
 
 def content_sha256(content: bytes) -> bytes:
@@ -295,100 +264,166 @@ def encode_document(doc: Document) -> bytes:
     return data
 
 
-def _document_from_avro(v: dict[str, Any]) -> Document:
-    # The checks run in a fixed order (dates, attachment details and digests, recipient
-    # details, then the v6 header fields), so an input with several defects always gets
-    # the same reason.
-    if not header_avro.valid_date(v["promulgation_date"]):
+def _document(  # noqa: PLR0917 - the reader passes a record's fields by position
+    id_: str,
+    sender: AgencyRef,
+    recipients: list[AgencyRef],
+    code_number: str,
+    code_notation: str,
+    promulgation_place: str,
+    promulgation_date: str,
+    document_type: DocumentType,
+    subject: str,
+    signer: Signer,
+    priority: Priority,
+    secrecy: Secrecy,
+    business_type: BusinessType,
+    response_for: str | None,
+    due_date: str | None,
+    attachments: list[Attachment],
+    send_time_us: int,
+    # v5 appends business; v6 the rest of the edXML header. A record of an older layout
+    # ends early: these are then at their defaults.
+    business: Business | None = None,
+    sender_detail: OrganDetail = header_avro.NO_DETAIL,
+    recipient_details: Sequence[OrganDetail] = (),
+    document_kind: DocumentKind | None = None,
+    to_places: Sequence[str] = (),
+    steering_type: int = 0,
+    other_info: OtherInfo = header_avro.NO_OTHER,
+    response_for_list: Sequence[ResponseFor] = (),
+    attachment_details: Sequence[tuple[str, str]] = (),
+) -> Document:
+    """The Document of a record the reader has read in full (its root constructor), every
+    field by position, each record inside it already built.
+
+    The checks run in a fixed order (dates, attachment details and digests, recipient
+    details, then the v6 header fields), so an input with several defects always gets
+    the same reason; they all come after every check of the bytes."""
+    if not header_avro.valid_date(promulgation_date):
         raise DecodeError(DecodeReason.BAD_DATE, "promulgation_date is not a valid yyyy-MM-dd")
-    if v["due_date"] is not None and not header_avro.valid_date(v["due_date"]):
+    if due_date is not None and not header_avro.valid_date(due_date):
         raise DecodeError(DecodeReason.BAD_DATE, "due_date is not a valid yyyy-MM-dd")
-    refs = header_avro.parallel(v, "attachment_details", "attachments")
-    attachments = []
-    for i, a in enumerate(v["attachments"]):
-        if content_sha256(a["content"]) != a["sha256"]:
+    refs = header_avro.parallel(
+        attachment_details, attachments, "attachment_details", "attachments", any
+    )
+    for i, a in enumerate(attachments):
+        if content_sha256(a.content) != a.sha256:
             raise DecodeError(DecodeReason.BAD_DIGEST, f"attachment {i} sha256 mismatch")
-        attachments.append(
-            _ATTACHMENT(a["name"], a["media_type"], a["sha256"], a["content"], "", "")
-            if refs is None
-            else _ATTACHMENT(
-                a["name"],
-                a["media_type"],
-                a["sha256"],
-                a["content"],
-                refs[i]["content_id"],
-                refs[i]["description"],
-            )
-        )
-    details = header_avro.parallel(v, "recipient_details", "recipients")
-    # no detail stated (the common case): every recipient shares the model's empty detail
-    recipients = (
-        [_AGENCY(r["id"], r["name"], _NO_DETAIL) for r in v["recipients"]]
-        if details is None
-        else [
-            _AGENCY(r["id"], r["name"], header_avro.organ(d))
-            for r, d in zip(v["recipients"], details, strict=True)
+    if refs:
+        attachments = [
+            _ATTACHMENT(a.name, a.media_type, a.sha256, a.content, content_id, description)
+            for a, (content_id, description) in zip(attachments, attachment_details, strict=True)
         ]
-    )
-    sender, s = v["sender"], v["signer"]
-    business = v.get("business")
+    if header_avro.parallel(
+        recipient_details, recipients, "recipient_details", "recipients", _stated
+    ):
+        recipients = [
+            _AGENCY(r.id, r.name, d) for r, d in zip(recipients, recipient_details, strict=True)
+        ]
+    if sender_detail is not header_avro.NO_DETAIL:
+        sender = _AGENCY(sender.id, sender.name, sender_detail)
+    if document_kind is not None:
+        header_avro.check_kind(document_kind)
+    steering = header_avro.steering(steering_type)
+    if other_info is not header_avro.NO_OTHER:
+        header_avro.check_other(other_info)
+    if response_for_list:
+        header_avro.check_responses(response_for, response_for_list)
     return _DOCUMENT(
-        v["id"],
-        _AGENCY(sender["id"], sender["name"], header_avro.organ(v.get("sender_detail"))),
+        id_,
+        sender,
         tuple(recipients),
-        v["code_number"],
-        v["code_notation"],
-        v["promulgation_place"],
-        v["promulgation_date"],
-        _DOCTYPE[v["document_type"]],
-        v["subject"],
-        _SIGNER(s["name"], s["position"], s["competence"]),
-        _PRIORITY[v["priority"]],
-        _SECRECY[v["secrecy"]],
-        _BUSINESS[v["business_type"]],
-        v["response_for"],
-        v["due_date"],
+        code_number,
+        code_notation,
+        promulgation_place,
+        promulgation_date,
+        document_type,
+        subject,
+        signer,
+        priority,
+        secrecy,
+        business_type,
+        response_for,
+        due_date,
         tuple(attachments),
-        v["send_time_us"],
-        None
-        if business is None
-        else _BUSINESS_OF(business["target"], business["reason"], business["replacement"]),
-        header_avro.kind_from_avro(v.get("document_kind")),
-        tuple(v.get("to_places", ())),
-        header_avro.steering_from_avro(v.get("steering_type", 0)),
-        header_avro.other_from_avro(v.get("other_info")),
-        header_avro.responses_from_avro(v),
+        send_time_us,
+        business,
+        document_kind,
+        tuple(to_places),
+        steering,
+        other_info,
+        tuple(response_for_list),
     )
 
 
-_DOCUMENT = _assembler(Document)
-# The records inside a document, built by position through their slots (`assemble`)
+def _stated(detail: OrganDetail) -> bool:
+    return detail is not header_avro.NO_DETAIL
+
+
+_DOCUMENT = positional(Document)
 _AGENCY = positional(AgencyRef)
-_SIGNER = positional(Signer)
 _ATTACHMENT = positional(Attachment)
-_BUSINESS_OF = positional(Business)
-_NO_DETAIL = AgencyRef("", "").detail  # the model's default: no detail stated
 
 
-def _strict_decode(
-    data: object,
-    reader: StrictReader,
-    build: Callable[[dict[str, Any]], T],
-    encode: Callable[[T], bytes],
-) -> T:
-    """Read, map, then prove canonical form; only DecodeError escapes.
+def _enum_values(schema: dict[str, Any], name: str, value: Callable[[str], Any]) -> list[Any]:
+    """The model's value of each symbol of enum `name`, in the schema's order (the reader
+    gives the one at the index read)."""
+    return [value(symbol) for symbol in schema["__named_schemas"][name]["symbols"]]
+
+
+# What the document reader builds: each record of the document, and the model's members
+# of its enums. Every map is one to one, so what the reader proves of the bytes
+# (`StrictReader.proves_canonical`) still holds of the Document.
+_DOCUMENT_RECORDS: dict[str, Callable[..., Any]] = {
+    "vn.interchange.Document": _document,
+    "vn.interchange.AgencyRef": positional(AgencyRef, given=2),  # its detail: v6's list
+    "vn.interchange.Signer": positional(Signer),
+    "vn.interchange.Attachment": positional(Attachment, given=4),  # content_id, description
+    "vn.interchange.Business": positional(Business),
+    "vn.interchange.OrganDetail": header_avro.organ,
+    "vn.interchange.DocumentKind": header_avro.kind,
+    "vn.interchange.OtherInfo": header_avro.other,
+    "vn.interchange.ResponseFor": positional(ResponseFor),
+    "vn.interchange.AttachmentDetail": header_avro.attachment_detail,
+}
+_DOCUMENT_ENUMS = {
+    "vn.interchange.DocumentType": _enum_values(
+        DOCUMENT_SCHEMA, "vn.interchange.DocumentType", DocumentType
+    ),
+    "vn.interchange.Priority": _enum_values(
+        DOCUMENT_SCHEMA, "vn.interchange.Priority", _PRIORITY.__getitem__
+    ),
+    "vn.interchange.Secrecy": _enum_values(DOCUMENT_SCHEMA, "vn.interchange.Secrecy", Secrecy),
+    "vn.interchange.BusinessType": _enum_values(
+        DOCUMENT_SCHEMA, "vn.interchange.BusinessType", _BUSINESS.__getitem__
+    ),
+}
+_DOCUMENT_READER = StrictReader(
+    DOCUMENT_SCHEMA, _DOCUMENT_LIMITS, _DOCUMENT_RECORDS, _DOCUMENT_ENUMS
+)
+_DOCUMENT_V5_READER = StrictReader(
+    _DOCUMENT_V5_SCHEMA, _DOCUMENT_LIMITS, _DOCUMENT_RECORDS, _DOCUMENT_ENUMS
+)
+_DOCUMENT_V4_READER = StrictReader(
+    _DOCUMENT_V4_SCHEMA, _DOCUMENT_LIMITS, _DOCUMENT_RECORDS, _DOCUMENT_ENUMS
+)
+
+
+def _strict_decode(data: object, reader: StrictReader, encode: Callable[[T], bytes]) -> T:
+    """Read (the reader builds the model value, checks included), then prove canonical
+    form; only DecodeError escapes.
 
     Where the reader proves canonical form itself (`StrictReader.proves_canonical`: true
-    for every schema of the axis), the fastavro re-encode is skipped: each `build` maps
-    the reader's values one to one onto the model, which its `encode` maps back, so the
-    re-encode could only give the input again (the one many-to-one case, a v6 list of
-    details that states nothing, is refused in `header_avro.parallel`). It was 11% of
-    the router's CPU. For a reader without that proof the re-encode is still compared.
-    The hostile-input fuzz test re-encodes everything accepted and checks the bytes are
-    the input."""
+    for every schema of the axis), the fastavro re-encode is skipped: the reader's
+    constructors and enum tables map what it reads one to one onto the model, which
+    `encode` maps back, so the re-encode could only give the input again (the one
+    many-to-one case, a v6 list of details that states nothing, is refused in
+    `header_avro.parallel`). It was 11% of the router's CPU. For a reader without that
+    proof the re-encode is still compared. The hostile-input fuzz test re-encodes
+    everything accepted and checks the bytes are the input."""
     try:
-        value = reader.read(data)
-        result = build(value)
+        result: T = reader.read(data)
         if not reader.proves_canonical and encode(result) != data:
             raise DecodeError(DecodeReason.NON_CANONICAL, "re-encoding differs from the input")
     except DecodeError:
@@ -398,7 +433,7 @@ def _strict_decode(
     return result
 
 
-_Way = tuple[StrictReader, Callable[[dict[str, Any]], T], Callable[[T], bytes]]
+_Way = tuple[StrictReader, Callable[[T], bytes]]
 
 
 def _strict_decode_either(data: object, current: _Way[T], *older: _Way[T]) -> T:
@@ -428,9 +463,9 @@ def decode_document(data: bytes) -> Document:
     signature still verifies."""
     return _strict_decode_either(
         data,
-        (_DOCUMENT_READER, _document_from_avro, encode_document),
-        (_DOCUMENT_V5_READER, _document_from_avro, _encode_v5),
-        (_DOCUMENT_V4_READER, _document_from_avro, _encode_v4),
+        (_DOCUMENT_READER, encode_document),
+        (_DOCUMENT_V5_READER, _encode_v5),
+        (_DOCUMENT_V4_READER, _encode_v4),
     )
 
 
@@ -462,20 +497,35 @@ def encode_envelope(env: Envelope) -> bytes:
     return write_value(ENVELOPE_SCHEMA, value, "envelope")
 
 
-def _envelope_from_avro(v: dict[str, Any]) -> Envelope:
-    if not CERT_ID.fullmatch(v["cert_id"]):
+def _envelope(
+    content: bytes,
+    signature: bytes,
+    cert_id: str,
+    trace: list[Hop],
+    content_format: ContentFormat = ContentFormat.AVRO,  # v6; absent from v1-v5 records
+) -> Envelope:
+    """The Envelope of a record the reader has read in full (its root constructor)."""
+    if not CERT_ID.fullmatch(cert_id):
         raise DecodeError(DecodeReason.BAD_VALUE, "cert_id is not 64 lowercase hex digits")
-    return _ENVELOPE(
-        v["content"],
-        v["signature"],
-        v["cert_id"],
-        tuple([_HOP(h["node"], h["time_us"]) for h in v["trace"]]),
-        _FORMAT[v.get("content_format", "AVRO")],
+    return _ENVELOPE(content, signature, cert_id, tuple(trace), content_format)
+
+
+_ENVELOPE = positional(Envelope)
+_ENVELOPE_RECORDS: dict[str, Callable[..., Any]] = {
+    "vn.interchange.Envelope": _envelope,
+    "vn.interchange.Hop": positional(Hop),
+}
+_ENVELOPE_ENUMS = {
+    "vn.interchange.ContentFormat": _enum_values(
+        ENVELOPE_SCHEMA, "vn.interchange.ContentFormat", ContentFormat
     )
-
-
-_ENVELOPE = _assembler(Envelope)
-_HOP = positional(Hop)
+}
+_ENVELOPE_READER = StrictReader(
+    ENVELOPE_SCHEMA, _ENVELOPE_LIMITS, _ENVELOPE_RECORDS, _ENVELOPE_ENUMS
+)
+_ENVELOPE_V5_READER = StrictReader(
+    _ENVELOPE_V5_SCHEMA, _ENVELOPE_LIMITS, _ENVELOPE_RECORDS, _ENVELOPE_ENUMS
+)
 
 
 def decode_envelope(data: bytes) -> Envelope:
@@ -485,8 +535,8 @@ def decode_envelope(data: bytes) -> Envelope:
     `ContentFormat.AVRO`."""
     return _strict_decode_either(
         data,
-        (_ENVELOPE_READER, _envelope_from_avro, encode_envelope),
-        (_ENVELOPE_V5_READER, _envelope_from_avro, _encode_envelope_v5),
+        (_ENVELOPE_READER, encode_envelope),
+        (_ENVELOPE_V5_READER, _encode_envelope_v5),
     )
 
 
@@ -530,35 +580,38 @@ def encode_status(msg: StatusMessage) -> bytes:
     return write_value(STATUS_SCHEMA, value, "status")
 
 
-def _status_from_avro(v: dict[str, Any]) -> StatusMessage:
-    staff = v["staff"]
-    return _STATUS(
-        v["document_id"],
-        v["sender"],
-        v["recipient"],
-        _STATUS_FROM_AVRO[v["code"]],
-        v["time_us"],
-        v["detail"],
-        None if staff is None else StaffInfo(staff["name"], staff["position"], staff["department"]),
-        v["online"],
-        v["due_us"],
+_STATUS_ENUMS = {
+    "vn.interchange.StatusCode": _enum_values(
+        STATUS_SCHEMA, "vn.interchange.StatusCode", _STATUS_FROM_AVRO.__getitem__
     )
-
-
-_STATUS = _assembler(StatusMessage)
+}
+_STATUS_LIMITS = Limits(max_input=MAX_RECORD_BYTES)
+# A status has no check across its fields: the reader builds it as it ends. A v1 record
+# lacks the last three fields (v2 appended them), which its constructor leaves None.
+_STATUS_READER = StrictReader(
+    STATUS_SCHEMA,
+    _STATUS_LIMITS,
+    {
+        "vn.interchange.StatusMessage": positional(StatusMessage),
+        "vn.interchange.StaffInfo": positional(StaffInfo),
+    },
+    _STATUS_ENUMS,
+)
+_STATUS_V1_READER = StrictReader(
+    _status_v1_schema(),
+    _STATUS_LIMITS,
+    {"vn.interchange.StatusMessage": positional(StatusMessage, given=_STATUS_V1_FIELDS)},
+    _STATUS_ENUMS,
+)
 
 
 def decode_status(data: bytes) -> StatusMessage:
     """Strictly decode a status record of schema v2, or of v1 (work-record fields None)."""
     return _strict_decode_either(
         data,
-        (_STATUS_READER, _status_from_avro, encode_status),
-        (_STATUS_V1_READER, _status_v1_from_avro, _encode_status_v1),
+        (_STATUS_READER, encode_status),
+        (_STATUS_V1_READER, _encode_status_v1),
     )
-
-
-def _status_v1_from_avro(v: dict[str, Any]) -> StatusMessage:
-    return _status_from_avro(dict.fromkeys(_STATUS_V2_FIELDS) | v)
 
 
 def _encode_status_v1(msg: StatusMessage) -> bytes:
@@ -602,22 +655,28 @@ def _rejection_v1_value(rej: Rejection) -> dict[str, Any]:
     }
 
 
-def _rejection_from_avro(v: dict[str, Any]) -> Rejection:
-    return Rejection(
-        document_id=v["document_id"],
-        sender=v["sender"],
-        reason=_REASON[v["reason"]],
-        detail=v["detail"],
-        content_sha256=v["content_sha256"],
-        secrecy=_SECRECY[v["secrecy"]],
-        recipient=v["recipient"],
-        time_us=v["time_us"],
-        send_time_us=v["send_time_us"],
-        topic=v.get("topic", ""),
-        partition=v.get("partition", -1),
-        offset=v.get("offset", -1),
-        authenticated=v.get("authenticated", False),
+# A rejection has no check across its fields: the reader builds it as it ends. A record
+# of v1-v3 lacks the submission coordinates (v4 appended them): at their defaults.
+_REJECTION_LIMITS = Limits(max_input=MAX_RECORD_BYTES)
+_REJECTION_ENUMS = {
+    name: _enum_values(REJECTION_SCHEMA, name, value)
+    for name, value in (
+        ("vn.interchange.ReasonCode", ReasonCode),
+        ("vn.interchange.Secrecy", Secrecy),
     )
+}
+_REJECTION_READER = StrictReader(
+    REJECTION_SCHEMA,
+    _REJECTION_LIMITS,
+    {"vn.interchange.Rejection": positional(Rejection)},
+    _REJECTION_ENUMS,
+)
+_REJECTION_V1_READER = StrictReader(
+    _REJECTION_V1_SCHEMA,
+    _REJECTION_LIMITS,
+    {"vn.interchange.Rejection": positional(Rejection, given=REJECTION_V1_FIELDS)},
+    _REJECTION_ENUMS,
+)
 
 
 def decode_rejection(data: bytes) -> Rejection:
@@ -625,6 +684,6 @@ def decode_rejection(data: bytes) -> Rejection:
     begin) still decodes, with their defaults (no coordinates, not authenticated)."""
     return _strict_decode_either(
         data,
-        (_REJECTION_READER, _rejection_from_avro, encode_rejection),
-        (_REJECTION_V1_READER, _rejection_from_avro, _encode_rejection_v1),
+        (_REJECTION_READER, encode_rejection),
+        (_REJECTION_V1_READER, _encode_rejection_v1),
     )

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from interchange.errors import DecodeError
 from interchange.wire.assemble import positional
 from interchange.wire.model import (
     AdministrativeKind,
+    AgencyRef,
     Document,
     DocumentCategory,
     DocumentKind,
@@ -104,85 +106,107 @@ def v6_to_avro(doc: Document) -> dict[str, Any]:
     }
 
 
-def parallel(v: dict[str, Any], name: str, items: str) -> list[dict[str, Any]] | None:
-    """A v6 list parallel to `items`: None when empty (nothing stated), else exactly one
-    entry per item.
+# ---- decoding: the reader builds each v6 record (`codec`), these check them -------------
+#
+# The strict reader calls the constructors below where each record ends; they never
+# raise. The document's constructor runs the checks, in a fixed order, once the whole
+# input is read.
 
-    A list whose entries state nothing is the same document as no list, so only the
-    empty list is canonical (`v6_to_avro` writes it): checked here, because the strict
-    decode does not re-encode the schemas the reader proves canonical."""
-    details: list[dict[str, Any]] = v.get(name, [])
-    if not details:
-        return None
-    if len(details) != len(v[items]):
-        raise DecodeError(
-            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(v[items])} {items}"
-        )
-    if not any(value for entry in details for value in entry.values()):
-        raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
-    return details
-
-
-# Read values of the v6 records when nothing is stated, mapped to one shared (frozen)
-# model value instead of a new one per document: most documents state neither.
-_NO_DETAIL = OrganDetail()
-_NO_OTHER = OtherInfo()
-_EMPTY_DETAIL = detail_to_avro(_NO_DETAIL)  # what the encoder writes for them
-_EMPTY_OTHER = other_to_avro(_NO_OTHER)
-
-
-def organ(d: dict[str, Any] | None) -> OrganDetail:
-    if d is None or d == _EMPTY_DETAIL:
-        return _NO_DETAIL
-    # by position, not `**d`: a call with keywords costs about twice as much
-    return _ORGAN(
-        d["organization_in_charge"], d["address"], d["email"], d["telephone"], d["fax"],
-        d["website"],
-    )  # fmt: skip
-
-
+NO_DETAIL = AgencyRef("", "").detail  # the model's own default: no detail stated
+NO_OTHER = OtherInfo()
 _ORGAN = positional(OrganDetail)
 _KIND = positional(DocumentKind)
 _OTHER = positional(OtherInfo)
 _MAX_ADMINISTRATIVE = max(AdministrativeKind)  # once, not per decoded document
 
 
-def kind_from_avro(k: dict[str, Any] | None) -> DocumentKind | None:
-    if k is None:
-        return None
-    if k["type"] not in _CATEGORIES:
-        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k['type']} not 1 or 2")
-    top = _MAX_ADMINISTRATIVE if k["type"] == DocumentCategory.ADMINISTRATIVE else 1 << 31
-    if not 0 <= k["type_detail"] <= top:
-        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k['type_detail']}")
-    return _KIND(_CATEGORY[k["type"]], k["type_detail"], k["type_name"])
+def organ(  # noqa: PLR0917 - the reader passes a record's fields by position
+    organization_in_charge: str, address: str, email: str, telephone: str, fax: str, website: str
+) -> OrganDetail:
+    """An OrganDetail read; the one shared empty detail when nothing is stated (most
+    documents), so `is not NO_DETAIL` tells a stated one."""
+    if organization_in_charge or address or email or telephone or fax or website:
+        return _ORGAN(organization_in_charge, address, email, telephone, fax, website)
+    return NO_DETAIL
 
 
-def other_from_avro(o: dict[str, Any] | None) -> OtherInfo:
-    if o is None or o == _EMPTY_OTHER:
-        return _NO_OTHER
-    if o["promulgation_amount"] < 0 or o["page_amount"] < 0:
+def kind(category: int, type_detail: int, type_name: str) -> DocumentKind:
+    """A DocumentKind read; its type stays the int read when it is no DocumentCategory
+    (`check_kind` refuses it)."""
+    return _KIND(_CATEGORY.get(category, category), type_detail, type_name)
+
+
+def other(  # noqa: PLR0917 - the reader passes a record's fields by position
+    sphere_of_promulgation: str,
+    typer_notation: str,
+    promulgation_amount: int,
+    page_amount: int,
+    direction: bool,
+    appendixes: list[str],
+) -> OtherInfo:
+    """An OtherInfo read (amounts unchecked: `check_other`); the shared empty one when
+    nothing is stated."""
+    if (
+        sphere_of_promulgation or typer_notation or promulgation_amount or page_amount
+        or direction or appendixes
+    ):  # fmt: skip
+        return _OTHER(
+            sphere_of_promulgation, typer_notation, promulgation_amount, page_amount, direction,
+            tuple(appendixes),
+        )  # fmt: skip
+    return NO_OTHER
+
+
+def attachment_detail(content_id: str, description: str) -> tuple[str, str]:
+    """An AttachmentDetail read: its two strings (they go into the Attachment)."""
+    return content_id, description
+
+
+def parallel(
+    details: Sequence[Any], items: Sequence[Any], name: str, what: str, stated: Callable[[Any], Any]
+) -> bool:
+    """Whether a v6 list parallel to `items` (named `name`, of `what`) states anything:
+    False when empty, else it must have exactly one entry per item.
+
+    A list whose entries state nothing is the same document as no list, so only the
+    empty list is canonical (`v6_to_avro` writes it): checked here, because the strict
+    decode does not re-encode the schemas the reader proves canonical."""
+    if not details:
+        return False
+    if len(details) != len(items):
+        raise DecodeError(
+            DecodeReason.BAD_VALUE, f"{name} has {len(details)} entries for {len(items)} {what}"
+        )
+    if not any(map(stated, details)):
+        raise DecodeError(DecodeReason.NON_CANONICAL, f"{name} states nothing: write no list")
+    return True
+
+
+def check_kind(k: DocumentKind) -> None:
+    if k.type not in _CATEGORIES:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type {k.type} not 1 or 2")
+    top = _MAX_ADMINISTRATIVE if k.type == DocumentCategory.ADMINISTRATIVE else 1 << 31
+    if not 0 <= k.type_detail <= top:
+        raise DecodeError(DecodeReason.BAD_VALUE, f"document_kind.type_detail {k.type_detail}")
+
+
+def check_other(o: OtherInfo) -> None:
+    if o.promulgation_amount < 0 or o.page_amount < 0:
         raise DecodeError(DecodeReason.BAD_VALUE, "other_info amounts must not be negative")
-    return _OTHER(
-        o["sphere_of_promulgation"], o["typer_notation"], o["promulgation_amount"],
-        o["page_amount"], o["direction"], tuple(o["appendixes"]),
-    )  # fmt: skip
 
 
-def responses_from_avro(v: dict[str, Any]) -> tuple[ResponseFor, ...]:
-    answered = tuple(ResponseFor(**r) for r in v.get("response_for_list", []))
+def check_responses(response_for: str | None, answered: Sequence[ResponseFor]) -> None:
     for r in answered:
         if not valid_date(r.promulgation_date):
             raise DecodeError(DecodeReason.BAD_DATE, "response_for_list promulgation_date")
-    if answered and v["response_for"] != answered[0].document_id:
+    if answered and response_for != answered[0].document_id:
         raise DecodeError(
             DecodeReason.BAD_VALUE, "response_for is not response_for_list's first document_id"
         )
-    return answered
 
 
-def steering_from_avro(value: int) -> SteeringType:
-    steering = _STEERING.get(value)
-    if steering is None:
+def steering(value: int) -> SteeringType:
+    found = _STEERING.get(value)
+    if found is None:
         raise DecodeError(DecodeReason.BAD_VALUE, f"steering_type {value} not 0-3")
-    return steering
+    return found

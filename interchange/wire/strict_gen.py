@@ -4,10 +4,13 @@
 source has a root, `read_root(buf) -> value`, which reads every field inline, in schema
 order: varints, lengths, strings, bytes, enums, union indexes, array counts and items,
 and a record inline where it occurs. Only a record that can contain itself gets a
-function of its own (`_read_<Name>(buf, pos, size) -> (dict, pos)`), one call per level
-of nesting; no schema of the axis has one. The common case of each value is a few byte
-tests; anything else, and so every refusal, goes to a helper of `strict` that checks it
-in full (`_varint`, `_length`, `_index`,
+function of its own (`_read_<Name>(buf, pos, size) -> (value, pos)`), one call per level
+of nesting; no schema of the axis has one. A record becomes a dict of its fields, or,
+where the caller names a constructor for it, that constructor's call with the fields'
+values by position (the codec builds its model this way, no dict in between); an enum
+becomes its symbol, or the item at its index of a sequence the caller names. The
+common case of each value is a few byte tests; anything else, and so every refusal,
+goes to a helper of `strict` that checks it in full (`_varint`, `_length`, `_index`,
 `_block_count`, `_end_of_blocks`), so the checks, their order and the `DecodeReason`
 of each refusal are those helpers' (docs/SCHEMAS.md, "Strict decoding").
 
@@ -42,19 +45,46 @@ class Generated:
     proves_canonical: bool
 
 
-def generate(parsed_schema: Mapping[str, Any], limits: Limits) -> Generated:
-    """The reader's source for a schema parsed by `fastavro.parse_schema`."""
-    gen = _Generator(parsed_schema.get("__named_schemas", {}), limits)
+def generate(
+    parsed_schema: Mapping[str, Any],
+    limits: Limits,
+    constructors: Mapping[str, str] | None = None,
+    enum_values: Mapping[str, str] | None = None,
+) -> Generated:
+    """The reader's source for a schema parsed by `fastavro.parse_schema`.
+
+    Without `constructors` and `enum_values` it reads a record as a dict of its fields
+    and an enum as its symbol. `constructors` maps a record's full name to the name of
+    a callable in the reader's namespace: that record is read as what the callable
+    returns given its fields' values, positionally, in schema order. `enum_values` maps
+    an enum's full name to the name of a sequence there: the enum is read as the item
+    at its index. A name the schema does not have is ignored (an older layout may lack
+    a record). The root record's constructor is called last, once the input is known to
+    end where the record does, so whatever it checks comes after every check of the
+    bytes; every other constructor is called where its record ends."""
+    gen = _Generator(
+        parsed_schema.get("__named_schemas", {}), limits, constructors or {}, enum_values or {}
+    )
     root = [f"def {ROOT}(buf: bytes) -> Any:"]
     out = _Out(root)
     out.add(
         '"""The whole input: one top-level value, then nothing."""', "size = len(buf)", "pos = 0"
     )
-    gen.value(dict(parsed_schema), "", "value", out)
+    name = str(parsed_schema.get("name", ""))
+    value = "value"
+    if (
+        parsed_schema.get("type") == "record"
+        and name in gen.constructors
+        and not gen.recursive(name)
+    ):
+        out.add(f"# record {name}", "# (its constructor is called once nothing follows it)")
+        value = gen.fields(name, parsed_schema, "r0_", out)
+    else:
+        gen.value(dict(parsed_schema), "", value, out)
     out.add(
         "if pos != size:",
         '    raise _fail(TRAILING_BYTES, f"{size - pos} bytes after the record")',
-        "return value",
+        f"return {value}",
     )
     parts = ["\n".join(lines) for lines in (*gen.constants, *gen.functions, root)]
     return Generated("\n\n\n".join(parts) + "\n", gen.proves_canonical)
@@ -84,9 +114,17 @@ class _Generator:
     "[]" appended for array items, "{}" for map keys and values, a named type referred to
     by name its full name."""
 
-    def __init__(self, named: Mapping[str, Any], limits: Limits) -> None:
+    def __init__(
+        self,
+        named: Mapping[str, Any],
+        limits: Limits,
+        constructors: Mapping[str, str],
+        enum_values: Mapping[str, str],
+    ) -> None:
         self._named = named
         self._limits = limits
+        self.constructors = constructors
+        self._enum_values = enum_values
         self._records: dict[str, str] = {}  # full record name -> its function's name
         self._symbols: dict[tuple[str, ...], str] = {}  # enum symbols -> their constant
         self._count = 0
@@ -131,7 +169,7 @@ class _Generator:
         elif (kind := schema["type"]) == "record":
             self._named_value(schema["name"], schema, target, out)
         elif kind == "enum":
-            self._enum(tuple(schema["symbols"]), where, target, out)
+            self._enum(schema.get("name", ""), tuple(schema["symbols"]), where, target, out)
         elif kind == "fixed":
             self._fixed(int(schema["size"]), None, target, out)
         elif kind == "array":
@@ -145,28 +183,32 @@ class _Generator:
             self._primitive(kind, cap, where, target, out)
 
     def _named_value(self, name: str, schema: Any, target: str, out: _Out) -> None:
-        if schema["type"] != "record":  # an enum or fixed by name: `where` is its name
+        if schema["type"] == "enum":  # by name: `where` is its name
+            self._enum(name, tuple(schema["symbols"]), name, target, out)
+        elif schema["type"] != "record":  # a fixed by name
             self.value({k: v for k, v in schema.items() if k != "name"}, name, target, out)
-        elif self._recursive(name):
+        elif self.recursive(name):
             out.add(f"{target}, pos = {self._record(name, schema)}(buf, pos, size)")
         else:  # read inline, its fields into locals of their own
             out.add(f"# record {name}")
-            values = self._fields(name, schema, self._fresh("r") + "_", out)
+            values = self.fields(name, schema, self._fresh("r") + "_", out)
             out.add(f"{target} = {values}")
 
-    def _fields(self, name: str, schema: Any, prefix: str, out: _Out) -> str:
+    def fields(self, name: str, schema: Any, prefix: str, out: _Out) -> str:
         """Read record `name`'s fields in order into locals named `prefix` + field; the
-        dict display of the record (returned)."""
+        expression of the record (returned): its constructor's call, or a dict display."""
         short = name.rsplit(".", 1)[-1]
         values = []
         for i, f in enumerate(schema["fields"]):
             var = f"{prefix}{f['name']}" if str(f["name"]).isidentifier() else f"{prefix}{i}"
             out.add(f"# {f['name']}: {_describe(f['type'])}")
             self.value(f["type"], f"{short}.{f['name']}", var, out)
-            values.append(f"{f['name']!r}: {var}")
-        return f"{{{', '.join(values)}}}"
+            values.append((f["name"], var))
+        if name in self.constructors:
+            return f"{self.constructors[name]}({', '.join(var for _, var in values)})"
+        return f"{{{', '.join(f'{field!r}: {var}' for field, var in values)}}}"
 
-    def _recursive(self, name: str) -> bool:
+    def recursive(self, name: str) -> bool:
         """Whether record `name` can contain itself (then it is read by a function that
         calls itself; any other record is read inline where it occurs)."""
         seen: set[str] = set()
@@ -198,10 +240,10 @@ class _Generator:
         if func in self._records.values():
             func = self._fresh(func + "_")
         self._records[name] = func
-        lines = [f"def {func}(buf: bytes, pos: int, size: int) -> tuple[dict[str, Any], int]:"]
+        lines = [f"def {func}(buf: bytes, pos: int, size: int) -> tuple[Any, int]:"]
         body = _Out(lines)
         body.add(f'"""Record {name}, which can contain itself: its fields in order."""')
-        body.add(f"return {self._fields(name, schema, 'f_', body)}, pos")
+        body.add(f"return {self.fields(name, schema, 'f_', body)}, pos")
         self.functions.append(lines)
         return func
 
@@ -294,12 +336,17 @@ class _Generator:
         )
         return idx
 
-    def _enum(self, symbols: tuple[str, ...], where: str, target: str, out: _Out) -> None:
-        if symbols not in self._symbols:
-            self._symbols[symbols] = name = self._fresh("_SYMBOLS")
-            self.constants.append([f"{name} = {symbols!r}  # enum of {where}"])
+    def _enum(
+        self, name: str, symbols: tuple[str, ...], where: str, target: str, out: _Out
+    ) -> None:
+        table = self._enum_values.get(name)
+        if table is None:
+            if symbols not in self._symbols:
+                self._symbols[symbols] = table = self._fresh("_SYMBOLS")
+                self.constants.append([f"{table} = {symbols!r}  # enum of {where}"])
+            table = self._symbols[symbols]
         idx = self._index(len(symbols), where, out, enum=True)
-        out.add(f"{target} = {self._symbols[symbols]}[{idx}]")
+        out.add(f"{target} = {table}[{idx}]")
 
     def _union(self, branches: list[Any], where: str, target: str, out: _Out) -> None:
         idx = self._index(len(branches), where, out, enum=False)

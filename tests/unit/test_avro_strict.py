@@ -368,3 +368,109 @@ def test_the_null_branch_of_a_union_is_read_inline_wherever_it_is() -> None:
         with pytest.raises(DecodeError) as err:
             reader.read(data)
         assert err.value.reason == reason, data
+
+
+# ---- building the caller's values as the reader reads -------------------------------------
+
+TREE: Any = {
+    "type": "record",
+    "name": "R",
+    "fields": [
+        {"name": "n", "type": "int"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
+        {"name": "kids", "type": {"type": "array", "items": "R"}},
+        {
+            "name": "leaf",
+            "type": [
+                "null",
+                {"type": "record", "name": "Leaf", "fields": [{"name": "s", "type": "string"}]},
+            ],
+        },
+        {"name": "last", "type": "E"},
+    ],
+}
+
+
+def _as_built(value: Any) -> Any:
+    """The dict reader's value of TREE as the constructors below build it."""
+    leaf = value["leaf"]
+    return (
+        "R",
+        value["n"],
+        f"e{value['e']}",
+        [_as_built(kid) for kid in value["kids"]],
+        None if leaf is None else ("Leaf", leaf["s"]),
+        f"e{value['last']}",
+    )
+
+
+def test_constructors_and_enum_values_stand_for_dicts_and_symbols() -> None:
+    """With a constructor per record (a recursive one too) and a value per enum symbol,
+    the reader builds those, fields by position; on any input it accepts what the dict
+    reader accepts and refuses with the same reason and detail."""
+    schema = parse(TREE)
+    limits = Limits(max_input=1 << 12)
+    plain = StrictReader(schema, limits)
+    built = StrictReader(
+        schema,
+        limits,
+        {"R": lambda *fields: ("R", *fields), "Leaf": lambda s: ("Leaf", s)},
+        {"E": ["eA", "eB", "eC"]},
+    )
+    leaf = {"n": -1, "e": "C", "kids": [], "leaf": {"s": "ủy"}, "last": "A"}
+    values = [leaf, {"n": 7, "e": "B", "kids": [leaf, leaf], "leaf": None, "last": "C"}]
+    rng = random.Random(13)
+    outcomes = set()
+    for value in values:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, schema, value)
+        data = out.getvalue()
+        assert built.read(data) == _as_built(value)
+        for case in [data] + [mutate(rng, data) for _ in range(500)]:
+            try:
+                want: Any = ("value", _as_built(plain.read(case)))
+            except DecodeError as exc:
+                want = ("refused", exc.reason, exc.detail)
+            try:
+                got: Any = ("value", built.read(case))
+            except DecodeError as exc:
+                got = ("refused", exc.reason, exc.detail)
+            assert got == want, case.hex()
+            outcomes.add(got[0] if got[0] == "value" else got[1])
+    assert {"value", DecodeReason.TRUNCATED, DecodeReason.BAD_ENUM} <= outcomes
+
+
+def test_the_root_constructor_runs_after_every_check_of_the_bytes() -> None:
+    """It may check across fields: whatever it refuses comes after a cut, a bad value
+    or trailing bytes anywhere in the input, which the reader refuses first."""
+    schema = parse(
+        {
+            "type": "record",
+            "name": "P",
+            "fields": [{"name": "a", "type": "int"}, {"name": "b", "type": "string"}],
+        }
+    )
+    calls: list[tuple[int, str]] = []
+
+    def refuse(a: int, b: str) -> None:
+        calls.append((a, b))
+        raise DecodeError(DecodeReason.BAD_VALUE, "refused")
+
+    reader = StrictReader(schema, Limits(max_input=64), {"P": refuse})
+    valid = b"\x02\x02x"
+    for data, reason in [
+        (valid, DecodeReason.BAD_VALUE),
+        (valid + b"\x00", DecodeReason.TRAILING_BYTES),
+        (valid[:-1], DecodeReason.TRUNCATED),
+        (b"\x02\x02\xff", DecodeReason.BAD_UTF8),
+    ]:
+        with pytest.raises(DecodeError) as excinfo:
+            reader.read(data)
+        assert excinfo.value.reason == reason
+    assert calls == [(1, "x")]
+
+
+def test_enum_values_must_match_the_symbols() -> None:
+    schema = parse(TREE)
+    with pytest.raises(ValueError, match="E: 2 values"):
+        StrictReader(schema, Limits(max_input=64), enums={"E": ["eA", "eB"]})

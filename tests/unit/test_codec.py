@@ -105,7 +105,8 @@ def test_status_round_trip(msg: StatusMessage) -> None:
 
 def test_decoded_records_are_the_models_frozen_values() -> None:
     """The decoder builds Document and StatusMessage through their slots, not __init__
-    (codec._assembler): the result must be what the constructor gives, and as frozen."""
+    (`assemble.positional`, called by the strict reader): the result must be what the
+    constructor gives, and as frozen."""
     doc = sample_document()
     msg = StatusMessage("d", "s", "r", StatusCode.ACCEPTED, 5, "", StaffInfo("a", "b", "c"))
     pairs: list[tuple[object, object]] = [
@@ -119,23 +120,6 @@ def test_decoded_records_are_the_models_frozen_values() -> None:
         assert type(back) is type(value)
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(back, dataclasses.fields(value)[0].name, "x")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="zip"):  # every field must be given
-        codec._assembler(Hop)("node")
-
-
-def test_no_assembler_for_a_record_that_validates_itself() -> None:
-    """A record with a __post_init__ would skip its checks if built through its slots."""
-
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Checked:
-        n: int
-
-        def __post_init__(self) -> None:
-            if self.n < 0:
-                raise ValueError("negative")
-
-    with pytest.raises(TypeError, match="__post_init__"):
-        codec._assembler(Checked)
 
 
 @given(rejections)
@@ -482,9 +466,9 @@ def test_strict_decode_still_re_encodes_without_the_readers_proof() -> None:
         fastavro.schemaless_writer(out, schema, value)
         return out.getvalue()
 
-    assert codec._strict_decode(b"\x00\x0a", reader, dict, encode) == {"n": 5}
+    assert codec._strict_decode(b"\x00\x0a", reader, encode) == {"n": 5}
     with pytest.raises(DecodeError) as excinfo:
-        codec._strict_decode(b"\x02\x0a", reader, dict, encode)  # 5 in the long branch
+        codec._strict_decode(b"\x02\x0a", reader, encode)  # 5 in the long branch
     assert excinfo.value.reason == DecodeReason.NON_CANONICAL
 
 
