@@ -126,8 +126,16 @@ def test_priority_given_as_its_code_encodes_as_the_member() -> None:
         {"business_type": "NEW"},
         {"sender": AgencyRef("000.00.00.G22", "x", None)},  # type: ignore[arg-type]
     ],
-    ids=["kind-int-overflow", "kind-bool", "kind-name", "business-bytes", "replacement-int",
-         "priority", "business-type", "detail"],  # fmt: skip
+    ids=[
+        "kind-int-overflow",
+        "kind-bool",
+        "kind-name",
+        "business-bytes",
+        "replacement-int",
+        "priority",
+        "business-type",
+        "detail",
+    ],
 )
 def test_a_value_that_does_not_fit_still_fails(changes: dict[str, object]) -> None:
     """Named branches skip fastavro's validation, so the encoder names one only for a value
