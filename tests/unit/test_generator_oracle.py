@@ -24,6 +24,7 @@ from interchange.axis.directory import Directory, Downtime
 from interchange.axis.presets import Scenario, build, build_directory
 from interchange.bench.calc import ALL_CONNECTED, bench_spec
 from interchange.wire import codec
+from interchange.wire.model import BusinessType
 from interchange.workload import generator
 from interchange.workload.faults import Fault
 from interchange.workload.spec import WorkloadSpec
@@ -116,7 +117,7 @@ def test_every_fault_kind_and_business_type_is_compared() -> None:
     stream = list(new)
     assert {p.fault for p in stream} >= set(Fault)
     default = list(both("province", "default", 2, 2500)[0])
-    assert {p.document.business_type for p in default} == set(generator.BusinessType)
+    assert {p.document.business_type for p in default} == set(BusinessType)
     assert any(p.document.response_for for p in default)
     assert any(e.reason is not None for p in default for e in p.expected)
     assert len({p.document.promulgation_date for p in default}) == 2
