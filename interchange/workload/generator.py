@@ -143,8 +143,8 @@ class _Chooser(Generic[K]):
         self.total, self.last = self.cumulative[-1], len(self.items) - 1
 
     def __call__(self, rng: random.Random) -> K:
-        u = rng.random() * self.total
-        return self.items[min(bisect.bisect_right(self.cumulative, u), self.last)]
+        i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
+        return self.items[i if i < self.last else self.last]
 
 
 def generate(
@@ -199,7 +199,10 @@ class _Generator:
                 self.replayable.append(planned)
                 if any(e.reason is None for e in planned.expected):
                     self.answerable.append(planned)
-                    pool = self.delivered_by.setdefault(planned.sender, deque(maxlen=TARGET_POOL))
+                    sender = planned.document.sender.id
+                    pool = self.delivered_by.get(sender)
+                    if pool is None:
+                        pool = self.delivered_by[sender] = deque(maxlen=TARGET_POOL)
                     pool.append(planned)
             yield planned
 
