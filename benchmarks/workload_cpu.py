@@ -5,7 +5,7 @@ The bench workload (`bench_spec` at 1,000,000/s for an hour, 1,536-byte attachme
 
 - `generate`: the next planned document of `generate` (the generator is warmed by
   `--warm` documents first, so its per-agency memos are filled as in a long run);
-- `encode`: `codec.encode_document` of one of those documents;
+- `encode`: `codec.encode_document` of one of 500 such documents (of seed 1), in turn;
 - `loop`: what the producer does for each document before `KafkaProducer.send`:
   generate, `seal` (encode and a real Ed25519 signature from `--keys`) and `to_wire`.
 
@@ -37,16 +37,21 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 CASES = ("generate", "encode", "loop")
 START_US = 1_767_225_600_000_000
+ENCODED = 500  # distinct documents the encode case cycles through
 
 
-def cases(keys: Path, warm: int, docs: int) -> dict[str, Callable[[], int]]:
+def cases(
+    keys: Path, warm: int, docs: int, only: str | None = None
+) -> dict[str, Callable[[], int]]:
     """Each case as a call that handles `docs` documents (imports here: the tree is chosen
-    by path). The stream of each case is endless; the documents to encode are built once."""
+    by path). The streams are endless; the documents to encode are built once. `only`
+    sets up that case alone (what callgrind counts: its set-up is the same for any count)."""
     from interchange.axis.presets import build
     from interchange.bench.calc import ALL_CONNECTED, bench_spec
     from interchange.pki.keystore import KeyStore
@@ -57,35 +62,48 @@ def cases(keys: Path, warm: int, docs: int) -> dict[str, Callable[[], int]]:
 
     directory = build("province", ALL_CONNECTED)
     spec = bench_spec(1_000_000.0, duration_s=3600.0, attachment_bytes=1536)
-    store = KeyStore.open(keys)
-    generated = generate(directory, spec, 0, start_us=START_US)
-    looped = generate(directory, spec, 0, start_us=START_US)
-    for _ in itertools.islice(generated, warm):
-        pass
-    for _ in itertools.islice(looped, warm):
-        pass
-    documents = [p.document for p in itertools.islice(generate(directory, spec, 1), docs)]
+    table: dict[str, Callable[[], int]] = {}
 
-    def run_generate() -> int:
-        for _ in itertools.islice(generated, docs):
+    def warmed(seed: int) -> Iterator[Any]:
+        stream = generate(directory, spec, seed, start_us=START_US)
+        for _ in itertools.islice(stream, warm):
             pass
-        return docs
+        return stream
 
-    def run_encode() -> int:
-        encode = codec.encode_document
-        for document in documents:
-            encode(document)
-        return docs
+    if only in (None, "generate"):
+        generated = warmed(0)
 
-    def run_loop() -> int:
-        for planned in itertools.islice(looped, docs):
-            if planned.withheld:
-                continue
-            hop = Hop(f"producer:{planned.sender}", planned.send_at_us)
-            to_wire(seal(planned, store), planned.fault, hop, planned.seq)
-        return docs
+        def run_generate() -> int:
+            for _ in itertools.islice(generated, docs):
+                pass
+            return docs
 
-    return {"generate": run_generate, "encode": run_encode, "loop": run_loop}
+        table["generate"] = run_generate
+    if only in (None, "encode"):
+        documents = [p.document for p in itertools.islice(warmed(1), ENCODED)]
+        cycle = itertools.cycle(documents)
+
+        def run_encode() -> int:
+            encode = codec.encode_document
+            for document in itertools.islice(cycle, docs):
+                encode(document)
+            return docs
+
+        table["encode"] = run_encode
+    if only in (None, "loop"):
+        store = KeyStore.open(keys)
+        looped = warmed(0)
+
+        def run_loop() -> int:
+            for planned in itertools.islice(looped, docs):
+                if planned.withheld:
+                    continue
+                hop = Hop(f"producer:{planned.sender}", planned.send_at_us)
+                to_wire(seal(planned, store), planned.fault, hop, planned.seq)
+            return docs
+
+        table["loop"] = run_loop
+    return table
 
 
 def run_time(keys: Path, warm: int, rounds: int, docs: int) -> None:
@@ -121,7 +139,7 @@ def time_trees(trees: list[Path], runs: int, common: list[str]) -> None:
             for name, (low, mid) in json.loads(out.stdout).items():
                 best[tree][name].append(low)
                 median[tree][name].append(mid)
-    print(f"µs per document, thread CPU, median over {runs} processes of: best round / median round")
+    print(f"µs per document, thread CPU, median over {runs} processes of: best / median round")
     print(f"{'tree':<32} " + " ".join(f"{n:>17}" for n in CASES))
     for tree in trees:
         row = " ".join(
@@ -132,8 +150,7 @@ def time_trees(trees: list[Path], runs: int, common: list[str]) -> None:
     if len(trees) == 2:
         a, b = trees
         ratios = " ".join(
-            f"{statistics.median(best[b][n]) / statistics.median(best[a][n]):>17.2f}"
-            for n in CASES
+            f"{statistics.median(best[b][n]) / statistics.median(best[a][n]):>17.2f}" for n in CASES
         )
         print(f"{'ratio (second / first), best':<32} {ratios}")
 
@@ -159,7 +176,7 @@ def count_trees(trees: list[Path], count: int, keys: Path, warm: int) -> None:
 
 def run_count(name: str, count: int, keys: Path, warm: int) -> None:
     """One case over `count` documents (0: set up only), for callgrind to count."""
-    table = cases(keys, warm, count)
+    table = cases(keys, warm, count, only=name)
     if count:
         table[name]()
 
