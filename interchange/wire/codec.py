@@ -207,15 +207,103 @@ def write_value(schema: Any, value: Any, what: str) -> bytes:
 # ---- Document --------------------------------------------------------------
 
 
-def _agency_to_avro(a: AgencyRef) -> dict[str, Any]:
-    return {"id": a.id, "name": a.name}
+def _union_branch(schema: dict[str, Any], field: str) -> str:
+    """The full name of the record branch of a `["null", record]` field of `schema`."""
+    union = next(f["type"] for f in schema["fields"] if f["name"] == field)
+    return str(next(branch["name"] for branch in union if isinstance(branch, dict)))
+
+
+# The record branch of each `["null", record]` union of the document, named for fastavro by
+# its tuple notation `(name, value)`. Given a plain dict, fastavro picks the branch by
+# validating the value against each branch, which was about a third of its time writing a
+# document (docs/BENCHMARKS.md, "Producer's per-document work"). The name is given only
+# for a value that validation accepts (`_kind_fits`, `_business_fits`); any other value
+# goes as a plain dict and fails as it always did.
+_KIND_BRANCH = _union_branch(DOCUMENT_SCHEMA, "document_kind")
+_BUSINESS_BRANCH = _union_branch(DOCUMENT_SCHEMA, "business")
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+# Avro symbol of an IntEnum value by dictionary, not `Priority(value).name` (an Enum call
+# costs about a microsecond); an int equal to a member finds it as the call would.
+_PRIORITY_SYMBOL = {p: p.name for p in Priority}
+_BUSINESS_SYMBOL = {b: b.name for b in BusinessType}
+
+
+def _is_int(value: object) -> bool:
+    """What fastavro's validation accepts for an Avro int."""
+    return isinstance(value, int) and not isinstance(value, bool) and _INT_MIN <= value <= _INT_MAX
+
+
+def _kind_fits(kind: dict[str, Any]) -> bool:
+    return (
+        _is_int(kind["type"])
+        and _is_int(kind["type_detail"])
+        and isinstance(kind["type_name"], str)
+    )
+
+
+def _business_fits(business: dict[str, Any]) -> bool:
+    replacement = business["replacement"]
+    return (
+        isinstance(business["target"], str)
+        and isinstance(business["reason"], str)
+        and (replacement is None or isinstance(replacement, str))
+    )
+
+
+def _detail_to_avro(d: OrganDetail) -> dict[str, Any]:
+    return {
+        "organization_in_charge": d.organization_in_charge,
+        "address": d.address,
+        "email": d.email,
+        "telephone": d.telephone,
+        "fax": d.fax,
+        "website": d.website,
+    }
 
 
 def _document_to_avro(doc: Document) -> dict[str, Any]:
+    """The Avro value of `doc` (schema v6; the older layouts read a prefix of its fields).
+
+    Written out field by field, without helper calls or Enum calls: it runs once per
+    document the producer sends. What it gives is pinned by tests/unit/test_codec.py
+    against the plain mapping of every field."""
+    sender, recipients, attachments = doc.sender, doc.recipients, doc.attachments
+    kind, business, other = doc.document_kind, doc.business, doc.other_info
+    priority, business_type = doc.priority, doc.business_type
+    kind_value: Any = None
+    if kind is not None:
+        kind_value = {
+            "type": int(kind.type),
+            "type_detail": kind.type_detail,
+            "type_name": kind.type_name,
+        }
+        if _kind_fits(kind_value):
+            kind_value = (_KIND_BRANCH, kind_value)
+    business_value: Any = None
+    if business is not None:
+        business_value = {
+            "target": business.target,
+            "reason": business.reason,
+            "replacement": business.replacement,
+        }
+        if _business_fits(business_value):
+            business_value = (_BUSINESS_BRANCH, business_value)
+    # The lists parallel to recipients and attachments are canonically empty when nothing
+    # in them is stated, otherwise one entry per item (docs/SCHEMAS.md).
+    recipient_details = (
+        [_detail_to_avro(r.detail) for r in recipients]
+        if any(r.detail is not _NO_DETAIL and r.detail.stated for r in recipients)
+        else []
+    )
+    attachment_details = (
+        [{"content_id": a.content_id, "description": a.description} for a in attachments]
+        if any(a.content_id or a.description for a in attachments)
+        else []
+    )
     return {
         "id": doc.id,
-        "sender": _agency_to_avro(doc.sender),
-        "recipients": [_agency_to_avro(r) for r in doc.recipients],
+        "sender": {"id": sender.id, "name": sender.name},
+        "recipients": [{"id": r.id, "name": r.name} for r in recipients],
         "code_number": doc.code_number,
         "code_notation": doc.code_notation,
         "promulgation_place": doc.promulgation_place,
@@ -227,24 +315,41 @@ def _document_to_avro(doc: Document) -> dict[str, Any]:
             "position": doc.signer.position,
             "competence": doc.signer.competence,
         },
-        "priority": Priority(doc.priority).name,
+        "priority": _PRIORITY_SYMBOL.get(priority) or Priority(priority).name,
         "secrecy": str(doc.secrecy),
-        "business_type": BusinessType(doc.business_type).name,
+        "business_type": _BUSINESS_SYMBOL.get(business_type) or BusinessType(business_type).name,
         "response_for": doc.response_for,
         "due_date": doc.due_date,
         "attachments": [
             {"name": a.name, "media_type": a.media_type, "sha256": a.sha256, "content": a.content}
-            for a in doc.attachments
+            for a in attachments
         ],
         "send_time_us": doc.send_time_us,
-        "business": None
-        if doc.business is None
-        else {
-            "target": doc.business.target,
-            "reason": doc.business.reason,
-            "replacement": doc.business.replacement,
+        "business": business_value,
+        # schema v6: the rest of the edXML header
+        "sender_detail": _detail_to_avro(sender.detail),
+        "recipient_details": recipient_details,
+        "document_kind": kind_value,
+        "to_places": list(doc.to_places),
+        "steering_type": int(doc.steering_type),
+        "other_info": {
+            "sphere_of_promulgation": other.sphere_of_promulgation,
+            "typer_notation": other.typer_notation,
+            "promulgation_amount": other.promulgation_amount,
+            "page_amount": other.page_amount,
+            "direction": other.direction,
+            "appendixes": list(other.appendixes),
         },
-        **header_avro.v6_to_avro(doc),
+        "response_for_list": [
+            {
+                "organ_id": r.organ_id,
+                "code": r.code,
+                "promulgation_date": r.promulgation_date,
+                "document_id": r.document_id,
+            }
+            for r in doc.response_for_list
+        ],
+        "attachment_details": attachment_details,
     }
 
 

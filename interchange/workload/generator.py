@@ -21,13 +21,15 @@ import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from interchange.axis import gazetteer
 from interchange.axis.directory import Directory, body_of_id, tier_of_id
 from interchange.errors import ConfigError
 from interchange.people import person_name
+from interchange.wire.assemble import positional
 from interchange.wire.model import (
+    DOCUMENT_KINDS,
     AgencyRef,
     Attachment,
     Business,
@@ -37,6 +39,7 @@ from interchange.wire.model import (
     ReasonCode,
     Secrecy,
     Signer,
+    SteeringType,
     Tier,
 )
 from interchange.workload import header, wording
@@ -137,10 +140,11 @@ class _Chooser(Generic[K]):
     def __init__(self, weights: Mapping[K, float]) -> None:
         self.items = [k for k, w in weights.items() if w > 0]
         self.cumulative = list(itertools.accumulate(weights[k] for k in self.items))
+        self.total, self.last = self.cumulative[-1], len(self.items) - 1
 
     def __call__(self, rng: random.Random) -> K:
-        u = rng.random() * self.cumulative[-1]
-        return self.items[min(bisect.bisect_right(self.cumulative, u), len(self.items) - 1)]
+        i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
+        return self.items[i if i < self.last else self.last]
 
 
 def generate(
@@ -170,7 +174,17 @@ class _Generator:
         self.answerable: deque[Planned] = deque(maxlen=REPLY_POOL)
         # per sender: its last documents the router will deliver (targets of 1-3)
         self.delivered_by: dict[str, deque[Planned]] = {}
-        self.refs: dict[AgencyRef, AgencyRef] = {}  # each agency with its header details
+        # Per-document work done once instead (each was recomputed per document; together
+        # about half of the generator's CPU, docs/BENCHMARKS.md "Producer's per-document
+        # work"): each sender's and recipient's fixed parts, each flow's direction, each
+        # recipient's planned outcome, the dates of the current day.
+        self.sender_parts: dict[str, _Sender] = {}
+        self.refs: dict[str, AgencyRef] = {}  # each directory agency with its header details
+        self.delivered_to: dict[str, Expected] = {}
+        self.directions: dict[tuple[Role, Role], Direction] = {}
+        self.roles: dict[str, Role] = {}
+        self.with_downtime = frozenset(a.id for a in directory if directory.downtime_of(a.id))
+        self.day = _Day(start_us)
 
     def run(self) -> Iterator[Planned]:
         t = 0.0
@@ -185,7 +199,10 @@ class _Generator:
                 self.replayable.append(planned)
                 if any(e.reason is None for e in planned.expected):
                     self.answerable.append(planned)
-                    pool = self.delivered_by.setdefault(planned.sender, deque(maxlen=TARGET_POOL))
+                    sender = planned.document.sender.id
+                    pool = self.delivered_by.get(sender)
+                    if pool is None:
+                        pool = self.delivered_by[sender] = deque(maxlen=TARGET_POOL)
                     pool.append(planned)
             yield planned
 
@@ -215,14 +232,22 @@ class _Generator:
         elif draft.secrecy.classified:
             expected = _all(document, ReasonCode.CLASSIFIED)
         else:
+            delivered_to = self.delivered_to
             expected = tuple(
-                Expected(r, self.d.tier_of(r), None if self.d.is_connected(r) else NOT_CONNECTED)
-                for r in draft.recipients
+                delivered_to.get(r) or self.expected_delivery(r) for r in draft.recipients
             )
         send_at = self.start_us + offset_us
-        return Planned(
-            seq, document, offset_us, send_at, fault, draft.signer, draft.direction, expected
+        return _PLANNED(
+            seq, document, offset_us, send_at, fault, draft.signer, draft.direction, expected, None
         )
+
+    def expected_delivery(self, recipient: str) -> Expected:
+        """The planned outcome of a fault-free, unclassified document for `recipient`
+        (frozen, so one value serves every plan)."""
+        d = self.d
+        reason = None if d.is_connected(recipient) else NOT_CONNECTED
+        expected = self.delivered_to[recipient] = Expected(recipient, d.tier_of(recipient), reason)
+        return expected
 
     def replay(self, seq: int, offset_us: int) -> Planned:
         original = self.rng.choice(self.replayable)
@@ -241,7 +266,7 @@ class _Generator:
         reply_to = self.pick_reply(offset_us)
         if reply_to is not None:
             sender = rng.choice([e.recipient for e in reply_to.expected if e.reason is None])
-            direction = direction_of(role_of_id(sender), role_of_id(reply_to.sender))
+            direction = self.direction(self.role(sender), self.role(reply_to.sender))
             doc_type = rng.choice((DocumentType.REPORT, DocumentType.OFFICIAL_LETTER))
             return _Draft(
                 seq, offset_us, fault, sender, [reply_to.sender], direction, doc_type, reply_to
@@ -250,10 +275,22 @@ class _Generator:
         sender = self.pick_sender(src, offset_us)
         pool = self.recipient_pool(sender, dst)
         recipients = rng.sample(pool, min(self.n_recipients(rng), len(pool)))
-        direction = direction_of(src, dst)
+        direction = self.direction(src, dst)
         return _Draft(
             seq, offset_us, fault, sender, recipients, direction, self.types[direction](rng), None
         )
+
+    def direction(self, src: Role, dst: Role) -> Direction:
+        found = self.directions.get((src, dst))
+        if found is None:
+            found = self.directions[src, dst] = direction_of(src, dst)
+        return found
+
+    def role(self, agency_id: str) -> Role:
+        found = self.roles.get(agency_id)
+        if found is None:
+            found = self.roles[agency_id] = role_of_id(agency_id)
+        return found
 
     def draw_secrecy(self) -> Secrecy:
         u = self.rng.random()
@@ -289,15 +326,20 @@ class _Generator:
         if not self.answerable or self.rng.random() >= self.spec.reply_share:
             return None
         original = self.rng.choice(self.answerable)
-        if any(self.d.is_down(e.recipient, offset_us / 1e6) for e in original.expected):
+        down = self.with_downtime
+        if down and any(
+            e.recipient in down and self.d.is_down(e.recipient, offset_us / 1e6)
+            for e in original.expected
+        ):
             return None
         return original
 
     def pick_sender(self, role: Role, offset_us: int) -> str:
         senders = self.senders[role]
+        down = self.with_downtime
         for _ in range(16):  # skip agencies that are down now
             sender = self.rng.choice(senders)
-            if not self.d.is_down(sender, offset_us / 1e6):
+            if sender not in down or not self.d.is_down(sender, offset_us / 1e6):
                 return sender
         return sender
 
@@ -333,18 +375,15 @@ class _Generator:
             draft.doc_sender,
             draft.reply_to,
         )
-        doc_type, recipients = draft.doc_type, draft.recipients
-        rng, d = self.rng, self.d
+        doc_type = draft.doc_type
+        rng = self.rng
         send_time = self.start_us + draft.offset_us
-        day = datetime.datetime.fromtimestamp(send_time / 1e6, ICT).date()
+        day, iso_day, id_day = self.day.of(send_time)
         number = self.counters.get(doc_sender, 0) + 1
         self.counters[doc_sender] = number
-        tier = _tier_of_sender(sender)
-        issuer = _issuer(sender)
-        signers = wording.SIGNERS if sender.startswith("000.") else wording.UNIT_SIGNERS
-        abbr = wording.TYPE_ABBREVIATION[doc_type]
-        notation = f"{abbr}-{issuer}" if abbr else f"{issuer}-VP"
-        position, competence = rng.choice(signers[tier])
+        parts = self.sender_parts.get(sender) or self.sender_parts_of(sender)
+        notation = parts.notations[doc_type]
+        position, competence = rng.choice(parts.signers)
         signer_name = person_name(rng)
         topic = rng.choice(wording.TOPICS)
         subject = f"{wording.TYPE_TITLE[doc_type]} {topic}"
@@ -353,51 +392,88 @@ class _Generator:
                 f"Trả lời văn bản số {reply_to.document.code_number}/"
                 f"{reply_to.document.code_notation} về {topic}"
             )
+        code_number = str(number)
         size = self.sizes(rng)
         attachments: tuple[Attachment, ...] = ()
         if size:
             content = rng.randbytes(size)
             attachments = (
-                Attachment(
+                _ATTACHMENT(
                     f"van-ban-{seq}.pdf",
                     "application/pdf",
                     hashlib.sha256(content).digest(),
                     content,
+                    f"{code_number}-1",
+                    header.ATTACHMENT_DESCRIPTION,
                 ),
             )
         due = None
         if rng.random() < self.spec.due_share:
             due = (day + datetime.timedelta(days=rng.randint(3, 30))).isoformat()
-        name = d.get(sender).name if doc_sender == sender else "Cơ quan ngoài danh bạ"
         priority = self.priorities(rng)
         business_type, business = self.business_of(draft)
-        recipients = draft.recipients
-        fields: dict[str, Any] = {
-            "id": f"{doc_sender},{day.isoformat().replace('-', '/')},{number}/{notation}",
-            "sender": AgencyRef(doc_sender, name),
-            "recipients": tuple(
-                AgencyRef(r, d.get(r).name if r in d else "Cơ quan ngoài danh bạ")
-                for r in recipients
-            ),
-            "code_number": str(number),
-            "code_notation": notation,
-            "promulgation_place": _place(d, sender),
-            "promulgation_date": day.isoformat(),
-            "document_type": doc_type,
-            "subject": subject,
-            "signer": Signer(signer_name, position, competence),
-            "priority": priority,
-            "secrecy": draft.secrecy,
-            "business_type": business_type,
-            "response_for": reply_to.document.id if reply_to is not None else None,
-            "due_date": due,
-            "attachments": attachments,
-            "send_time_us": send_time,
-            "business": business,
+        recipients = tuple(self.refs.get(r) or self.ref(r) for r in draft.recipients)
+        doc_id = f"{doc_sender},{id_day},{number}/{notation}"
+        if doc_sender == sender:
+            sender_ref, sphere = parts.ref, parts.sphere
+        else:  # an unknown sender (a fault) states no details and applies nationwide
+            sender_ref, sphere = self.ref(doc_sender), header.NATIONWIDE
+        return _DOCUMENT(
+            doc_id,
+            sender_ref,
+            recipients,
+            code_number,
+            notation,
+            parts.place,
+            iso_day,
+            doc_type,
+            subject,
+            _SIGNER(signer_name, position, competence),
+            priority,
+            draft.secrecy,
+            business_type,
+            reply_to.document.id if reply_to is not None else None,
+            due,
+            attachments,
+            send_time,
+            business,
+            DOCUMENT_KINDS[doc_type],
+            header.to_places(doc_type),
+            SteeringType.NONE,
+            header.other_info(doc_id, doc_type, sphere, len(recipients), attachments),
+            () if reply_to is None else header.response_for(reply_to.document),
+        )  # built once, with its header, by position (no keywords, no `replace`)
+
+    def sender_parts_of(self, sender: str) -> _Sender:
+        """What every document of `sender` shares (it is in the directory)."""
+        d = self.d
+        tier = _tier_of_sender(sender)
+        issuer = _issuer(sender)
+        signers = wording.SIGNERS if sender.startswith("000.") else wording.UNIT_SIGNERS
+        place = _place(d, sender)
+        notations = {
+            t: f"{abbr}-{issuer}" if abbr else f"{issuer}-VP"
+            for t, abbr in wording.TYPE_ABBREVIATION.items()
         }
-        answered = reply_to.document if reply_to is not None else None
-        fields.update(header.header_fields(fields, d, lambda a: _place(d, a), answered, self.refs))
-        return Document(**fields)  # built once, with its header (no `replace`)
+        central = d.get(sender).tier is Tier.CENTRAL
+        parts = _Sender(
+            self.ref(sender),
+            signers[tier],
+            place,
+            header.NATIONWIDE if central else place,
+            notations,
+        )
+        self.sender_parts[sender] = parts
+        return parts
+
+    def ref(self, agency_id: str) -> AgencyRef:
+        """`agency_id` as a document names it, with its header details; remembered for a
+        directory agency (bounded by the directory: a fault's invented id is not kept)."""
+        d = self.d
+        found = header.agency_ref(d, agency_id, lambda a: _place(d, a))
+        if agency_id in d:
+            self.refs[agency_id] = found
+        return found
 
     def business_of(self, draft: _Draft) -> tuple[BusinessType, Business | None]:
         """The business type drawn from the mix and, for a revoke, update or replace, its
@@ -445,6 +521,53 @@ class _Draft:
     def __post_init__(self) -> None:
         self.doc_sender = self.doc_sender or self.sender
         self.signer = self.signer or self.sender
+
+
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """What every document of one sender shares."""
+
+    ref: AgencyRef  # with its header details
+    signers: Sequence[tuple[str, str]]  # (position, competence) of who may sign
+    place: str  # its town: the promulgation place
+    sphere: str  # OtherInfo's sphere of promulgation
+    notations: Mapping[DocumentType, str]  # the code notation of each document type
+
+
+class _Day:
+    """The send time's date in Vietnam, and its two written forms, for the current day.
+
+    A date from `fromtimestamp` and two `isoformat`s cost more than the rest of the
+    document's dates; the stream's send times rise, so one day serves thousands of
+    documents. The remembered span stops 1 ms short of either midnight, so a time near
+    one is dated exactly as before (through the float `fromtimestamp` takes)."""
+
+    def __init__(self, start_us: int) -> None:
+        self.low = self.high = start_us  # empty: the first call computes
+        self.dates: tuple[datetime.date, str, str] = (datetime.date.min, "", "")
+
+    def of(self, time_us: int) -> tuple[datetime.date, str, str]:
+        """(date, yyyy-MM-dd, yyyy/MM/dd) of `time_us` in Vietnam's time."""
+        if self.low <= time_us < self.high:
+            return self.dates
+        day = datetime.datetime.fromtimestamp(time_us / 1e6, ICT).date()
+        iso = day.isoformat()
+        self.dates = (day, iso, iso.replace("-", "/"))
+        midnight_us = round(datetime.datetime.combine(day, datetime.time(), ICT).timestamp()) * (
+            1_000_000
+        )
+        self.low, self.high = midnight_us + _MARGIN_US, midnight_us + _DAY_US - _MARGIN_US
+        return self.dates
+
+
+_DAY_US = 86_400_000_000  # Vietnam keeps no daylight saving time: every day is 24 h
+_MARGIN_US = 1_000
+# The records of a plan, built by position through their slots (`assemble.positional`):
+# what `__init__` gives, for less (a Document's 23 keywords cost most).
+_DOCUMENT = positional(Document)
+_SIGNER = positional(Signer)
+_ATTACHMENT = positional(Attachment)
+_PLANNED = positional(Planned)
 
 
 def _all(document: Document, reason: ReasonCode) -> tuple[Expected, ...]:

@@ -15,14 +15,11 @@ from a CRC-32 of the agency or document id instead.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable
 
 from interchange import people
 from interchange.axis.directory import Directory
 from interchange.wire.model import (
-    DOCUMENT_KINDS,
     AgencyRef,
     Attachment,
     Document,
@@ -43,6 +40,7 @@ STREETS = ("Lê Lợi", "Trần Hưng Đạo", "Hùng Vương", "Nguyễn Huệ"
 # Kinds that steer (edXML OtherInfo Direction: a document of direction and management).
 STEERING_KINDS = frozenset({DocumentType.DIRECTIVE, DocumentType.DECISION, DocumentType.PLAN})
 ATTACHMENT_DESCRIPTION = "Bản điện tử của văn bản"  # "the electronic copy of the document"
+OUTSIDE_DIRECTORY = "Cơ quan ngoài danh bạ"  # the name of an agency the directory lacks
 
 
 def _hash(text: str) -> int:
@@ -76,100 +74,56 @@ def organ_detail(d: Directory, agency_id: str, place: Callable[[str], str]) -> O
     )
 
 
-def with_header(
-    doc: Document,
-    d: Directory,
-    place: Callable[[str], str],
-    answered: Document | None,
-    refs: dict[AgencyRef, AgencyRef] | None = None,
-) -> Document:
-    """`doc` with every edXML header field of schema v6 filled in (`header_fields`)."""
-    return replace(doc, **header_fields(doc, d, place, answered, refs))
+def agency_ref(d: Directory, agency_id: str, place: Callable[[str], str]) -> AgencyRef:
+    """An agency as a document names it, with its details: a directory agency's name and
+    `organ_detail`; an id the directory does not hold states neither."""
+    if agency_id not in d:
+        return AgencyRef(agency_id, OUTSIDE_DIRECTORY)
+    return AgencyRef(agency_id, d.get(agency_id).name, organ_detail(d, agency_id, place))
 
 
-def header_fields(
-    doc: Document | Mapping[str, Any],
-    d: Directory,
-    place: Callable[[str], str],
-    answered: Document | None,
-    refs: dict[AgencyRef, AgencyRef] | None = None,
-) -> dict[str, Any]:
-    """The edXML header fields of schema v6 for a document, as `Document` keyword arguments.
+def to_places(document_type: DocumentType) -> tuple[str, ...]:
+    """Where the paper copies go: the addressees, then the archive with the kind's initials."""
+    return _TO_PLACES[document_type]
 
-    `doc` is the document without them, or the keyword arguments it would be built from:
-    the generator passes those and builds each `Document` once (a `replace` of ~25 fields
-    cost ~10 µs a document). `place` names the town of a directory agency (its address's
-    last part); `answered` is the document `doc` replies to (its ResponseFor), if any.
-    SteeringType stays NONE: the workload gives no meaning to the standard's codes 1-3
-    (docs/SCHEMAS.md). `refs`: the caller's memo of each agency reference with its details
-    (they depend on the agency and the directory only; building them was 40% of the
-    generator's CPU)."""
-    memo: dict[AgencyRef, AgencyRef] = {} if refs is None else refs
 
-    def ref(a: AgencyRef) -> AgencyRef:
-        found = memo.get(a)
-        if found is None:
-            found = AgencyRef(a.id, a.name, organ_detail(d, a.id, place))
-            if a.id in d:  # bounded by the directory (a fault's invented id is not kept)
-                memo[a] = found
-        return found
+_TO_PLACES = {
+    t: (AS_ABOVE, f"{ARCHIVE_COPY}, {wording.TYPE_ABBREVIATION[t] or 'VP'}") for t in DocumentType
+}
+_APPENDIXES = ("Phụ lục: Biểu tổng hợp số liệu",)  # "annex: summary tables"
+_WITH_APPENDIXES = frozenset({DocumentType.PLAN, DocumentType.REPORT})
 
-    f: Mapping[str, Any] = doc if isinstance(doc, Mapping) else _fields(doc)
-    doc_id: str = f["id"]
-    sender: AgencyRef = f["sender"]
-    recipients: tuple[AgencyRef, ...] = f["recipients"]
-    document_type: DocumentType = f["document_type"]
-    attachments: tuple[Attachment, ...] = f["attachments"]
-    code_number: str = f["code_number"]
+
+def other_info(
+    doc_id: str,
+    document_type: DocumentType,
+    sphere: str,
+    recipients: int,
+    attachments: tuple[Attachment, ...],
+) -> OtherInfo:
+    """OtherInfo of a document: `sphere` is where it applies (NATIONWIDE for a central
+    agency's or an unknown sender's, its town otherwise); the typist's initials and the
+    page count vary with the id's CRC-32."""
     h = _hash(doc_id)
-    abbr = wording.TYPE_ABBREVIATION[document_type] or "VP"
-    sender_tier = d.get(sender.id).tier if sender.id in d else None
     surname = people.SURNAMES[h % len(people.SURNAMES)]
     given = people.GIVEN_NAMES[(h >> 8) % len(people.GIVEN_NAMES)]
-    responses: tuple[ResponseFor, ...] = ()
-    if answered is not None:
-        responses = (
-            ResponseFor(
-                organ_id=answered.sender.id,
-                code=f"{answered.code_number}/{answered.code_notation}",
-                promulgation_date=answered.promulgation_date,
-                document_id=answered.id,
-            ),
-        )
-    appendixes: tuple[str, ...] = ()
-    if document_type in (DocumentType.PLAN, DocumentType.REPORT) and attachments:
-        appendixes = ("Phụ lục: Biểu tổng hợp số liệu",)  # "annex: summary tables"
-    return {
-        "sender": ref(sender),
-        "recipients": tuple(ref(r) for r in recipients),
-        "attachments": tuple(
-            replace(a, content_id=f"{code_number}-{i}", description=ATTACHMENT_DESCRIPTION)
-            for i, a in enumerate(attachments, start=1)
-        ),
-        "document_kind": DOCUMENT_KINDS[document_type],
-        "to_places": (AS_ABOVE, f"{ARCHIVE_COPY}, {abbr}"),
-        "other_info": OtherInfo(
-            sphere_of_promulgation=NATIONWIDE
-            if sender_tier in (Tier.CENTRAL, None)
-            else f["promulgation_place"],
-            typer_notation=f"{surname[0]}{given[0]}",
-            promulgation_amount=len(recipients) + 2,  # one each, the office, the archive
-            page_amount=1 + h % 6 + sum(len(a.content) for a in attachments) // 4000,
-            direction=document_type in STEERING_KINDS,
-            appendixes=appendixes,
-        ),
-        "response_for_list": responses,
-    }
+    return OtherInfo(
+        sphere,
+        f"{surname[0]}{given[0]}",
+        recipients + 2,  # one each, the office, the archive
+        1 + h % 6 + sum(len(a.content) for a in attachments) // 4000,
+        document_type in STEERING_KINDS,
+        _APPENDIXES if attachments and document_type in _WITH_APPENDIXES else (),
+    )
 
 
-def _fields(doc: Document) -> dict[str, Any]:
-    """What `header_fields` reads of a built document."""
-    return {
-        "id": doc.id,
-        "sender": doc.sender,
-        "recipients": doc.recipients,
-        "document_type": doc.document_type,
-        "attachments": doc.attachments,
-        "code_number": doc.code_number,
-        "promulgation_place": doc.promulgation_place,
-    }
+def response_for(answered: Document) -> tuple[ResponseFor, ...]:
+    """The ResponseFor list of a reply to `answered`."""
+    return (
+        ResponseFor(
+            organ_id=answered.sender.id,
+            code=f"{answered.code_number}/{answered.code_notation}",
+            promulgation_date=answered.promulgation_date,
+            document_id=answered.id,
+        ),
+    )
