@@ -222,6 +222,7 @@ def _union_branch(schema: dict[str, Any], field: str) -> str:
 _KIND_BRANCH = _union_branch(DOCUMENT_SCHEMA, "document_kind")
 _BUSINESS_BRANCH = _union_branch(DOCUMENT_SCHEMA, "business")
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_NO_DETAIL = AgencyRef("", "").detail  # the model's default: no detail stated
 # Avro symbol of an IntEnum value by dictionary, not `Priority(value).name` (an Enum call
 # costs about a microsecond); an int equal to a member finds it as the call would.
 _PRIORITY_SYMBOL = {p: p.name for p in Priority}
