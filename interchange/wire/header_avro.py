@@ -19,7 +19,6 @@ from interchange.wire.assemble import positional
 from interchange.wire.model import (
     AdministrativeKind,
     AgencyRef,
-    Document,
     DocumentCategory,
     DocumentKind,
     OrganDetail,
@@ -54,56 +53,6 @@ def _valid_date_10(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def detail_to_avro(d: OrganDetail) -> dict[str, Any]:
-    return {name: getattr(d, name) for name in OrganDetail.__slots__}
-
-
-def other_to_avro(o: OtherInfo) -> dict[str, Any]:
-    return {
-        "sphere_of_promulgation": o.sphere_of_promulgation,
-        "typer_notation": o.typer_notation,
-        "promulgation_amount": o.promulgation_amount,
-        "page_amount": o.page_amount,
-        "direction": o.direction,
-        "appendixes": list(o.appendixes),
-    }
-
-
-def v6_to_avro(doc: Document) -> dict[str, Any]:
-    """The fields schema v6 appends (the rest of the edXML header)."""
-    kind, other = doc.document_kind, doc.other_info
-    # The lists parallel to recipients and attachments are canonically empty when nothing
-    # in them is stated, otherwise one entry per item.
-    recipient_details = [detail_to_avro(r.detail) for r in doc.recipients]
-    if not any(r.detail.stated for r in doc.recipients):
-        recipient_details = []
-    attachment_details = [
-        {"content_id": a.content_id, "description": a.description} for a in doc.attachments
-    ]
-    if not any(a.content_id or a.description for a in doc.attachments):
-        attachment_details = []
-    return {
-        "sender_detail": detail_to_avro(doc.sender.detail),
-        "recipient_details": recipient_details,
-        "document_kind": None
-        if kind is None
-        else {"type": int(kind.type), "type_detail": kind.type_detail, "type_name": kind.type_name},
-        "to_places": list(doc.to_places),
-        "steering_type": int(doc.steering_type),
-        "other_info": other_to_avro(other),
-        "response_for_list": [
-            {
-                "organ_id": r.organ_id,
-                "code": r.code,
-                "promulgation_date": r.promulgation_date,
-                "document_id": r.document_id,
-            }
-            for r in doc.response_for_list
-        ],
-        "attachment_details": attachment_details,
-    }
 
 
 # ---- decoding: the reader builds each v6 record (`codec`), these check them -------------
@@ -169,7 +118,7 @@ def parallel(
     False when empty, else it must have exactly one entry per item.
 
     A list whose entries state nothing is the same document as no list, so only the
-    empty list is canonical (`v6_to_avro` writes it): checked here, because the strict
+    empty list is canonical (the codec's encode writes it): checked here, because the strict
     decode does not re-encode the schemas the reader proves canonical."""
     if not details:
         return False

@@ -50,8 +50,11 @@ _CATEGORIES = frozenset(_CATEGORY)
 _STEERING = {int(s): s for s in SteeringType}
 _NO_DETAIL = OrganDetail()
 _NO_OTHER = OtherInfo()
-_EMPTY_DETAIL = header_avro.detail_to_avro(_NO_DETAIL)
-_EMPTY_OTHER = header_avro.other_to_avro(_NO_OTHER)
+_EMPTY_DETAIL = {name: getattr(_NO_DETAIL, name) for name in OrganDetail.__slots__}
+_EMPTY_OTHER = {
+    **{name: getattr(_NO_OTHER, name) for name in OtherInfo.__slots__},
+    "appendixes": list(_NO_OTHER.appendixes),
+}
 _MAX_ADMINISTRATIVE = max(AdministrativeKind)
 
 
