@@ -222,7 +222,6 @@ def _union_branch(schema: dict[str, Any], field: str) -> str:
 _KIND_BRANCH = _union_branch(DOCUMENT_SCHEMA, "document_kind")
 _BUSINESS_BRANCH = _union_branch(DOCUMENT_SCHEMA, "business")
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
-_NO_DETAIL = AgencyRef("", "").detail  # the model's default: no detail stated
 # Avro symbol of an IntEnum value by dictionary, not `Priority(value).name` (an Enum call
 # costs about a microsecond); an int equal to a member finds it as the call would.
 _PRIORITY_SYMBOL = {p: p.name for p in Priority}
@@ -293,7 +292,7 @@ def _document_to_avro(doc: Document) -> dict[str, Any]:
     # in them is stated, otherwise one entry per item (docs/SCHEMAS.md).
     recipient_details = (
         [_detail_to_avro(r.detail) for r in recipients]
-        if any(r.detail is not _NO_DETAIL and r.detail.stated for r in recipients)
+        if any(r.detail is not header_avro.NO_DETAIL and r.detail.stated for r in recipients)
         else []
     )
     attachment_details = (
